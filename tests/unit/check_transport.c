@@ -1,0 +1,152 @@
+/*
+ * check_transport.c - the transport engine in memory: identification
+ * exchange (RFC 4253 section 4.2) fed in every chunking, and refused
+ * when the peer is not an SSH-2 server.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libssh2.h"
+#include "transport.h"
+
+static void feed(struct tp *t, const void *p, size_t n)
+{
+	size_t avail;
+	uint8_t *d = tp_in_space(t, n, &avail);
+
+	ck_assert_ptr_nonnull(d);
+	ck_assert_uint_ge(avail, n);
+	memcpy(d, p, n);
+	tp_in_commit(t, n);
+}
+
+/* Feed s one byte at a time; return tp_banner_take's final result. */
+static int take_bytewise(const char *s, char *id, size_t idcap,
+			 const char **why)
+{
+	struct tp t;
+	size_t i, n = strlen(s);
+	int rc = 0;
+
+	tp_init(&t, &lalloc_system);
+	for (i = 0; i < n; i++) {
+		feed(&t, s + i, 1);
+		rc = tp_banner_take(&t, id, idcap, why);
+		if (rc != 0)
+			break;
+		ck_assert_int_eq(rc, 0);
+	}
+	tp_free(&t);
+	return rc;
+}
+
+START_TEST(banner_plain)
+{
+	char id[256];
+	const char *why = NULL;
+
+	ck_assert_int_eq(take_bytewise("SSH-2.0-OpenSSH_9.2p1 Debian\r\n", id,
+				       sizeof(id), &why), 1);
+	ck_assert_str_eq(id, "SSH-2.0-OpenSSH_9.2p1 Debian");
+	/* LF alone is accepted too (RFC 4253 4.2 compatibility note) */
+	ck_assert_int_eq(take_bytewise("SSH-2.0-x\n", id, sizeof(id), &why),
+			 1);
+	ck_assert_str_eq(id, "SSH-2.0-x");
+	ck_assert_int_eq(take_bytewise("SSH-1.99-old\r\n", id, sizeof(id),
+				       &why), 1);
+}
+END_TEST
+
+START_TEST(banner_after_other_lines_keeps_rest)
+{
+	static const char in[] = "hello there\r\nsecond line\r\n"
+				 "SSH-2.0-srv\r\n\x00\x00\x00\x0c";
+	char id[256];
+	const char *why;
+	struct tp t;
+
+	tp_init(&t, &lalloc_system);
+	feed(&t, in, sizeof(in) - 1);
+	ck_assert_int_eq(tp_banner_take(&t, id, sizeof(id), &why), 1);
+	ck_assert_str_eq(id, "SSH-2.0-srv");
+	/* what follows the line is left for the packet layer */
+	ck_assert_uint_eq(t.in_end - t.in_start, 4);
+	tp_free(&t);
+}
+END_TEST
+
+START_TEST(banner_refusals)
+{
+	char id[256], longline[400];
+	const char *why = NULL;
+	struct tp t;
+	int i;
+
+	ck_assert_int_eq(take_bytewise("SSH-1.5-ancient\r\n", id, sizeof(id),
+				       &why), LIBSSH2_ERROR_BANNER_RECV);
+	ck_assert_ptr_nonnull(why);
+	ck_assert_int_eq(take_bytewise("SSH-2.0-a\x01b\r\n", id, sizeof(id),
+				       &why), LIBSSH2_ERROR_BANNER_RECV);
+	memset(longline, 'a', sizeof(longline));
+	memcpy(longline, "SSH-2.0-", 8);
+	longline[sizeof(longline) - 1] = 0;
+	ck_assert_int_eq(take_bytewise(longline, id, sizeof(id), &why),
+			 LIBSSH2_ERROR_BANNER_RECV);
+	/* an endless stream of other lines is cut off */
+	tp_init(&t, &lalloc_system);
+	for (i = 0; i < 1000; i++) {
+		feed(&t, "junk\r\n", 6);
+		if (tp_banner_take(&t, id, sizeof(id), &why) != 0)
+			break;
+	}
+	ck_assert_int_lt(i, 1000);
+	tp_free(&t);
+	/* a NUL inside a pre-line is refused */
+	ck_assert_int_eq(take_bytewise("a", id, sizeof(id), &why), 0);
+	tp_init(&t, &lalloc_system);
+	feed(&t, "x\0y\r\n", 5);
+	ck_assert_int_eq(tp_banner_take(&t, id, sizeof(id), &why),
+			 LIBSSH2_ERROR_BANNER_RECV);
+	tp_free(&t);
+}
+END_TEST
+
+START_TEST(banner_queue)
+{
+	char big[300];
+	struct tp t;
+
+	tp_init(&t, &lalloc_system);
+	ck_assert_int_eq(tp_banner_queue(&t, "SSH-2.0-test"), 0);
+	ck_assert_uint_eq(tp_out_len(&t), 14);
+	ck_assert(!memcmp(tp_out_data(&t), "SSH-2.0-test\r\n", 14));
+	tp_out_consume(&t, 5);
+	ck_assert_uint_eq(tp_out_len(&t), 9);
+	tp_out_consume(&t, 9);
+	ck_assert_uint_eq(tp_out_len(&t), 0);
+	memset(big, 'x', sizeof(big));
+	big[sizeof(big) - 1] = 0;
+	ck_assert_int_eq(tp_banner_queue(&t, big), LIBSSH2_ERROR_BANNER_SEND);
+	tp_free(&t);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("transport");
+	TCase *tc = tcase_create("banner");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, banner_plain);
+	tcase_add_test(tc, banner_after_other_lines_keeps_rest);
+	tcase_add_test(tc, banner_refusals);
+	tcase_add_test(tc, banner_queue);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
