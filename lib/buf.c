@@ -68,6 +68,7 @@ int rb_u64(struct rbuf *r, uint64_t *v)
 int rb_string(struct rbuf *r, const uint8_t **p, size_t *n, size_t max)
 {
 	size_t save = r->off;
+	const uint8_t *d;
 	uint32_t len;
 	int rc;
 
@@ -77,27 +78,30 @@ int rb_string(struct rbuf *r, const uint8_t **p, size_t *n, size_t max)
 		r->off = save;
 		return BUF_EBIG;
 	}
-	if ((rc = rb_bytes(r, len, p))) {
+	if ((rc = rb_bytes(r, len, &d))) {
 		r->off = save;
 		return rc;
 	}
+	if (p)
+		*p = d;
 	*n = len;
 	return 0;
 }
 
 int rb_text(struct rbuf *r, const char **p, size_t *n, size_t max)
 {
-	size_t save = r->off;
+	size_t save = r->off, len;
 	const uint8_t *s;
 	int rc;
 
-	if ((rc = rb_string(r, &s, n, max)))
+	if ((rc = rb_string(r, &s, &len, max)))
 		return rc;
-	if (memchr(s, 0, *n)) {
+	if (memchr(s, 0, len)) {
 		r->off = save;
 		return BUF_EINVAL;
 	}
 	*p = (const char *)s;
+	*n = len;
 	return 0;
 }
 

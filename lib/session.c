@@ -68,6 +68,24 @@ void la_free_wipe(const struct lalloc *a, void *p, size_t n)
 	la_free(a, p);
 }
 
+/* ---- default socket functions (LIBSSH2_CALLBACK_SEND/RECV) --------------- */
+
+static LIBSSH2_SEND_FUNC(sock_send_default)
+{
+	ssize_t r = send(socket, buffer, length, flags);
+
+	(void)abstract;
+	return r < 0 ? -errno : r;
+}
+
+static LIBSSH2_RECV_FUNC(sock_recv_default)
+{
+	ssize_t r = recv(socket, buffer, length, flags);
+
+	(void)abstract;
+	return r < 0 ? -errno : r;
+}
+
 /* ---- library ------------------------------------------------------------- */
 
 static int init_count;
@@ -113,12 +131,13 @@ libssh2_session_init_ex(LIBSSH2_ALLOC_FUNC((*my_alloc)),
 	struct lalloc a = { sys_alloc, sys_free, sys_realloc, NULL };
 	LIBSSH2_SESSION *s;
 
-	/* libssh2 uses the caller's functions only when all are given. */
-	if (my_alloc && my_free && my_realloc) {
+	/* As libssh2: each function given replaces the system one. */
+	if (my_alloc)
 		a.alloc = my_alloc;
+	if (my_free)
 		a.free = my_free;
+	if (my_realloc)
 		a.realloc = my_realloc;
-	}
 	s = a.alloc(sizeof(*s), &abstract);
 	if (!s)
 		return NULL;
@@ -130,24 +149,43 @@ libssh2_session_init_ex(LIBSSH2_ALLOC_FUNC((*my_alloc)),
 	s->blocking = 1;
 	s->read_timeout_s = 60;
 	s->flag_sigpipe = 0;
+	s->flag_quote_paths = 1; /* libssh2's default: SCP paths quoted */
+	s->send = sock_send_default;
+	s->recv = sock_recv_default;
 	if (tp_init(&s->tp, &s->a)) {
 		a.free(s, &abstract);
 		return NULL;
 	}
+	s->rekey_bytes = SSH_REKEY_BYTES;
+	s->rekey_ms = (int64_t)SSH_REKEY_SECONDS * 1000;
+	wb_init(&s->kex.i_c, &s->a, SSH_PACKET_MAX);
+	wb_init(&s->kex.i_s, &s->a, SSH_PACKET_MAX);
+	s->q_tail = &s->q_head;
 	return s;
 }
 
 LIBSSH2_API int libssh2_session_free(LIBSSH2_SESSION *s)
 {
 	struct lalloc a;
+	void *abstract;
 
 	if (!s)
 		return 0;
 	a = s->a;
+	while (s->q_head) {
+		struct sess_pkt *p = s->q_head;
+
+		s->q_head = p->next;
+		la_free_wipe(&a, p, sizeof(*p) + p->n);
+	}
+	chan_free_all(s);
+	auth_free(s);
+	kex_free(s, &s->kex);
 	tp_free(&s->tp);
 	la_free(&a, s->local_banner);
-	crypto_wipe(s, sizeof(*s) - sizeof(s->a));
-	a.free(s, a.abstract);
+	abstract = s->abstract;
+	crypto_wipe(s, sizeof(*s));
+	a.free(s, &abstract);
 	return 0;
 }
 
@@ -301,7 +339,7 @@ LIBSSH2_API int libssh2_banner_set(LIBSSH2_SESSION *s, const char *banner)
 
 LIBSSH2_API const char *libssh2_session_banner_get(LIBSSH2_SESSION *s)
 {
-	if (!s->remote_banner[0])
+	if (!s || !s->remote_banner[0])
 		return NULL;
 	return s->remote_banner;
 }
@@ -375,22 +413,13 @@ int64_t sess_now_ms(void)
 static ssize_t sock_send(LIBSSH2_SESSION *s, const void *p, size_t n)
 {
 	int flags = s->flag_sigpipe ? 0 : MSG_NOSIGNAL;
-	ssize_t r;
 
-	if (s->send)
-		return s->send(s->sock, p, n, flags, &s->abstract);
-	r = send(s->sock, p, n, flags);
-	return r < 0 ? -errno : r;
+	return s->send(s->sock, p, n, flags, &s->abstract);
 }
 
 static ssize_t sock_recv(LIBSSH2_SESSION *s, void *p, size_t n)
 {
-	ssize_t r;
-
-	if (s->recv)
-		return s->recv(s->sock, p, n, 0, &s->abstract);
-	r = recv(s->sock, p, n, 0);
-	return r < 0 ? -errno : r;
+	return s->recv(s->sock, p, n, 0, &s->abstract);
 }
 
 int sess_flush(LIBSSH2_SESSION *s)
@@ -401,7 +430,8 @@ int sess_flush(LIBSSH2_SESSION *s)
 
 		if (r == -EINTR)
 			continue;
-		if (r == -EAGAIN || r == -EWOULDBLOCK) {
+		/* A send hook that moves nothing is treated as "full". */
+		if (r == -EAGAIN || r == -EWOULDBLOCK || r == 0) {
 			s->block_dirs |= LIBSSH2_SESSION_BLOCK_OUTBOUND;
 			return LIBSSH2_ERROR_EAGAIN;
 		}
@@ -412,6 +442,7 @@ int sess_flush(LIBSSH2_SESSION *s)
 					strerror((int)-r));
 		}
 		tp_out_consume(&s->tp, (size_t)r);
+		s->last_send_ms = sess_now_ms();
 	}
 	return 0;
 }
@@ -491,7 +522,6 @@ int sess_banner_step(LIBSSH2_SESSION *s)
 	const char *why = NULL;
 	int rc;
 
-	s->block_dirs = 0;
 	if (s->state == SESS_NEW) {
 		rc = tp_banner_queue(&s->tp, s->local_banner
 						     ? s->local_banner
@@ -543,5 +573,449 @@ int sess_attach_socket(LIBSSH2_SESSION *s, libssh2_socket_t sock)
 				"unable to use the socket: %s",
 				strerror(errno));
 	s->sock = sock;
+	return 0;
+}
+
+/* ---- the pump ------------------------------------------------------------ */
+
+/* Upper-layer messages waiting to be taken, at most this many bytes. */
+#define SESS_QUEUE_MAX (64u * 1024 * 1024)
+
+static int queue_packet(LIBSSH2_SESSION *s, const uint8_t *p, size_t n)
+{
+	struct sess_pkt *q;
+
+	size_t cost = n + sizeof(*q) + 32; /* count the allocator's share */
+
+	if (cost > SESS_QUEUE_MAX - s->q_bytes)
+		return sess_err(s, LIBSSH2_ERROR_OUT_OF_BOUNDARY,
+				"too many unread messages from the server");
+	q = la_alloc(&s->a, sizeof(*q) + n);
+	if (!q)
+		return sess_err(s, LIBSSH2_ERROR_ALLOC, "out of memory");
+	q->next = NULL;
+	q->n = n;
+	memcpy(q->data, p, n);
+	*s->q_tail = q;
+	s->q_tail = &q->next;
+	s->q_bytes += cost;
+	return 0;
+}
+
+int sess_take(LIBSSH2_SESSION *s, uint8_t lo, uint8_t hi,
+	      struct sess_pkt **out)
+{
+	struct sess_pkt **pp;
+
+	for (pp = &s->q_head; *pp; pp = &(*pp)->next) {
+		struct sess_pkt *q = *pp;
+
+		if (q->data[0] < lo || q->data[0] > hi)
+			continue;
+		*pp = q->next;
+		if (s->q_tail == &q->next)
+			s->q_tail = pp;
+		s->q_bytes -= q->n + sizeof(*q) + 32;
+		*out = q;
+		return 1;
+	}
+	return 0;
+}
+
+static int on_disconnect(LIBSSH2_SESSION *s, struct rbuf *r)
+{
+	const char *desc = "", *lang = "";
+	size_t dn = 0, ln = 0;
+	uint32_t reason = 0;
+
+	/* Best effort: a malformed DISCONNECT still disconnects. */
+	if (!rb_u32(r, &reason) && !rb_text(r, &desc, &dn, 1024) &&
+	    rb_text(r, &lang, &ln, 256))
+		lang = "";
+	if (s->cb_disconnect)
+		s->cb_disconnect(s, (int)reason, desc, (int)dn, lang, (int)ln,
+				 &s->abstract);
+	s->state = SESS_DEAD;
+	return sess_err(s, LIBSSH2_ERROR_SOCKET_DISCONNECT,
+			"the server disconnected (reason %u): %.*s", reason,
+			(int)(dn > 200 ? 200 : dn), desc);
+}
+
+/* RFC 8308 2.3: name/value pairs; we keep server-sig-algs. */
+static int on_ext_info(LIBSSH2_SESSION *s, struct rbuf *r)
+{
+	uint32_t count, i;
+
+	if (rb_u32(r, &count) || count > rb_left(r) / 8)
+		goto bad;
+	for (i = 0; i < count; i++) {
+		const char *name;
+		const uint8_t *val;
+		size_t nn, vn;
+
+		if (rb_text(r, &name, &nn, 256) ||
+		    rb_string(r, &val, &vn, SSH_STRING_MAX))
+			goto bad;
+		if (nn == 15 && !memcmp(name, "server-sig-algs", 15)) {
+			char *v = la_strndup(&s->a, (const char *)val, vn);
+
+			if (!v)
+				return sess_err(s, LIBSSH2_ERROR_ALLOC,
+						"out of memory");
+			la_free(&s->a, s->kex.server_sig_algs);
+			s->kex.server_sig_algs = v;
+		}
+	}
+	if (rb_done(r))
+		goto bad;
+	return 0;
+bad:
+	return sess_err(s, LIBSSH2_ERROR_PROTO, "malformed EXT_INFO");
+}
+
+/* RFC 4254 4: we accept no global requests from the server. */
+static int on_global_request(LIBSSH2_SESSION *s, struct rbuf *r)
+{
+	const char *name;
+	size_t nn;
+	int want_reply;
+	uint8_t fail = 82; /* SSH_MSG_REQUEST_FAILURE */
+	int rc;
+
+	if (rb_text(r, &name, &nn, 1024) || rb_bool(r, &want_reply))
+		return sess_err(s, LIBSSH2_ERROR_PROTO,
+				"malformed GLOBAL_REQUEST");
+	if (!want_reply)
+		return 0;
+	if ((rc = tp_send(&s->tp, &fail, 1)))
+		return sess_err(s, rc, "unable to queue REQUEST_FAILURE");
+	return 0;
+}
+
+static int dispatch(LIBSSH2_SESSION *s, const uint8_t *p, size_t n)
+{
+	struct kex *k = &s->kex;
+	uint8_t type = p[0];
+	struct rbuf r;
+	const char *m;
+	size_t mn;
+	int always;
+
+	rb_init(&r, p + 1, n - 1);
+	if (type == SSH_MSG_DISCONNECT)
+		return on_disconnect(s, &r);
+	if (type >= SSH_MSG_KEXINIT && type <= 49) {
+		/* Strict KEX: the server's KEXINIT must be its very first
+		 * packet (sequence number 0). */
+		if (type == SSH_MSG_KEXINIT && k->rounds == 0 &&
+		    s->tp.rx_seq != 1)
+			k->first_not_kexinit = 1;
+		int rc = kex_handle(s, p, n);
+		if (!rc && k->strict && k->first_not_kexinit)
+			return sess_err(s, LIBSSH2_ERROR_PROTO,
+					"strict KEX: the server's first "
+					"packet was not KEXINIT");
+		return rc;
+	}
+	/* Strict KEX (OpenSSH PROTOCOL "kex-strict"): nothing but key
+	 * exchange messages until the first exchange is complete. */
+	if (k->rounds == 0 && (k->strict || type > SSH_MSG_DEBUG))
+		return sess_err(s, LIBSSH2_ERROR_PROTO,
+				"unexpected message %u during the initial "
+				"key exchange",
+				type);
+	switch (type) {
+	case SSH_MSG_IGNORE: {
+		/* The data is binary (OpenSSH sends random bytes). */
+		const uint8_t *d;
+
+		if (s->cb_ignore && !rb_string(&r, &d, &mn, SSH_STRING_MAX))
+			s->cb_ignore(s, (const char *)d, (int)mn,
+				     &s->abstract);
+		return 0;
+	}
+	case SSH_MSG_UNIMPLEMENTED:
+		return 0;
+	case SSH_MSG_DEBUG:
+		if (s->cb_debug && !rb_bool(&r, &always) &&
+		    !rb_text(&r, &m, &mn, SSH_STRING_MAX)) {
+			const char *l = "";
+			size_t ln = 0;
+
+			if (rb_text(&r, &l, &ln, 256))
+				l = "";
+			s->cb_debug(s, always, m, (int)mn, l, (int)ln,
+				    &s->abstract);
+		}
+		return 0;
+	case SSH_MSG_EXT_INFO:
+		return on_ext_info(s, &r);
+	case 53: /* SSH_MSG_USERAUTH_BANNER */
+		return auth_on_banner(s, &r);
+	case SSH_MSG_CHANNEL_OPEN:
+		return chan_open_request(s, &r);
+	case 80: /* SSH_MSG_GLOBAL_REQUEST */
+		return on_global_request(s, &r);
+	}
+	if ((type == SSH_MSG_REQUEST_SUCCESS ||
+	     type == SSH_MSG_REQUEST_FAILURE) &&
+	    s->ka_replies > 0) {
+		s->ka_replies--; /* the answer to a keepalive */
+		return 0;
+	}
+	if (type >= SSH_MSG_CHANNEL_OPEN_CONFIRMATION &&
+	    type <= SSH_MSG_CHANNEL_FAILURE)
+		return chan_dispatch(s, p, n);
+	return queue_packet(s, p, n);
+}
+
+/* Start a rekey of our own when the keys are old (RFC 4253 9). */
+static int rekey_due(LIBSSH2_SESSION *s)
+{
+	const struct tp *t = &s->tp;
+
+	if (s->state != SESS_READY || kex_busy(&s->kex))
+		return 0;
+	return t->tx_bytes >= s->rekey_bytes || t->rx_bytes >= s->rekey_bytes ||
+	       (s->rekey_ms > 0 &&
+		sess_now_ms() - s->kex.started_ms >= s->rekey_ms);
+}
+
+int sess_ready_to_send(LIBSSH2_SESSION *s)
+{
+	int rc;
+
+	if (rekey_due(s) && (rc = kex_start(s)))
+		return rc;
+	while (s->kex.state == KEX_RUNNING)
+		if ((rc = sess_pump(s)))
+			return rc;
+	return 0;
+}
+
+int sess_pump(LIBSSH2_SESSION *s)
+{
+	const uint8_t *p;
+	const char *why = "";
+	size_t n;
+	int rc;
+
+	if (s->state == SESS_DEAD)
+		return s->last_errno ? s->last_errno
+				     : LIBSSH2_ERROR_SOCKET_DISCONNECT;
+	/* Keep writing what we can, but never let a full socket stop us
+	 * from reading: both peers writing at once must not deadlock. */
+	rc = sess_flush(s);
+	if (rc && rc != LIBSSH2_ERROR_EAGAIN)
+		return rc;
+	for (;;) {
+		rc = tp_recv(&s->tp, &p, &n, &why);
+		if (rc == 1)
+			break;
+		if (rc < 0) {
+			s->state = SESS_DEAD;
+			return sess_err(s, rc, "%s", why);
+		}
+		rc = sess_fill(s);
+		if (rc < 0)
+			return rc;
+	}
+	rc = dispatch(s, p, n);
+	if (rc && rc != LIBSSH2_ERROR_EAGAIN)
+		s->state = SESS_DEAD;
+	return rc;
+}
+
+/* ---- handshake ------------------------------------------------------------ */
+
+static int handshake_step(LIBSSH2_SESSION *s)
+{
+	int rc;
+
+	if (s->state == SESS_NEW || s->state == SESS_BANNER) {
+		if ((rc = sess_banner_step(s)))
+			return rc;
+	}
+	if (s->state == SESS_KEX) {
+		if (!s->kex.ours_sent && s->kex.rounds == 0 &&
+		    (rc = kex_start(s)))
+			return rc;
+		while (s->kex.rounds == 0)
+			if ((rc = sess_pump(s)))
+				return rc;
+		if ((rc = sess_flush(s)))
+			return rc;
+		s->state = SESS_READY;
+	}
+	if (s->state == SESS_DEAD)
+		return s->last_errno ? s->last_errno
+				     : LIBSSH2_ERROR_SOCKET_DISCONNECT;
+	return 0;
+}
+
+LIBSSH2_API int libssh2_session_handshake(LIBSSH2_SESSION *s,
+					  libssh2_socket_t sock)
+{
+	int rc;
+
+	if (s->sock == LIBSSH2_INVALID_SOCKET) {
+		if ((rc = sess_attach_socket(s, sock)))
+			return rc;
+	} else if (s->sock != sock) {
+		return sess_err(s, LIBSSH2_ERROR_BAD_USE,
+				"the session already has another socket");
+	}
+	return SESS_BLOCK(s, handshake_step(s));
+}
+
+LIBSSH2_API int libssh2_session_startup(LIBSSH2_SESSION *s, int sock)
+{
+	return libssh2_session_handshake(s, sock);
+}
+
+static int disconnect_step(LIBSSH2_SESSION *s)
+{
+	int rc = sess_flush(s);
+
+	if (rc)
+		return rc;
+	s->state = SESS_DEAD;
+	return 0;
+}
+
+LIBSSH2_API int libssh2_session_disconnect_ex(LIBSSH2_SESSION *s, int reason,
+					      const char *description,
+					      const char *lang)
+{
+	int rc;
+
+	if (s->state == SESS_DEAD || s->sock == LIBSSH2_INVALID_SOCKET)
+		return 0;
+	if (!s->disc_queued && s->state != SESS_NEW &&
+	    s->state != SESS_BANNER) {
+		if ((rc = tp_pkt_begin(&s->tp, SSH_MSG_DISCONNECT)))
+			return sess_err(s, rc, "out of memory");
+		if (wb_u32(&s->tp.out, (uint32_t)reason) ||
+		    wb_cstring(&s->tp.out, description ? description : "") ||
+		    wb_cstring(&s->tp.out, lang ? lang : "")) {
+			tp_pkt_abort(&s->tp);
+			return sess_err(s, LIBSSH2_ERROR_ALLOC,
+					"out of memory");
+		}
+		if ((rc = tp_pkt_end(&s->tp)))
+			return sess_err(s, rc, "unable to queue DISCONNECT");
+		s->disc_queued = 1;
+	}
+	return SESS_BLOCK(s, disconnect_step(s));
+}
+
+/* ---- negotiated algorithms and the host key ------------------------------- */
+
+LIBSSH2_API int libssh2_session_method_pref(LIBSSH2_SESSION *s,
+					    int method_type, const char *prefs)
+{
+	return kex_set_pref(s, method_type, prefs);
+}
+
+LIBSSH2_API const char *libssh2_session_methods(LIBSSH2_SESSION *s,
+						int method_type)
+{
+	if (method_type < 0 || method_type >= KEX_NTYPES ||
+	    !s->kex.agreed[method_type]) {
+		sess_err(s, LIBSSH2_ERROR_METHOD_NONE,
+			 "no method negotiated for type %d", method_type);
+		return NULL;
+	}
+	return s->kex.agreed[method_type];
+}
+
+LIBSSH2_API int libssh2_session_supported_algs(LIBSSH2_SESSION *s,
+					       int method_type,
+					       const char ***algs)
+{
+	return kex_supported(s, method_type, algs);
+}
+
+LIBSSH2_API const char *libssh2_session_hostkey(LIBSSH2_SESSION *s,
+						size_t *len, int *type)
+{
+	if (!s->kex.hostkey) {
+		if (len)
+			*len = 0;
+		if (type)
+			*type = LIBSSH2_HOSTKEY_TYPE_UNKNOWN;
+		return NULL;
+	}
+	if (len)
+		*len = s->kex.hostkey_len;
+	if (type)
+		*type = s->kex.hostkey_type;
+	return (const char *)s->kex.hostkey;
+}
+
+LIBSSH2_API const char *libssh2_hostkey_hash(LIBSSH2_SESSION *s,
+					     int hash_type)
+{
+	if (!s->kex.hostkey)
+		return NULL;
+	switch (hash_type) {
+	case LIBSSH2_HOSTKEY_HASH_MD5:
+		return (const char *)s->kex.hk_md5;
+	case LIBSSH2_HOSTKEY_HASH_SHA1:
+		return (const char *)s->kex.hk_sha1;
+	case LIBSSH2_HOSTKEY_HASH_SHA256:
+		return (const char *)s->kex.hk_sha256;
+	}
+	return NULL;
+}
+
+/* ---- keepalive (OpenSSH keepalive@openssh.com global request) ------------ */
+
+LIBSSH2_API void libssh2_keepalive_config(LIBSSH2_SESSION *s, int want_reply,
+					  unsigned int interval)
+{
+	s->ka_want_reply = want_reply != 0;
+	/* libssh2 treats an interval of 1 as 2: a keepalive every second
+	 * would flood a slow link. */
+	s->ka_interval = interval == 1 ? 2 : interval;
+}
+
+LIBSSH2_API int libssh2_keepalive_send(LIBSSH2_SESSION *s,
+				       int *seconds_to_next)
+{
+	int64_t now = sess_now_ms(), due;
+	int rc;
+
+	if (!s->ka_interval) {
+		if (seconds_to_next)
+			*seconds_to_next = 0;
+		return 0;
+	}
+	due = s->last_send_ms + (int64_t)s->ka_interval * 1000;
+	if (s->state == SESS_READY && now >= due && !kex_busy(&s->kex)) {
+		if ((rc = tp_pkt_begin(&s->tp, 80)))
+			return sess_err(s, rc, "out of memory");
+		if (wb_cstring(&s->tp.out, "keepalive@openssh.com") ||
+		    wb_bool(&s->tp.out, s->ka_want_reply)) {
+			tp_pkt_abort(&s->tp);
+			return sess_err(s, LIBSSH2_ERROR_ALLOC,
+					"out of memory");
+		}
+		if ((rc = tp_pkt_end(&s->tp)))
+			return sess_err(s, rc, "unable to queue keepalive");
+		rc = sess_flush(s);
+		if (rc && rc != LIBSSH2_ERROR_EAGAIN)
+			return rc;
+		if (s->ka_want_reply)
+			s->ka_replies++;
+		s->last_send_ms = now;
+		due = now + (int64_t)s->ka_interval * 1000;
+	}
+	if (seconds_to_next) {
+		int64_t left = (due - now + 999) / 1000;
+
+		/* never 0 or negative: callers sleep on it */
+		*seconds_to_next = left < 1 ? 1 : (int)left;
+	}
 	return 0;
 }

@@ -20,6 +20,9 @@
 #include "libssh2.h"
 
 #include "alloc.h"
+#include "auth.h"
+#include "channel.h"
+#include "kex.h"
 #include "ssh_limits.h"
 #include "transport.h"
 
@@ -63,7 +66,52 @@ struct _LIBSSH2_SESSION {
 	char errmsg[SSH_ERRMSG_MAX];
 
 	struct tp tp;
+	struct kex kex;
+	struct auth_state auth;
+
+	/* Messages for the upper layers (auth, channel replies), in order
+	 * of arrival; bounded so a flooding server cannot grow it. */
+	struct sess_pkt *q_head, **q_tail;
+	size_t q_bytes;
+
+	/* channels (RFC 4254) */
+	LIBSSH2_CHANNEL *channels;
+	LIBSSH2_CHANNEL *opening; /* an open in progress (non-blocking) */
+	uint32_t next_channel_id;
+
+	struct _LIBSSH2_SFTP *sftp_opening; /* libssh2_sftp_init in progress */
+
+	/* rekeying started by us (RFC 4253 9) */
+	uint64_t rekey_bytes;
+	int64_t rekey_ms;
+
+	/* keepalive (libssh2_keepalive_config) */
+	int ka_want_reply;
+	unsigned ka_interval;
+	int64_t last_send_ms;
+	unsigned ka_replies; /* keepalive answers still to come */
+	int disc_queued;
 };
+
+/* A queued message. */
+struct sess_pkt {
+	struct sess_pkt *next;
+	size_t n;
+	uint8_t data[];
+};
+
+/* Read and dispatch one packet: transport messages (KEX, IGNORE,
+ * DEBUG, DISCONNECT, EXT_INFO, global requests) are handled, the rest is
+ * queued.  0 after one packet, EAGAIN, or an error (fatal ones mark the
+ * session dead). */
+int sess_pump(LIBSSH2_SESSION *s);
+/* Wait (pumping) until upper-layer messages may be sent: not between
+ * our KEXINIT and our NEWKEYS (RFC 4253 7.1).  0, EAGAIN or error. */
+int sess_ready_to_send(LIBSSH2_SESSION *s);
+/* Take the first queued message whose type is in [lo, hi]; 1 with *out
+ * (free with la_free) or 0 when there is none. */
+int sess_take(LIBSSH2_SESSION *s, uint8_t lo, uint8_t hi,
+	      struct sess_pkt **out);
 
 /* Set the session's last error; returns code so callers can
  * "return sess_err(s, LIBSSH2_ERROR_X, "...")". */
@@ -102,9 +150,14 @@ int sess_banner_step(LIBSSH2_SESSION *s);
 		int64_t dl_ = sess_deadline(s);                             \
 		int rc_;                                                    \
 		for (;;) {                                                  \
+			(s)->block_dirs = 0;                                \
 			rc_ = (expr);                                       \
-			if (rc_ != LIBSSH2_ERROR_EAGAIN || !(s)->blocking)  \
+			if (rc_ != LIBSSH2_ERROR_EAGAIN)                    \
 				break;                                      \
+			if (!(s)->blocking) {                               \
+				sess_err((s), rc_, "would block");          \
+				break;                                      \
+			}                                                   \
 			if ((rc_ = sess_wait((s), dl_)))                    \
 				break;                                      \
 		}                                                           \

@@ -18,6 +18,10 @@ int tp_init(struct tp *t, const struct lalloc *a)
 
 void tp_free(struct tp *t)
 {
+	tp_dir_free(&t->rxd[0]);
+	tp_dir_free(&t->rxd[1]);
+	tp_dir_free(&t->txd[0]);
+	tp_dir_free(&t->txd[1]);
 	if (t->in)
 		la_free_wipe(t->a, t->in, t->in_cap);
 	t->in = NULL;
@@ -144,4 +148,255 @@ int tp_banner_take(struct tp *t, char *id, size_t idcap, const char **why)
 		}
 		t->in_start += linelen;
 	}
+}
+
+/* ---- binary packets ------------------------------------------------------ */
+
+int tp_pkt_begin(struct tp *t, uint8_t type)
+{
+	/* uint32 packet_length, byte padding_length, then the payload. */
+	t->pkt_start = t->out.len;
+	t->building = 1;
+	if (wb_u32(&t->out, 0) || wb_u8(&t->out, 0) || wb_u8(&t->out, type)) {
+		tp_pkt_abort(t);
+		return LIBSSH2_ERROR_ALLOC;
+	}
+	return 0;
+}
+
+void tp_pkt_abort(struct tp *t)
+{
+	t->out.len = t->pkt_start;
+	t->out.err = 0;
+	t->building = 0;
+}
+
+static void gcm_next_iv(uint8_t iv[12])
+{
+	/* RFC 5647 7.1: the 64-bit invocation counter, big-endian. */
+	put_u64(iv + 4, get_u64(iv + 4) + 1);
+}
+
+static void mac_compute(const struct tp_dir *d, uint32_t seq,
+			const uint8_t *p, size_t n, uint8_t *out)
+{
+	struct crypto_hash run;
+	uint8_t s[4], full[CRYPTO_HASH_MAX_LEN];
+
+	put_u32(s, seq);
+	crypto_hmac_start(&d->hmac, &run);
+	crypto_hash_update(&run, s, 4);
+	crypto_hash_update(&run, p, n);
+	crypto_hmac_finish(&d->hmac, &run, full);
+	memcpy(out, full, d->mac->maclen);
+}
+
+int tp_pkt_end(struct tp *t)
+{
+	struct tp_dir *d = &t->txd[t->txi];
+	unsigned bs = tp_dir_block(d), taglen = tp_dir_taglen(d);
+	size_t payload, aligned, pad, len;
+	uint8_t *pkt, *padp;
+	int rc;
+
+	if (!t->building)
+		return LIBSSH2_ERROR_BAD_USE;
+	if (wb_ok(&t->out)) {
+		tp_pkt_abort(t);
+		return LIBSSH2_ERROR_ALLOC;
+	}
+	payload = t->out.len - t->pkt_start - 5;
+	if (payload > SSH_PAYLOAD_MAX) {
+		tp_pkt_abort(t);
+		return LIBSSH2_ERROR_OUT_OF_BOUNDARY;
+	}
+	/* RFC 4253 6: 4..255 bytes of padding so that what is encrypted is
+	 * a multiple of the block size (the length field apart for AEAD and
+	 * EtM, where it is authenticated but aligned separately). */
+	aligned = 1 + payload + (tp_dir_len_apart(d) ? 0 : 4);
+	pad = bs - aligned % bs;
+	if (pad < SSH_PADDING_MIN)
+		pad += bs;
+	if ((rc = wb_reserve(&t->out, pad + taglen, &padp))) {
+		tp_pkt_abort(t);
+		return LIBSSH2_ERROR_ALLOC;
+	}
+	if (crypto_random(padp, pad)) {
+		tp_pkt_abort(t);
+		return LIBSSH2_ERROR_RANDGEN;
+	}
+	pkt = t->out.p + t->pkt_start;
+	len = 1 + payload + pad;
+	put_u32(pkt, (uint32_t)len);
+	pkt[4] = (uint8_t)pad;
+
+	if (!d->cipher) {
+		/* before the first NEWKEYS: no encryption, no MAC */
+	} else if (d->cipher->kind == CIPHER_CHACHAPOLY) {
+		chachapoly_seal(&d->c.cp, t->tx_seq, pkt, 4 + len,
+				pkt + 4 + len);
+	} else if (d->cipher->kind == CIPHER_AESGCM) {
+		aesgcm_seal(&d->c.gcm, d->iv, pkt, 4, pkt + 4, len,
+			    pkt + 4 + len);
+		gcm_next_iv(d->iv);
+	} else if (d->mac && d->mac->etm) {
+		if (crypto_aes_crypt(&d->c.aes, pkt + 4, len))
+			goto fail;
+		mac_compute(d, t->tx_seq, pkt, 4 + len, pkt + 4 + len);
+	} else {
+		if (d->mac)
+			mac_compute(d, t->tx_seq, pkt, 4 + len, pkt + 4 + len);
+		if (crypto_aes_crypt(&d->c.aes, pkt, 4 + len))
+			goto fail;
+	}
+	t->tx_seq++;
+	t->tx_bytes += 4 + len + taglen;
+	t->building = 0;
+	return 0;
+fail:
+	tp_pkt_abort(t);
+	return LIBSSH2_ERROR_ENCRYPT;
+}
+
+int tp_send(struct tp *t, const uint8_t *payload, size_t n)
+{
+	int rc;
+
+	if (n == 0)
+		return LIBSSH2_ERROR_INVAL;
+	if ((rc = tp_pkt_begin(t, payload[0])))
+		return rc;
+	if (wb_bytes(&t->out, payload + 1, n - 1)) {
+		tp_pkt_abort(t);
+		return LIBSSH2_ERROR_ALLOC;
+	}
+	return tp_pkt_end(t);
+}
+
+/* Learn packet_length of the packet at the head of the input. */
+static int rx_length(struct tp *t, const char **why)
+{
+	struct tp_dir *d = &t->rxd[t->rxi];
+	uint8_t *pkt = t->in + t->in_start;
+	size_t avail = t->in_end - t->in_start;
+	unsigned bs = tp_dir_block(d);
+	uint8_t plain[4];
+	uint32_t len;
+
+	if (!d->cipher || tp_dir_len_apart(d)) {
+		if (avail < 4)
+			return 0;
+		if (d->cipher && d->cipher->kind == CIPHER_CHACHAPOLY) {
+			chachapoly_length(&d->c.cp, t->rx_seq, pkt, plain);
+			len = get_u32(plain);
+		} else {
+			len = get_u32(pkt);
+		}
+	} else {
+		/* Block cipher with the MAC over plaintext: decrypt the
+		 * first block in place to read the length. */
+		if (avail < bs)
+			return 0;
+		if (!t->rx_first_done) {
+			if (crypto_aes_crypt(&d->c.aes, pkt, bs)) {
+				*why = "decryption failed";
+				return LIBSSH2_ERROR_DECRYPT;
+			}
+			t->rx_first_done = 1;
+		}
+		len = get_u32(pkt);
+	}
+	if (len < 5 || len > SSH_PACKET_MAX) {
+		*why = "packet length out of range";
+		return LIBSSH2_ERROR_PROTO;
+	}
+	if ((tp_dir_len_apart(d) ? len : len + 4) % bs) {
+		*why = "packet length is not a multiple of the block size";
+		return LIBSSH2_ERROR_PROTO;
+	}
+	t->rx_len = len;
+	return 1;
+}
+
+int tp_recv(struct tp *t, const uint8_t **payload, size_t *n,
+	    const char **why)
+{
+	struct tp_dir *d = &t->rxd[t->rxi];
+	unsigned taglen = tp_dir_taglen(d), bs = tp_dir_block(d);
+	uint8_t *pkt, mac[CRYPTO_HASH_MAX_LEN];
+	size_t total, padlen;
+	uint32_t len;
+	int rc;
+
+	if (!t->rx_len && (rc = rx_length(t, why)) <= 0)
+		return rc;
+	len = t->rx_len;
+	total = 4 + (size_t)len + taglen;
+	if (t->in_end - t->in_start < total)
+		return 0;
+	pkt = t->in + t->in_start;
+
+	if (!d->cipher) {
+		/* nothing to undo */
+	} else if (d->cipher->kind == CIPHER_CHACHAPOLY) {
+		if (chachapoly_open(&d->c.cp, t->rx_seq, pkt, 4 + len,
+				    pkt + 4 + len))
+			goto badmac;
+	} else if (d->cipher->kind == CIPHER_AESGCM) {
+		if (aesgcm_open(&d->c.gcm, d->iv, pkt, 4, pkt + 4, len,
+				pkt + 4 + len))
+			goto badmac;
+		gcm_next_iv(d->iv);
+	} else if (d->mac && d->mac->etm) {
+		mac_compute(d, t->rx_seq, pkt, 4 + len, mac);
+		if (crypto_memcmp_ct(mac, pkt + 4 + len, taglen))
+			goto badmac;
+		if (crypto_aes_crypt(&d->c.aes, pkt + 4, len))
+			goto baddec;
+	} else {
+		if (crypto_aes_crypt(&d->c.aes, pkt + bs, 4 + len - bs))
+			goto baddec;
+		if (d->mac) {
+			mac_compute(d, t->rx_seq, pkt, 4 + len, mac);
+			if (crypto_memcmp_ct(mac, pkt + 4 + len, taglen))
+				goto badmac;
+		}
+	}
+	padlen = pkt[4];
+	if (padlen < SSH_PADDING_MIN || padlen >= (size_t)len - 1) {
+		*why = "bad padding length";
+		return LIBSSH2_ERROR_PROTO;
+	}
+	*payload = pkt + 5;
+	*n = len - 1 - padlen;
+	t->in_start += total;
+	t->rx_len = 0;
+	t->rx_first_done = 0;
+	t->rx_seq++;
+	t->rx_bytes += total;
+	return 1;
+badmac:
+	*why = "message authentication code mismatch";
+	return LIBSSH2_ERROR_INVALID_MAC;
+baddec:
+	*why = "decryption failed";
+	return LIBSSH2_ERROR_DECRYPT;
+}
+
+void tp_rx_rekey(struct tp *t, int reset_seq)
+{
+	tp_dir_free(&t->rxd[t->rxi]);
+	t->rxi = !t->rxi;
+	if (reset_seq)
+		t->rx_seq = 0;
+	t->rx_bytes = 0;
+}
+
+void tp_tx_rekey(struct tp *t, int reset_seq)
+{
+	tp_dir_free(&t->txd[t->txi]);
+	t->txi = !t->txi;
+	if (reset_seq)
+		t->tx_seq = 0;
+	t->tx_bytes = 0;
 }

@@ -16,6 +16,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "cipher.h"
 #include "ssh_limits.h"
 
 struct tp {
@@ -34,6 +35,23 @@ struct tp {
 	/* Lines the peer sent before its identification (RFC 4253 4.2). */
 	unsigned int prelines;
 	size_t prebytes;
+
+	/* Packet protection per direction: the keys in use and the next
+	 * ones, built in place (the mbedTLS AES context must not be copied:
+	 * it points into itself), switched at NEWKEYS by flipping the index. */
+	struct tp_dir rxd[2], txd[2];
+	int rxi, txi;
+	uint32_t rx_seq, tx_seq;
+	uint64_t rx_bytes, tx_bytes; /* since the last key exchange */
+
+	/* The inbound packet being assembled: its packet_length once
+	 * known (0 before), and whether its first block was decrypted. */
+	uint32_t rx_len;
+	int rx_first_done;
+
+	/* The outbound packet being built (tp_pkt_begin .. tp_pkt_end). */
+	size_t pkt_start;
+	int building;
 };
 
 int tp_init(struct tp *t, const struct lalloc *a);
@@ -66,5 +84,43 @@ int tp_banner_queue(struct tp *t, const char *banner);
  * a static explanation) when the peer sent something that is not SSH-2.
  */
 int tp_banner_take(struct tp *t, char *id, size_t idcap, const char **why);
+
+/* ---- binary packets (RFC 4253 section 6) ------------------------------ */
+
+/*
+ * Start a packet of message type `type`; the payload is then appended
+ * with wb_*(&t->out, ...) (no intermediate copy) and tp_pkt_end() pads,
+ * MACs and encrypts it in place.  0 or LIBSSH2_ERROR_ALLOC.
+ */
+int tp_pkt_begin(struct tp *t, uint8_t type) BUF_WUR;
+int tp_pkt_end(struct tp *t) BUF_WUR;
+/* Drop a packet begun but not ended (e.g. a put failed). */
+void tp_pkt_abort(struct tp *t);
+/* Whole payload (type byte included) in one call. */
+int tp_send(struct tp *t, const uint8_t *payload, size_t n) BUF_WUR;
+
+/*
+ * The next complete, verified and decrypted packet: 1 with *payload /
+ * *n set (type byte first; valid until the next tp_* call that adds
+ * input), 0 when more input is needed, or a negative LIBSSH2_ERROR_*
+ * with *why explaining it (a bad length, MAC or padding is fatal).
+ */
+int tp_recv(struct tp *t, const uint8_t **payload, size_t *n,
+	    const char **why) BUF_WUR;
+
+static inline struct tp_dir *tp_rx_next(struct tp *t)
+{
+	return &t->rxd[!t->rxi];
+}
+
+static inline struct tp_dir *tp_tx_next(struct tp *t)
+{
+	return &t->txd[!t->txi];
+}
+
+/* Switch a direction to the next keys (at NEWKEYS); the old state is
+ * wiped.  With strict KEX the sequence number restarts at 0. */
+void tp_rx_rekey(struct tp *t, int reset_seq);
+void tp_tx_rekey(struct tp *t, int reset_seq);
 
 #endif

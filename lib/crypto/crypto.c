@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include <mbedtls/aes.h>
 #include <mbedtls/md5.h>
 #include <mbedtls/sha1.h>
 #include <mbedtls/sha256.h>
@@ -221,6 +222,61 @@ int crypto_hmac(int alg, const uint8_t *key, size_t keylen, const void *p,
 	crypto_hmac_finish(&m, &run, out);
 	crypto_hmac_free(&m);
 	return 0;
+}
+
+_Static_assert(sizeof(mbedtls_aes_context) <= sizeof(((struct crypto_aes *)0)->st),
+	       "aes state too large");
+
+int crypto_aes_init(struct crypto_aes *c, int mode, const uint8_t *key,
+		    size_t keylen, const uint8_t iv[16])
+{
+	mbedtls_aes_context *a = (mbedtls_aes_context *)c->st;
+	int rc;
+
+	if (keylen != 16 && keylen != 24 && keylen != 32)
+		return -1;
+	memset(c, 0, sizeof(*c));
+	c->mode = mode;
+	memcpy(c->iv, iv, 16);
+	mbedtls_aes_init(a);
+	if (mode == CRYPTO_AES_CBC_DEC)
+		rc = mbedtls_aes_setkey_dec(a, key, (unsigned)keylen * 8);
+	else if (mode == CRYPTO_AES_CTR || mode == CRYPTO_AES_CBC_ENC)
+		rc = mbedtls_aes_setkey_enc(a, key, (unsigned)keylen * 8);
+	else
+		rc = -1;
+	return rc ? -1 : 0;
+}
+
+int crypto_aes_crypt(struct crypto_aes *c, uint8_t *buf, size_t n)
+{
+	mbedtls_aes_context *a = (mbedtls_aes_context *)c->st;
+
+	switch (c->mode) {
+	case CRYPTO_AES_CTR:
+		return mbedtls_aes_crypt_ctr(a, n, &c->off, c->iv, c->stream,
+					     buf, buf)
+			       ? -1
+			       : 0;
+	case CRYPTO_AES_CBC_ENC:
+	case CRYPTO_AES_CBC_DEC:
+		if (n % 16)
+			return -1;
+		return mbedtls_aes_crypt_cbc(a,
+					     c->mode == CRYPTO_AES_CBC_ENC
+						     ? MBEDTLS_AES_ENCRYPT
+						     : MBEDTLS_AES_DECRYPT,
+					     n, c->iv, buf, buf)
+			       ? -1
+			       : 0;
+	}
+	return -1;
+}
+
+void crypto_aes_free(struct crypto_aes *c)
+{
+	mbedtls_aes_free((mbedtls_aes_context *)c->st);
+	crypto_wipe(c, sizeof(*c));
 }
 
 int crypto_random(void *buf, size_t n)

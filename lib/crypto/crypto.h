@@ -74,6 +74,34 @@ void crypto_hmac_free(struct crypto_hmac *m);
 int crypto_hmac(int alg, const uint8_t *key, size_t keylen, const void *p,
 		size_t n, uint8_t *out);
 
+/* ---- AES in CTR and CBC modes (aes*-ctr, legacy aes*-cbc) ------------- */
+
+enum crypto_aes_mode {
+	CRYPTO_AES_CTR = 1,
+	CRYPTO_AES_CBC_ENC,
+	CRYPTO_AES_CBC_DEC,
+};
+
+/* Opaque, fixed size; holds the mbedTLS context, counter/IV and the
+ * unused part of the last keystream block, so CTR may be applied to a
+ * stream in pieces of any length (the packet layer decrypts the first
+ * block to learn the length, the rest later). */
+struct crypto_aes {
+	int mode;
+	size_t off;
+	uint8_t iv[16];
+	uint8_t stream[16];
+	_Alignas(16) unsigned char st[320];
+};
+
+int crypto_aes_init(struct crypto_aes *c, int mode, const uint8_t *key,
+		    size_t keylen, const uint8_t iv[16])
+	__attribute__((warn_unused_result));
+/* In place.  CBC needs n to be a multiple of 16.  0 or -1. */
+int crypto_aes_crypt(struct crypto_aes *c, uint8_t *buf, size_t n)
+	__attribute__((warn_unused_result));
+void crypto_aes_free(struct crypto_aes *c);
+
 /* ---- randomness, wiping, comparisons ----------------------------------- */
 
 /*

@@ -1,0 +1,695 @@
+/*
+ * auth.c - user authentication (RFC 4252, RFC 4256, RFC 8332 for RSA
+ * signature algorithms): the libssh2_userauth_* API.
+ *
+ * Each call sends its request once (s->auth.pending remembers that it is
+ * out, so a non-blocking caller that retries after EAGAIN does not send
+ * it twice) and then waits for the reply through the session's pump.
+ * Public keys are signed right away, without the optional query round
+ * trip: one RTT less per login.
+ */
+#include "auth.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "key.h"
+#include "session.h"
+
+#define SSH_MSG_USERAUTH_REQUEST 50
+#define SSH_MSG_USERAUTH_FAILURE 51
+#define SSH_MSG_USERAUTH_SUCCESS 52
+#define SSH_MSG_USERAUTH_BANNER 53
+#define SSH_MSG_USERAUTH_60 60 /* PK_OK, PASSWD_CHANGEREQ, INFO_REQUEST */
+#define SSH_MSG_USERAUTH_INFO_RESPONSE 61
+
+/* Keyboard-interactive: more prompts than this in one request is an
+ * attack, not a login. */
+#define AUTH_MAX_PROMPTS 64
+/* Private key files larger than this are not key files. */
+#define AUTH_KEYFILE_MAX (1024 * 1024)
+
+void auth_free(LIBSSH2_SESSION *s)
+{
+	la_free(&s->a, s->auth.list);
+	la_free(&s->a, s->auth.banner);
+	s->auth.list = s->auth.banner = NULL;
+}
+
+int auth_on_banner(LIBSSH2_SESSION *s, struct rbuf *r)
+{
+	const char *m;
+	size_t n;
+	char *b;
+
+	if (rb_text(r, &m, &n, SSH_STRING_MAX))
+		return sess_err(s, LIBSSH2_ERROR_PROTO,
+				"malformed USERAUTH_BANNER");
+	b = la_strndup(&s->a, m, n);
+	if (!b)
+		return sess_err(s, LIBSSH2_ERROR_ALLOC, "out of memory");
+	la_free(&s->a, s->auth.banner);
+	s->auth.banner = b;
+	return 0;
+}
+
+/* RFC 4252 section 3 needs the ssh-userauth service first. */
+static int auth_service(LIBSSH2_SESSION *s)
+{
+	struct sess_pkt *p;
+	int rc;
+
+	if (s->auth.service_ok)
+		return 0;
+	if (s->state != SESS_READY)
+		return sess_err(s, LIBSSH2_ERROR_BAD_USE,
+				"the session is not connected");
+	if (!s->auth.service_sent) {
+		if ((rc = tp_pkt_begin(&s->tp, SSH_MSG_SERVICE_REQUEST)))
+			return sess_err(s, rc, "out of memory");
+		if (wb_cstring(&s->tp.out, "ssh-userauth")) {
+			tp_pkt_abort(&s->tp);
+			return sess_err(s, LIBSSH2_ERROR_ALLOC, "out of memory");
+		}
+		if ((rc = tp_pkt_end(&s->tp)))
+			return sess_err(s, rc, "unable to queue a request");
+		s->auth.service_sent = 1;
+	}
+	while (!sess_take(s, SSH_MSG_SERVICE_ACCEPT, SSH_MSG_SERVICE_ACCEPT,
+			  &p))
+		if ((rc = sess_pump(s)))
+			return rc;
+	la_free(&s->a, p);
+	s->auth.service_ok = 1;
+	return 0;
+}
+
+/* Start a USERAUTH_REQUEST: user, service, method. */
+static int request_begin(LIBSSH2_SESSION *s, const char *user, size_t ulen,
+			 const char *method)
+{
+	struct wbuf *w = &s->tp.out;
+	int rc;
+
+	if ((rc = tp_pkt_begin(&s->tp, SSH_MSG_USERAUTH_REQUEST)))
+		return sess_err(s, rc, "out of memory");
+	if (wb_string(w, user, ulen) || wb_cstring(w, "ssh-connection") ||
+	    wb_cstring(w, method)) {
+		tp_pkt_abort(&s->tp);
+		return sess_err(s, LIBSSH2_ERROR_ALLOC, "out of memory");
+	}
+	return 0;
+}
+
+static int request_end(LIBSSH2_SESSION *s)
+{
+	int rc;
+
+	if (wb_ok(&s->tp.out)) {
+		tp_pkt_abort(&s->tp);
+		return sess_err(s, LIBSSH2_ERROR_ALLOC, "out of memory");
+	}
+	if ((rc = tp_pkt_end(&s->tp)))
+		return sess_err(s, rc, "unable to queue a request");
+	s->auth.pending = 1;
+	return 0;
+}
+
+/* The next reply to our request (51, 52, 60, 61...). */
+static int reply_wait(LIBSSH2_SESSION *s, struct sess_pkt **p)
+{
+	int rc;
+
+	while (!sess_take(s, SSH_MSG_USERAUTH_FAILURE, 79, p))
+		if ((rc = sess_pump(s)))
+			return rc;
+	return 0;
+}
+
+/* FAILURE carries the methods that may continue (RFC 4252 5.1). */
+static int on_failure(LIBSSH2_SESSION *s, struct sess_pkt *p)
+{
+	struct rbuf r;
+	const char *l;
+	size_t n;
+	int partial;
+	char *list;
+
+	rb_init(&r, p->data + 1, p->n - 1);
+	if (rb_text(&r, &l, &n, SSH_STRING_MAX) || rb_bool(&r, &partial) ||
+	    rb_done(&r))
+		return sess_err(s, LIBSSH2_ERROR_PROTO,
+				"malformed USERAUTH_FAILURE");
+	list = la_strndup(&s->a, l, n);
+	if (!list)
+		return sess_err(s, LIBSSH2_ERROR_ALLOC, "out of memory");
+	la_free(&s->a, s->auth.list);
+	s->auth.list = list;
+	return 0;
+}
+
+static void on_success(LIBSSH2_SESSION *s)
+{
+	s->auth.authenticated = 1;
+}
+
+/* ---- none: the list of methods ----------------------------------------- */
+
+static int list_step(LIBSSH2_SESSION *s, const char *user, size_t ulen)
+{
+	struct sess_pkt *p;
+	int rc;
+
+	if ((rc = auth_service(s)))
+		return rc;
+	if (!s->auth.pending) {
+		if ((rc = request_begin(s, user, ulen, "none")) ||
+		    (rc = request_end(s)))
+			return rc;
+	}
+	if ((rc = reply_wait(s, &p)))
+		return rc;
+	s->auth.pending = 0;
+	if (p->data[0] == SSH_MSG_USERAUTH_SUCCESS) {
+		on_success(s);
+		rc = 0;
+	} else if (p->data[0] == SSH_MSG_USERAUTH_FAILURE) {
+		rc = on_failure(s, p);
+	} else {
+		rc = sess_err(s, LIBSSH2_ERROR_PROTO,
+			      "unexpected reply %u to a none request",
+			      p->data[0]);
+	}
+	la_free(&s->a, p);
+	return rc;
+}
+
+LIBSSH2_API char *libssh2_userauth_list(LIBSSH2_SESSION *s,
+					const char *username,
+					unsigned int username_len)
+{
+	int rc = SESS_BLOCK(s, list_step(s, username, username_len));
+
+	if (rc || s->auth.authenticated)
+		return NULL;
+	return s->auth.list;
+}
+
+LIBSSH2_API int libssh2_userauth_authenticated(LIBSSH2_SESSION *s)
+{
+	return s->auth.authenticated;
+}
+
+LIBSSH2_API int libssh2_userauth_banner(LIBSSH2_SESSION *s, char **banner)
+{
+	if (!banner)
+		return sess_err(s, LIBSSH2_ERROR_INVAL, "no banner pointer");
+	if (!s->auth.banner) {
+		*banner = NULL;
+		return sess_err(s, LIBSSH2_ERROR_MISSING_USERAUTH_BANNER,
+				"the server sent no banner");
+	}
+	*banner = s->auth.banner;
+	return 0;
+}
+
+/* ---- password (RFC 4252 section 8) --------------------------------------- */
+
+struct pw_args {
+	const char *user;
+	size_t ulen;
+	const char *pw;
+	size_t pwlen;
+	LIBSSH2_PASSWD_CHANGEREQ_FUNC((*change));
+};
+
+static int password_step(LIBSSH2_SESSION *s, struct pw_args *a)
+{
+	struct sess_pkt *p;
+	int rc;
+
+	if ((rc = auth_service(s)))
+		return rc;
+	if (!s->auth.pending) {
+		if ((rc = request_begin(s, a->user, a->ulen, "password")))
+			return rc;
+		if (wb_bool(&s->tp.out, 0) ||
+		    wb_string(&s->tp.out, a->pw, a->pwlen)) {
+			tp_pkt_abort(&s->tp);
+			return sess_err(s, LIBSSH2_ERROR_ALLOC, "out of memory");
+		}
+		if ((rc = request_end(s)))
+			return rc;
+	}
+	for (;;) {
+		char *newpw = NULL;
+		int newlen = 0;
+
+		if ((rc = reply_wait(s, &p)))
+			return rc;
+		switch (p->data[0]) {
+		case SSH_MSG_USERAUTH_SUCCESS:
+			s->auth.pending = 0;
+			la_free(&s->a, p);
+			on_success(s);
+			return 0;
+		case SSH_MSG_USERAUTH_FAILURE:
+			s->auth.pending = 0;
+			rc = on_failure(s, p);
+			la_free(&s->a, p);
+			return rc ? rc
+				  : sess_err(s,
+					     LIBSSH2_ERROR_AUTHENTICATION_FAILED,
+					     "authentication failed "
+					     "(username/password)");
+		case SSH_MSG_USERAUTH_60: /* PASSWD_CHANGEREQ */
+			la_free(&s->a, p);
+			if (!a->change) {
+				s->auth.pending = 0;
+				return sess_err(s,
+						LIBSSH2_ERROR_PASSWORD_EXPIRED,
+						"the password has expired");
+			}
+			a->change(s, &newpw, &newlen, &s->abstract);
+			if (!newpw || newlen <= 0) {
+				s->auth.pending = 0;
+				la_free(&s->a, newpw);
+				return sess_err(s,
+						LIBSSH2_ERROR_PASSWORD_EXPIRED,
+						"no new password given");
+			}
+			rc = request_begin(s, a->user, a->ulen, "password");
+			if (!rc && (wb_bool(&s->tp.out, 1) ||
+				    wb_string(&s->tp.out, a->pw, a->pwlen) ||
+				    wb_string(&s->tp.out, newpw,
+					      (size_t)newlen)))
+				rc = LIBSSH2_ERROR_ALLOC;
+			la_free_wipe(&s->a, newpw, (size_t)newlen);
+			if (rc == LIBSSH2_ERROR_ALLOC) {
+				tp_pkt_abort(&s->tp);
+				return sess_err(s, rc, "out of memory");
+			}
+			if (rc || (rc = request_end(s)))
+				return rc;
+			continue;
+		default:
+			s->auth.pending = 0;
+			la_free(&s->a, p);
+			return sess_err(s, LIBSSH2_ERROR_PROTO,
+					"unexpected reply to a password "
+					"request");
+		}
+	}
+}
+
+LIBSSH2_API int
+libssh2_userauth_password_ex(LIBSSH2_SESSION *s, const char *username,
+			     unsigned int username_len, const char *password,
+			     unsigned int password_len,
+			     LIBSSH2_PASSWD_CHANGEREQ_FUNC((*passwd_change_cb)))
+{
+	struct pw_args a = { username, username_len, password, password_len,
+			     passwd_change_cb };
+
+	return SESS_BLOCK(s, password_step(s, &a));
+}
+
+/* ---- keyboard-interactive (RFC 4256) -------------------------------------- */
+
+struct kbd_args {
+	const char *user;
+	size_t ulen;
+	LIBSSH2_USERAUTH_KBDINT_RESPONSE_FUNC((*cb));
+};
+
+static int kbd_answer(LIBSSH2_SESSION *s, struct kbd_args *a,
+		      struct sess_pkt *p)
+{
+	LIBSSH2_USERAUTH_KBDINT_PROMPT prompts[AUTH_MAX_PROMPTS];
+	LIBSSH2_USERAUTH_KBDINT_RESPONSE resp[AUTH_MAX_PROMPTS];
+	const char *name, *instr, *lang;
+	size_t nn, in, ln;
+	uint32_t np, i;
+	struct rbuf r;
+	int rc = 0;
+
+	rb_init(&r, p->data + 1, p->n - 1);
+	if (rb_text(&r, &name, &nn, SSH_STRING_MAX) ||
+	    rb_text(&r, &instr, &in, SSH_STRING_MAX) ||
+	    rb_text(&r, &lang, &ln, SSH_STRING_MAX) || rb_u32(&r, &np) ||
+	    np > AUTH_MAX_PROMPTS)
+		return sess_err(s, LIBSSH2_ERROR_PROTO,
+				"malformed INFO_REQUEST");
+	for (i = 0; i < np; i++) {
+		const char *t;
+		size_t tn;
+		int echo;
+
+		if (rb_text(&r, &t, &tn, SSH_STRING_MAX) ||
+		    rb_bool(&r, &echo))
+			return sess_err(s, LIBSSH2_ERROR_PROTO,
+					"malformed INFO_REQUEST prompt");
+		prompts[i].text = (unsigned char *)t;
+		prompts[i].length = tn;
+		prompts[i].echo = (unsigned char)echo;
+	}
+	if (rb_done(&r))
+		return sess_err(s, LIBSSH2_ERROR_PROTO,
+				"malformed INFO_REQUEST");
+	memset(resp, 0, sizeof(resp));
+	a->cb(name, (int)nn, instr, (int)in, (int)np, prompts, resp,
+	      &s->abstract);
+	rc = tp_pkt_begin(&s->tp, SSH_MSG_USERAUTH_INFO_RESPONSE);
+	if (!rc && wb_u32(&s->tp.out, np))
+		rc = LIBSSH2_ERROR_ALLOC;
+	for (i = 0; !rc && i < np; i++)
+		if (wb_string(&s->tp.out, resp[i].text ? resp[i].text : "",
+			      resp[i].text ? resp[i].length : 0))
+			rc = LIBSSH2_ERROR_ALLOC;
+	for (i = 0; i < np; i++)
+		if (resp[i].text)
+			la_free_wipe(&s->a, resp[i].text, resp[i].length);
+	if (rc) {
+		tp_pkt_abort(&s->tp);
+		return sess_err(s, rc, "out of memory");
+	}
+	return request_end(s);
+}
+
+static int kbd_step(LIBSSH2_SESSION *s, struct kbd_args *a)
+{
+	struct sess_pkt *p;
+	int rc;
+
+	if ((rc = auth_service(s)))
+		return rc;
+	if (!s->auth.pending) {
+		if ((rc = request_begin(s, a->user, a->ulen,
+					"keyboard-interactive")))
+			return rc;
+		/* language tag, submethods: both empty */
+		if (wb_cstring(&s->tp.out, "") || wb_cstring(&s->tp.out, "")) {
+			tp_pkt_abort(&s->tp);
+			return sess_err(s, LIBSSH2_ERROR_ALLOC, "out of memory");
+		}
+		if ((rc = request_end(s)))
+			return rc;
+	}
+	for (;;) {
+		if ((rc = reply_wait(s, &p)))
+			return rc;
+		if (p->data[0] == SSH_MSG_USERAUTH_SUCCESS) {
+			s->auth.pending = 0;
+			la_free(&s->a, p);
+			on_success(s);
+			return 0;
+		}
+		if (p->data[0] == SSH_MSG_USERAUTH_FAILURE) {
+			s->auth.pending = 0;
+			rc = on_failure(s, p);
+			la_free(&s->a, p);
+			return rc ? rc
+				  : sess_err(s,
+					     LIBSSH2_ERROR_AUTHENTICATION_FAILED,
+					     "keyboard-interactive "
+					     "authentication failed");
+		}
+		if (p->data[0] != SSH_MSG_USERAUTH_60) {
+			s->auth.pending = 0;
+			la_free(&s->a, p);
+			return sess_err(s, LIBSSH2_ERROR_PROTO,
+					"unexpected reply to "
+					"keyboard-interactive");
+		}
+		rc = kbd_answer(s, a, p);
+		la_free(&s->a, p);
+		if (rc) {
+			s->auth.pending = 0;
+			return rc;
+		}
+	}
+}
+
+LIBSSH2_API int libssh2_userauth_keyboard_interactive_ex(
+	LIBSSH2_SESSION *s, const char *username, unsigned int username_len,
+	LIBSSH2_USERAUTH_KBDINT_RESPONSE_FUNC((*response_callback)))
+{
+	struct kbd_args a = { username, username_len, response_callback };
+
+	if (!response_callback)
+		return sess_err(s, LIBSSH2_ERROR_INVAL, "no callback");
+	return SESS_BLOCK(s, kbd_step(s, &a));
+}
+
+/* ---- publickey (RFC 4252 section 7) ------------------------------------- */
+
+/* The signature algorithm for a key: RSA keys use rsa-sha2-512/256 when
+ * the server lists them in server-sig-algs (RFC 8332 3.1, RFC 8308),
+ * else the key type itself. */
+static const char *sig_alg(LIBSSH2_SESSION *s, const char *keytype)
+{
+	static const char *const rsa[] = { "rsa-sha2-512", "rsa-sha2-256" };
+	const char *algs = s->kex.server_sig_algs;
+	const char *pref = s->kex.pref[LIBSSH2_METHOD_SIGN_ALGO];
+	size_t i;
+
+	if (strcmp(keytype, "ssh-rsa"))
+		return keytype;
+	for (i = 0; i < 2; i++) {
+		size_t n = strlen(rsa[i]);
+		const char *p;
+
+		if (pref && !strstr(pref, rsa[i]))
+			continue;
+		for (p = algs; p && (p = strstr(p, rsa[i])); p += n)
+			if ((p == algs || p[-1] == ',') &&
+			    (p[n] == ',' || p[n] == '\0'))
+				return rsa[i];
+	}
+	return keytype;
+}
+
+struct pk_args {
+	const char *user;
+	size_t ulen;
+	const uint8_t *blob;
+	size_t bloblen;
+	const char *alg;
+	/* exactly one of these signs */
+	const struct key *key;
+	LIBSSH2_USERAUTH_PUBLICKEY_SIGN_FUNC((*cb));
+	void **abstract;
+};
+
+/* RFC 4252 7: the signature covers session id and the request itself. */
+static int pk_sign_and_send(LIBSSH2_SESSION *s, struct pk_args *a)
+{
+	struct wbuf data;
+	uint8_t *sig = NULL;
+	size_t siglen = 0;
+	int rc;
+
+	wb_init(&data, &s->a, SSH_PACKET_MAX);
+	if (wb_string(&data, s->kex.session_id, s->kex.sidlen) ||
+	    wb_u8(&data, SSH_MSG_USERAUTH_REQUEST) ||
+	    wb_string(&data, a->user, a->ulen) ||
+	    wb_cstring(&data, "ssh-connection") ||
+	    wb_cstring(&data, "publickey") || wb_bool(&data, 1) ||
+	    wb_cstring(&data, a->alg) ||
+	    wb_string(&data, a->blob, a->bloblen)) {
+		wb_free(&data);
+		return sess_err(s, LIBSSH2_ERROR_ALLOC, "out of memory");
+	}
+	if (a->key) {
+		rc = key_sign(a->key, a->alg, data.p, data.len, &s->a, &sig,
+			      &siglen);
+	} else {
+		unsigned char *cs = NULL;
+		size_t cl = 0;
+
+		rc = a->cb(s, &cs, &cl, data.p, data.len, a->abstract);
+		sig = cs;
+		siglen = cl;
+	}
+	wb_free(&data);
+	if (rc || !sig) {
+		la_free(&s->a, sig);
+		return sess_err(s, LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED,
+				"unable to sign with the key");
+	}
+	if (!(rc = request_begin(s, a->user, a->ulen, "publickey"))) {
+		if (wb_bool(&s->tp.out, 1) || wb_cstring(&s->tp.out, a->alg) ||
+		    wb_string(&s->tp.out, a->blob, a->bloblen) ||
+		    wb_string(&s->tp.out, sig, siglen)) {
+			tp_pkt_abort(&s->tp);
+			rc = sess_err(s, LIBSSH2_ERROR_ALLOC, "out of memory");
+		} else {
+			rc = request_end(s);
+		}
+	}
+	la_free(&s->a, sig);
+	return rc;
+}
+
+static int pk_step(LIBSSH2_SESSION *s, struct pk_args *a)
+{
+	struct sess_pkt *p;
+	int rc;
+
+	if ((rc = auth_service(s)))
+		return rc;
+	if (!s->auth.pending && (rc = pk_sign_and_send(s, a)))
+		return rc;
+	if ((rc = reply_wait(s, &p)))
+		return rc;
+	s->auth.pending = 0;
+	if (p->data[0] == SSH_MSG_USERAUTH_SUCCESS) {
+		la_free(&s->a, p);
+		on_success(s);
+		return 0;
+	}
+	if (p->data[0] == SSH_MSG_USERAUTH_FAILURE) {
+		rc = on_failure(s, p);
+		la_free(&s->a, p);
+		return rc ? rc
+			  : sess_err(s, LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED,
+				     "the server refused the key (%s) for "
+				     "this user",
+				     a->alg);
+	}
+	la_free(&s->a, p);
+	return sess_err(s, LIBSSH2_ERROR_PROTO,
+			"unexpected reply to a publickey request");
+}
+
+LIBSSH2_API int libssh2_userauth_publickey(
+	LIBSSH2_SESSION *s, const char *username,
+	const unsigned char *pubkeydata, size_t pubkeydata_len,
+	LIBSSH2_USERAUTH_PUBLICKEY_SIGN_FUNC((*sign_callback)),
+	void **abstract)
+{
+	struct pk_args a = { 0 };
+	struct rbuf r;
+	const char *type;
+	size_t tn;
+	char tname[64];
+
+	if (!username || !pubkeydata || !sign_callback)
+		return sess_err(s, LIBSSH2_ERROR_INVAL, "missing argument");
+	rb_init(&r, pubkeydata, pubkeydata_len);
+	if (rb_text(&r, &type, &tn, sizeof(tname) - 1))
+		return sess_err(s, LIBSSH2_ERROR_PUBLICKEY_PROTOCOL,
+				"malformed public key blob");
+	memcpy(tname, type, tn);
+	tname[tn] = 0;
+	a.user = username;
+	a.ulen = strlen(username);
+	a.blob = pubkeydata;
+	a.bloblen = pubkeydata_len;
+	/* The caller's callback signs as the key type says (it cannot be
+	 * told to use rsa-sha2-*). */
+	a.alg = tname;
+	a.cb = sign_callback;
+	a.abstract = abstract;
+	return SESS_BLOCK(s, pk_step(s, &a));
+}
+
+static int read_file(LIBSSH2_SESSION *s, const char *path, char **out,
+		     size_t *len)
+{
+	struct stat st;
+	ssize_t r;
+	size_t got = 0;
+	char *buf;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return sess_err(s, LIBSSH2_ERROR_FILE, "unable to open %s: %s",
+				path, strerror(errno));
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+	    st.st_size > AUTH_KEYFILE_MAX) {
+		close(fd);
+		return sess_err(s, LIBSSH2_ERROR_FILE,
+				"%s is not a key file", path);
+	}
+	buf = la_alloc(&s->a, (size_t)st.st_size + 1);
+	if (!buf) {
+		close(fd);
+		return sess_err(s, LIBSSH2_ERROR_ALLOC, "out of memory");
+	}
+	while (got < (size_t)st.st_size &&
+	       (r = read(fd, buf + got, (size_t)st.st_size - got)) > 0)
+		got += (size_t)r;
+	close(fd);
+	buf[got] = 0;
+	*out = buf;
+	*len = got;
+	return 0;
+}
+
+static int pk_with_key(LIBSSH2_SESSION *s, const char *user, size_t ulen,
+		       const char *data, size_t len, const char *pass)
+{
+	struct pk_args a = { 0 };
+	struct key *k = NULL;
+	const char *why = NULL;
+	int rc;
+
+	rc = key_load_private(&s->a, data, len, pass, &k, &why);
+	if (rc)
+		return sess_err(s, rc, "unable to use the private key: %s",
+				why ? why : "unknown error");
+	a.user = user;
+	a.ulen = ulen;
+	a.key = k;
+	if (key_public_blob(k, &a.blob, &a.bloblen)) {
+		key_free(&s->a, k);
+		return sess_err(s, LIBSSH2_ERROR_FILE, "no public key");
+	}
+	a.alg = sig_alg(s, key_type_name(k));
+	rc = SESS_BLOCK(s, pk_step(s, &a));
+	key_free(&s->a, k);
+	return rc;
+}
+
+LIBSSH2_API int libssh2_userauth_publickey_fromfile_ex(
+	LIBSSH2_SESSION *s, const char *username, unsigned int username_len,
+	const char *publickey, const char *privatekey, const char *passphrase)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int rc;
+
+	/* The public key is derived from the private one; a public key
+	 * file, when given, must at least exist (as with libssh2). */
+	if (publickey && access(publickey, R_OK))
+		return sess_err(s, LIBSSH2_ERROR_FILE,
+				"unable to read the public key file %s",
+				publickey);
+	if (!privatekey)
+		return sess_err(s, LIBSSH2_ERROR_FILE, "no private key file");
+	if ((rc = read_file(s, privatekey, &data, &len)))
+		return rc;
+	rc = pk_with_key(s, username, username_len, data, len, passphrase);
+	la_free_wipe(&s->a, data, len);
+	return rc;
+}
+
+LIBSSH2_API int libssh2_userauth_publickey_frommemory(
+	LIBSSH2_SESSION *s, const char *username, size_t username_len,
+	const char *publickeyfiledata, size_t publickeyfiledata_len,
+	const char *privatekeyfiledata, size_t privatekeyfiledata_len,
+	const char *passphrase)
+{
+	(void)publickeyfiledata;
+	(void)publickeyfiledata_len;
+	if (!privatekeyfiledata)
+		return sess_err(s, LIBSSH2_ERROR_FILE, "no private key data");
+	return pk_with_key(s, username, username_len, privatekeyfiledata,
+			   privatekeyfiledata_len, passphrase);
+}

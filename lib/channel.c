@@ -1,0 +1,938 @@
+/*
+ * channel.c - channels (RFC 4254 sections 5 and 6): open, requests,
+ * data in both directions under flow control, EOF and close, exit
+ * status; the libssh2_channel_* API.
+ *
+ * Channel messages are dispatched by the session's pump as they arrive,
+ * whichever channel the caller is waiting on: data lands in the channel's
+ * own buffer (bounded by the window we granted), so one channel that is
+ * not read never stalls the others beyond its window.
+ */
+#include "channel.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "session.h"
+
+static LIBSSH2_CHANNEL *chan_find(LIBSSH2_SESSION *s, uint32_t id)
+{
+	LIBSSH2_CHANNEL *c;
+
+	for (c = s->channels; c; c = c->next)
+		if (c->local_id == id)
+			return c;
+	return NULL;
+}
+
+/* ---- inbound buffers ------------------------------------------------------ */
+
+static int cbuf_put(LIBSSH2_SESSION *s, struct chan_buf *b, const uint8_t *p,
+		    size_t n)
+{
+	size_t used = b->end - b->start;
+
+	if (n == 0)
+		return 0;
+	if (b->cap - b->end < n) {
+		if (b->start > 0) {
+			memmove(b->p, b->p + b->start, used);
+			b->start = 0;
+			b->end = used;
+		}
+		if (b->cap - b->end < n) {
+			size_t ncap = b->cap ? b->cap : 64 * 1024;
+			uint8_t *np;
+
+			while (ncap - used < n)
+				ncap *= 2;
+			np = la_realloc(&s->a, b->p, ncap);
+			if (!np)
+				return sess_err(s, LIBSSH2_ERROR_ALLOC,
+						"out of memory");
+			b->p = np;
+			b->cap = ncap;
+		}
+	}
+	memcpy(b->p + b->end, p, n);
+	b->end += n;
+	return 0;
+}
+
+static size_t cbuf_take(struct chan_buf *b, char *out, size_t n)
+{
+	size_t avail = b->end - b->start;
+
+	if (n > avail)
+		n = avail;
+	memcpy(out, b->p + b->start, n);
+	b->start += n;
+	if (b->start == b->end)
+		b->start = b->end = 0;
+	return n;
+}
+
+/* ---- flow control --------------------------------------------------------- */
+
+/*
+ * Give the window back for consumed bytes.  We re-grant once half of it
+ * was used, and when the server had nearly exhausted the window before
+ * we re-granted (it was waiting on us: the window is smaller than the
+ * bandwidth-delay product), the window doubles, up to CHAN_WINDOW_MAX.
+ */
+static int window_regrant(LIBSSH2_CHANNEL *c, int force)
+{
+	LIBSSH2_SESSION *s = c->s;
+	uint32_t add;
+	int rc;
+
+	if (c->state != CHAN_OPEN || c->close_recv || c->eof_recv)
+		return 0;
+	if (!force && c->consumed < c->local_window_max / 2)
+		return 0;
+	add = c->consumed;
+	if (c->local_window < c->local_window_max / 4 &&
+	    c->local_window_max <= CHAN_WINDOW_MAX / 2) {
+		add += c->local_window_max;
+		c->local_window_max *= 2;
+	}
+	if (add == 0)
+		return 0;
+	if ((rc = tp_pkt_begin(&s->tp, SSH_MSG_CHANNEL_WINDOW_ADJUST)))
+		return sess_err(s, rc, "out of memory");
+	if (wb_u32(&s->tp.out, c->remote_id) || wb_u32(&s->tp.out, add)) {
+		tp_pkt_abort(&s->tp);
+		return sess_err(s, LIBSSH2_ERROR_ALLOC, "out of memory");
+	}
+	if ((rc = tp_pkt_end(&s->tp)))
+		return sess_err(s, rc, "unable to queue WINDOW_ADJUST");
+	c->local_window += add;
+	c->consumed = 0;
+	return 0;
+}
+
+size_t chan_avail(const LIBSSH2_CHANNEL *c, const uint8_t **p)
+{
+	*p = c->in.p + c->in.start;
+	return c->in.end - c->in.start;
+}
+
+int chan_consume(LIBSSH2_CHANNEL *c, size_t n)
+{
+	c->in.start += n;
+	if (c->in.start == c->in.end)
+		c->in.start = c->in.end = 0;
+	c->consumed += (uint32_t)n;
+	return window_regrant(c, 0);
+}
+
+/* ---- dispatch of channel messages ---------------------------------------- */
+
+static int on_data(LIBSSH2_SESSION *s, LIBSSH2_CHANNEL *c, int ext,
+		   struct rbuf *r)
+{
+	const uint8_t *d;
+	uint32_t code = 0;
+	size_t n;
+
+	if ((ext && rb_u32(r, &code)) ||
+	    rb_string(r, &d, &n, CHAN_PACKET_MAX) || rb_done(r))
+		return sess_err(s, LIBSSH2_ERROR_PROTO,
+				"malformed channel data");
+	if (n > c->local_window)
+		return sess_err(s, LIBSSH2_ERROR_CHANNEL_WINDOW_EXCEEDED,
+				"the server sent beyond the channel window");
+	c->local_window -= (uint32_t)n;
+	if (c->eof_recv || c->close_recv)
+		return sess_err(s, LIBSSH2_ERROR_PROTO,
+				"channel data after EOF");
+	if (!ext || c->ext_mode == LIBSSH2_CHANNEL_EXTENDED_DATA_MERGE)
+		return cbuf_put(s, &c->in, d, n);
+	if (c->ext_mode == LIBSSH2_CHANNEL_EXTENDED_DATA_IGNORE ||
+	    code != SSH_EXTENDED_DATA_STDERR) {
+		c->consumed += (uint32_t)n;
+		return window_regrant(c, 0);
+	}
+	return cbuf_put(s, &c->err, d, n);
+}
+
+static int on_request(LIBSSH2_SESSION *s, LIBSSH2_CHANNEL *c, struct rbuf *r)
+{
+	const char *name, *sig;
+	size_t nn, sn;
+	int want_reply, rc;
+	uint32_t status;
+
+	if (rb_text(r, &name, &nn, 256) || rb_bool(r, &want_reply))
+		return sess_err(s, LIBSSH2_ERROR_PROTO,
+				"malformed CHANNEL_REQUEST");
+	if (nn == 11 && !memcmp(name, "exit-status", 11)) {
+		if (rb_u32(r, &status))
+			return sess_err(s, LIBSSH2_ERROR_PROTO,
+					"malformed exit-status");
+		c->exit_status = (int)status;
+	} else if (nn == 11 && !memcmp(name, "exit-signal", 11)) {
+		if (rb_text(r, &sig, &sn, 64))
+			return sess_err(s, LIBSSH2_ERROR_PROTO,
+					"malformed exit-signal");
+		la_free(&s->a, c->exit_signal);
+		c->exit_signal = la_strndup(&s->a, sig, sn);
+		if (!c->exit_signal)
+			return sess_err(s, LIBSSH2_ERROR_ALLOC,
+					"out of memory");
+	}
+	if (!want_reply)
+		return 0;
+	/* We accept no requests from the server (RFC 4254 5.4). */
+	if ((rc = tp_pkt_begin(&s->tp, SSH_MSG_CHANNEL_FAILURE)))
+		return sess_err(s, rc, "out of memory");
+	if (wb_u32(&s->tp.out, c->remote_id)) {
+		tp_pkt_abort(&s->tp);
+		return sess_err(s, LIBSSH2_ERROR_ALLOC, "out of memory");
+	}
+	return tp_pkt_end(&s->tp);
+}
+
+static int queue_close(LIBSSH2_CHANNEL *c)
+{
+	LIBSSH2_SESSION *s = c->s;
+	int rc;
+
+	if (c->close_queued || c->state != CHAN_OPEN)
+		return 0;
+	if ((rc = tp_pkt_begin(&s->tp, SSH_MSG_CHANNEL_CLOSE)))
+		return sess_err(s, rc, "out of memory");
+	if (wb_u32(&s->tp.out, c->remote_id)) {
+		tp_pkt_abort(&s->tp);
+		return sess_err(s, LIBSSH2_ERROR_ALLOC, "out of memory");
+	}
+	if ((rc = tp_pkt_end(&s->tp)))
+		return sess_err(s, rc, "unable to queue CHANNEL_CLOSE");
+	c->close_queued = 1;
+	return 0;
+}
+
+static int on_open_reply(LIBSSH2_SESSION *s, LIBSSH2_CHANNEL *c, uint8_t type,
+			 struct rbuf *r)
+{
+	uint32_t sender, window, maxpacket, reason;
+	const char *msg;
+	size_t mn;
+
+	if (c->state != CHAN_OPENING)
+		return sess_err(s, LIBSSH2_ERROR_PROTO,
+				"channel open reply for an open channel");
+	if (type == SSH_MSG_CHANNEL_OPEN_FAILURE) {
+		if (rb_u32(r, &reason) || rb_text(r, &msg, &mn, 1024))
+			return sess_err(s, LIBSSH2_ERROR_PROTO,
+					"malformed CHANNEL_OPEN_FAILURE");
+		c->state = CHAN_FAILED;
+		c->open_fail_reason = reason;
+		snprintf(c->open_fail_msg, sizeof(c->open_fail_msg), "%.*s",
+			 (int)(mn > 100 ? 100 : mn), msg);
+		return 0;
+	}
+	if (rb_u32(r, &sender) || rb_u32(r, &window) ||
+	    rb_u32(r, &maxpacket))
+		return sess_err(s, LIBSSH2_ERROR_PROTO,
+				"malformed CHANNEL_OPEN_CONFIRMATION");
+	c->remote_id = sender;
+	c->remote_window = window;
+	/* A maximum packet below a sane floor would make us send tiny
+	 * packets forever; RFC 4254 gives no minimum, OpenSSH uses 32 KiB. */
+	c->remote_maxpacket = maxpacket < 1024 ? 1024 : maxpacket;
+	c->state = CHAN_OPEN;
+	return 0;
+}
+
+int chan_dispatch(LIBSSH2_SESSION *s, const uint8_t *p, size_t n)
+{
+	LIBSSH2_CHANNEL *c;
+	uint32_t id, add;
+	struct rbuf r;
+	uint8_t type = p[0];
+
+	rb_init(&r, p + 1, n - 1);
+	if (rb_u32(&r, &id))
+		return sess_err(s, LIBSSH2_ERROR_PROTO,
+				"truncated channel message");
+	c = chan_find(s, id);
+	if (!c)
+		return sess_err(s, LIBSSH2_ERROR_CHANNEL_UNKNOWN,
+				"message %u for unknown channel %u", type, id);
+	switch (type) {
+	case SSH_MSG_CHANNEL_OPEN_CONFIRMATION:
+	case SSH_MSG_CHANNEL_OPEN_FAILURE:
+		return on_open_reply(s, c, type, &r);
+	}
+	if (c->state != CHAN_OPEN)
+		return sess_err(s, LIBSSH2_ERROR_PROTO,
+				"message %u for a channel not open", type);
+	switch (type) {
+	case SSH_MSG_CHANNEL_WINDOW_ADJUST:
+		if (rb_u32(&r, &add) || rb_done(&r))
+			return sess_err(s, LIBSSH2_ERROR_PROTO,
+					"malformed WINDOW_ADJUST");
+		/* RFC 4254 5.2: the window may not exceed 2^32 - 1. */
+		if (add > UINT32_MAX - c->remote_window)
+			c->remote_window = UINT32_MAX;
+		else
+			c->remote_window += add;
+		return 0;
+	case SSH_MSG_CHANNEL_DATA:
+		return on_data(s, c, 0, &r);
+	case SSH_MSG_CHANNEL_EXTENDED_DATA:
+		return on_data(s, c, 1, &r);
+	case SSH_MSG_CHANNEL_EOF:
+		c->eof_recv = 1;
+		return 0;
+	case SSH_MSG_CHANNEL_CLOSE:
+		c->close_recv = 1;
+		c->eof_recv = 1;
+		/* RFC 4254 5.3: answer with our own CLOSE. */
+		return queue_close(c);
+	case SSH_MSG_CHANNEL_REQUEST:
+		return on_request(s, c, &r);
+	case SSH_MSG_CHANNEL_SUCCESS:
+	case SSH_MSG_CHANNEL_FAILURE:
+		if (!c->req_pending)
+			return sess_err(s, LIBSSH2_ERROR_PROTO,
+					"channel reply without a request");
+		c->req_pending = 0;
+		c->req_result = type == SSH_MSG_CHANNEL_SUCCESS ? 1 : -1;
+		return 0;
+	}
+	return sess_err(s, LIBSSH2_ERROR_PROTO, "unknown channel message %u",
+			type);
+}
+
+int chan_open_request(LIBSSH2_SESSION *s, struct rbuf *r)
+{
+	const char *type;
+	size_t tn;
+	uint32_t sender;
+	int rc;
+
+	if (rb_text(r, &type, &tn, 256) || rb_u32(r, &sender))
+		return sess_err(s, LIBSSH2_ERROR_PROTO,
+				"malformed CHANNEL_OPEN");
+	/* RFC 4254 5.1: reason 1, SSH_OPEN_ADMINISTRATIVELY_PROHIBITED */
+	if ((rc = tp_pkt_begin(&s->tp, SSH_MSG_CHANNEL_OPEN_FAILURE)))
+		return sess_err(s, rc, "out of memory");
+	if (wb_u32(&s->tp.out, sender) || wb_u32(&s->tp.out, 1) ||
+	    wb_cstring(&s->tp.out, "not accepted") ||
+	    wb_cstring(&s->tp.out, "")) {
+		tp_pkt_abort(&s->tp);
+		return sess_err(s, LIBSSH2_ERROR_ALLOC, "out of memory");
+	}
+	return tp_pkt_end(&s->tp);
+}
+
+static void chan_release(LIBSSH2_CHANNEL *c)
+{
+	LIBSSH2_SESSION *s = c->s;
+	LIBSSH2_CHANNEL **pp;
+
+	for (pp = &s->channels; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	if (s->opening == c)
+		s->opening = NULL;
+	la_free(&s->a, c->in.p);
+	la_free(&s->a, c->err.p);
+	la_free(&s->a, c->exit_signal);
+	la_free(&s->a, c);
+}
+
+void chan_free_all(LIBSSH2_SESSION *s)
+{
+	while (s->channels)
+		chan_release(s->channels);
+}
+
+/* ---- opening -------------------------------------------------------------- */
+
+struct open_args {
+	const char *type;
+	size_t tlen;
+	uint32_t window, maxpacket;
+	const char *msg;
+	size_t mlen;
+};
+
+static int open_step(LIBSSH2_SESSION *s, struct open_args *a)
+{
+	LIBSSH2_CHANNEL *c = s->opening;
+	int rc;
+
+	if (s->state != SESS_READY || !s->auth.authenticated)
+		return sess_err(s, LIBSSH2_ERROR_BAD_USE,
+				"the session is not authenticated");
+	if (!c) {
+		c = la_calloc(&s->a, sizeof(*c));
+		if (!c)
+			return sess_err(s, LIBSSH2_ERROR_ALLOC,
+					"out of memory");
+		c->s = s;
+		c->local_id = s->next_channel_id++;
+		c->local_window = c->local_window_max = a->window;
+		c->local_maxpacket = a->maxpacket;
+		c->exit_status = 0;
+		c->next = s->channels;
+		s->channels = c;
+		s->opening = c;
+	}
+	if (!c->open_sent) {
+		if ((rc = sess_ready_to_send(s)))
+			return rc;
+		if ((rc = tp_pkt_begin(&s->tp, SSH_MSG_CHANNEL_OPEN)))
+			return sess_err(s, rc, "out of memory");
+		if (wb_string(&s->tp.out, a->type, a->tlen) ||
+		    wb_u32(&s->tp.out, c->local_id) ||
+		    wb_u32(&s->tp.out, a->window) ||
+		    wb_u32(&s->tp.out, a->maxpacket) ||
+		    (a->msg && wb_bytes(&s->tp.out, a->msg, a->mlen))) {
+			tp_pkt_abort(&s->tp);
+			return sess_err(s, LIBSSH2_ERROR_ALLOC,
+					"out of memory");
+		}
+		if ((rc = tp_pkt_end(&s->tp)))
+			return sess_err(s, rc, "unable to queue CHANNEL_OPEN");
+		c->open_sent = 1;
+	}
+	while (c->state == CHAN_OPENING)
+		if ((rc = sess_pump(s)))
+			return rc;
+	s->opening = NULL;
+	if (c->state == CHAN_FAILED) {
+		rc = sess_err(s, LIBSSH2_ERROR_CHANNEL_FAILURE,
+			      "channel open refused (reason %u): %s",
+			      c->open_fail_reason, c->open_fail_msg);
+		chan_release(c);
+		return rc;
+	}
+	return 0;
+}
+
+LIBSSH2_API LIBSSH2_CHANNEL *
+libssh2_channel_open_ex(LIBSSH2_SESSION *s, const char *channel_type,
+			unsigned int channel_type_len,
+			unsigned int window_size, unsigned int packet_size,
+			const char *message, unsigned int message_len)
+{
+	struct open_args a = { channel_type, channel_type_len, window_size,
+			       packet_size, message, message_len };
+	LIBSSH2_CHANNEL *c;
+	int rc;
+
+	if (a.window == 0)
+		a.window = LIBSSH2_CHANNEL_WINDOW_DEFAULT;
+	if (a.maxpacket == 0 || a.maxpacket > CHAN_PACKET_MAX)
+		a.maxpacket = a.maxpacket ? CHAN_PACKET_MAX
+					  : LIBSSH2_CHANNEL_PACKET_DEFAULT;
+	rc = SESS_BLOCK(s, open_step(s, &a));
+	if (rc)
+		return NULL;
+	/* open_step cleared s->opening; the newest channel is ours */
+	c = s->channels;
+	return c;
+}
+
+/* ---- requests ------------------------------------------------------------- */
+
+/* Send a CHANNEL_REQUEST with want_reply and wait for its answer.
+ * `fields` (may be NULL) are appended after want_reply. */
+static int request_step(LIBSSH2_CHANNEL *c, const char *name,
+			const struct wbuf *fields)
+{
+	LIBSSH2_SESSION *s = c->s;
+	int rc;
+
+	if (c->state != CHAN_OPEN || c->close_recv)
+		return sess_err(s, LIBSSH2_ERROR_CHANNEL_CLOSED,
+				"the channel is closed");
+	if (!c->req_pending && !c->req_result) {
+		if ((rc = sess_ready_to_send(s)))
+			return rc;
+		if ((rc = tp_pkt_begin(&s->tp, SSH_MSG_CHANNEL_REQUEST)))
+			return sess_err(s, rc, "out of memory");
+		if (wb_u32(&s->tp.out, c->remote_id) ||
+		    wb_cstring(&s->tp.out, name) || wb_bool(&s->tp.out, 1) ||
+		    (fields && wb_bytes(&s->tp.out, fields->p, fields->len))) {
+			tp_pkt_abort(&s->tp);
+			return sess_err(s, LIBSSH2_ERROR_ALLOC,
+					"out of memory");
+		}
+		if ((rc = tp_pkt_end(&s->tp)))
+			return sess_err(s, rc, "unable to queue a request");
+		c->req_pending = 1;
+	}
+	while (c->req_pending) {
+		if (c->close_recv)
+			return sess_err(s, LIBSSH2_ERROR_CHANNEL_CLOSED,
+					"the channel closed");
+		if ((rc = sess_pump(s)))
+			return rc;
+	}
+	rc = c->req_result;
+	c->req_result = 0;
+	if (rc < 0)
+		return sess_err(s, LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED,
+				"the server refused the %s request", name);
+	return 0;
+}
+
+static int request(LIBSSH2_CHANNEL *c, const char *name,
+		   const struct wbuf *fields)
+{
+	if (!c)
+		return LIBSSH2_ERROR_BAD_USE;
+	return SESS_BLOCK(c->s, request_step(c, name, fields));
+}
+
+LIBSSH2_API int libssh2_channel_process_startup(LIBSSH2_CHANNEL *c,
+						const char *req,
+						unsigned int req_len,
+						const char *message,
+						unsigned int message_len)
+{
+	struct wbuf w;
+	char name[64];
+	int rc;
+
+	if (!c || req_len >= sizeof(name))
+		return LIBSSH2_ERROR_INVAL;
+	memcpy(name, req, req_len);
+	name[req_len] = 0;
+	wb_init(&w, &c->s->a, SSH_PAYLOAD_MAX);
+	if (message && wb_string(&w, message, message_len)) {
+		wb_free(&w);
+		return sess_err(c->s, LIBSSH2_ERROR_ALLOC, "out of memory");
+	}
+	rc = request(c, name, &w);
+	wb_free(&w);
+	return rc;
+}
+
+LIBSSH2_API int libssh2_channel_setenv_ex(LIBSSH2_CHANNEL *c,
+					  const char *varname,
+					  unsigned int varname_len,
+					  const char *value,
+					  unsigned int value_len)
+{
+	struct wbuf w;
+	int rc;
+
+	if (!c)
+		return LIBSSH2_ERROR_BAD_USE;
+	wb_init(&w, &c->s->a, SSH_PAYLOAD_MAX);
+	if (wb_string(&w, varname, varname_len) ||
+	    wb_string(&w, value, value_len)) {
+		wb_free(&w);
+		return sess_err(c->s, LIBSSH2_ERROR_ALLOC, "out of memory");
+	}
+	rc = request(c, "env", &w);
+	wb_free(&w);
+	return rc;
+}
+
+/* ---- data ------------------------------------------------------------------ */
+
+/* Queue DATA packets without waiting; stops at the window, the peer's
+ * packet size and our out-buffer high-water mark. */
+static long send_some(LIBSSH2_CHANNEL *c, int stream, const uint8_t *p,
+		      size_t n)
+{
+	LIBSSH2_SESSION *s = c->s;
+	size_t sent = 0;
+	int rc;
+
+	while (sent < n && c->remote_window > 0 &&
+	       tp_out_len(&s->tp) < CHAN_OUT_HIGH) {
+		size_t chunk = n - sent;
+
+		if (chunk > c->remote_window)
+			chunk = c->remote_window;
+		/* payload of DATA is 1 + 4 + 4 + data <= maxpacket */
+		if (chunk > c->remote_maxpacket - 64)
+			chunk = c->remote_maxpacket - 64;
+		if (chunk > CHAN_PACKET_MAX)
+			chunk = CHAN_PACKET_MAX;
+		rc = tp_pkt_begin(&s->tp, stream ? SSH_MSG_CHANNEL_EXTENDED_DATA
+						 : SSH_MSG_CHANNEL_DATA);
+		if (rc)
+			return sess_err(s, rc, "out of memory");
+		if (wb_u32(&s->tp.out, c->remote_id) ||
+		    (stream && wb_u32(&s->tp.out, (uint32_t)stream)) ||
+		    wb_string(&s->tp.out, p + sent, chunk)) {
+			tp_pkt_abort(&s->tp);
+			return sess_err(s, LIBSSH2_ERROR_ALLOC,
+					"out of memory");
+		}
+		if ((rc = tp_pkt_end(&s->tp)))
+			return sess_err(s, rc, "unable to queue data");
+		c->remote_window -= (uint32_t)chunk;
+		sent += chunk;
+	}
+	return (long)sent;
+}
+
+long chan_send(LIBSSH2_CHANNEL *c, const uint8_t *p, size_t n)
+{
+	if (kex_busy(&c->s->kex))
+		return 0;
+	return send_some(c, 0, p, n);
+}
+
+struct write_args {
+	int stream;
+	const uint8_t *p;
+	size_t n;
+	long done;
+};
+
+static int write_step(LIBSSH2_CHANNEL *c, struct write_args *a)
+{
+	LIBSSH2_SESSION *s = c->s;
+	long r;
+	int rc;
+
+	if (c->close_recv || c->state != CHAN_OPEN)
+		return sess_err(s, LIBSSH2_ERROR_CHANNEL_CLOSED,
+				"the channel is closed");
+	if (c->eof_sent || c->eof_queued)
+		return sess_err(s, LIBSSH2_ERROR_CHANNEL_EOF_SENT,
+				"EOF was already sent on this channel");
+	for (;;) {
+		if ((rc = sess_ready_to_send(s)))
+			return rc;
+		r = send_some(c, a->stream, a->p, a->n);
+		if (r < 0)
+			return (int)r;
+		if (r > 0) {
+			a->done = r;
+			rc = sess_flush(s);
+			/* Queued data is accepted data; it leaves with the
+			 * next call that flushes. */
+			if (rc && rc != LIBSSH2_ERROR_EAGAIN)
+				return rc;
+			return 0;
+		}
+		/* no window, or the out buffer is full: make progress */
+		rc = sess_flush(s);
+		if (rc && rc != LIBSSH2_ERROR_EAGAIN)
+			return rc;
+		if ((rc = sess_pump(s)))
+			return rc;
+		if (c->close_recv)
+			return sess_err(s, LIBSSH2_ERROR_CHANNEL_CLOSED,
+					"the channel closed while writing");
+	}
+}
+
+LIBSSH2_API ssize_t libssh2_channel_write_ex(LIBSSH2_CHANNEL *c, int stream_id,
+					     const char *buf, size_t buflen)
+{
+	struct write_args a = { stream_id, (const uint8_t *)buf, buflen, 0 };
+	int rc;
+
+	if (!c)
+		return LIBSSH2_ERROR_BAD_USE;
+	if (buflen == 0)
+		return 0;
+	rc = SESS_BLOCK(c->s, write_step(c, &a));
+	return rc ? rc : a.done;
+}
+
+struct read_args {
+	int stream;
+	char *buf;
+	size_t n;
+	size_t got;
+};
+
+static int read_step(LIBSSH2_CHANNEL *c, struct read_args *a)
+{
+	LIBSSH2_SESSION *s = c->s;
+	struct chan_buf *b = a->stream ? &c->err : &c->in;
+	int rc;
+
+	for (;;) {
+		if (b->end > b->start) {
+			a->got = cbuf_take(b, a->buf, a->n);
+			c->consumed += (uint32_t)a->got;
+			if ((rc = window_regrant(c, 0)))
+				return rc;
+			rc = sess_flush(s);
+			if (rc && rc != LIBSSH2_ERROR_EAGAIN)
+				return rc;
+			return 0;
+		}
+		if (c->eof_recv || c->close_recv || c->state != CHAN_OPEN)
+			return 0;
+		if ((rc = sess_pump(s)))
+			return rc;
+	}
+}
+
+LIBSSH2_API ssize_t libssh2_channel_read_ex(LIBSSH2_CHANNEL *c, int stream_id,
+					    char *buf, size_t buflen)
+{
+	struct read_args a = { stream_id, buf, buflen, 0 };
+	int rc;
+
+	if (!c)
+		return LIBSSH2_ERROR_BAD_USE;
+	rc = SESS_BLOCK(c->s, read_step(c, &a));
+	return rc ? rc : (ssize_t)a.got;
+}
+
+LIBSSH2_API int libssh2_poll_channel_read(LIBSSH2_CHANNEL *c, int extended)
+{
+	const struct chan_buf *b = extended ? &c->err : &c->in;
+
+	return b->end > b->start;
+}
+
+LIBSSH2_API unsigned long
+libssh2_channel_window_read_ex(LIBSSH2_CHANNEL *c, unsigned long *read_avail,
+			       unsigned long *window_size_initial)
+{
+	if (read_avail)
+		*read_avail = c->in.end - c->in.start;
+	if (window_size_initial)
+		*window_size_initial = c->local_window_max;
+	return c->local_window;
+}
+
+LIBSSH2_API unsigned long
+libssh2_channel_window_write_ex(LIBSSH2_CHANNEL *c,
+				unsigned long *window_size_initial)
+{
+	if (window_size_initial)
+		*window_size_initial = c->remote_window;
+	return c->remote_window;
+}
+
+LIBSSH2_API void libssh2_channel_set_blocking(LIBSSH2_CHANNEL *c, int blocking)
+{
+	/* As in libssh2, blocking is a property of the whole session. */
+	libssh2_session_set_blocking(c->s, blocking);
+}
+
+LIBSSH2_API int libssh2_channel_handle_extended_data2(LIBSSH2_CHANNEL *c,
+						      int mode)
+{
+	if (mode < LIBSSH2_CHANNEL_EXTENDED_DATA_NORMAL ||
+	    mode > LIBSSH2_CHANNEL_EXTENDED_DATA_MERGE)
+		return LIBSSH2_ERROR_INVAL;
+	c->ext_mode = mode;
+	if (mode != LIBSSH2_CHANNEL_EXTENDED_DATA_NORMAL &&
+	    c->err.end > c->err.start) {
+		/* Already buffered stderr: merge it or drop it now. */
+		size_t n = c->err.end - c->err.start;
+		int rc = 0;
+
+		if (mode == LIBSSH2_CHANNEL_EXTENDED_DATA_MERGE)
+			rc = cbuf_put(c->s, &c->in, c->err.p + c->err.start, n);
+		else
+			c->consumed += (uint32_t)n;
+		c->err.start = c->err.end = 0;
+		return rc;
+	}
+	return 0;
+}
+
+LIBSSH2_API void libssh2_channel_handle_extended_data(LIBSSH2_CHANNEL *c,
+						      int ignore_mode)
+{
+	(void)libssh2_channel_handle_extended_data2(c, ignore_mode);
+}
+
+/* ---- EOF, close, exit status -------------------------------------------- */
+
+static int flush_step(LIBSSH2_CHANNEL *c)
+{
+	return sess_flush(c->s);
+}
+
+LIBSSH2_API int libssh2_channel_flush_ex(LIBSSH2_CHANNEL *c, int streamid)
+{
+	size_t n = 0;
+	int rc;
+
+	/* Flushing means discarding unread inbound data (libssh2). */
+	if (streamid == 0 || streamid == LIBSSH2_CHANNEL_FLUSH_ALL) {
+		n += c->in.end - c->in.start;
+		c->in.start = c->in.end = 0;
+	}
+	if (streamid != 0) {
+		n += c->err.end - c->err.start;
+		c->err.start = c->err.end = 0;
+	}
+	c->consumed += (uint32_t)n;
+	if ((rc = window_regrant(c, 0)))
+		return rc;
+	rc = SESS_BLOCK(c->s, flush_step(c));
+	return rc ? rc : (int)n;
+}
+
+static int eof_step(LIBSSH2_CHANNEL *c)
+{
+	LIBSSH2_SESSION *s = c->s;
+	int rc;
+
+	if (!c->eof_queued) {
+		if (c->state != CHAN_OPEN || c->close_recv)
+			return sess_err(s, LIBSSH2_ERROR_CHANNEL_CLOSED,
+					"the channel is closed");
+		if ((rc = sess_ready_to_send(s)))
+			return rc;
+		if ((rc = tp_pkt_begin(&s->tp, SSH_MSG_CHANNEL_EOF)))
+			return sess_err(s, rc, "out of memory");
+		if (wb_u32(&s->tp.out, c->remote_id)) {
+			tp_pkt_abort(&s->tp);
+			return sess_err(s, LIBSSH2_ERROR_ALLOC,
+					"out of memory");
+		}
+		if ((rc = tp_pkt_end(&s->tp)))
+			return sess_err(s, rc, "unable to queue EOF");
+		c->eof_queued = 1;
+	}
+	if ((rc = sess_flush(s)))
+		return rc;
+	c->eof_sent = 1;
+	return 0;
+}
+
+LIBSSH2_API int libssh2_channel_send_eof(LIBSSH2_CHANNEL *c)
+{
+	if (!c)
+		return LIBSSH2_ERROR_BAD_USE;
+	return SESS_BLOCK(c->s, eof_step(c));
+}
+
+LIBSSH2_API int libssh2_channel_eof(LIBSSH2_CHANNEL *c)
+{
+	if (!c)
+		return LIBSSH2_ERROR_BAD_USE;
+	/* EOF for the caller: the server said so and nothing is unread. */
+	return (c->eof_recv || c->close_recv) && c->in.end == c->in.start;
+}
+
+static int wait_eof_step(LIBSSH2_CHANNEL *c)
+{
+	int rc;
+
+	while (!c->eof_recv && !c->close_recv)
+		if ((rc = sess_pump(c->s)))
+			return rc;
+	return 0;
+}
+
+LIBSSH2_API int libssh2_channel_wait_eof(LIBSSH2_CHANNEL *c)
+{
+	if (!c)
+		return LIBSSH2_ERROR_BAD_USE;
+	return SESS_BLOCK(c->s, wait_eof_step(c));
+}
+
+static int close_step(LIBSSH2_CHANNEL *c)
+{
+	LIBSSH2_SESSION *s = c->s;
+	int rc;
+
+	if (c->state != CHAN_OPEN)
+		return 0;
+	if (!c->close_queued) {
+		if ((rc = sess_ready_to_send(s)))
+			return rc;
+		if ((rc = queue_close(c)))
+			return rc;
+	}
+	if ((rc = sess_flush(s)))
+		return rc;
+	c->close_sent = 1;
+	/* RFC 4254 5.3: the channel is gone once both sides sent CLOSE. */
+	while (!c->close_recv)
+		if ((rc = sess_pump(s)))
+			return rc;
+	c->state = CHAN_CLOSED;
+	return 0;
+}
+
+LIBSSH2_API int libssh2_channel_close(LIBSSH2_CHANNEL *c)
+{
+	if (!c)
+		return LIBSSH2_ERROR_BAD_USE;
+	return SESS_BLOCK(c->s, close_step(c));
+}
+
+LIBSSH2_API int libssh2_channel_wait_closed(LIBSSH2_CHANNEL *c)
+{
+	if (!c)
+		return LIBSSH2_ERROR_BAD_USE;
+	if (!c->close_sent && c->state == CHAN_OPEN)
+		return sess_err(c->s, LIBSSH2_ERROR_INVAL,
+				"wait_closed before the channel was closed");
+	return SESS_BLOCK(c->s, close_step(c));
+}
+
+LIBSSH2_API int libssh2_channel_free(LIBSSH2_CHANNEL *c)
+{
+	LIBSSH2_SESSION *s;
+	int rc = 0;
+
+	if (!c)
+		return LIBSSH2_ERROR_BAD_USE;
+	s = c->s;
+	/* Tell the server we are done, as libssh2 does; a dead session
+	 * needs no goodbye. */
+	if (c->state == CHAN_OPEN && s->state == SESS_READY) {
+		rc = SESS_BLOCK(s, close_step(c));
+		if (rc == LIBSSH2_ERROR_EAGAIN)
+			return rc;
+	}
+	chan_release(c);
+	return 0;
+}
+
+LIBSSH2_API int libssh2_channel_get_exit_status(LIBSSH2_CHANNEL *c)
+{
+	return c ? c->exit_status : 0;
+}
+
+LIBSSH2_API int libssh2_channel_get_exit_signal(LIBSSH2_CHANNEL *c,
+						char **exitsignal,
+						size_t *exitsignal_len,
+						char **errmsg,
+						size_t *errmsg_len,
+						char **langtag,
+						size_t *langtag_len)
+{
+	LIBSSH2_SESSION *s = c->s;
+
+	if (exitsignal) {
+		*exitsignal = NULL;
+		if (c->exit_signal) {
+			*exitsignal = la_strndup(&s->a, c->exit_signal,
+						 strlen(c->exit_signal));
+			if (!*exitsignal)
+				return sess_err(s, LIBSSH2_ERROR_ALLOC,
+						"out of memory");
+		}
+	}
+	if (exitsignal_len)
+		*exitsignal_len = c->exit_signal ? strlen(c->exit_signal) : 0;
+	if (errmsg)
+		*errmsg = NULL;
+	if (errmsg_len)
+		*errmsg_len = 0;
+	if (langtag)
+		*langtag = NULL;
+	if (langtag_len)
+		*langtag_len = 0;
+	return 0;
+}

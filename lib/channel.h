@@ -1,0 +1,99 @@
+/*
+ * channel.h - the connection protocol (RFC 4254): channel state behind
+ * LIBSSH2_CHANNEL, flow control, and the dispatch of channel messages.
+ */
+#ifndef SFTPMNT_CHANNEL_H
+#define SFTPMNT_CHANNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+struct _LIBSSH2_SESSION;
+
+#define SSH_MSG_GLOBAL_REQUEST 80
+#define SSH_MSG_REQUEST_SUCCESS 81
+#define SSH_MSG_REQUEST_FAILURE 82
+#define SSH_MSG_CHANNEL_OPEN 90
+#define SSH_MSG_CHANNEL_OPEN_CONFIRMATION 91
+#define SSH_MSG_CHANNEL_OPEN_FAILURE 92
+#define SSH_MSG_CHANNEL_WINDOW_ADJUST 93
+#define SSH_MSG_CHANNEL_DATA 94
+#define SSH_MSG_CHANNEL_EXTENDED_DATA 95
+#define SSH_MSG_CHANNEL_EOF 96
+#define SSH_MSG_CHANNEL_CLOSE 97
+#define SSH_MSG_CHANNEL_REQUEST 98
+#define SSH_MSG_CHANNEL_SUCCESS 99
+#define SSH_MSG_CHANNEL_FAILURE 100
+
+/* Our receive window may grow to this (bandwidth-delay product of a
+ * fast link at high latency, as HPN-SSH does); a single DATA packet is
+ * at most CHAN_PACKET_MAX. */
+#define CHAN_WINDOW_MAX (64u * 1024 * 1024)
+#define CHAN_PACKET_MAX (256u * 1024 - 1024)
+/* Buffered inbound bytes per stream before we stop granting window. */
+#define CHAN_STDERR_MAX (1024u * 1024)
+/* Stop queueing outbound data beyond this many unsent transport bytes. */
+#define CHAN_OUT_HIGH (8u * 1024 * 1024)
+
+enum chan_state {
+	CHAN_OPENING = 0,
+	CHAN_OPEN,
+	CHAN_FAILED,
+	CHAN_CLOSED,
+};
+
+/* An inbound byte stream: [start, end) of p[cap]. */
+struct chan_buf {
+	uint8_t *p;
+	size_t start, end, cap;
+};
+
+struct _LIBSSH2_CHANNEL {
+	struct _LIBSSH2_SESSION *s;
+	struct _LIBSSH2_CHANNEL *next;
+	uint32_t local_id, remote_id;
+	enum chan_state state;
+
+	/* flow control (RFC 4254 5.2) */
+	uint32_t local_window;	    /* bytes the server may still send */
+	uint32_t local_window_max;  /* what we aim to keep granted */
+	uint32_t local_maxpacket;
+	uint32_t remote_window;	    /* bytes we may still send */
+	uint32_t remote_maxpacket;
+	uint32_t consumed;	    /* read by the user, not yet re-granted */
+
+	struct chan_buf in, err;
+	int ext_mode; /* LIBSSH2_CHANNEL_EXTENDED_DATA_* */
+
+	int eof_recv, eof_sent, close_recv, close_sent;
+	int req_pending; /* a CHANNEL_REQUEST awaits SUCCESS/FAILURE */
+	int req_result;	 /* 1 success, -1 failure, 0 none yet */
+	int exit_status;
+	char *exit_signal;
+	uint32_t open_fail_reason;
+	char open_fail_msg[128];
+	int open_sent;
+	int startup_sent;
+	int eof_queued;
+	int close_queued;
+};
+
+/* Channel messages 91..100 read by the pump. */
+int chan_dispatch(struct _LIBSSH2_SESSION *s, const uint8_t *p, size_t n);
+/* A server-initiated CHANNEL_OPEN (90): refused unless a listener wants
+ * it (forwarding comes later). */
+int chan_open_request(struct _LIBSSH2_SESSION *s, struct rbuf *r);
+/* Free every channel of a session. */
+void chan_free_all(struct _LIBSSH2_SESSION *s);
+
+/* For the SFTP core: bytes available on the stdout stream, a pointer to
+ * them, and consuming (which re-grants window). */
+size_t chan_avail(const struct _LIBSSH2_CHANNEL *c, const uint8_t **p);
+int chan_consume(struct _LIBSSH2_CHANNEL *c, size_t n);
+/* Queue up to n bytes of stdout data without blocking; returns bytes
+ * queued (0 when the window or the out buffer is full) or an error. */
+long chan_send(struct _LIBSSH2_CHANNEL *c, const uint8_t *p, size_t n);
+
+#endif

@@ -1,0 +1,133 @@
+/*
+ * kex.h - algorithm negotiation and key exchange (RFC 4253 sections 7-9,
+ * RFC 8308 ext-info, OpenSSH strict KEX "kex-strict-c-v00@openssh.com").
+ *
+ * The key exchange is driven by packets: kex_start() sends our KEXINIT,
+ * kex_handle() consumes every KEX-class message the pump reads (20-49).
+ * Nothing blocks in here; the session's pump provides the I/O, so a
+ * rekey started by either side at any moment needs no special path.
+ */
+#ifndef SFTPMNT_KEX_H
+#define SFTPMNT_KEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "cipher.h"
+#include "crypto/crypto.h"
+
+struct _LIBSSH2_SESSION;
+struct kex;
+
+#define KEX_NTYPES 11 /* LIBSSH2_METHOD_KEX .. LIBSSH2_METHOD_SIGN_ALGO */
+/* Largest shared secret: 8192-bit DH (group18) */
+#define KEX_SECRET_MAX 1025
+
+/* RFC 4253 / 4250 message numbers used here */
+#define SSH_MSG_DISCONNECT 1
+#define SSH_MSG_IGNORE 2
+#define SSH_MSG_UNIMPLEMENTED 3
+#define SSH_MSG_DEBUG 4
+#define SSH_MSG_SERVICE_REQUEST 5
+#define SSH_MSG_SERVICE_ACCEPT 6
+#define SSH_MSG_EXT_INFO 7
+#define SSH_MSG_KEXINIT 20
+#define SSH_MSG_NEWKEYS 21
+#define SSH_MSG_KEX_ECDH_INIT 30
+#define SSH_MSG_KEX_ECDH_REPLY 31
+
+/* A key exchange method (one family may serve several names). */
+struct kex_method {
+	const char *name;
+	int hash; /* CRYPTO_SHA* of the exchange hash */
+	/* Send the client's first method message. */
+	int (*start)(struct _LIBSSH2_SESSION *s, struct kex *k);
+	/* A method message: 1 when the exchange hash is computed (k->h,
+	 * k->K, host key and signature stored), 0 to wait, or an error. */
+	int (*recv)(struct _LIBSSH2_SESSION *s, struct kex *k, uint8_t type,
+		    struct rbuf *r);
+	void (*cleanup)(struct kex *k);
+	int legacy;
+};
+
+enum kex_state {
+	KEX_IDLE = 0,	 /* keys in use, no exchange running */
+	KEX_RUNNING,	 /* KEXINIT sent and/or received */
+	KEX_NEWKEYS,	 /* our NEWKEYS sent, waiting for the server's */
+};
+
+struct kex {
+	char *pref[KEX_NTYPES];	  /* method_pref lists; NULL: default */
+	const char *agreed[KEX_NTYPES]; /* negotiated names (static) */
+
+	enum kex_state state;
+	int ours_sent;	 /* our KEXINIT of this round is queued */
+	int theirs_recv; /* the server's KEXINIT of this round is in */
+	int ignore_guess; /* drop the next packet (wrong first guess) */
+	int rounds;	 /* completed exchanges */
+	int strict;	 /* kex-strict negotiated (sticky) */
+	int first_not_kexinit; /* the server's first packet was not KEXINIT */
+	int ext_info;	 /* the server wants our ext-info? (unused: we are
+			    a client and only receive it) */
+	struct wbuf i_c, i_s; /* KEXINIT payloads for the exchange hash */
+
+	const struct kex_method *meth;
+	const char *hostkey_alg;
+	const struct cipher_def *enc_cs, *enc_sc;
+	const struct mac_def *mac_cs, *mac_sc;
+
+	/* method scratch (ephemeral keys) */
+	uint8_t eph_priv[32];
+	uint8_t eph_pub[32];
+	void *mstate;
+
+	/* results of the current exchange */
+	uint8_t K[KEX_SECRET_MAX]; /* shared secret magnitude */
+	size_t Klen;
+	uint8_t h[CRYPTO_HASH_MAX_LEN];
+	size_t hlen;
+	uint8_t session_id[CRYPTO_HASH_MAX_LEN];
+	size_t sidlen;
+
+	/* the server's host key (K_S of the first exchange) */
+	uint8_t *hostkey;
+	size_t hostkey_len;
+	int hostkey_type;
+	uint8_t hk_md5[16], hk_sha1[20], hk_sha256[32];
+
+	char *server_sig_algs; /* RFC 8308 ext-info */
+	int64_t started_ms;    /* when the keys in use were made */
+};
+
+void kex_free(struct _LIBSSH2_SESSION *s, struct kex *k);
+
+/* Queue our KEXINIT (first exchange or a rekey we start).  0 or error. */
+int kex_start(struct _LIBSSH2_SESSION *s);
+/* A KEX-class message (20..49) read by the pump. */
+int kex_handle(struct _LIBSSH2_SESSION *s, const uint8_t *p, size_t n);
+
+static inline int kex_busy(const struct kex *k)
+{
+	return k->state != KEX_IDLE;
+}
+
+/* Exchange hash helpers for methods: hash V_C, V_S, I_C, I_S, K_S. */
+int kex_hash_prefix(struct _LIBSSH2_SESSION *s, struct kex *k,
+		    struct crypto_hash *h, const uint8_t *ks, size_t kslen);
+/* Add mpint K (k->K) and finish into k->h. */
+void kex_hash_finish(struct kex *k, struct crypto_hash *h);
+/* Verify the server's signature over k->h with host key ks and keep the
+ * key (first exchange) or insist it did not change (rekey). */
+int kex_check_hostkey(struct _LIBSSH2_SESSION *s, struct kex *k,
+		      const uint8_t *ks, size_t kslen, const uint8_t *sig,
+		      size_t siglen);
+
+/* method_pref / supported_algs support */
+int kex_set_pref(struct _LIBSSH2_SESSION *s, int type, const char *prefs);
+int kex_supported(struct _LIBSSH2_SESSION *s, int type, const char ***algs);
+
+extern const struct kex_method kex_curve25519_sha256;
+extern const struct kex_method kex_curve25519_sha256_libssh;
+
+#endif

@@ -1,0 +1,743 @@
+/*
+ * sftp.c - the libssh2_sftp_* API over the asynchronous request core.
+ *
+ * Simple calls (stat, mkdir, rename...) send one request and wait for it;
+ * the request stays registered in sf->op across EAGAIN returns, so a
+ * non-blocking caller that calls again picks up the same reply.  File
+ * handles pipeline: reads keep a read-ahead window of READ requests in
+ * flight that grows while the caller has to wait for data; writes
+ * follow libssh2's write-ahead contract (../shared/seeds/003): the data
+ * is cut into packets, many are sent at once, and the call returns as
+ * soon as the first is acknowledged, counting only acknowledged bytes.
+ */
+#include "sftp.h"
+
+#include <string.h>
+
+#include "session.h"
+
+/* ---- attributes ------------------------------------------------------------ */
+
+void sftp_attrs_to_lib(const struct sftp_attrs *a, LIBSSH2_SFTP_ATTRIBUTES *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->flags = a->flags & (LIBSSH2_SFTP_ATTR_SIZE | LIBSSH2_SFTP_ATTR_UIDGID |
+			       LIBSSH2_SFTP_ATTR_PERMISSIONS |
+			       LIBSSH2_SFTP_ATTR_ACMODTIME);
+	o->filesize = a->size;
+	o->uid = a->uid;
+	o->gid = a->gid;
+	o->permissions = a->perm;
+	o->atime = a->atime;
+	o->mtime = a->mtime;
+}
+
+static void attrs_from_lib(const LIBSSH2_SFTP_ATTRIBUTES *o,
+			   struct sftp_attrs *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->flags = (uint32_t)o->flags & SFTP_ATTR_FIELDS;
+	a->size = o->filesize;
+	a->uid = (uint32_t)o->uid;
+	a->gid = (uint32_t)o->gid;
+	a->perm = (uint32_t)o->permissions;
+	a->atime = (uint32_t)o->atime;
+	a->mtime = (uint32_t)o->mtime;
+}
+
+/* ---- one request, waited for ---------------------------------------------- */
+
+static void op_done(void *arg, int err, const uint8_t *body, size_t n)
+{
+	LIBSSH2_SFTP *sf = arg;
+
+	sf->op.done = 1;
+	sf->op.err = err;
+	if (err)
+		return;
+	sf->op.reply = la_alloc(&sf->s->a, n);
+	if (!sf->op.reply) {
+		sf->op.err = LIBSSH2_ERROR_ALLOC;
+		return;
+	}
+	memcpy(sf->op.reply, body, n);
+	sf->op.n = n;
+}
+
+/* Encode one request (r) with the next id. */
+static int encode(struct sftp_core *c, const struct sreq *r)
+{
+	struct wbuf *w = sftp_core_out(c);
+	uint32_t id = sftp_core_id(c);
+
+	switch (r->type) {
+	case SSH_FXP_OPEN:
+		return sftp_enc_open(w, id, r->p1, r->l1, r->pflags, r->attrs);
+	case SSH_FXP_OPENDIR:
+		return sftp_enc_opendir(w, id, r->p1, r->l1);
+	case SSH_FXP_CLOSE:
+		return sftp_enc_close(w, id, r->h, r->hl);
+	case SSH_FXP_READDIR:
+		return sftp_enc_readdir(w, id, r->h, r->hl);
+	case SSH_FXP_REMOVE:
+		return sftp_enc_remove(w, id, r->p1, r->l1);
+	case SSH_FXP_MKDIR:
+		return sftp_enc_mkdir(w, id, r->p1, r->l1, r->attrs);
+	case SSH_FXP_RMDIR:
+		return sftp_enc_rmdir(w, id, r->p1, r->l1);
+	case SSH_FXP_STAT:
+		return sftp_enc_stat(w, id, r->p1, r->l1);
+	case SSH_FXP_LSTAT:
+		return sftp_enc_lstat(w, id, r->p1, r->l1);
+	case SSH_FXP_FSTAT:
+		return sftp_enc_fstat(w, id, r->h, r->hl);
+	case SSH_FXP_SETSTAT:
+		return sftp_enc_setstat(w, id, r->p1, r->l1, r->attrs);
+	case SSH_FXP_FSETSTAT:
+		return sftp_enc_fsetstat(w, id, r->h, r->hl, r->attrs);
+	case SSH_FXP_RENAME:
+		return sftp_enc_rename(w, id, r->p1, r->l1, r->p2, r->l2);
+	case SSH_FXP_READLINK:
+		return sftp_enc_readlink(w, id, r->p1, r->l1);
+	case SSH_FXP_REALPATH:
+		return sftp_enc_realpath(w, id, r->p1, r->l1);
+	case SSH_FXP_SYMLINK:
+		return sftp_enc_symlink(w, id, r->p1, r->l1, r->p2, r->l2);
+	case SREQ_POSIX_RENAME:
+		return sftp_enc_posix_rename(w, id, r->p1, r->l1, r->p2, r->l2);
+	case SREQ_STATVFS:
+		return sftp_enc_statvfs(w, id, r->p1, r->l1);
+	case SREQ_FSTATVFS:
+		return sftp_enc_fstatvfs(w, id, r->h, r->hl);
+	case SREQ_FSYNC:
+		return sftp_enc_fsync(w, id, r->h, r->hl);
+	case SREQ_HARDLINK:
+		return sftp_enc_hardlink(w, id, r->p1, r->l1, r->p2, r->l2);
+	}
+	return LIBSSH2_ERROR_INVAL;
+}
+
+/*
+ * Send r (once) and wait for its reply.  On 0, *reply (freed by the
+ * caller with la_free) holds the whole reply packet body.
+ */
+static int op_step(LIBSSH2_SFTP *sf, const struct sreq *r, uint8_t **reply,
+		   size_t *n)
+{
+	int rc;
+
+	if (!sf->op.active) {
+		size_t mark = sftp_core_out(&sf->core)->len;
+
+		if (encode(&sf->core, r)) {
+			sftp_core_out(&sf->core)->len = mark;
+			sftp_core_out(&sf->core)->err = 0;
+			return sess_err(sf->s, LIBSSH2_ERROR_ALLOC,
+					"out of memory");
+		}
+		if ((rc = sftp_core_track(&sf->core, mark, op_done, sf)))
+			return sess_err(sf->s, rc, "unable to queue a request");
+		sf->op.active = 1;
+		sf->op.done = 0;
+	}
+	while (!sf->op.done)
+		if ((rc = sftp_core_run(&sf->core)))
+			return rc;
+	sf->op.active = 0;
+	if (sf->op.err)
+		return sess_err(sf->s, sf->op.err, "the SFTP channel failed");
+	*reply = sf->op.reply;
+	*n = sf->op.n;
+	sf->op.reply = NULL;
+	return 0;
+}
+
+/* A STATUS reply: remember the code; OK is 0, others SFTP_PROTOCOL. */
+int sftp_status_rc(LIBSSH2_SFTP *sf, const uint8_t *body, size_t n)
+{
+	struct sftp_status st = sftp_dec_status(body, n);
+
+	if (st.rc)
+		return sess_err(sf->s, LIBSSH2_ERROR_SFTP_PROTOCOL,
+				"malformed SFTP status");
+	sf->last_status = st.code;
+	if (st.code == SSH_FX_OK)
+		return 0;
+	return sess_err(sf->s, LIBSSH2_ERROR_SFTP_PROTOCOL,
+			"SFTP error %u (%s)", st.code, sftp_status_str(st.code));
+}
+
+/* Run a request whose only good answer is STATUS OK. */
+static int status_call(LIBSSH2_SFTP *sf, const struct sreq *r)
+{
+	uint8_t *reply;
+	size_t n;
+	int rc;
+
+	if (!sf)
+		return LIBSSH2_ERROR_BAD_USE;
+	rc = SESS_BLOCK(sf->s, op_step(sf, r, &reply, &n));
+	if (rc)
+		return rc;
+	if (reply[0] == SSH_FXP_STATUS)
+		rc = sftp_status_rc(sf, reply, n);
+	else
+		rc = sess_err(sf->s, LIBSSH2_ERROR_SFTP_PROTOCOL,
+			      "unexpected SFTP reply type %u", reply[0]);
+	la_free(&sf->s->a, reply);
+	return rc;
+}
+
+/* ---- init and shutdown ------------------------------------------------------ */
+
+static int init_step(LIBSSH2_SESSION *s, LIBSSH2_SFTP **out)
+{
+	LIBSSH2_SFTP *sf = s->sftp_opening;
+	int rc;
+
+	if (!sf) {
+		sf = la_calloc(&s->a, sizeof(*sf));
+		if (!sf)
+			return sess_err(s, LIBSSH2_ERROR_ALLOC, "out of memory");
+		sf->s = s;
+		s->sftp_opening = sf;
+	}
+	if (!sf->ch) {
+		/* A window far larger than libssh2's 2 MiB default: the
+		 * server may send a whole read-ahead window per round trip. */
+		sf->ch = libssh2_channel_open_ex(s, "session", 7,
+						 SFTP_CHANNEL_WINDOW,
+						 CHAN_PACKET_MAX, NULL, 0);
+		if (!sf->ch)
+			return libssh2_session_last_errno(s);
+	}
+	if (!sf->subsystem_ok) {
+		rc = libssh2_channel_subsystem(sf->ch, "sftp");
+		if (rc)
+			return rc;
+		sf->subsystem_ok = 1;
+		if ((rc = sftp_core_init(&sf->core, s, sf->ch)))
+			return sess_err(s, rc, "out of memory");
+	}
+	if ((rc = sftp_core_hello(&sf->core)))
+		return rc;
+	s->sftp_opening = NULL;
+	*out = sf;
+	return 0;
+}
+
+LIBSSH2_API LIBSSH2_SFTP *libssh2_sftp_init(LIBSSH2_SESSION *s)
+{
+	LIBSSH2_SFTP *sf = NULL;
+	int rc;
+
+	rc = SESS_BLOCK(s, init_step(s, &sf));
+	if (rc == LIBSSH2_ERROR_EAGAIN)
+		return NULL;
+	if (rc) {
+		/* give up the half-made SFTP session */
+		LIBSSH2_SFTP *half = s->sftp_opening;
+
+		s->sftp_opening = NULL;
+		if (half) {
+			if (half->subsystem_ok)
+				sftp_core_free(&half->core, rc);
+			if (half->ch)
+				libssh2_channel_free(half->ch);
+			la_free(&s->a, half);
+		}
+		sess_err(s, rc, "unable to start SFTP: %s", s->errmsg);
+		return NULL;
+	}
+	return sf;
+}
+
+LIBSSH2_API int libssh2_sftp_shutdown(LIBSSH2_SFTP *sf)
+{
+	LIBSSH2_SESSION *s;
+	int rc;
+
+	if (!sf)
+		return LIBSSH2_ERROR_BAD_USE;
+	s = sf->s;
+	while (sf->handles)
+		sftp_handle_release(sf->handles);
+	sftp_core_free(&sf->core, LIBSSH2_ERROR_CHANNEL_CLOSED);
+	la_free(&s->a, sf->op.reply);
+	rc = libssh2_channel_free(sf->ch);
+	if (rc == LIBSSH2_ERROR_EAGAIN)
+		return rc;
+	la_free(&s->a, sf);
+	return 0;
+}
+
+LIBSSH2_API unsigned long libssh2_sftp_last_error(LIBSSH2_SFTP *sf)
+{
+	return sf ? sf->last_status : 0;
+}
+
+LIBSSH2_API LIBSSH2_CHANNEL *libssh2_sftp_get_channel(LIBSSH2_SFTP *sf)
+{
+	return sf ? sf->ch : NULL;
+}
+
+/* ---- paths ------------------------------------------------------------------ */
+
+LIBSSH2_API int libssh2_sftp_unlink_ex(LIBSSH2_SFTP *sf, const char *filename,
+				       unsigned int filename_len)
+{
+	struct sreq r = { .type = SSH_FXP_REMOVE, .p1 = filename,
+			  .l1 = filename_len };
+
+	return status_call(sf, &r);
+}
+
+LIBSSH2_API int libssh2_sftp_rename_ex(LIBSSH2_SFTP *sf, const char *src,
+				       unsigned int src_len, const char *dst,
+				       unsigned int dst_len, long flags)
+{
+	struct sreq r = { .type = SSH_FXP_RENAME, .p1 = src, .l1 = src_len,
+			  .p2 = dst, .l2 = dst_len };
+
+	if (!sf)
+		return LIBSSH2_ERROR_BAD_USE;
+	/* Plain SFTP v3 RENAME never replaces an existing file; an
+	 * overwriting (atomic) rename is what posix-rename@openssh.com
+	 * does (OpenSSH PROTOCOL 4.3). */
+	if ((flags & LIBSSH2_SFTP_RENAME_OVERWRITE) &&
+	    (sf->core.ext & SFTP_HAS_POSIX_RENAME))
+		r.type = SREQ_POSIX_RENAME;
+	return status_call(sf, &r);
+}
+
+LIBSSH2_API int libssh2_sftp_posix_rename_ex(LIBSSH2_SFTP *sf,
+					     const char *src, size_t src_len,
+					     const char *dst, size_t dst_len)
+{
+	struct sreq r = { .type = SREQ_POSIX_RENAME, .p1 = src, .l1 = src_len,
+			  .p2 = dst, .l2 = dst_len };
+
+	if (!sf)
+		return LIBSSH2_ERROR_BAD_USE;
+	if (!(sf->core.ext & SFTP_HAS_POSIX_RENAME))
+		return sess_err(sf->s, LIBSSH2_ERROR_METHOD_NOT_SUPPORTED,
+				"the server has no posix-rename");
+	return status_call(sf, &r);
+}
+
+LIBSSH2_API int libssh2_sftp_mkdir_ex(LIBSSH2_SFTP *sf, const char *path,
+				      unsigned int path_len, long mode)
+{
+	struct sftp_attrs a = { 0 };
+	struct sreq r = { .type = SSH_FXP_MKDIR, .p1 = path, .l1 = path_len };
+
+	if (mode != LIBSSH2_SFTP_DEFAULT_MODE) {
+		a.flags = SSH_FILEXFER_ATTR_PERMISSIONS;
+		a.perm = (uint32_t)mode & 07777;
+		r.attrs = &a;
+	}
+	return status_call(sf, &r);
+}
+
+LIBSSH2_API int libssh2_sftp_rmdir_ex(LIBSSH2_SFTP *sf, const char *path,
+				      unsigned int path_len)
+{
+	struct sreq r = { .type = SSH_FXP_RMDIR, .p1 = path, .l1 = path_len };
+
+	return status_call(sf, &r);
+}
+
+/* A call answered by ATTRS (or a STATUS error). */
+static int attrs_call(LIBSSH2_SFTP *sf, const struct sreq *r,
+		      LIBSSH2_SFTP_ATTRIBUTES *attrs)
+{
+	struct sftp_attrs_reply ar;
+	uint8_t *reply;
+	size_t n;
+	int rc;
+
+	rc = SESS_BLOCK(sf->s, op_step(sf, r, &reply, &n));
+	if (rc)
+		return rc;
+	if (reply[0] == SSH_FXP_ATTRS) {
+		ar = sftp_dec_attrs(reply, n);
+		if (ar.rc) {
+			rc = sess_err(sf->s, LIBSSH2_ERROR_SFTP_PROTOCOL,
+				      "malformed SFTP attributes");
+		} else {
+			sftp_attrs_to_lib(&ar.attrs, attrs);
+			sf->last_status = SSH_FX_OK;
+		}
+	} else if (reply[0] == SSH_FXP_STATUS) {
+		rc = sftp_status_rc(sf, reply, n);
+		if (!rc)
+			rc = sess_err(sf->s, LIBSSH2_ERROR_SFTP_PROTOCOL,
+				      "no attributes in the reply");
+	} else {
+		rc = sess_err(sf->s, LIBSSH2_ERROR_SFTP_PROTOCOL,
+			      "unexpected SFTP reply type %u", reply[0]);
+	}
+	la_free(&sf->s->a, reply);
+	return rc;
+}
+
+LIBSSH2_API int libssh2_sftp_stat_ex(LIBSSH2_SFTP *sf, const char *path,
+				     unsigned int path_len, int stat_type,
+				     LIBSSH2_SFTP_ATTRIBUTES *attrs)
+{
+	struct sftp_attrs a;
+	struct sreq r = { .p1 = path, .l1 = path_len };
+
+	if (!sf || !attrs)
+		return LIBSSH2_ERROR_BAD_USE;
+	switch (stat_type) {
+	case LIBSSH2_SFTP_STAT:
+		r.type = SSH_FXP_STAT;
+		return attrs_call(sf, &r, attrs);
+	case LIBSSH2_SFTP_LSTAT:
+		r.type = SSH_FXP_LSTAT;
+		return attrs_call(sf, &r, attrs);
+	case LIBSSH2_SFTP_SETSTAT:
+		r.type = SSH_FXP_SETSTAT;
+		attrs_from_lib(attrs, &a);
+		r.attrs = &a;
+		return status_call(sf, &r);
+	}
+	return sess_err(sf->s, LIBSSH2_ERROR_INVAL, "unknown stat type %d",
+			stat_type);
+}
+
+/* READLINK / REALPATH: one name back. */
+static int name1_call(LIBSSH2_SFTP *sf, const struct sreq *r, char *target,
+		      unsigned int maxlen)
+{
+	struct sftp_name1 nm;
+	uint8_t *reply;
+	size_t n;
+	int rc;
+
+	rc = SESS_BLOCK(sf->s, op_step(sf, r, &reply, &n));
+	if (rc)
+		return rc;
+	if (reply[0] == SSH_FXP_NAME) {
+		nm = sftp_dec_name1(reply, n);
+		if (nm.rc)
+			rc = sess_err(sf->s, LIBSSH2_ERROR_SFTP_PROTOCOL,
+				      "malformed SFTP name reply");
+		else if (nm.e.filename_len >= maxlen)
+			rc = sess_err(sf->s, LIBSSH2_ERROR_BUFFER_TOO_SMALL,
+				      "the name does not fit the buffer");
+		else {
+			memcpy(target, nm.e.filename, nm.e.filename_len);
+			target[nm.e.filename_len] = '\0';
+			rc = (int)nm.e.filename_len;
+			sf->last_status = SSH_FX_OK;
+		}
+	} else if (reply[0] == SSH_FXP_STATUS) {
+		rc = sftp_status_rc(sf, reply, n);
+		if (!rc)
+			rc = sess_err(sf->s, LIBSSH2_ERROR_SFTP_PROTOCOL,
+				      "no name in the reply");
+	} else {
+		rc = sess_err(sf->s, LIBSSH2_ERROR_SFTP_PROTOCOL,
+			      "unexpected SFTP reply type %u", reply[0]);
+	}
+	la_free(&sf->s->a, reply);
+	return rc;
+}
+
+LIBSSH2_API int libssh2_sftp_symlink_ex(LIBSSH2_SFTP *sf, const char *path,
+					unsigned int path_len, char *target,
+					unsigned int target_len, int link_type)
+{
+	struct sreq r = { .p1 = path, .l1 = path_len };
+
+	if (!sf || !target)
+		return LIBSSH2_ERROR_BAD_USE;
+	switch (link_type) {
+	case LIBSSH2_SFTP_SYMLINK:
+		/* libssh2_sftp_symlink(sftp, target, linkpath): OpenSSH's
+		 * server reads SYMLINK as (targetpath, linkpath), the
+		 * reverse of filexfer-02 (OpenSSH PROTOCOL 3.1). */
+		r.type = SSH_FXP_SYMLINK;
+		r.p2 = target;
+		r.l2 = target_len;
+		if (sf->symlink_draft_order) {
+			r.p1 = target;
+			r.l1 = target_len;
+			r.p2 = path;
+			r.l2 = path_len;
+		}
+		return status_call(sf, &r);
+	case LIBSSH2_SFTP_READLINK:
+		r.type = SSH_FXP_READLINK;
+		return name1_call(sf, &r, target, target_len);
+	case LIBSSH2_SFTP_REALPATH:
+		r.type = SSH_FXP_REALPATH;
+		return name1_call(sf, &r, target, target_len);
+	}
+	return sess_err(sf->s, LIBSSH2_ERROR_INVAL, "unknown link type %d",
+			link_type);
+}
+
+static int statvfs_call(LIBSSH2_SFTP *sf, const struct sreq *r,
+			LIBSSH2_SFTP_STATVFS *st)
+{
+	struct sftp_statvfs v;
+	uint8_t *reply;
+	size_t n;
+	int rc;
+
+	rc = SESS_BLOCK(sf->s, op_step(sf, r, &reply, &n));
+	if (rc)
+		return rc;
+	if (reply[0] == SSH_FXP_EXTENDED_REPLY) {
+		v = sftp_dec_statvfs(reply, n);
+		if (v.rc) {
+			rc = sess_err(sf->s, LIBSSH2_ERROR_SFTP_PROTOCOL,
+				      "malformed statvfs reply");
+		} else {
+			st->f_bsize = v.bsize;
+			st->f_frsize = v.frsize;
+			st->f_blocks = v.blocks;
+			st->f_bfree = v.bfree;
+			st->f_bavail = v.bavail;
+			st->f_files = v.files;
+			st->f_ffree = v.ffree;
+			st->f_favail = v.favail;
+			st->f_fsid = v.fsid;
+			st->f_flag = v.flag;
+			st->f_namemax = v.namemax;
+		}
+	} else if (reply[0] == SSH_FXP_STATUS) {
+		rc = sftp_status_rc(sf, reply, n);
+		if (!rc)
+			rc = sess_err(sf->s, LIBSSH2_ERROR_SFTP_PROTOCOL,
+				      "no statvfs data in the reply");
+	} else {
+		rc = sess_err(sf->s, LIBSSH2_ERROR_SFTP_PROTOCOL,
+			      "unexpected SFTP reply type %u", reply[0]);
+	}
+	la_free(&sf->s->a, reply);
+	return rc;
+}
+
+LIBSSH2_API int libssh2_sftp_statvfs(LIBSSH2_SFTP *sf, const char *path,
+				     size_t path_len, LIBSSH2_SFTP_STATVFS *st)
+{
+	struct sreq r = { .type = SREQ_STATVFS, .p1 = path, .l1 = path_len };
+
+	if (!sf || !st)
+		return LIBSSH2_ERROR_BAD_USE;
+	if (!(sf->core.ext & SFTP_HAS_STATVFS))
+		return sess_err(sf->s, LIBSSH2_ERROR_METHOD_NOT_SUPPORTED,
+				"the server has no statvfs extension");
+	return statvfs_call(sf, &r, st);
+}
+
+LIBSSH2_API int libssh2_sftp_fstatvfs(LIBSSH2_SFTP_HANDLE *h,
+				      LIBSSH2_SFTP_STATVFS *st)
+{
+	struct sreq r = { .type = SREQ_FSTATVFS };
+
+	if (!h || !st)
+		return LIBSSH2_ERROR_BAD_USE;
+	r.h = h->h;
+	r.hl = h->hlen;
+	if (!(h->sf->core.ext & SFTP_HAS_FSTATVFS))
+		return sess_err(h->sf->s, LIBSSH2_ERROR_METHOD_NOT_SUPPORTED,
+				"the server has no fstatvfs extension");
+	return statvfs_call(h->sf, &r, st);
+}
+
+LIBSSH2_API int libssh2_sftp_fstat_ex(LIBSSH2_SFTP_HANDLE *h,
+				      LIBSSH2_SFTP_ATTRIBUTES *attrs,
+				      int setstat)
+{
+	struct sftp_attrs a;
+	struct sreq r = { 0 };
+
+	if (!h || !attrs)
+		return LIBSSH2_ERROR_BAD_USE;
+	r.h = h->h;
+	r.hl = h->hlen;
+	if (setstat) {
+		r.type = SSH_FXP_FSETSTAT;
+		attrs_from_lib(attrs, &a);
+		r.attrs = &a;
+		return status_call(h->sf, &r);
+	}
+	r.type = SSH_FXP_FSTAT;
+	return attrs_call(h->sf, &r, attrs);
+}
+
+LIBSSH2_API int libssh2_sftp_fsync(LIBSSH2_SFTP_HANDLE *h)
+{
+	struct sreq r = { .type = SREQ_FSYNC };
+	int rc;
+
+	if (!h)
+		return LIBSSH2_ERROR_BAD_USE;
+	if (!(h->sf->core.ext & SFTP_HAS_FSYNC))
+		return sess_err(h->sf->s, LIBSSH2_ERROR_METHOD_NOT_SUPPORTED,
+				"the server has no fsync extension");
+	/* fsync covers what was written: every write must be answered */
+	if ((rc = sftp_writes_settle(h)))
+		return rc;
+	r.h = h->h;
+	r.hl = h->hlen;
+	return status_call(h->sf, &r);
+}
+
+/* ---- opening and closing ---------------------------------------------------- */
+
+static int open_step(LIBSSH2_SFTP *sf, const struct sreq *r,
+		     LIBSSH2_SFTP_HANDLE **out)
+{
+	struct sftp_handle hd;
+	LIBSSH2_SFTP_HANDLE *h;
+	uint8_t *reply;
+	size_t n;
+	int rc;
+
+	if ((rc = op_step(sf, r, &reply, &n)))
+		return rc;
+	if (reply[0] == SSH_FXP_STATUS) {
+		rc = sftp_status_rc(sf, reply, n);
+		la_free(&sf->s->a, reply);
+		return rc ? rc
+			  : sess_err(sf->s, LIBSSH2_ERROR_SFTP_PROTOCOL,
+				     "no handle in the reply");
+	}
+	hd = sftp_dec_handle(reply, n);
+	if (reply[0] != SSH_FXP_HANDLE || hd.rc) {
+		la_free(&sf->s->a, reply);
+		return sess_err(sf->s, LIBSSH2_ERROR_SFTP_PROTOCOL,
+				"malformed SFTP handle reply");
+	}
+	h = la_calloc(&sf->s->a, sizeof(*h));
+	if (!h) {
+		la_free(&sf->s->a, reply);
+		return sess_err(sf->s, LIBSSH2_ERROR_ALLOC, "out of memory");
+	}
+	h->sf = sf;
+	memcpy(h->h, hd.handle, hd.handle_len);
+	h->hlen = hd.handle_len;
+	h->dir = r->type == SSH_FXP_OPENDIR;
+	h->ra_window = SFTP_READAHEAD_MIN;
+	h->next = sf->handles;
+	sf->handles = h;
+	la_free(&sf->s->a, reply);
+	sf->last_status = SSH_FX_OK;
+	*out = h;
+	return 0;
+}
+
+LIBSSH2_API LIBSSH2_SFTP_HANDLE *
+libssh2_sftp_open_ex_r(LIBSSH2_SFTP *sf, const char *filename,
+		       size_t filename_len, unsigned long flags, long mode,
+		       int open_type, LIBSSH2_SFTP_ATTRIBUTES *attrs)
+{
+	LIBSSH2_SFTP_HANDLE *h = NULL;
+	struct sftp_attrs a = { 0 };
+	struct sreq r = { .p1 = filename, .l1 = filename_len };
+	int rc;
+
+	if (!sf || !filename)
+		return NULL;
+	if (open_type == LIBSSH2_SFTP_OPENDIR) {
+		r.type = SSH_FXP_OPENDIR;
+	} else {
+		r.type = SSH_FXP_OPEN;
+		r.pflags = (uint32_t)flags;
+		if (attrs) {
+			attrs_from_lib(attrs, &a);
+		} else if (flags & LIBSSH2_FXF_CREAT) {
+			a.flags = SSH_FILEXFER_ATTR_PERMISSIONS;
+			a.perm = (uint32_t)mode & 07777;
+		}
+		r.attrs = &a;
+	}
+	rc = SESS_BLOCK(sf->s, open_step(sf, &r, &h));
+	return rc ? NULL : h;
+}
+
+LIBSSH2_API LIBSSH2_SFTP_HANDLE *
+libssh2_sftp_open_ex(LIBSSH2_SFTP *sf, const char *filename,
+		     unsigned int filename_len, unsigned long flags, long mode,
+		     int open_type)
+{
+	return libssh2_sftp_open_ex_r(sf, filename, filename_len, flags, mode,
+				      open_type, NULL);
+}
+
+static int close_step(LIBSSH2_SFTP_HANDLE *h, int *werr)
+{
+	struct sreq r = { .type = SSH_FXP_CLOSE };
+	LIBSSH2_SFTP *sf = h->sf;
+	uint8_t *reply;
+	size_t n;
+	int rc;
+
+	if (!h->closing) {
+		/* every write answered first: close reports their errors */
+		rc = sftp_writes_settle(h);
+		if (rc == LIBSSH2_ERROR_EAGAIN)
+			return rc;
+		*werr = rc;
+		sftp_reads_drop(h);
+		h->closing = 1;
+	}
+	r.h = h->h;
+	r.hl = h->hlen;
+	if ((rc = op_step(sf, &r, &reply, &n)))
+		return rc;
+	rc = reply[0] == SSH_FXP_STATUS
+		     ? sftp_status_rc(sf, reply, n)
+		     : sess_err(sf->s, LIBSSH2_ERROR_SFTP_PROTOCOL,
+				"unexpected SFTP reply type %u", reply[0]);
+	la_free(&sf->s->a, reply);
+	return rc;
+}
+
+LIBSSH2_API int libssh2_sftp_close_handle(LIBSSH2_SFTP_HANDLE *h)
+{
+	int rc, werr = 0;
+
+	if (!h)
+		return LIBSSH2_ERROR_BAD_USE;
+	rc = SESS_BLOCK(h->sf->s, close_step(h, &werr));
+	if (rc == LIBSSH2_ERROR_EAGAIN)
+		return rc;
+	sftp_handle_release(h);
+	return werr ? werr : rc;
+}
+
+/* ---- position ----------------------------------------------------------------- */
+
+LIBSSH2_API void libssh2_sftp_seek64(LIBSSH2_SFTP_HANDLE *h,
+				     libssh2_uint64_t offset)
+{
+	if (!h || h->offset == offset)
+		return;
+	/* Read-ahead past the new position is useless; writes already sent
+	 * stay in flight (their acknowledgements are still collected). */
+	sftp_reads_drop(h);
+	h->offset = offset;
+	h->ra_window = SFTP_READAHEAD_MIN;
+}
+
+LIBSSH2_API void libssh2_sftp_seek(LIBSSH2_SFTP_HANDLE *h, size_t offset)
+{
+	libssh2_sftp_seek64(h, offset);
+}
+
+LIBSSH2_API libssh2_uint64_t libssh2_sftp_tell64(LIBSSH2_SFTP_HANDLE *h)
+{
+	return h ? h->offset : 0;
+}
+
+LIBSSH2_API size_t libssh2_sftp_tell(LIBSSH2_SFTP_HANDLE *h)
+{
+	return h ? (size_t)h->offset : 0;
+}

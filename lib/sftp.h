@@ -1,0 +1,125 @@
+/*
+ * sftp.h - the objects behind LIBSSH2_SFTP and LIBSSH2_SFTP_HANDLE.
+ */
+#ifndef SFTPMNT_SFTP_H
+#define SFTPMNT_SFTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "libssh2.h"
+#include "libssh2_sftp.h"
+#include "sftp_core.h"
+#include "sftp_proto.h"
+
+/* The SFTP channel's receive window: what the server may send us per
+ * round trip before it waits for us (the read-ahead ceiling). */
+#define SFTP_CHANNEL_WINDOW (64u * 1024 * 1024)
+/* Read-ahead per handle: starts small (random readers pay little) and
+ * doubles each time a reader had to wait for data, up to the max. */
+#define SFTP_READAHEAD_MIN (256u * 1024)
+#define SFTP_READAHEAD_MAX (32u * 1024 * 1024)
+/* Write-ahead per call: bytes of the caller's buffer in flight at once. */
+#define SFTP_WRITEAHEAD_MAX (32u * 1024 * 1024)
+
+/* Requests beyond the SSH_FXP_* numbers: OpenSSH extensions. */
+enum {
+	SREQ_POSIX_RENAME = 300,
+	SREQ_STATVFS,
+	SREQ_FSTATVFS,
+	SREQ_FSYNC,
+	SREQ_HARDLINK,
+};
+
+/* What one simple request needs; unused fields stay zero. */
+struct sreq {
+	int type;
+	const char *p1, *p2;
+	size_t l1, l2;
+	const uint8_t *h;
+	size_t hl;
+	uint32_t pflags;
+	const struct sftp_attrs *attrs;
+};
+
+/* A pipelined READ: data lands in its own buffer as the reply arrives. */
+struct rchunk {
+	struct rchunk *next;
+	LIBSSH2_SFTP_HANDLE *h; /* NULL once dropped: the reply frees it */
+	uint64_t off;
+	uint32_t len, got, pos;
+	int state; /* CHUNK_* */
+	uint32_t status;
+	uint8_t *data;
+};
+
+/* A pipelined WRITE waiting for its STATUS. */
+struct wchunk {
+	struct wchunk *next;
+	LIBSSH2_SFTP_HANDLE *h;
+	uint32_t len;
+	int state;
+	uint32_t status;
+};
+
+enum { CHUNK_PENDING = 0, CHUNK_DATA, CHUNK_EOF, CHUNK_ERROR };
+
+struct _LIBSSH2_SFTP_HANDLE {
+	LIBSSH2_SFTP *sf;
+	LIBSSH2_SFTP_HANDLE *next;
+	uint8_t h[SFTP_HANDLE_MAX];
+	size_t hlen;
+	int dir;
+	int closing;
+	uint64_t offset; /* the caller's position */
+
+	/* read-ahead: chunks in file order from `offset` */
+	struct rchunk *rq_head, *rq_tail;
+	size_t rq_bytes;
+	uint64_t rq_next;
+	size_t ra_window;
+	int rq_stop; /* a short read or EOF: ask no further for now */
+
+	/* write-ahead: in order from `offset` */
+	struct wchunk *wq_head, *wq_tail;
+	size_t w_sent; /* bytes past `offset` already sent */
+
+	/* directory listing: the last NAME reply and a cursor in it */
+	uint8_t *names;
+	size_t names_len;
+	struct sftp_name_iter it;
+	int dir_eof;
+	int readdir_pending; /* 1 in flight, 2 answered */
+	int readdir_err;
+	void *dticket;	     /* the READDIR in flight */
+};
+
+/* The one simple request of an SFTP session in progress. */
+struct sftp_op {
+	int active, done, err;
+	uint8_t *reply;
+	size_t n;
+};
+
+struct _LIBSSH2_SFTP {
+	LIBSSH2_SESSION *s;
+	LIBSSH2_CHANNEL *ch;
+	struct sftp_core core;
+	int subsystem_ok;
+	unsigned long last_status;
+	int symlink_draft_order; /* the server reads SYMLINK as the draft */
+	struct sftp_op op;
+	LIBSSH2_SFTP_HANDLE *handles;
+};
+
+void sftp_attrs_to_lib(const struct sftp_attrs *a, LIBSSH2_SFTP_ATTRIBUTES *o);
+/* A STATUS reply body: 0 for OK, else LIBSSH2_ERROR_SFTP_PROTOCOL with
+ * the code kept for libssh2_sftp_last_error. */
+int sftp_status_rc(LIBSSH2_SFTP *sf, const uint8_t *body, size_t n);
+
+/* sftp_io.c */
+int sftp_writes_settle(LIBSSH2_SFTP_HANDLE *h);
+void sftp_reads_drop(LIBSSH2_SFTP_HANDLE *h);
+void sftp_handle_release(LIBSSH2_SFTP_HANDLE *h);
+
+#endif

@@ -1,0 +1,104 @@
+/*
+ * sftp_core.h - the asynchronous SFTP request core (internal interface,
+ * used by the libssh2_sftp_* API in sftp.c and directly by the daemon).
+ *
+ * Any number of requests may be in flight on one SFTP channel; replies
+ * complete them out of order through callbacks.  Nothing here blocks:
+ * sftp_core_run() moves bytes as far as the socket allows and returns
+ * LIBSSH2_ERROR_EAGAIN when it cannot go on, so a caller either waits
+ * with the session (blocking libssh2 calls) or polls the session's
+ * socket in its own loop (the daemon's I/O thread).
+ *
+ * Use:
+ *	uint32_t id = sftp_core_id(c);
+ *	sftp_enc_read(sftp_core_out(c), id, handle, hlen, off, len);
+ *	sftp_core_track(c, id, my_done, my_arg);
+ *	... sftp_core_run(c) until my_done has been called ...
+ *
+ * my_done(arg, 0, body, n) gets the complete reply (type byte first, then
+ * the id), valid only during the call: decode it with sftp_proto.h and
+ * copy what you keep (read data can go straight to its destination).
+ * When the channel dies every outstanding request completes with
+ * my_done(arg, LIBSSH2_ERROR_*, NULL, 0).
+ */
+#ifndef SFTPMNT_SFTP_CORE_H
+#define SFTPMNT_SFTP_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "libssh2.h"
+
+typedef void (*sftp_done_fn)(void *arg, int err, const uint8_t *body,
+			     size_t n);
+
+struct sftp_slot {
+	uint32_t id;
+	int used;
+	sftp_done_fn fn;
+	void *arg;
+};
+
+/* Extensions the server announced (SSH_FXP_VERSION). */
+#define SFTP_HAS_POSIX_RENAME 0x0001
+#define SFTP_HAS_STATVFS 0x0002
+#define SFTP_HAS_FSTATVFS 0x0004
+#define SFTP_HAS_HARDLINK 0x0008
+#define SFTP_HAS_FSYNC 0x0010
+#define SFTP_HAS_LSETSTAT 0x0020
+#define SFTP_HAS_LIMITS 0x0040
+#define SFTP_HAS_EXPAND_PATH 0x0080
+#define SFTP_HAS_COPY_DATA 0x0100
+#define SFTP_HAS_HOME_DIR 0x0200
+#define SFTP_HAS_USERS_GROUPS 0x0400
+
+struct sftp_core {
+	LIBSSH2_SESSION *s;
+	LIBSSH2_CHANNEL *ch;
+	struct wbuf out;   /* encoded requests not yet given to the channel */
+	size_t out_sent;
+	uint32_t next_id;
+	struct sftp_slot *slots; /* outstanding requests, by id & mask */
+	size_t nslots;		 /* power of two */
+	size_t inflight;
+	int dead;		 /* the channel failed: the error code */
+	uint32_t version;
+	unsigned ext;		 /* SFTP_HAS_* */
+	uint32_t max_read;	 /* largest READ we ask for */
+	uint32_t max_write;	 /* largest WRITE we send */
+	int hello_stage, hello_wait, hello_err; /* sftp_core_hello */
+};
+
+/* Bind a core to an open SFTP channel (after the subsystem request). */
+int sftp_core_init(struct sftp_core *c, LIBSSH2_SESSION *s,
+		   LIBSSH2_CHANNEL *ch);
+/* Fails every outstanding request (with err) and frees the core. */
+void sftp_core_free(struct sftp_core *c, int err);
+
+static inline uint32_t sftp_core_id(struct sftp_core *c)
+{
+	return c->next_id;
+}
+
+static inline struct wbuf *sftp_core_out(struct sftp_core *c)
+{
+	return &c->out;
+}
+
+/* Register the callback for the request just encoded with
+ * sftp_core_id(); the id advances.  0 or LIBSSH2_ERROR_ALLOC (the
+ * encoded request is then dropped). */
+int sftp_core_track(struct sftp_core *c, size_t mark, sftp_done_fn fn,
+		    void *arg);
+
+/* Move bytes: 0 after at least one request completed (or when nothing
+ * is outstanding), EAGAIN when blocked, or a fatal error (every
+ * outstanding request then completed with it). */
+int sftp_core_run(struct sftp_core *c);
+
+/* Send the SFTP INIT and digest VERSION (blocking through the session
+ * semantics of the caller: returns EAGAIN to be called again). */
+int sftp_core_hello(struct sftp_core *c);
+
+#endif
