@@ -1,21 +1,19 @@
 /*
- * main.c - the sftpmnt command line.
- *
- * Status: the daemon is being built bottom-up (see README "Status").
- * This entry point parses the command line, answers -h and -V, and says
- * plainly that mounting is not available yet rather than pretending.
+ * main.c - the sftpmnt command line: options, connecting and logging in
+ * before the mount exists (so a wrong key or host fails at the prompt,
+ * not as a dead mount), then the FUSE session.
  */
+#define _GNU_SOURCE
 #include "config.h"
 
+#include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include <fuse_lowlevel.h>
-
-#include "libssh2.h"
-
-#define SFTPMNT_VERSION PACKAGE_VERSION
+#include "sftpmnt.h"
 
 static void usage(FILE *f)
 {
@@ -25,40 +23,247 @@ static void usage(FILE *f)
 		"\n"
 		"Mount a remote directory over SFTP.\n"
 		"\n"
-		"  -h, --help      show this help and exit\n"
-		"  -V, --version   show versions and exit\n"
-		"  -o opt,...      mount options (see sftpmnt(1))\n"
-		"  -f              stay in the foreground\n"
-		"  -d              debug output (implies -f)\n"
-		"  -s              single-threaded\n");
+		"  -h, --help          this help\n"
+		"  -V, --version       versions\n"
+		"  -f                  stay in the foreground\n"
+		"  -d                  debug output (implies -f)\n"
+		"  -s                  accepted for sshfs compatibility\n"
+		"  -o opt,...          options:\n"
+		"    port=N                    SSH port (22)\n"
+		"    IdentityFile=FILE         private key (repeatable; default "
+		"~/.ssh/id_ed25519, id_ecdsa, id_rsa)\n"
+		"    UserKnownHostsFile=FILE   known_hosts (~/.ssh/known_hosts)\n"
+		"    StrictHostKeyChecking=yes|no\n"
+		"    ConnectTimeout=SECONDS    (15)\n"
+		"    Ciphers=LIST KexAlgorithms=LIST MACs=LIST\n"
+		"    cache=yes|no cache_timeout=SECONDS (1)\n"
+		"    allow_other default_permissions fsname=NAME\n"
+		"    mount-only words (_netdev noauto user users nofail auto "
+		"rw x-systemd.*) are accepted and ignored\n");
+}
+
+static int set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = strdup(v);
+	return *dst ? 0 : -1;
+}
+
+/* One -o word.  0, or -1 with a message printed. */
+static int opt_one(struct opts *o, char *w)
+{
+	char *v = strchr(w, '=');
+
+	if (v)
+		*v++ = '\0';
+#define IS(name) (!strcasecmp(w, name))
+	if (!v) {
+		if (IS("allow_other"))
+			o->allow_other = 1;
+		else if (IS("default_permissions"))
+			o->default_permissions = 1;
+		else if (IS("debug"))
+			o->debug = o->foreground = 1;
+		else if (IS("_netdev") || IS("noauto") || IS("auto") ||
+			 IS("user") || IS("users") || IS("nofail") ||
+			 IS("rw") || IS("defaults") || IS("nouser") ||
+			 !strncmp(w, "x-systemd.", 10) || !strncmp(w, "comment=", 8))
+			; /* for mount(8) only */
+		else
+			goto unknown;
+		return 0;
+	}
+	if (!strncmp(w, "x-systemd.", 10) || IS("comment"))
+		return 0;
+	if (IS("port")) {
+		o->port = atoi(v);
+		if (o->port <= 0 || o->port > 65535) {
+			fprintf(stderr, "sftpmnt: bad port %s\n", v);
+			return -1;
+		}
+	} else if (IS("IdentityFile")) {
+		if (o->nidentity == 8 ||
+		    !(o->identity[o->nidentity++] = strdup(v)))
+			return -1;
+	} else if (IS("UserKnownHostsFile")) {
+		return set_str(&o->known_hosts, v);
+	} else if (IS("StrictHostKeyChecking")) {
+		o->strict_hostkey = !strcasecmp(v, "no") ? 0 : 1;
+	} else if (IS("ConnectTimeout")) {
+		o->connect_timeout = atoi(v) > 0 ? atoi(v) : 15;
+	} else if (IS("Ciphers")) {
+		return set_str(&o->ciphers, v);
+	} else if (IS("KexAlgorithms")) {
+		return set_str(&o->kex, v);
+	} else if (IS("MACs")) {
+		return set_str(&o->macs, v);
+	} else if (IS("cache")) {
+		o->cache = strcasecmp(v, "no") != 0;
+	} else if (IS("cache_timeout")) {
+		o->cache_timeout = atof(v);
+	} else if (IS("fsname")) {
+		return set_str(&o->fsname, v);
+	} else {
+		goto unknown;
+	}
+	return 0;
+unknown:
+	fprintf(stderr, "sftpmnt: unknown option '%s' (see sftpmnt -h)\n", w);
+	return -1;
+#undef IS
+}
+
+static int opt_list(struct opts *o, const char *list)
+{
+	char *copy = strdup(list), *save, *w;
+	int rc = 0;
+
+	if (!copy)
+		return -1;
+	for (w = strtok_r(copy, ",", &save); w && !rc;
+	     w = strtok_r(NULL, ",", &save))
+		rc = opt_one(o, w);
+	free(copy);
+	return rc;
+}
+
+/* [user@]host:[dir] */
+static int parse_source(struct opts *o, const char *src)
+{
+	const char *at = strchr(src, '@'), *host = at ? at + 1 : src;
+	const char *colon = strchr(host, ':');
+
+	if (!colon || colon == host) {
+		fprintf(stderr, "sftpmnt: '%s' is not [user@]host:[dir]\n", src);
+		return -1;
+	}
+	if (at)
+		o->user = strndup(src, (size_t)(at - src));
+	else {
+		struct passwd *pw = getpwuid(getuid());
+
+		o->user = strdup(pw ? pw->pw_name : "root");
+	}
+	o->host = strndup(host, (size_t)(colon - host));
+	o->rdir = strdup(colon + 1);
+	return o->user && o->host && o->rdir ? 0 : -1;
 }
 
 int main(int argc, char **argv)
 {
-	int i;
+	struct opts o = { .port = 22, .strict_hostkey = 1,
+			  .connect_timeout = 15, .cache = 1,
+			  .cache_timeout = 1.0 };
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_session *se;
+	struct itable it;
+	struct conn c;
+	const char *src = NULL;
+	char err[1024], fsname[1100];
+	int i, rc = 1;
 
+	memset(&c, 0, sizeof(c));
 	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
 			return 0;
 		}
-		if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version")) {
+		if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
 			printf("sftpmnt %s\nSSH library: libssh2 API %s "
 			       "(sftpmnt's own implementation)\n"
 			       "FUSE library: %s\n",
-			       SFTPMNT_VERSION, libssh2_version(0),
+			       PACKAGE_VERSION, libssh2_version(0),
 			       fuse_pkgversion());
 			return 0;
 		}
+		if (!strcmp(a, "-f")) {
+			o.foreground = 1;
+		} else if (!strcmp(a, "-d")) {
+			o.debug = o.foreground = 1;
+		} else if (!strcmp(a, "-s")) {
+			o.single = 1;
+		} else if (!strcmp(a, "-o") && i + 1 < argc) {
+			if (opt_list(&o, argv[++i]))
+				return 2;
+		} else if (!strncmp(a, "-o", 2) && a[2]) {
+			if (opt_list(&o, a + 2))
+				return 2;
+		} else if (a[0] == '-') {
+			fprintf(stderr, "sftpmnt: unknown flag %s (see -h)\n", a);
+			return 2;
+		} else if (!src) {
+			src = a;
+		} else if (!o.mountpoint) {
+			o.mountpoint = realpath(a, NULL);
+			if (!o.mountpoint) {
+				fprintf(stderr, "sftpmnt: mountpoint %s: %s\n", a,
+					strerror(errno));
+				return 1;
+			}
+		} else {
+			fprintf(stderr, "sftpmnt: too many arguments\n");
+			return 2;
+		}
 	}
-	if (argc < 3) {
+	if (!src || !o.mountpoint) {
 		usage(stderr);
 		return 2;
 	}
-	fprintf(stderr,
-		"sftpmnt: cannot mount %s yet: the SSH key exchange, "
-		"authentication and SFTP layers are still being built "
-		"(see README, \"Status\")\n",
-		argv[1]);
-	return 1;
+	if (parse_source(&o, src))
+		return 2;
+
+	if (conn_open(&c, &o, err, sizeof(err))) {
+		fprintf(stderr, "sftpmnt: %s\n", err);
+		return 1;
+	}
+	if (itable_init(&it, c.home)) {
+		fprintf(stderr, "sftpmnt: out of memory\n");
+		return 1;
+	}
+	c.it = &it;
+
+	snprintf(fsname, sizeof(fsname), "fsname=%s",
+		 o.fsname ? o.fsname : src);
+	if (fuse_opt_add_arg(&args, "sftpmnt") ||
+	    fuse_opt_add_arg(&args, "-o") || fuse_opt_add_arg(&args, fsname) ||
+	    fuse_opt_add_arg(&args, "-o") ||
+	    fuse_opt_add_arg(&args, "subtype=sftpmnt") ||
+	    (o.allow_other && (fuse_opt_add_arg(&args, "-o") ||
+			       fuse_opt_add_arg(&args, "allow_other"))) ||
+	    (o.default_permissions &&
+	     (fuse_opt_add_arg(&args, "-o") ||
+	      fuse_opt_add_arg(&args, "default_permissions"))) ||
+	    (o.debug && fuse_opt_add_arg(&args, "-d")))
+		return 1;
+	se = fuse_session_new(&args, &sftpmnt_ops, sizeof(sftpmnt_ops), &c);
+	if (!se)
+		return 1;
+	c.se = se;
+	if (fuse_set_signal_handlers(se))
+		goto out_session;
+	if (fuse_session_mount(se, o.mountpoint)) {
+		fprintf(stderr, "sftpmnt: cannot mount on %s\n", o.mountpoint);
+		goto out_signals;
+	}
+	/* detach only now: every error so far reached the terminal */
+	if (fuse_daemonize(o.foreground))
+		goto out_unmount;
+	if (conn_start(&c)) {
+		fprintf(stderr, "sftpmnt: cannot start the I/O thread\n");
+		goto out_unmount;
+	}
+	/* The handlers never wait for the network, so one FUSE thread
+	 * keeps any number of operations in flight. */
+	rc = fuse_session_loop(se) ? 1 : 0;
+	conn_stop(&c);
+out_unmount:
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
+	fuse_opt_free_args(&args);
+	return rc;
 }

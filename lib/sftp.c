@@ -271,6 +271,11 @@ LIBSSH2_API int libssh2_sftp_shutdown(LIBSSH2_SFTP *sf)
 	return 0;
 }
 
+struct sftp_core *sftp_core_of(LIBSSH2_SFTP *sf)
+{
+	return &sf->core;
+}
+
 LIBSSH2_API unsigned long libssh2_sftp_last_error(LIBSSH2_SFTP *sf)
 {
 	return sf ? sf->last_status : 0;

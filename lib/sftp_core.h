@@ -97,6 +97,11 @@ int sftp_core_track(struct sftp_core *c, size_t mark, sftp_done_fn fn,
  * outstanding request then completed with it). */
 int sftp_core_run(struct sftp_core *c);
 
+/* The core of a libssh2 SFTP session (for the daemon, which runs the
+ * session non-blocking in its own loop and uses the core directly). */
+struct _LIBSSH2_SFTP;
+struct sftp_core *sftp_core_of(struct _LIBSSH2_SFTP *sf);
+
 /* Send the SFTP INIT and digest VERSION (blocking through the session
  * semantics of the caller: returns EAGAIN to be called again). */
 int sftp_core_hello(struct sftp_core *c);

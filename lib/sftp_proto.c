@@ -606,10 +606,10 @@ int sftp_version_find(const struct sftp_version *v, const char *name,
 	while (sftp_ext_next(&it, &x) == 1) {
 		if (x.name_len == len && !memcmp(x.name, name, len)) {
 			*e = x;
-			return 1;
+			return 0;
 		}
 	}
-	return 0;
+	return -1;
 }
 
 /*

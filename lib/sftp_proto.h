@@ -190,6 +190,7 @@ struct sftp_attrs {
 	uint32_t uid, gid, perm, atime, mtime;
 };
 
+/* a may be NULL: no attributes (flags 0).  0 or a writer error. */
 int sftp_attrs_put(struct wbuf *w, const struct sftp_attrs *a) BUF_WUR;
 /* 0 or LIBSSH2_ERROR_SFTP_PROTOCOL; *a is set only on success. */
 int sftp_attrs_get(struct rbuf *r, struct sftp_attrs *a) BUF_WUR;
@@ -213,7 +214,7 @@ int sftp_msg_head(const uint8_t *body, size_t n, uint8_t *type,
 /* ---- requests ----------------------------------------------------------- */
 
 int sftp_enc_init(struct wbuf *w) BUF_WUR;
-/* attrs may be NULL (no attributes: flags 0). */
+/* attrs may be NULL here and in every encoder below (flags 0). */
 int sftp_enc_open(struct wbuf *w, uint32_t id, const char *path,
 		  size_t path_len, uint32_t pflags,
 		  const struct sftp_attrs *attrs) BUF_WUR;
@@ -245,7 +246,6 @@ int sftp_enc_readdir(struct wbuf *w, uint32_t id, const uint8_t *h,
 		     size_t h_len) BUF_WUR;
 int sftp_enc_remove(struct wbuf *w, uint32_t id, const char *path,
 		    size_t path_len) BUF_WUR;
-/* attrs may be NULL. */
 int sftp_enc_mkdir(struct wbuf *w, uint32_t id, const char *path,
 		   size_t path_len, const struct sftp_attrs *attrs) BUF_WUR;
 int sftp_enc_rmdir(struct wbuf *w, uint32_t id, const char *path,
@@ -326,7 +326,7 @@ struct sftp_version sftp_dec_version(const uint8_t *body, size_t n) BUF_WUR;
 void sftp_ext_iter_init(struct sftp_ext_iter *it, const struct sftp_version *v);
 /* 1 with *e set, 0 at the end, < 0 on malformed input. */
 int sftp_ext_next(struct sftp_ext_iter *it, struct sftp_ext *e) BUF_WUR;
-/* 1 with *e set when the server announced name, else 0. */
+/* 0 with *e set when the server announced name, else -1. */
 int sftp_version_find(const struct sftp_version *v, const char *name,
 		      struct sftp_ext *e) BUF_WUR;
 
@@ -452,7 +452,11 @@ struct sftp_statvfs {
 
 struct sftp_statvfs sftp_dec_statvfs(const uint8_t *body, size_t n) BUF_WUR;
 
-/* limits@openssh.com reply; 0 in a field means "no limit stated". */
+/*
+ * limits@openssh.com reply (OpenSSH PROTOCOL): requests beyond these may
+ * make the server drop the connection.  A 0 is no usable size; the
+ * caller treats it as unstated and falls back to SFTP_IO_DEFAULT.
+ */
 struct sftp_limits {
 	int rc;
 	uint32_t id;

@@ -1,0 +1,261 @@
+/*
+ * ino.c - the inode table: FUSE inode numbers <-> remote paths.
+ *
+ * SFTP v3 has no inode numbers, so we hand out our own: one per path,
+ * stable for the life of the mount while the kernel remembers it
+ * (lookup counts, FUSE forget), kept across renames (the inode moves
+ * with its name), so readdir's d_ino and stat's st_ino agree.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sftpmnt.h"
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+	while (*s) {
+		h ^= (unsigned char)*s++;
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+static int grow(struct itable *t)
+{
+	size_t n = t->nbuckets ? t->nbuckets * 2 : 1024, i;
+	struct inode **bi = calloc(n, sizeof(*bi)), **bp = calloc(n, sizeof(*bp));
+
+	if (!bi || !bp) {
+		free(bi);
+		free(bp);
+		return -1;
+	}
+	for (i = 0; i < t->nbuckets; i++) {
+		struct inode *e = t->by_ino[i], *nx;
+
+		for (; e; e = nx) {
+			nx = e->next_ino;
+			e->next_ino = bi[e->ino & (n - 1)];
+			bi[e->ino & (n - 1)] = e;
+			e->next_path = bp[hash_str(e->path) & (n - 1)];
+			bp[hash_str(e->path) & (n - 1)] = e;
+		}
+	}
+	free(t->by_ino);
+	free(t->by_path);
+	t->by_ino = bi;
+	t->by_path = bp;
+	t->nbuckets = n;
+	return 0;
+}
+
+static void link_in(struct itable *t, struct inode *e)
+{
+	size_t bi = e->ino & (t->nbuckets - 1);
+	size_t bp = hash_str(e->path) & (t->nbuckets - 1);
+
+	e->next_ino = t->by_ino[bi];
+	t->by_ino[bi] = e;
+	e->next_path = t->by_path[bp];
+	t->by_path[bp] = e;
+	t->count++;
+}
+
+static void unlink_path(struct itable *t, struct inode *e)
+{
+	struct inode **pp = &t->by_path[hash_str(e->path) & (t->nbuckets - 1)];
+
+	for (; *pp; pp = &(*pp)->next_path)
+		if (*pp == e) {
+			*pp = e->next_path;
+			return;
+		}
+}
+
+static void unlink_ino(struct itable *t, struct inode *e)
+{
+	struct inode **pp = &t->by_ino[e->ino & (t->nbuckets - 1)];
+
+	for (; *pp; pp = &(*pp)->next_ino)
+		if (*pp == e) {
+			*pp = e->next_ino;
+			return;
+		}
+}
+
+int itable_init(struct itable *t, const char *root)
+{
+	struct inode *r;
+
+	memset(t, 0, sizeof(*t));
+	pthread_mutex_init(&t->lock, NULL);
+	if (grow(t))
+		return -1;
+	r = calloc(1, sizeof(*r));
+	if (!r || !(r->path = strdup(root))) {
+		free(r);
+		return -1;
+	}
+	r->ino = FUSE_ROOT_ID;
+	r->nlookup = 1; /* the root is never forgotten */
+	link_in(t, r);
+	t->next_ino = FUSE_ROOT_ID + 1;
+	return 0;
+}
+
+static struct inode *find_path(struct itable *t, const char *path)
+{
+	struct inode *e = t->by_path[hash_str(path) & (t->nbuckets - 1)];
+
+	for (; e; e = e->next_path)
+		if (!strcmp(e->path, path))
+			return e;
+	return NULL;
+}
+
+static struct inode *find_ino(struct itable *t, uint64_t ino)
+{
+	struct inode *e = t->by_ino[ino & (t->nbuckets - 1)];
+
+	for (; e; e = e->next_ino)
+		if (e->ino == ino)
+			return e;
+	return NULL;
+}
+
+struct inode *itable_get(struct itable *t, const char *path)
+{
+	struct inode *e;
+
+	pthread_mutex_lock(&t->lock);
+	e = find_path(t, path);
+	if (!e) {
+		if (t->count >= t->nbuckets && grow(t))
+			goto out;
+		e = calloc(1, sizeof(*e));
+		if (!e || !(e->path = strdup(path))) {
+			free(e);
+			e = NULL;
+			goto out;
+		}
+		e->ino = t->next_ino++;
+		link_in(t, e);
+	}
+out:
+	pthread_mutex_unlock(&t->lock);
+	return e;
+}
+
+uint64_t itable_ref(struct itable *t, const char *path)
+{
+	struct inode *e = itable_get(t, path);
+	uint64_t ino = 0;
+
+	pthread_mutex_lock(&t->lock);
+	if (e) {
+		e->nlookup++;
+		ino = e->ino;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return ino;
+}
+
+struct inode *itable_find(struct itable *t, uint64_t ino)
+{
+	struct inode *e;
+
+	pthread_mutex_lock(&t->lock);
+	e = find_ino(t, ino);
+	pthread_mutex_unlock(&t->lock);
+	return e;
+}
+
+char *itable_path(struct itable *t, uint64_t ino)
+{
+	struct inode *e;
+	char *p = NULL;
+
+	pthread_mutex_lock(&t->lock);
+	e = find_ino(t, ino);
+	if (e)
+		p = strdup(e->path);
+	pthread_mutex_unlock(&t->lock);
+	return p;
+}
+
+void itable_forget(struct itable *t, uint64_t ino, uint64_t n)
+{
+	struct inode *e;
+
+	pthread_mutex_lock(&t->lock);
+	e = find_ino(t, ino);
+	if (e && ino != FUSE_ROOT_ID) {
+		e->nlookup = n > e->nlookup ? 0 : e->nlookup - n;
+		if (e->nlookup == 0) {
+			unlink_ino(t, e);
+			unlink_path(t, e);
+			t->count--;
+			free(e->path);
+			free(e);
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* Rewrite the path of `from` and of everything below it. */
+void itable_rename(struct itable *t, const char *from, const char *to)
+{
+	size_t fl = strlen(from), i;
+	struct inode *moved = NULL, *e, *nx;
+
+	pthread_mutex_lock(&t->lock);
+	/* A file renamed over another: the old inode of `to` loses its
+	 * name (it lives on while the kernel holds it, unreachable). */
+	e = find_path(t, to);
+	if (e && strcmp(from, to)) {
+		unlink_path(t, e);
+		free(e->path);
+		e->path = strdup("");
+		e->next_path = NULL;
+	}
+	for (i = 0; i < t->nbuckets; i++) {
+		for (e = t->by_ino[i]; e; e = e->next_ino) {
+			if (strncmp(e->path, from, fl) ||
+			    (e->path[fl] != '\0' && e->path[fl] != '/'))
+				continue;
+			unlink_path(t, e);
+			e->next_path = moved; /* collect, re-hash below */
+			moved = e;
+		}
+	}
+	for (e = moved; e; e = nx) {
+		char *np = malloc(strlen(to) + strlen(e->path + fl) + 1);
+
+		nx = e->next_path;
+		if (np) {
+			strcpy(np, to);
+			strcat(np, e->path + fl);
+			free(e->path);
+			e->path = np;
+		}
+		e->next_path = t->by_path[hash_str(e->path) & (t->nbuckets - 1)];
+		t->by_path[hash_str(e->path) & (t->nbuckets - 1)] = e;
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+void itable_set_attr(struct itable *t, const char *path, const struct stat *st,
+		     double expires)
+{
+	struct inode *e;
+
+	pthread_mutex_lock(&t->lock);
+	e = find_path(t, path);
+	if (e) {
+		e->st = *st;
+		e->st_expires = expires;
+	}
+	pthread_mutex_unlock(&t->lock);
+}

@@ -1,0 +1,372 @@
+/*
+ * ll.c - the FUSE low-level handlers: each copies its arguments into an
+ * op and queues it to the connection's I/O thread (ops.c does the rest).
+ * Nothing here waits for the network.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sftpmnt.h"
+
+static struct conn *conn_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static struct op *op_new(fuse_req_t req, enum op_kind kind, fuse_ino_t ino)
+{
+	struct op *op = calloc(1, sizeof(*op));
+
+	if (!op) {
+		fuse_reply_err(req, ENOMEM);
+		return NULL;
+	}
+	op->req = req;
+	op->kind = kind;
+	op->ino = ino;
+	return op;
+}
+
+static int set_name(struct op *op, char **dst, const char *name)
+{
+	*dst = strdup(name);
+	if (!*dst) {
+		fuse_reply_err(op->req, ENOMEM);
+		op_free(op);
+		return -1;
+	}
+	return 0;
+}
+
+static void submit(struct op *op)
+{
+	conn_submit(conn_of(op->req), op);
+}
+
+static void ll_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	/* readdirplus: one READDIR reply answers the listing and the stats
+	 * of every entry (ls -l costs one round trip per reply) */
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	if (conn->capable & FUSE_CAP_ASYNC_READ)
+		conn->want |= FUSE_CAP_ASYNC_READ;
+	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+	conn->max_readahead = 1024 * 1024;
+}
+
+static void ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct op *op = op_new(req, OP_LOOKUP, parent);
+
+	if (op && !set_name(op, &op->name, name))
+		submit(op);
+}
+
+static void ll_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	itable_forget(conn_of(req)->it, ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void ll_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *forgets)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		itable_forget(conn_of(req)->it, forgets[i].ino,
+			      forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static struct fh *fh_of(struct fuse_file_info *fi)
+{
+	return fi ? (struct fh *)(uintptr_t)fi->fh : NULL;
+}
+
+static void ll_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct op *op = op_new(req, OP_GETATTR, ino);
+
+	if (!op)
+		return;
+	/* an open file is asked through its handle: an fd whose name was
+	 * renamed over still describes its own file */
+	op->fh = fh_of(fi);
+	submit(op);
+}
+
+static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int to_set, struct fuse_file_info *fi)
+{
+	struct op *op = op_new(req, OP_SETATTR, ino);
+
+	if (!op)
+		return;
+	op->attr = *attr;
+	op->to_set = to_set;
+	op->fh = fh_of(fi);
+	submit(op);
+}
+
+static void ll_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct op *op = op_new(req, OP_READLINK, ino);
+
+	if (op)
+		submit(op);
+}
+
+static void ll_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	struct op *op = op_new(req, OP_MKNOD, parent);
+
+	(void)rdev;
+	if (!op || set_name(op, &op->name, name))
+		return;
+	op->mode = mode;
+	submit(op);
+}
+
+static void ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode)
+{
+	struct op *op = op_new(req, OP_MKDIR, parent);
+
+	if (!op || set_name(op, &op->name, name))
+		return;
+	op->mode = mode;
+	submit(op);
+}
+
+static void ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct op *op = op_new(req, OP_UNLINK, parent);
+
+	if (op && !set_name(op, &op->name, name))
+		submit(op);
+}
+
+static void ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct op *op = op_new(req, OP_RMDIR, parent);
+
+	if (op && !set_name(op, &op->name, name))
+		submit(op);
+}
+
+static void ll_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		       const char *name)
+{
+	struct op *op = op_new(req, OP_SYMLINK, parent);
+
+	/* name2 holds the target, stored verbatim (symlink(2)) */
+	if (!op || set_name(op, &op->name, name) ||
+	    set_name(op, &op->name2, link))
+		return;
+	submit(op);
+}
+
+static void ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname,
+		      unsigned int flags)
+{
+	struct op *op = op_new(req, OP_RENAME, parent);
+
+	if (!op || set_name(op, &op->name, name) ||
+	    set_name(op, &op->name2, newname))
+		return;
+	op->ino2 = newparent;
+	op->flags = (int)flags;
+	submit(op);
+}
+
+static void ll_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		    const char *newname)
+{
+	struct op *op = op_new(req, OP_LINK, ino);
+
+	if (!op || set_name(op, &op->name2, newname))
+		return;
+	op->ino2 = newparent;
+	submit(op);
+}
+
+static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct op *op = op_new(req, OP_OPEN, ino);
+
+	if (!op)
+		return;
+	op->fi = *fi;
+	submit(op);
+}
+
+static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	struct op *op = op_new(req, OP_CREATE, parent);
+
+	if (!op || set_name(op, &op->name, name))
+		return;
+	op->mode = mode;
+	op->fi = *fi;
+	submit(op);
+}
+
+static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct op *op = op_new(req, OP_READ, ino);
+
+	if (!op)
+		return;
+	op->fh = fh_of(fi);
+	op->size = size;
+	op->off = off;
+	submit(op);
+}
+
+static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		     size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct op *op = op_new(req, OP_WRITE, ino);
+
+	if (!op)
+		return;
+	op->buf = malloc(size ? size : 1);
+	if (!op->buf) {
+		fuse_reply_err(req, ENOMEM);
+		op_free(op);
+		return;
+	}
+	memcpy(op->buf, buf, size);
+	op->fh = fh_of(fi);
+	op->size = size;
+	op->off = off;
+	submit(op);
+}
+
+static void ll_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct op *op = op_new(req, OP_FLUSH, ino);
+
+	if (!op)
+		return;
+	op->fh = fh_of(fi);
+	submit(op);
+}
+
+static void ll_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct op *op = op_new(req, OP_RELEASE, ino);
+
+	if (!op)
+		return;
+	op->fh = fh_of(fi);
+	submit(op);
+}
+
+static void ll_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		     struct fuse_file_info *fi)
+{
+	struct op *op = op_new(req, OP_FSYNC, ino);
+
+	(void)datasync;
+	if (!op)
+		return;
+	op->fh = fh_of(fi);
+	submit(op);
+}
+
+static void ll_opendir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct op *op = op_new(req, OP_OPENDIR, ino);
+
+	if (!op)
+		return;
+	op->fi = *fi;
+	submit(op);
+}
+
+static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct fuse_file_info *fi, int plus)
+{
+	struct op *op = op_new(req, OP_READDIR, ino);
+
+	if (!op)
+		return;
+	op->fh = fh_of(fi);
+	op->size = size;
+	op->off = off;
+	op->plus = plus;
+	submit(op);
+}
+
+static void ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	readdir_common(req, ino, size, off, fi, 0);
+}
+
+static void ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct fuse_file_info *fi)
+{
+	readdir_common(req, ino, size, off, fi, 1);
+}
+
+static void ll_releasedir(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	struct op *op = op_new(req, OP_RELEASEDIR, ino);
+
+	if (!op)
+		return;
+	op->fh = fh_of(fi);
+	submit(op);
+}
+
+static void ll_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct op *op = op_new(req, OP_STATFS, ino);
+
+	if (op)
+		submit(op);
+}
+
+const struct fuse_lowlevel_ops sftpmnt_ops = {
+	.init = ll_init,
+	.lookup = ll_lookup,
+	.forget = ll_forget,
+	.forget_multi = ll_forget_multi,
+	.getattr = ll_getattr,
+	.setattr = ll_setattr,
+	.readlink = ll_readlink,
+	.mknod = ll_mknod,
+	.mkdir = ll_mkdir,
+	.unlink = ll_unlink,
+	.rmdir = ll_rmdir,
+	.symlink = ll_symlink,
+	.rename = ll_rename,
+	.link = ll_link,
+	.open = ll_open,
+	.create = ll_create,
+	.read = ll_read,
+	.write = ll_write,
+	.flush = ll_flush,
+	.release = ll_release,
+	.fsync = ll_fsync,
+	.opendir = ll_opendir,
+	.readdir = ll_readdir,
+	.readdirplus = ll_readdirplus,
+	.releasedir = ll_releasedir,
+	.statfs = ll_statfs,
+};

@@ -1,0 +1,997 @@
+/*
+ * ops.c - FUSE operations as small asynchronous state machines.
+ *
+ * A FUSE handler (FUSE thread) copies its arguments into a struct op and
+ * queues it (conn_submit).  The I/O thread calls op_start(), which
+ * encodes the SFTP requests the operation needs - independent ones in
+ * the same batch, so e.g. create costs one round trip (OPEN and LSTAT
+ * back to back: the server answers in order) - and op_reply() advances
+ * the op as each reply completes, ending with exactly one fuse_reply_*.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
+
+#include "sftpmnt.h"
+
+/* Write-behind: a WRITE is acknowledged to the application as soon as it
+ * is queued, while the handle has less than this unacknowledged. */
+#define WB_HANDLE_MAX (64u * 1024 * 1024)
+/* Names per READDIR reply are bounded by the codec (SFTP_NAMES_MAX). */
+
+void op_free(struct op *op)
+{
+	free(op->name);
+	free(op->name2);
+	free(op->path);
+	free(op->path2);
+	free(op->buf);
+	free(op->reply);
+	free(op);
+}
+
+static void reply_err(struct op *op, int err)
+{
+	fuse_reply_err(op->req, err);
+	op_free(op);
+}
+
+/* ---- attributes ------------------------------------------------------------ */
+
+void attrs_to_stat(const struct sftp_attrs *a, struct stat *st, uint64_t ino)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino;
+	st->st_nlink = 1;
+	st->st_blksize = 4096;
+	if (a->flags & SSH_FILEXFER_ATTR_SIZE) {
+		st->st_size = (off_t)a->size;
+		st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
+	}
+	if (a->flags & SSH_FILEXFER_ATTR_UIDGID) {
+		st->st_uid = a->uid;
+		st->st_gid = a->gid;
+	}
+	if (a->flags & SSH_FILEXFER_ATTR_PERMISSIONS)
+		st->st_mode = a->perm;
+	else
+		st->st_mode = S_IFREG | 0644;
+	if (a->flags & SSH_FILEXFER_ATTR_ACMODTIME) {
+		st->st_atime = a->atime;
+		st->st_mtime = a->mtime;
+		st->st_ctime = a->mtime;
+	}
+}
+
+static double attr_timeout(struct op *op)
+{
+	return op->c->o->cache ? op->c->o->cache_timeout : 0.0;
+}
+
+/* An ATTRS reply for path: a new kernel reference and the entry. */
+static int entry_from(struct op *op, const char *path, const uint8_t *body,
+		      size_t n, struct fuse_entry_param *e)
+{
+	struct sftp_attrs_reply ar;
+
+	if (body[0] != SSH_FXP_ATTRS)
+		return -errmap_reply(body, n, op->kind);
+	ar = sftp_dec_attrs(body, n);
+	if (ar.rc)
+		return -EIO;
+	memset(e, 0, sizeof(*e));
+	e->ino = itable_ref(op->c->it, path);
+	if (!e->ino)
+		return -ENOMEM;
+	attrs_to_stat(&ar.attrs, &e->attr, e->ino);
+	e->attr_timeout = attr_timeout(op);
+	e->entry_timeout = attr_timeout(op);
+	return 0;
+}
+
+/* ---- sending requests -------------------------------------------------------- */
+
+static void op_reply(void *arg, int err, const uint8_t *body, size_t n);
+
+static struct wbuf *W(struct op *op)
+{
+	return sftp_core_out(op->c->core);
+}
+
+static uint32_t ID(struct op *op)
+{
+	return sftp_core_id(op->c->core);
+}
+
+/* After an encode into W(op) started at mark: register the reply. */
+static int track(struct op *op, size_t mark, int encrc)
+{
+	struct sftp_core *core = op->c->core;
+
+	if (encrc) {
+		core->out.len = mark;
+		core->out.err = 0;
+		return -ENOMEM;
+	}
+	if (sftp_core_track(core, mark, op_reply, op))
+		return -EIO;
+	op->pending++;
+	return 0;
+}
+
+#define SEND(op, call)                                                        \
+	({                                                                    \
+		size_t m_ = W(op)->len;                                       \
+		track((op), m_, (call));                                      \
+	})
+
+static char *join(const char *dir, const char *name)
+{
+	char *p;
+
+	if (asprintf(&p, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", name) < 0)
+		return NULL;
+	return p;
+}
+
+/* ---- the state machines ---------------------------------------------------- */
+
+static uint32_t open_flags(int flags)
+{
+	uint32_t pf = 0;
+
+	switch (flags & O_ACCMODE) {
+	case O_RDONLY:
+		pf = SSH_FXF_READ;
+		break;
+	case O_WRONLY:
+		pf = SSH_FXF_WRITE;
+		break;
+	default:
+		pf = SSH_FXF_READ | SSH_FXF_WRITE;
+	}
+	if (flags & O_CREAT)
+		pf |= SSH_FXF_CREAT;
+	if (flags & O_TRUNC)
+		pf |= SSH_FXF_TRUNC;
+	if (flags & O_EXCL)
+		pf |= SSH_FXF_EXCL;
+	if (flags & O_APPEND)
+		pf |= SSH_FXF_APPEND;
+	return pf;
+}
+
+static struct fh *fh_from_handle(struct op *op, const uint8_t *body, size_t n,
+				 int *err)
+{
+	struct sftp_handle hd;
+	struct fh *fh;
+
+	if (body[0] != SSH_FXP_HANDLE) {
+		*err = errmap_reply(body, n, op->kind);
+		return NULL;
+	}
+	hd = sftp_dec_handle(body, n);
+	if (hd.rc) {
+		*err = EIO;
+		return NULL;
+	}
+	fh = calloc(1, sizeof(*fh));
+	if (!fh) {
+		*err = ENOMEM;
+		return NULL;
+	}
+	memcpy(fh->h, hd.handle, hd.handle_len);
+	fh->hlen = hd.handle_len;
+	fh->ino = op->ino;
+	return fh;
+}
+
+static void readdir_fill(struct op *op);
+
+/* An ATTRS reply answering getattr/setattr: 0 when replied (op freed). */
+static int reply_attr_from(struct op *op, const uint8_t *body, size_t n)
+{
+	struct sftp_attrs_reply ar;
+	struct stat st;
+
+	if (body[0] != SSH_FXP_ATTRS)
+		return -errmap_reply(body, n, op->kind);
+	ar = sftp_dec_attrs(body, n);
+	if (ar.rc)
+		return -EIO;
+	attrs_to_stat(&ar.attrs, &st, op->ino);
+	fuse_reply_attr(op->req, &st, attr_timeout(op));
+	op_free(op);
+	return 0;
+}
+
+/* A reply (or a dead channel: err != 0) for op. */
+static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
+{
+	struct op *op = arg;
+	struct fuse_entry_param e;
+	int rc = 0;
+
+	op->pending--;
+	if (err) {
+		if (!op->err)
+			op->err = EIO;
+		goto check_done;
+	}
+	switch (op->kind) {
+	case OP_LOOKUP:
+		rc = entry_from(op, op->path, body, n, &e);
+		if (rc == -ENOENT && op->c->o->cache) {
+			/* negative entry: the kernel remembers the miss */
+			memset(&e, 0, sizeof(e));
+			e.entry_timeout = attr_timeout(op);
+			fuse_reply_entry(op->req, &e);
+			op_free(op);
+			return;
+		}
+		if (rc)
+			break;
+		fuse_reply_entry(op->req, &e);
+		op_free(op);
+		return;
+	case OP_GETATTR:
+		if ((rc = reply_attr_from(op, body, n)))
+			break;
+		return;
+	case OP_SETATTR:
+		if (op->stage == 0) { /* the SETSTAT's STATUS */
+			op->stage = 1;
+			if (body[0] != SSH_FXP_STATUS)
+				op->err = EIO;
+			else if ((rc = errmap_reply(body, n, op->kind)))
+				op->err = rc;
+			goto check_done;
+		}
+		if (op->err) /* the following (F)STAT: moot */
+			goto check_done;
+		if ((rc = reply_attr_from(op, body, n)))
+			break;
+		return;
+	case OP_READLINK: {
+		struct sftp_name1 nm;
+		char *t;
+
+		if (body[0] != SSH_FXP_NAME) {
+			rc = -errmap_reply(body, n, op->kind);
+			break;
+		}
+		nm = sftp_dec_name1(body, n);
+		if (nm.rc || !(t = strndup(nm.e.filename, nm.e.filename_len))) {
+			rc = -EIO;
+			break;
+		}
+		fuse_reply_readlink(op->req, t);
+		free(t);
+		op_free(op);
+		return;
+	}
+	case OP_MKDIR:
+	case OP_SYMLINK:
+	case OP_LINK:
+	case OP_MKNOD:
+		/* first a STATUS (or, for mknod, the OPEN's HANDLE and the
+		 * CLOSE's STATUS), then the LSTAT with the new entry */
+		if (body[0] == SSH_FXP_STATUS || body[0] == SSH_FXP_HANDLE) {
+			if (body[0] == SSH_FXP_STATUS &&
+			    (rc = errmap_reply(body, n, op->kind)) && !op->err)
+				op->err = rc;
+			if (body[0] == SSH_FXP_HANDLE && op->kind == OP_MKNOD) {
+				struct sftp_handle hd = sftp_dec_handle(body, n);
+
+				if (!hd.rc)
+					SEND(op, sftp_enc_close(W(op), ID(op),
+								hd.handle,
+								hd.handle_len));
+			}
+			goto check_done;
+		}
+		if (op->err)
+			goto check_done;
+		if ((rc = entry_from(op, op->path, body, n, &e)))
+			break;
+		fuse_reply_entry(op->req, &e);
+		op_free(op);
+		return;
+	case OP_UNLINK:
+	case OP_RMDIR:
+	case OP_FSYNC:
+		rc = -errmap_reply(body, n, op->kind);
+		break;
+	case OP_RENAME:
+		rc = -errmap_reply(body, n, op->kind);
+		if (!rc)
+			itable_rename(op->c->it, op->path, op->path2);
+		break;
+	case OP_OPEN:
+	case OP_OPENDIR: {
+		struct fh *fh = fh_from_handle(op, body, n, &rc);
+
+		if (!fh) {
+			rc = -rc;
+			break;
+		}
+		fh->flags = op->fi.flags;
+		fh->is_dir = op->kind == OP_OPENDIR;
+		if (fh->is_dir && !(fh->dpath = strdup(op->path))) {
+			free(fh);
+			rc = -ENOMEM;
+			break;
+		}
+		op->fi.fh = (uintptr_t)fh;
+		fuse_reply_open(op->req, &op->fi);
+		op_free(op);
+		return;
+	}
+	case OP_CREATE:
+		if (body[0] == SSH_FXP_HANDLE || op->stage == 0) {
+			op->stage = 1;
+			op->fh = fh_from_handle(op, body, n, &rc);
+			if (!op->fh && !op->err)
+				op->err = rc;
+			goto check_done;
+		}
+		if (op->err) {
+			if (op->fh) /* LSTAT failed after a good OPEN */
+				SEND(op, sftp_enc_close(W(op), ID(op), op->fh->h,
+							op->fh->hlen));
+			goto check_done;
+		}
+		if ((rc = entry_from(op, op->path, body, n, &e)))
+			break;
+		op->fh->ino = e.ino;
+		op->fh->flags = op->fi.flags;
+		op->fi.fh = (uintptr_t)op->fh;
+		fuse_reply_create(op->req, &e, &op->fi);
+		op_free(op);
+		return;
+	case OP_READ: {
+		/* chunks arrive in order of the requests (the server answers
+		 * in order): append each to the buffer */
+		struct sftp_data d;
+
+		if (body[0] == SSH_FXP_DATA) {
+			d = sftp_dec_data(body, n);
+			if (d.rc || d.len > op->size - op->got) {
+				op->err = EIO;
+				goto check_done;
+			}
+			if (!op->stage) { /* no short chunk before */
+				memcpy(op->buf + op->got, d.data, d.len);
+				op->got += d.len;
+				if (d.len < op->c->core->max_read &&
+				    op->got < op->size)
+					op->stage = 1; /* short: stop here */
+			}
+		} else {
+			int e2 = errmap_reply(body, n, op->kind);
+			struct sftp_status st = sftp_dec_status(body, n);
+
+			if (!st.rc && st.code == SSH_FX_EOF)
+				op->stage = 1;
+			else if (!op->err)
+				op->err = e2 ? e2 : EIO;
+		}
+		goto check_done;
+	}
+	case OP_WRITE: {
+		struct fh *fh = op->fh;
+
+		rc = -errmap_reply(body, n, op->kind);
+		if (rc && !fh->wb_err)
+			fh->wb_err = -rc;
+		fh->wb_bytes -= op->size;
+		fh->refs--;
+		if (op->stage == 1) { /* already answered */
+			struct op *w = fh->wb_waiters;
+
+			op_free(op);
+			if (fh->wb_bytes == 0 && w) {
+				fh->wb_waiters = NULL;
+				for (; w; w = op) {
+					op = w->next;
+					op_start(w->c, w);
+				}
+			}
+			return;
+		}
+		if (rc)
+			fuse_reply_err(op->req, -rc);
+		else
+			fuse_reply_write(op->req, op->size);
+		op_free(op);
+		return;
+	}
+	case OP_RELEASE:
+	case OP_RELEASEDIR:
+		free(op->fh);
+		fuse_reply_err(op->req, 0);
+		op_free(op);
+		return;
+	case OP_READDIR: {
+		struct fh *fh = op->fh;
+		struct sftp_names nm;
+
+		if (body[0] == SSH_FXP_STATUS) {
+			struct sftp_status st = sftp_dec_status(body, n);
+
+			if (!st.rc && st.code == SSH_FX_EOF) {
+				fh->deof = 1;
+				readdir_fill(op);
+				return;
+			}
+			rc = -errmap_reply(body, n, op->kind);
+			break;
+		}
+		nm = sftp_dec_names(body, n);
+		if (body[0] != SSH_FXP_NAME || nm.rc) {
+			rc = -EIO;
+			break;
+		}
+		free(fh->dnames);
+		fh->dnames = malloc(n);
+		if (!fh->dnames) {
+			rc = -ENOMEM;
+			break;
+		}
+		memcpy(fh->dnames, body, n);
+		fh->dlen = n;
+		/* the iterator must point into our copy */
+		nm = sftp_dec_names(fh->dnames, n);
+		sftp_names_iter_init(&fh->dit, &nm);
+		readdir_fill(op);
+		return;
+	}
+	case OP_STATFS: {
+		struct sftp_statvfs v;
+		struct statvfs sv;
+
+		if (body[0] != SSH_FXP_EXTENDED_REPLY) {
+			rc = -errmap_reply(body, n, op->kind);
+			break;
+		}
+		v = sftp_dec_statvfs(body, n);
+		if (v.rc) {
+			rc = -EIO;
+			break;
+		}
+		memset(&sv, 0, sizeof(sv));
+		sv.f_bsize = v.bsize;
+		sv.f_frsize = v.frsize;
+		sv.f_blocks = v.blocks;
+		sv.f_bfree = v.bfree;
+		sv.f_bavail = v.bavail;
+		sv.f_files = v.files;
+		sv.f_ffree = v.ffree;
+		sv.f_favail = v.favail;
+		sv.f_fsid = v.fsid;
+		sv.f_flag = v.flag;
+		sv.f_namemax = v.namemax;
+		fuse_reply_statfs(op->req, &sv);
+		op_free(op);
+		return;
+	}
+	default:
+		rc = -EIO;
+		break;
+	}
+	reply_err(op, -rc); /* rc 0: success of an op answered by errno */
+	return;
+check_done:
+	if (op->pending > 0)
+		return;
+	if (op->kind == OP_READ) {
+		if (op->err && op->got == 0)
+			reply_err(op, op->err);
+		else {
+			fuse_reply_buf(op->req, op->buf, op->got);
+			op_free(op);
+		}
+		return;
+	}
+	if (op->kind == OP_CREATE && op->err && op->fh) {
+		free(op->fh);
+		op->fh = NULL;
+	}
+	reply_err(op, op->err ? op->err : EIO);
+}
+
+/* ---- readdir ---------------------------------------------------------------- */
+
+/* Names a server must never give us (and we never give the kernel). */
+static int bad_name(const char *s, size_t n)
+{
+	return n == 0 || memchr(s, '/', n) || memchr(s, 0, n);
+}
+
+/* Fill the reply buffer from the names we hold; ask the server for more
+ * only when nothing is buffered, so a listing costs one round trip per
+ * READDIR reply, not per kernel call. */
+static void readdir_fill(struct op *op)
+{
+	struct fh *fh = op->fh;
+	size_t used = 0;
+	int rc;
+
+	if (!op->buf && !(op->buf = malloc(op->size))) {
+		reply_err(op, ENOMEM);
+		return;
+	}
+	for (;;) {
+		struct sftp_name_iter save = fh->dit;
+		struct sftp_name_entry e;
+		char name[NAME_MAX + 1];
+		size_t need;
+
+		if (!fh->dnames || fh->dit.left == 0) {
+			free(fh->dnames);
+			fh->dnames = NULL;
+			if (fh->deof || used > 0)
+				break;
+			rc = SEND(op, sftp_enc_readdir(W(op), ID(op), fh->h,
+						       fh->hlen));
+			if (rc) {
+				reply_err(op, -rc);
+				return;
+			}
+			return; /* op_reply comes back here */
+		}
+		rc = sftp_names_next(&fh->dit, &e);
+		if (rc <= 0) {
+			free(fh->dnames);
+			fh->dnames = NULL;
+			reply_err(op, EIO);
+			return;
+		}
+		if (bad_name(e.filename, e.filename_len) ||
+		    e.filename_len > NAME_MAX)
+			continue;
+		memcpy(name, e.filename, e.filename_len);
+		name[e.filename_len] = 0;
+		if (op->plus) {
+			struct fuse_entry_param ep;
+			int dot = !strcmp(name, ".") || !strcmp(name, "..");
+
+			need = fuse_add_direntry_plus(op->req, NULL, 0, name,
+						      NULL, 0);
+			if (need > op->size - used) {
+				fh->dit = save;
+				break;
+			}
+			memset(&ep, 0, sizeof(ep));
+			if (!dot) {
+				char *p = join(fh->dpath, name);
+
+				ep.ino = p ? itable_ref(op->c->it, p) : 0;
+				free(p);
+				if (!ep.ino) {
+					fh->dit = save;
+					break;
+				}
+				ep.attr_timeout = attr_timeout(op);
+				ep.entry_timeout = attr_timeout(op);
+			}
+			/* "." and ".." get no kernel reference (ep.ino 0), but
+			 * a non-zero d_ino: readdir(3) hides d_ino 0 */
+			attrs_to_stat(&e.attrs, &ep.attr,
+				      ep.ino ? ep.ino
+					     : name[1] ? FUSE_ROOT_ID : fh->ino);
+			fh->doff++;
+			used += fuse_add_direntry_plus(op->req, op->buf + used,
+						       op->size - used, name,
+						       &ep, fh->doff);
+		} else {
+			struct stat st;
+
+			attrs_to_stat(&e.attrs, &st, 0);
+			need = fuse_add_direntry(op->req, NULL, 0, name, NULL,
+						 0);
+			if (need > op->size - used) {
+				fh->dit = save;
+				break;
+			}
+			fh->doff++;
+			used += fuse_add_direntry(op->req, op->buf + used,
+						  op->size - used, name, &st,
+						  fh->doff);
+		}
+	}
+	fuse_reply_buf(op->req, op->buf, used);
+	op_free(op);
+}
+
+/* ---- starting operations (I/O thread) ------------------------------------ */
+
+static int resolve(struct op *op)
+{
+	char *dir;
+
+	if (op->c->dead)
+		return -ENOTCONN;
+	dir = itable_path(op->c->it, op->ino);
+	if (!dir)
+		return -ESTALE;
+	if (op->name) {
+		op->path = join(dir, op->name);
+		free(dir);
+	} else {
+		op->path = dir;
+	}
+	if (!op->path)
+		return -ENOMEM;
+	/* the second name is a path for rename and link; for symlink it
+	 * is the target, stored as given */
+	if (op->name2 && (op->kind == OP_RENAME || op->kind == OP_LINK)) {
+		dir = itable_path(op->c->it, op->ino2);
+		if (!dir)
+			return -ESTALE;
+		op->path2 = join(dir, op->name2);
+		free(dir);
+		if (!op->path2)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int lstat_path(struct op *op)
+{
+	return SEND(op, sftp_enc_lstat(W(op), ID(op), op->path,
+				       strlen(op->path)));
+}
+
+static int start_setattr(struct op *op)
+{
+	struct sftp_attrs a = { 0 };
+	struct fh *fh = op->fh;
+	int rc;
+
+	if (op->to_set & FUSE_SET_ATTR_SIZE) {
+		a.flags |= SSH_FILEXFER_ATTR_SIZE;
+		a.size = (uint64_t)op->attr.st_size;
+	}
+	if (op->to_set & FUSE_SET_ATTR_MODE) {
+		a.flags |= SSH_FILEXFER_ATTR_PERMISSIONS;
+		a.perm = op->attr.st_mode & 07777;
+	}
+	if (op->to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+		/* v3 sets both: an unchanged one is given as -1... which
+		 * OpenSSH passes to chown(2) as "no change" */
+		a.flags |= SSH_FILEXFER_ATTR_UIDGID;
+		a.uid = op->to_set & FUSE_SET_ATTR_UID ? op->attr.st_uid
+						       : (uint32_t)-1;
+		a.gid = op->to_set & FUSE_SET_ATTR_GID ? op->attr.st_gid
+						       : (uint32_t)-1;
+	}
+	if (op->to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+			  FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)) {
+		time_t t = time(NULL);
+
+		/* v3 sets both times together; the one not asked for keeps
+		 * its value as the kernel knows it (op->attr) */
+		a.flags |= SSH_FILEXFER_ATTR_ACMODTIME;
+		a.atime = (uint32_t)(op->to_set & FUSE_SET_ATTR_ATIME_NOW
+					     ? t
+					     : op->attr.st_atime);
+		a.mtime = (uint32_t)(op->to_set & FUSE_SET_ATTR_MTIME_NOW
+					     ? t
+					     : op->attr.st_mtime);
+	}
+	if (fh)
+		rc = SEND(op, sftp_enc_fsetstat(W(op), ID(op), fh->h, fh->hlen,
+						&a));
+	else
+		rc = SEND(op, sftp_enc_setstat(W(op), ID(op), op->path,
+					       strlen(op->path), &a));
+	if (rc)
+		return rc;
+	if (fh)
+		return SEND(op, sftp_enc_fstat(W(op), ID(op), fh->h, fh->hlen));
+	return lstat_path(op);
+}
+
+static int start_read(struct op *op)
+{
+	struct fh *fh = op->fh;
+	uint32_t max = op->c->core->max_read;
+	size_t done;
+	int rc;
+
+	op->buf = malloc(op->size ? op->size : 1);
+	if (!op->buf)
+		return -ENOMEM;
+	if (op->size == 0) {
+		fuse_reply_buf(op->req, op->buf, 0);
+		op_free(op);
+		return 1;
+	}
+	for (done = 0; done < op->size; done += max) {
+		uint32_t len = op->size - done < max ? (uint32_t)(op->size - done)
+						     : max;
+
+		rc = SEND(op, sftp_enc_read(W(op), ID(op), fh->h, fh->hlen,
+					    (uint64_t)op->off + done, len));
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int start_write(struct op *op)
+{
+	struct fh *fh = op->fh;
+	int rc;
+
+	if (fh->wb_err) {
+		/* a write that failed earlier: report it now, once */
+		rc = fh->wb_err;
+		fh->wb_err = 0;
+		return -rc;
+	}
+	rc = SEND(op, sftp_enc_write(W(op), ID(op), fh->h, fh->hlen,
+				     (uint64_t)op->off, op->buf, op->size));
+	if (rc)
+		return rc;
+	free(op->buf);
+	op->buf = NULL;
+	fh->wb_bytes += op->size;
+	fh->refs++;
+	if (fh->wb_bytes <= WB_HANDLE_MAX) {
+		/* write-behind: the data is on its way; an error comes
+		 * back at the next write, flush, fsync or close */
+		fuse_reply_write(op->req, op->size);
+		op->stage = 1;
+	}
+	return 0;
+}
+
+/* flush/fsync/release wait until every write of the handle is answered. */
+static int wait_writes(struct op *op)
+{
+	struct fh *fh = op->fh;
+
+	if (fh->wb_bytes == 0)
+		return 0;
+	op->next = fh->wb_waiters;
+	fh->wb_waiters = op;
+	return 1;
+}
+
+void op_start(struct conn *c, struct op *op)
+{
+	struct fh *fh = op->fh;
+	int rc = 0;
+
+	op->c = c;
+	if (c->dead && op->kind != OP_RELEASE && op->kind != OP_RELEASEDIR &&
+	    op->kind != OP_FLUSH) {
+		reply_err(op, ENOTCONN);
+		return;
+	}
+	switch (op->kind) {
+	case OP_LOOKUP:
+	case OP_MKNOD:
+	case OP_MKDIR:
+	case OP_UNLINK:
+	case OP_RMDIR:
+	case OP_SYMLINK:
+	case OP_RENAME:
+	case OP_LINK:
+	case OP_CREATE:
+	case OP_OPEN:
+	case OP_OPENDIR:
+	case OP_READLINK:
+	case OP_STATFS:
+		rc = resolve(op);
+		break;
+	case OP_GETATTR:
+	case OP_SETATTR:
+		if (!fh)
+			rc = resolve(op);
+		break;
+	default:
+		break;
+	}
+	if (rc)
+		goto fail;
+	switch (op->kind) {
+	case OP_LOOKUP:
+		rc = lstat_path(op);
+		break;
+	case OP_GETATTR:
+		rc = fh ? SEND(op, sftp_enc_fstat(W(op), ID(op), fh->h,
+						  fh->hlen))
+			: lstat_path(op);
+		break;
+	case OP_SETATTR:
+		rc = start_setattr(op);
+		break;
+	case OP_READLINK:
+		rc = SEND(op, sftp_enc_readlink(W(op), ID(op), op->path,
+						strlen(op->path)));
+		break;
+	case OP_MKNOD: {
+		struct sftp_attrs a = { .flags = SSH_FILEXFER_ATTR_PERMISSIONS,
+					.perm = op->mode & 07777 };
+
+		if (!S_ISREG(op->mode)) {
+			rc = -EPERM;
+			break;
+		}
+		rc = SEND(op, sftp_enc_open(W(op), ID(op), op->path,
+					    strlen(op->path),
+					    SSH_FXF_WRITE | SSH_FXF_CREAT |
+						    SSH_FXF_EXCL,
+					    &a));
+		/* the CLOSE goes out when the HANDLE arrives; the LSTAT
+		 * queued now is answered after the OPEN */
+		if (!rc)
+			rc = lstat_path(op);
+		break;
+	}
+	case OP_MKDIR: {
+		struct sftp_attrs a = { .flags = SSH_FILEXFER_ATTR_PERMISSIONS,
+					.perm = op->mode & 07777 };
+
+		rc = SEND(op, sftp_enc_mkdir(W(op), ID(op), op->path,
+					     strlen(op->path), &a));
+		if (!rc)
+			rc = lstat_path(op);
+		break;
+	}
+	case OP_UNLINK:
+		rc = SEND(op, sftp_enc_remove(W(op), ID(op), op->path,
+					      strlen(op->path)));
+		break;
+	case OP_RMDIR:
+		rc = SEND(op, sftp_enc_rmdir(W(op), ID(op), op->path,
+					     strlen(op->path)));
+		break;
+	case OP_SYMLINK:
+		/* OpenSSH's server reads SYMLINK as (target, linkpath), the
+		 * reverse of filexfer-02 (OpenSSH PROTOCOL 3.1) */
+		rc = SEND(op, sftp_enc_symlink(W(op), ID(op), op->name2,
+					       strlen(op->name2), op->path,
+					       strlen(op->path)));
+		if (!rc)
+			rc = lstat_path(op);
+		break;
+	case OP_RENAME:
+		if (op->flags & RENAME_EXCHANGE) {
+			rc = -EINVAL;
+			break;
+		}
+		/* an overwriting rename is posix-rename; RENAME_NOREPLACE
+		 * is the plain v3 RENAME, which never replaces */
+		if (!(op->flags & RENAME_NOREPLACE) &&
+		    (c->core->ext & SFTP_HAS_POSIX_RENAME))
+			rc = SEND(op, sftp_enc_posix_rename(
+					      W(op), ID(op), op->path,
+					      strlen(op->path), op->path2,
+					      strlen(op->path2)));
+		else
+			rc = SEND(op, sftp_enc_rename(W(op), ID(op), op->path,
+						      strlen(op->path),
+						      op->path2,
+						      strlen(op->path2)));
+		break;
+	case OP_LINK:
+		if (!(c->core->ext & SFTP_HAS_HARDLINK)) {
+			rc = -EPERM;
+			break;
+		}
+		/* path: the existing file (ino), path2: the new name */
+		rc = SEND(op, sftp_enc_hardlink(W(op), ID(op), op->path,
+						strlen(op->path), op->path2,
+						strlen(op->path2)));
+		if (!rc) {
+			free(op->path);
+			op->path = op->path2;
+			op->path2 = NULL;
+			rc = lstat_path(op);
+		}
+		break;
+	case OP_OPEN:
+		rc = SEND(op, sftp_enc_open(W(op), ID(op), op->path,
+					    strlen(op->path),
+					    open_flags(op->fi.flags), NULL));
+		break;
+	case OP_CREATE: {
+		struct sftp_attrs a = { .flags = SSH_FILEXFER_ATTR_PERMISSIONS,
+					.perm = op->mode & 07777 };
+
+		rc = SEND(op, sftp_enc_open(W(op), ID(op), op->path,
+					    strlen(op->path),
+					    open_flags(op->fi.flags | O_CREAT),
+					    &a));
+		if (!rc)
+			rc = lstat_path(op);
+		break;
+	}
+	case OP_OPENDIR:
+		rc = SEND(op, sftp_enc_opendir(W(op), ID(op), op->path,
+					       strlen(op->path)));
+		break;
+	case OP_READ:
+		rc = start_read(op);
+		if (rc > 0)
+			return;
+		break;
+	case OP_WRITE:
+		rc = start_write(op);
+		break;
+	case OP_FLUSH:
+		if (wait_writes(op))
+			return;
+		rc = fh->wb_err;
+		fh->wb_err = 0;
+		reply_err(op, rc);
+		return;
+	case OP_FSYNC:
+		if (wait_writes(op))
+			return;
+		if (fh->wb_err) {
+			rc = -fh->wb_err;
+			fh->wb_err = 0;
+			break;
+		}
+		if (!(c->core->ext & SFTP_HAS_FSYNC)) {
+			reply_err(op, 0);
+			return;
+		}
+		rc = SEND(op, sftp_enc_fsync(W(op), ID(op), fh->h, fh->hlen));
+		break;
+	case OP_RELEASE:
+	case OP_RELEASEDIR:
+		if (op->kind == OP_RELEASE && wait_writes(op))
+			return;
+		free(fh->dnames);
+		free(fh->dpath);
+		fh->dnames = NULL;
+		fh->dpath = NULL;
+		if (c->dead) {
+			free(fh);
+			reply_err(op, 0);
+			return;
+		}
+		rc = SEND(op, sftp_enc_close(W(op), ID(op), fh->h, fh->hlen));
+		break;
+	case OP_READDIR:
+		if (op->off != fh->doff) {
+			/* only sequential listing is supported so far */
+			rc = -EINVAL;
+			break;
+		}
+		readdir_fill(op);
+		return;
+	case OP_STATFS:
+		if (!(c->core->ext & SFTP_HAS_STATVFS)) {
+			struct statvfs sv = { .f_bsize = 4096,
+					      .f_namemax = 255 };
+
+			fuse_reply_statfs(op->req, &sv);
+			op_free(op);
+			return;
+		}
+		rc = SEND(op, sftp_enc_statvfs(W(op), ID(op), op->path,
+					       strlen(op->path)));
+		break;
+	}
+	if (!rc)
+		return;
+fail:
+	if (op->pending == 0)
+		reply_err(op, -rc);
+	else if (!op->err)
+		op->err = -rc; /* answered when the sent ones return */
+}

@@ -1,0 +1,182 @@
+/*
+ * sftpmnt.h - the daemon's shared types.
+ *
+ * Design (../shared/GUIDE.md): the FUSE low-level API; the FUSE thread
+ * only copies a request's arguments into a struct op and queues it to a
+ * connection; the connection's I/O thread owns its SSH session, encodes
+ * SFTP requests for queued ops, and when their replies complete makes
+ * the single fuse_reply_* of each op.  Nothing in a FUSE handler waits
+ * for the network, so the number of operations in flight is bounded by
+ * memory caps, not threads.
+ */
+#ifndef SFTPMNT_FS_H
+#define SFTPMNT_FS_H
+
+#define FUSE_USE_VERSION 310
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "libssh2.h"
+#include "libssh2_sftp.h"
+#include "sftp_core.h"
+#include "sftp_proto.h"
+
+/* ---- options ---------------------------------------------------------- */
+
+struct opts {
+	char *host;	  /* as given */
+	char *user;
+	char *rdir;	  /* remote directory, "" for the login directory */
+	int port;
+	char *identity[8];
+	int nidentity;
+	char *known_hosts;
+	int strict_hostkey; /* 1 yes, 0 no, 2 accept-new */
+	char *mountpoint;
+	int foreground, debug, single;
+	int allow_other, default_permissions;
+	int connect_timeout; /* seconds */
+	char *ciphers, *kex, *macs, *hostkeyalgs;
+	int cache;	     /* cache=yes|no */
+	double cache_timeout;
+	char *fsname;
+	int password_stdin;
+	int max_read;
+	uint64_t writeback_max; /* write-behind bytes per handle */
+};
+
+/* ---- inodes ----------------------------------------------------------- */
+
+struct inode {
+	uint64_t ino;
+	uint64_t nlookup;
+	char *path; /* remote path, absolute */
+	struct inode *next_ino, *next_path;
+	/* attribute cache */
+	struct stat st;
+	double st_expires;
+};
+
+struct itable {
+	pthread_mutex_t lock;
+	struct inode **by_ino, **by_path;
+	size_t nbuckets, count;
+	uint64_t next_ino;
+};
+
+int itable_init(struct itable *t, const char *root);
+/* The inode of path, created if new (nlookup unchanged); NULL on ENOMEM. */
+struct inode *itable_get(struct itable *t, const char *path);
+/* itable_get + one more kernel reference (for fuse_reply_entry): the
+ * inode number, or 0 on ENOMEM. */
+uint64_t itable_ref(struct itable *t, const char *path);
+struct inode *itable_find(struct itable *t, uint64_t ino);
+/* Copy of an inode's path (free it); NULL if the inode is unknown. */
+char *itable_path(struct itable *t, uint64_t ino);
+void itable_forget(struct itable *t, uint64_t ino, uint64_t n);
+/* A rename: the inode at from (and everything under it) moves to to. */
+void itable_rename(struct itable *t, const char *from, const char *to);
+void itable_set_attr(struct itable *t, const char *path, const struct stat *st,
+		     double expires);
+
+/* ---- file handles ----------------------------------------------------- */
+
+struct fh {
+	uint8_t h[SFTP_HANDLE_MAX];
+	size_t hlen;
+	uint64_t ino;
+	int flags;
+	int is_dir;
+	/* write-behind: bytes sent and not yet acknowledged, and the first
+	 * error, reported by the next write/flush/fsync/release */
+	uint64_t wb_bytes;
+	int wb_err;
+	struct op *wb_waiters; /* flush/fsync/release waiting for acks */
+	int refs;	       /* requests in flight holding the handle */
+	int released;
+	/* directory listing: the last NAME reply and a cursor in it */
+	uint8_t *dnames;
+	size_t dlen;
+	struct sftp_name_iter dit;
+	off_t doff; /* offset of the next entry */
+	int deof;
+	char *dpath;
+};
+
+/* ---- operations ------------------------------------------------------- */
+
+enum op_kind {
+	OP_LOOKUP = 1, OP_GETATTR, OP_SETATTR, OP_READLINK, OP_MKNOD, OP_MKDIR,
+	OP_UNLINK, OP_RMDIR, OP_SYMLINK, OP_RENAME, OP_LINK, OP_OPEN, OP_READ,
+	OP_WRITE, OP_FLUSH, OP_RELEASE, OP_FSYNC, OP_OPENDIR, OP_READDIR,
+	OP_RELEASEDIR, OP_STATFS, OP_CREATE,
+};
+
+struct op {
+	struct op *next;
+	enum op_kind kind;
+	fuse_req_t req;
+	fuse_ino_t ino;	   /* parent for name ops */
+	fuse_ino_t ino2;   /* newparent (rename), target (link) */
+	char *name, *name2; /* copies */
+	char *path, *path2; /* resolved by the I/O thread */
+	struct fh *fh;
+	struct fuse_file_info fi;
+	off_t off;
+	size_t size;
+	char *buf; /* write data, read destination */
+	mode_t mode;
+	int flags;
+	struct stat attr;
+	int to_set;
+	int plus; /* readdirplus */
+	/* progress of a multi-request operation */
+	int stage;
+	int pending;
+	int err; /* first -errno */
+	size_t got;
+	uint8_t *reply; /* a kept reply (names of readdir) */
+	size_t reply_len;
+	struct conn *c;
+};
+
+/* ---- connections -------------------------------------------------------- */
+
+struct conn {
+	struct opts *o;
+	struct itable *it;
+	struct fuse_session *se;
+	int sock;
+	LIBSSH2_SESSION *s;
+	LIBSSH2_SFTP *sftp;
+	struct sftp_core *core;
+	pthread_t thread;
+	pthread_mutex_t qlock;
+	struct op *qhead, **qtail;
+	int wakefd; /* eventfd */
+	int stop;
+	int dead;
+	char *home; /* the remote root, absolute */
+};
+
+/* conn.c */
+int conn_open(struct conn *c, struct opts *o, char *err, size_t errlen);
+int conn_start(struct conn *c);
+void conn_stop(struct conn *c);
+void conn_submit(struct conn *c, struct op *op);
+
+/* ops.c */
+extern const struct fuse_lowlevel_ops sftpmnt_ops;
+void op_start(struct conn *c, struct op *op);
+void op_free(struct op *op);
+
+/* errmap.c */
+int errmap(uint32_t status, enum op_kind kind);
+int errmap_reply(const uint8_t *body, size_t n, enum op_kind kind);
+
+/* attrs */
+void attrs_to_stat(const struct sftp_attrs *a, struct stat *st, uint64_t ino);
+
+#endif
