@@ -387,30 +387,34 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 	}
 	case OP_WRITE: {
 		struct fh *fh = op->fh;
+		struct op *w;
 
-		rc = -errmap_reply(body, n, op->kind);
-		if (rc && !fh->wb_err)
-			fh->wb_err = -rc;
+		/* one reply per SFTP WRITE of this op; act on the last */
+		if ((rc = errmap_reply(body, n, op->kind)) && !op->err)
+			op->err = rc;
+		if (op->pending > 0)
+			return;
 		fh->wb_bytes -= op->size;
 		fh->refs--;
-		if (op->stage == 1) { /* already answered */
-			struct op *w = fh->wb_waiters;
-
+		if (op->stage == 0) { /* the application still waits */
+			if (op->err)
+				fuse_reply_err(op->req, op->err);
+			else
+				fuse_reply_write(op->req, op->size);
 			op_free(op);
-			if (fh->wb_bytes == 0 && w) {
-				fh->wb_waiters = NULL;
-				for (; w; w = op) {
-					op = w->next;
-					op_start(w->c, w);
-				}
-			}
-			return;
+		} else {
+			if (op->err && !fh->wb_err)
+				fh->wb_err = op->err;
+			op_free(op);
 		}
-		if (rc)
-			fuse_reply_err(op->req, -rc);
-		else
-			fuse_reply_write(op->req, op->size);
-		op_free(op);
+		w = fh->wb_waiters;
+		if (fh->wb_bytes == 0 && w) {
+			fh->wb_waiters = NULL;
+			for (; w; w = op) {
+				op = w->next;
+				op_start(w->c, w);
+			}
+		}
 		return;
 	}
 	case OP_RELEASE:
@@ -730,6 +734,8 @@ static int start_read(struct op *op)
 static int start_write(struct op *op)
 {
 	struct fh *fh = op->fh;
+	uint32_t max = op->c->core->max_write;
+	size_t done;
 	int rc;
 
 	if (fh->wb_err) {
@@ -738,14 +744,30 @@ static int start_write(struct op *op)
 		fh->wb_err = 0;
 		return -rc;
 	}
-	rc = SEND(op, sftp_enc_write(W(op), ID(op), fh->h, fh->hlen,
-				     (uint64_t)op->off, op->buf, op->size));
-	if (rc)
-		return rc;
-	free(op->buf);
-	op->buf = NULL;
+	if (op->size == 0) {
+		fuse_reply_write(op->req, 0);
+		op_free(op);
+		return 1;
+	}
 	fh->wb_bytes += op->size;
 	fh->refs++;
+	/* FUSE writes may be larger than an SFTP WRITE may carry */
+	for (done = 0; done < op->size; done += max) {
+		size_t len = op->size - done < max ? op->size - done : max;
+
+		rc = SEND(op, sftp_enc_write(W(op), ID(op), fh->h, fh->hlen,
+					     (uint64_t)op->off + done,
+					     op->buf + done, len));
+		if (rc) {
+			if (op->pending == 0) { /* nothing went out */
+				fh->wb_bytes -= op->size;
+				fh->refs--;
+			}
+			return rc;
+		}
+	}
+	free(op->buf);
+	op->buf = NULL;
 	if (fh->wb_bytes <= WB_HANDLE_MAX) {
 		/* write-behind: the data is on its way; an error comes
 		 * back at the next write, flush, fsync or close */
@@ -929,6 +951,8 @@ void op_start(struct conn *c, struct op *op)
 		break;
 	case OP_WRITE:
 		rc = start_write(op);
+		if (rc > 0)
+			return;
 		break;
 	case OP_FLUSH:
 		if (wait_writes(op))
