@@ -704,33 +704,6 @@ static int start_setattr(struct op *op)
 	return lstat_path(op);
 }
 
-static int start_read(struct op *op)
-{
-	struct fh *fh = op->fh;
-	uint32_t max = op->c->core->max_read;
-	size_t done;
-	int rc;
-
-	op->buf = malloc(op->size ? op->size : 1);
-	if (!op->buf)
-		return -ENOMEM;
-	if (op->size == 0) {
-		fuse_reply_buf(op->req, op->buf, 0);
-		op_free(op);
-		return 1;
-	}
-	for (done = 0; done < op->size; done += max) {
-		uint32_t len = op->size - done < max ? (uint32_t)(op->size - done)
-						     : max;
-
-		rc = SEND(op, sftp_enc_read(W(op), ID(op), fh->h, fh->hlen,
-					    (uint64_t)op->off + done, len));
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
 static int start_write(struct op *op)
 {
 	struct fh *fh = op->fh;
@@ -749,6 +722,8 @@ static int start_write(struct op *op)
 		op_free(op);
 		return 1;
 	}
+	ra_drop(fh); /* what we cached may be stale now */
+	fh->ra_last_end = 0;
 	fh->wb_bytes += op->size;
 	fh->refs++;
 	/* FUSE writes may be larger than an SFTP WRITE may carry */
@@ -945,10 +920,8 @@ void op_start(struct conn *c, struct op *op)
 					       strlen(op->path)));
 		break;
 	case OP_READ:
-		rc = start_read(op);
-		if (rc > 0)
-			return;
-		break;
+		ra_read(c, op);
+		return;
 	case OP_WRITE:
 		rc = start_write(op);
 		if (rc > 0)
@@ -979,6 +952,7 @@ void op_start(struct conn *c, struct op *op)
 	case OP_RELEASEDIR:
 		if (op->kind == OP_RELEASE && wait_writes(op))
 			return;
+		ra_drop(fh);
 		free(fh->dnames);
 		free(fh->dpath);
 		fh->dnames = NULL;

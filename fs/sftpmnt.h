@@ -103,6 +103,13 @@ struct fh {
 	off_t doff; /* offset of the next entry */
 	int deof;
 	char *dpath;
+	/* read cache and read-ahead (rahead.c) */
+	struct rachunk *ra_head, *ra_tail;
+	size_t ra_bytes;
+	size_t ra_window;
+	uint64_t ra_last_end;
+	int ra_eof;
+	struct op *ra_waiters;
 };
 
 /* ---- operations ------------------------------------------------------- */
@@ -171,6 +178,10 @@ void conn_submit(struct conn *c, struct op *op);
 extern const struct fuse_lowlevel_ops sftpmnt_ops;
 void op_start(struct conn *c, struct op *op);
 void op_free(struct op *op);
+
+/* rahead.c */
+void ra_read(struct conn *c, struct op *op);
+void ra_drop(struct fh *fh);
 
 /* errmap.c */
 int errmap(uint32_t status, enum op_kind kind);
