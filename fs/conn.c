@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sftpmnt.h"
@@ -194,20 +195,30 @@ static int login(struct conn *c, char *err, size_t errlen)
 	return -1;
 }
 
-int conn_open(struct conn *c, struct opts *o, char *err, size_t errlen)
+int64_t now_ms(void)
 {
-	char *msg, buf[4096];
-	int rc;
+	struct timespec ts;
 
-	c->o = o;
-	c->sock = tcp_connect(o->host, o->port, o->connect_timeout, err,
-			      errlen);
-	if (c->sock < 0)
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One connection attempt: TCP, SSH, host key, login, SFTP.  On success
+ * c->sock/s/sftp/core are the new ones. */
+static int connect_once(struct conn *c, char *err, size_t errlen)
+{
+	struct opts *o = c->o;
+	char *msg;
+	int rc, sock;
+
+	sock = tcp_connect(o->host, o->port, o->connect_timeout, err, errlen);
+	if (sock < 0)
 		return -1;
+	c->sock = sock;
 	c->s = libssh2_session_init();
 	if (!c->s) {
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		goto fail;
 	}
 	libssh2_session_set_timeout(c->s, (long)o->connect_timeout * 1000);
 	if ((o->ciphers && (libssh2_session_method_pref(
@@ -222,23 +233,45 @@ int conn_open(struct conn *c, struct opts *o, char *err, size_t errlen)
 						     o->macs)))) {
 		libssh2_session_last_error(c->s, &msg, NULL, 0);
 		snprintf(err, errlen, "bad algorithm option: %s", msg);
-		return -1;
+		goto fail;
 	}
 	rc = libssh2_session_handshake(c->s, c->sock);
 	if (rc) {
 		libssh2_session_last_error(c->s, &msg, NULL, 0);
 		snprintf(err, errlen, "SSH handshake with %s failed: %s",
 			 o->host, msg);
-		return -1;
+		goto fail;
 	}
+	/* A server that comes back with another host key is refused just
+	 * like at mount time: never silently accepted. */
 	if (verify_host(c, err, errlen) || login(c, err, errlen))
-		return -1;
+		goto fail;
 	c->sftp = libssh2_sftp_init(c->s);
 	if (!c->sftp) {
 		libssh2_session_last_error(c->s, &msg, NULL, 0);
 		snprintf(err, errlen, "cannot start SFTP: %s", msg);
-		return -1;
+		goto fail;
 	}
+	c->core = sftp_core_of(c->sftp);
+	libssh2_keepalive_config(c->s, 1, (unsigned)o->alive_interval);
+	return 0;
+fail:
+	if (c->s)
+		libssh2_session_free(c->s);
+	c->s = NULL;
+	close(c->sock);
+	c->sock = -1;
+	return -1;
+}
+
+int conn_open(struct conn *c, struct opts *o, char *err, size_t errlen)
+{
+	char buf[4096];
+	int rc;
+
+	c->o = o;
+	if (connect_once(c, err, errlen))
+		return -1;
 	/* The mount's root: the remote directory resolved to an absolute
 	 * path (relative names start at the login directory). */
 	rc = libssh2_sftp_realpath(c->sftp, o->rdir[0] ? o->rdir : ".", buf,
@@ -253,7 +286,7 @@ int conn_open(struct conn *c, struct opts *o, char *err, size_t errlen)
 		return -1;
 	}
 	c->home = strdup(buf);
-	c->core = sftp_core_of(c->sftp);
+	c->gen = 1;
 	return c->home ? 0 : -1;
 }
 
@@ -285,6 +318,120 @@ static struct op *take_queue(struct conn *c)
 	return q;
 }
 
+void conn_park(struct conn *c, struct op *op)
+{
+	op->next = c->parked;
+	c->parked = op;
+}
+
+static void drop_session(struct conn *c)
+{
+	if (c->sftp)
+		libssh2_sftp_shutdown(c->sftp);
+	if (c->s)
+		libssh2_session_free(c->s);
+	if (c->sock >= 0)
+		close(c->sock);
+	c->sftp = NULL;
+	c->s = NULL;
+	c->core = NULL;
+	c->sock = -1;
+}
+
+/* The link is gone: every request in flight dies (their ops are parked
+ * for a restart, or fail when reconnect=no), and reconnecting starts. */
+static void on_dead(struct conn *c, int rc, const char *why)
+{
+	fprintf(stderr, "sftpmnt: connection to %s lost: %s%s\n", c->o->host,
+		why, c->o->reconnect ? "; reconnecting" : "");
+	c->dead = rc ? rc : LIBSSH2_ERROR_SOCKET_DISCONNECT;
+	sftp_core_abort(c->core, LIBSSH2_ERROR_SOCKET_DISCONNECT);
+	c->next_try_ms = now_ms();
+	c->backoff_ms = 250;
+	c->ka_sent = 0;
+}
+
+static void try_reconnect(struct conn *c)
+{
+	struct op *q;
+	char err[1024];
+
+	if (now_ms() < c->next_try_ms)
+		return;
+	drop_session(c);
+	if (connect_once(c, err, sizeof(err))) {
+		fprintf(stderr, "sftpmnt: reconnect failed: %s\n", err);
+		c->next_try_ms = now_ms() + c->backoff_ms;
+		c->backoff_ms = c->backoff_ms >= 16000 ? 30000 : c->backoff_ms * 2;
+		return;
+	}
+	libssh2_session_set_blocking(c->s, 0);
+	c->gen++;
+	c->dead = 0;
+	fprintf(stderr, "sftpmnt: reconnected to %s\n", c->o->host);
+	/* restart what waited, oldest first */
+	q = c->parked;
+	c->parked = NULL;
+	{
+		struct op *rev = NULL, *nx;
+
+		for (; q; q = nx) {
+			nx = q->next;
+			q->next = rev;
+			rev = q;
+		}
+		q = rev;
+	}
+	while (q) {
+		struct op *nx = q->next;
+
+		op_start(c, q);
+		q = nx;
+	}
+}
+
+/* Ops that waited longer than op_timeout for the link fail. */
+static void expire_parked(struct conn *c)
+{
+	int64_t limit = now_ms() - (int64_t)c->o->op_timeout * 1000;
+	struct op **pp = &c->parked;
+
+	while (*pp) {
+		struct op *op = *pp;
+
+		if (c->o->reconnect && op->born_ms > limit) {
+			pp = &op->next;
+			continue;
+		}
+		*pp = op->next;
+		op->next = NULL;
+		op_give_up(op, c->o->reconnect ? ETIMEDOUT : ENOTCONN);
+	}
+}
+
+/* Dead-peer detection: a keepalive after interval seconds of silence,
+ * the link declared dead after interval * (count + 1). */
+static void check_alive(struct conn *c)
+{
+	int64_t idle;
+	int next;
+
+	if (c->dead || !c->o->alive_interval)
+		return;
+	idle = sftp_core_idle_ms(c->core);
+	if (idle < (int64_t)c->o->alive_interval * 1000) {
+		c->ka_sent = 0;
+		return;
+	}
+	if (idle > (int64_t)c->o->alive_interval * 1000 *
+			   (c->o->alive_count + 1)) {
+		on_dead(c, LIBSSH2_ERROR_TIMEOUT, "the server stopped answering");
+		return;
+	}
+	if (libssh2_keepalive_send(c->s, &next) == 0)
+		c->ka_sent = 1;
+}
+
 static void *io_thread(void *arg)
 {
 	struct conn *c = arg;
@@ -294,26 +441,45 @@ static void *io_thread(void *arg)
 		struct pollfd p[2] = { { .fd = c->wakefd, .events = POLLIN },
 				       { .fd = c->sock, .events = POLLIN } };
 		struct op *q = take_queue(c), *nx;
-		int rc, dirs;
+		int rc = 0, dirs, timeout;
 
 		for (; q; q = nx) {
 			nx = q->next;
+			q->born_ms = now_ms();
 			op_start(c, q);
 		}
-		do
-			rc = sftp_core_run(c->core);
-		while (rc == 0 && c->core->inflight > 0);
-		if (rc && rc != LIBSSH2_ERROR_EAGAIN && !c->dead) {
-			char *msg;
+		if (!c->dead) {
+			do
+				rc = sftp_core_run(c->core);
+			while (rc == 0 && c->core->inflight > 0);
+			if (rc && rc != LIBSSH2_ERROR_EAGAIN) {
+				char *msg;
 
-			libssh2_session_last_error(c->s, &msg, NULL, 0);
-			fprintf(stderr, "sftpmnt: connection lost: %s\n", msg);
-			c->dead = rc;
+				libssh2_session_last_error(c->s, &msg, NULL, 0);
+				on_dead(c, rc, msg);
+			}
 		}
-		dirs = libssh2_session_block_directions(c->s);
-		if (dirs & LIBSSH2_SESSION_BLOCK_OUTBOUND)
-			p[1].events |= POLLOUT;
-		if (poll(p, c->dead ? 1 : 2, -1) < 0 && errno != EINTR)
+		if (c->dead && c->o->reconnect)
+			try_reconnect(c);
+		if (c->parked)
+			expire_parked(c);
+		check_alive(c);
+		/* wake at least once a second while anything can time out */
+		timeout = c->dead || c->parked ||
+					  (c->core && c->core->inflight) ||
+					  c->o->alive_interval
+				  ? 1000
+				  : -1;
+		if (c->dead) {
+			int64_t wait = c->next_try_ms - now_ms();
+
+			timeout = wait < 0 ? 0 : wait > 1000 ? 1000 : (int)wait;
+		} else {
+			dirs = libssh2_session_block_directions(c->s);
+			if (dirs & LIBSSH2_SESSION_BLOCK_OUTBOUND)
+				p[1].events |= POLLOUT;
+		}
+		if (poll(p, c->dead ? 1 : 2, timeout) < 0 && errno != EINTR)
 			break;
 		if (p[0].revents & POLLIN)
 			if (read(c->wakefd, &v, sizeof(v)) < 0)
@@ -342,12 +508,14 @@ void conn_stop(struct conn *c)
 	if (write(c->wakefd, &one, sizeof(one)) < 0)
 		perror("sftpmnt: eventfd");
 	pthread_join(c->thread, NULL);
-	libssh2_session_set_blocking(c->s, 1);
-	libssh2_session_set_timeout(c->s, 2000);
-	libssh2_sftp_shutdown(c->sftp);
-	libssh2_session_disconnect(c->s, "unmounted");
-	libssh2_session_free(c->s);
-	close(c->sock);
+	if (c->s && !c->dead) {
+		libssh2_session_set_blocking(c->s, 1);
+		libssh2_session_set_timeout(c->s, 2000);
+		libssh2_sftp_shutdown(c->sftp);
+		c->sftp = NULL;
+		libssh2_session_disconnect(c->s, "unmounted");
+	}
+	drop_session(c);
 	close(c->wakefd);
 	free(c->home);
 }

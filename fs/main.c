@@ -37,6 +37,9 @@ static void usage(FILE *f)
 		"    ConnectTimeout=SECONDS    (15)\n"
 		"    Ciphers=LIST KexAlgorithms=LIST MACs=LIST\n"
 		"    cache=yes|no cache_timeout=SECONDS (1)\n"
+		"    reconnect=yes|no (yes) ServerAliveInterval=SECONDS (15)\n"
+		"    ServerAliveCountMax=N (3) op_timeout=SECONDS (30): how long an\n"
+		"      operation waits for a lost connection to come back\n"
 		"    allow_other default_permissions fsname=NAME\n"
 		"    mount-only words (_netdev noauto user users nofail auto "
 		"rw x-systemd.*) are accepted and ignored\n");
@@ -64,6 +67,8 @@ static int opt_one(struct opts *o, char *w)
 			o->default_permissions = 1;
 		else if (IS("debug"))
 			o->debug = o->foreground = 1;
+		else if (IS("reconnect"))
+			o->reconnect = 1;
 		else if (IS("_netdev") || IS("noauto") || IS("auto") ||
 			 IS("user") || IS("users") || IS("nofail") ||
 			 IS("rw") || IS("defaults") || IS("nouser") ||
@@ -101,6 +106,14 @@ static int opt_one(struct opts *o, char *w)
 		o->cache = strcasecmp(v, "no") != 0;
 	} else if (IS("cache_timeout")) {
 		o->cache_timeout = atof(v);
+	} else if (IS("reconnect")) {
+		o->reconnect = strcasecmp(v, "no") != 0;
+	} else if (IS("ServerAliveInterval")) {
+		o->alive_interval = atoi(v) >= 0 ? atoi(v) : 15;
+	} else if (IS("ServerAliveCountMax")) {
+		o->alive_count = atoi(v) > 0 ? atoi(v) : 3;
+	} else if (IS("op_timeout")) {
+		o->op_timeout = atoi(v) > 0 ? atoi(v) : 30;
 	} else if (IS("fsname")) {
 		return set_str(&o->fsname, v);
 	} else {
@@ -153,7 +166,9 @@ int main(int argc, char **argv)
 {
 	struct opts o = { .port = 22, .strict_hostkey = 1,
 			  .connect_timeout = 15, .cache = 1,
-			  .cache_timeout = 1.0 };
+			  .cache_timeout = 1.0, .reconnect = 1,
+			  .alive_interval = 15, .alive_count = 3,
+			  .op_timeout = 30 };
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_session *se;
 	struct itable it;

@@ -190,10 +190,13 @@ static struct fh *fh_from_handle(struct op *op, const uint8_t *body, size_t n,
 	memcpy(fh->h, hd.handle, hd.handle_len);
 	fh->hlen = hd.handle_len;
 	fh->ino = op->ino;
+	fh->c = op->c;
+	fh->gen = op->c->gen;
 	return fh;
 }
 
 static void readdir_fill(struct op *op);
+static void wb_settled(struct fh *fh);
 
 /* An ATTRS reply answering getattr/setattr: 0 when replied (op freed). */
 static int reply_attr_from(struct op *op, const uint8_t *body, size_t n)
@@ -221,9 +224,17 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 
 	op->pending--;
 	if (err) {
-		if (!op->err)
-			op->err = EIO;
-		goto check_done;
+		/* the connection died under this request: restart the whole
+		 * op once the link is back (or fail it) */
+		op->lost = 1;
+		if (op->pending == 0)
+			op_lost(op);
+		return;
+	}
+	if (op->lost) { /* an earlier request of op already died */
+		if (op->pending == 0)
+			op_lost(op);
+		return;
 	}
 	switch (op->kind) {
 	case OP_LOOKUP:
@@ -284,8 +295,14 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 		/* first a STATUS (or, for mknod, the OPEN's HANDLE and the
 		 * CLOSE's STATUS), then the LSTAT with the new entry */
 		if (body[0] == SSH_FXP_STATUS || body[0] == SSH_FXP_HANDLE) {
-			if (body[0] == SSH_FXP_STATUS &&
-			    (rc = errmap_reply(body, n, op->kind)) && !op->err)
+			rc = body[0] == SSH_FXP_STATUS
+				     ? errmap_reply(body, n, op->kind)
+				     : 0;
+			/* a replay after a reconnect may find its own work
+			 * done: the entry exists */
+			if (rc == EEXIST && op->replays > 0)
+				rc = 0;
+			if (rc && !op->err)
 				op->err = rc;
 			if (body[0] == SSH_FXP_HANDLE && op->kind == OP_MKNOD) {
 				struct sftp_handle hd = sftp_dec_handle(body, n);
@@ -308,9 +325,13 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 	case OP_RMDIR:
 	case OP_FSYNC:
 		rc = -errmap_reply(body, n, op->kind);
+		if (rc == -ENOENT && op->replays > 0)
+			rc = 0; /* the first try did it before the link died */
 		break;
 	case OP_RENAME:
 		rc = -errmap_reply(body, n, op->kind);
+		if (rc == -ENOENT && op->replays > 0)
+			rc = 0;
 		if (!rc)
 			itable_rename(op->c->it, op->path, op->path2);
 		break;
@@ -387,7 +408,6 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 	}
 	case OP_WRITE: {
 		struct fh *fh = op->fh;
-		struct op *w;
 
 		/* one reply per SFTP WRITE of this op; act on the last */
 		if ((rc = errmap_reply(body, n, op->kind)) && !op->err)
@@ -407,14 +427,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 				fh->wb_err = op->err;
 			op_free(op);
 		}
-		w = fh->wb_waiters;
-		if (fh->wb_bytes == 0 && w) {
-			fh->wb_waiters = NULL;
-			for (; w; w = op) {
-				op = w->next;
-				op_start(w->c, w);
-			}
-		}
+		wb_settled(fh);
 		return;
 	}
 	case OP_RELEASE:
@@ -561,6 +574,10 @@ static void readdir_fill(struct op *op)
 		if (bad_name(e.filename, e.filename_len) ||
 		    e.filename_len > NAME_MAX)
 			continue;
+		if (fh->dskip > 0) { /* listed before a reconnect */
+			fh->dskip--;
+			continue;
+		}
 		memcpy(name, e.filename, e.filename_len);
 		name[e.filename_len] = 0;
 		if (op->plus) {
@@ -711,7 +728,7 @@ static int start_write(struct op *op)
 	size_t done;
 	int rc;
 
-	if (fh->wb_err) {
+	if (op->stage == 0 && fh->wb_err) {
 		/* a write that failed earlier: report it now, once */
 		rc = fh->wb_err;
 		fh->wb_err = 0;
@@ -724,8 +741,10 @@ static int start_write(struct op *op)
 	}
 	ra_drop(fh); /* what we cached may be stale now */
 	fh->ra_last_end = 0;
-	fh->wb_bytes += op->size;
-	fh->refs++;
+	if (op->stage == 0) { /* not a replay: count it in */
+		fh->wb_bytes += op->size;
+		fh->refs++;
+	}
 	/* FUSE writes may be larger than an SFTP WRITE may carry */
 	for (done = 0; done < op->size; done += max) {
 		size_t len = op->size - done < max ? op->size - done : max;
@@ -734,16 +753,16 @@ static int start_write(struct op *op)
 					     (uint64_t)op->off + done,
 					     op->buf + done, len));
 		if (rc) {
-			if (op->pending == 0) { /* nothing went out */
-				fh->wb_bytes -= op->size;
+			if (op->pending == 0 && op->stage == 0) {
+				fh->wb_bytes -= op->size; /* nothing went out */
 				fh->refs--;
 			}
 			return rc;
 		}
 	}
-	free(op->buf);
-	op->buf = NULL;
-	if (fh->wb_bytes <= WB_HANDLE_MAX) {
+	/* op->buf stays until every byte is acknowledged: a reconnect
+	 * replays the write from it */
+	if (op->stage == 0 && fh->wb_bytes <= WB_HANDLE_MAX) {
 		/* write-behind: the data is on its way; an error comes
 		 * back at the next write, flush, fsync or close */
 		fuse_reply_write(op->req, op->size);
@@ -764,17 +783,196 @@ static int wait_writes(struct op *op)
 	return 1;
 }
 
+/* ---- connection loss -------------------------------------------------------- */
+
+/* Replays per op: a request that kills the connection every time must
+ * not loop forever. */
+#define OP_MAX_REPLAYS 3
+
+static void wb_settled(struct fh *fh)
+{
+	struct op *w = fh->wb_waiters, *nx;
+
+	if (fh->wb_bytes != 0 || !w)
+		return;
+	fh->wb_waiters = NULL;
+	for (; w; w = nx) {
+		nx = w->next;
+		op_start(w->c, w);
+	}
+}
+
+void op_give_up(struct op *op, int err)
+{
+	struct fh *fh = op->fh;
+
+	if (op->kind == OP_WRITE && op->stage == 1) {
+		/* the application was told it worked: the error is latched
+		 * and returned by the next write/flush/fsync/close */
+		if (!fh->wb_err)
+			fh->wb_err = err;
+		fh->wb_bytes -= op->size;
+		fh->refs--;
+		op_free(op);
+		wb_settled(fh);
+		return;
+	}
+	if (op->kind == OP_CREATE && op->fh) {
+		free(op->fh);
+		op->fh = NULL;
+	}
+	reply_err(op, err);
+}
+
+void op_lost(struct op *op)
+{
+	struct conn *c = op->c;
+
+	if (!c->o->reconnect || op->replays >= OP_MAX_REPLAYS) {
+		op_give_up(op, EIO);
+		return;
+	}
+	/* forget the first attempt; op_start redoes it from the start */
+	op->replays++;
+	op->lost = 0;
+	op->pending = 0;
+	op->err = 0;
+	op->got = 0;
+	if (op->kind != OP_WRITE)
+		op->stage = 0;
+	free(op->path);
+	free(op->path2);
+	op->path = op->path2 = NULL;
+	if (op->kind == OP_CREATE) {
+		free(op->fh); /* its handle died with the connection */
+		op->fh = NULL;
+		/* we may have created it already: do not insist on O_EXCL */
+		op->fi.flags &= ~O_EXCL;
+	}
+	if (op->kind == OP_READ) {
+		free(op->buf);
+		op->buf = NULL;
+	}
+	conn_park(c, op);
+}
+
+static void reopen_done(void *arg, int err, const uint8_t *body, size_t n)
+{
+	struct fh *fh = arg;
+	struct op *w = fh->reopen_waiters, *nx;
+	struct sftp_handle hd;
+	int e = 0;
+
+	fh->reopen_waiters = NULL;
+	fh->reopening = 0;
+	if (err) { /* the link died again: everybody waits again */
+		for (; w; w = nx) {
+			nx = w->next;
+			op_lost(w);
+		}
+		return;
+	}
+	hd = sftp_dec_handle(body, n);
+	if (body[0] != SSH_FXP_HANDLE || hd.rc) {
+		/* removed or no longer ours: never read another file */
+		fh->stale = 1;
+		e = ESTALE;
+	} else {
+		memcpy(fh->h, hd.handle, hd.handle_len);
+		fh->hlen = hd.handle_len;
+		fh->gen = fh->c->gen;
+		ra_drop(fh);
+		fh->ra_last_end = 0;
+		/* a listing starts over: skip what the kernel already has */
+		free(fh->dnames);
+		fh->dnames = NULL;
+		fh->deof = 0;
+		fh->dskip = fh->doff;
+	}
+	for (; w; w = nx) {
+		nx = w->next;
+		if (e)
+			op_give_up(w, e);
+		else
+			op_start(w->c, w);
+	}
+}
+
+/* An op needs fh, which belongs to a dead connection: reopen it by path
+ * (never with O_TRUNC/O_EXCL again) and run op afterwards.  0: go on, 1:
+ * op is parked on the reopen. */
+static int fh_ready(struct conn *c, struct op *op)
+{
+	struct fh *fh = op->fh;
+	size_t mark;
+	char *path;
+	int rc;
+
+	if (fh->stale) {
+		op_give_up(op, ESTALE);
+		return 1;
+	}
+	if (fh->gen == c->gen && !fh->reopening)
+		return 0;
+	op->next = fh->reopen_waiters;
+	fh->reopen_waiters = op;
+	if (fh->reopening)
+		return 1;
+	path = itable_path(c->it, fh->ino);
+	if (!path) {
+		fh->reopen_waiters = op->next;
+		op_give_up(op, ESTALE);
+		return 1;
+	}
+	mark = W(op)->len;
+	if (fh->is_dir)
+		rc = sftp_enc_opendir(W(op), ID(op), path, strlen(path));
+	else
+		rc = sftp_enc_open(W(op), ID(op), path, strlen(path),
+				   open_flags(fh->flags &
+					      ~(O_TRUNC | O_EXCL | O_CREAT)),
+				   NULL);
+	free(path);
+	if (rc || sftp_core_track(c->core, mark, reopen_done, fh)) {
+		W(op)->len = mark;
+		W(op)->err = 0;
+		fh->reopen_waiters = op->next;
+		op_give_up(op, EIO);
+		return 1;
+	}
+	fh->reopening = 1;
+	return 1;
+}
+
 void op_start(struct conn *c, struct op *op)
 {
 	struct fh *fh = op->fh;
 	int rc = 0;
 
 	op->c = c;
-	if (c->dead && op->kind != OP_RELEASE && op->kind != OP_RELEASEDIR &&
-	    op->kind != OP_FLUSH) {
-		reply_err(op, ENOTCONN);
+	if (c->dead) {
+		if (c->o->reconnect)
+			conn_park(c, op);
+		else
+			op_give_up(op, ENOTCONN);
 		return;
 	}
+	if (fh && !fh->is_dir && (op->kind == OP_RELEASE || op->kind == OP_FLUSH ||
+				  op->kind == OP_FSYNC) &&
+	    wait_writes(op))
+		return;
+	if (fh && fh->gen != c->gen && !fh->reopening &&
+	    (op->kind == OP_RELEASE || op->kind == OP_RELEASEDIR)) {
+		/* its handle died with the old connection: nothing to close */
+		ra_drop(fh);
+		free(fh->dnames);
+		free(fh->dpath);
+		free(fh);
+		reply_err(op, 0);
+		return;
+	}
+	if (fh && op->kind != OP_FLUSH && fh_ready(c, op))
+		return;
 	switch (op->kind) {
 	case OP_LOOKUP:
 	case OP_MKNOD:
@@ -928,15 +1126,11 @@ void op_start(struct conn *c, struct op *op)
 			return;
 		break;
 	case OP_FLUSH:
-		if (wait_writes(op))
-			return;
 		rc = fh->wb_err;
 		fh->wb_err = 0;
 		reply_err(op, rc);
 		return;
 	case OP_FSYNC:
-		if (wait_writes(op))
-			return;
 		if (fh->wb_err) {
 			rc = -fh->wb_err;
 			fh->wb_err = 0;
@@ -950,18 +1144,11 @@ void op_start(struct conn *c, struct op *op)
 		break;
 	case OP_RELEASE:
 	case OP_RELEASEDIR:
-		if (op->kind == OP_RELEASE && wait_writes(op))
-			return;
 		ra_drop(fh);
 		free(fh->dnames);
 		free(fh->dpath);
 		fh->dnames = NULL;
 		fh->dpath = NULL;
-		if (c->dead) {
-			free(fh);
-			reply_err(op, 0);
-			return;
-		}
 		rc = SEND(op, sftp_enc_close(W(op), ID(op), fh->h, fh->hlen));
 		break;
 	case OP_READDIR:

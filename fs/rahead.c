@@ -240,9 +240,29 @@ static void chunk_done(void *arg, int err, const uint8_t *body, size_t n)
 		return;
 	}
 	if (err) {
-		c->state = 3;
-		c->err = EIO;
-	} else if (body[0] == SSH_FXP_DATA) {
+		/* the connection died: the chunk goes, and whoever waited
+		 * for it is restarted after the reconnect */
+		struct rachunk **pp;
+
+		for (pp = &fh->ra_head; *pp; pp = &(*pp)->next)
+			if (*pp == c) {
+				*pp = c->next;
+				break;
+			}
+		fh->ra_tail = NULL;
+		for (pp = &fh->ra_head; *pp; pp = &(*pp)->next)
+			fh->ra_tail = *pp;
+		fh->ra_bytes -= c->len;
+		chunk_free(c);
+		w = fh->ra_waiters;
+		fh->ra_waiters = NULL;
+		for (; w; w = nx) {
+			nx = w->next;
+			op_lost(w);
+		}
+		return;
+	}
+	if (body[0] == SSH_FXP_DATA) {
 		d = sftp_dec_data(body, n);
 		if (d.rc || d.len > c->len) {
 			c->state = 3;

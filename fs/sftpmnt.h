@@ -45,6 +45,10 @@ struct opts {
 	int password_stdin;
 	int max_read;
 	uint64_t writeback_max; /* write-behind bytes per handle */
+	int reconnect;		/* reconnect=yes|no (yes) */
+	int alive_interval;	/* ServerAliveInterval seconds (15) */
+	int alive_count;	/* ServerAliveCountMax (3) */
+	int op_timeout;		/* seconds an op may wait for a link (60) */
 };
 
 /* ---- inodes ----------------------------------------------------------- */
@@ -110,6 +114,14 @@ struct fh {
 	uint64_t ra_last_end;
 	int ra_eof;
 	struct op *ra_waiters;
+	/* reconnect: the connection generation the handle belongs to; an
+	 * older handle is reopened by path before it is used again */
+	uint32_t gen;
+	struct conn *c;
+	int reopening;
+	int stale; /* the file could not be reopened: ESTALE */
+	struct op *reopen_waiters;
+	off_t dskip; /* directory entries to skip after a reopen */
 };
 
 /* ---- operations ------------------------------------------------------- */
@@ -147,6 +159,9 @@ struct op {
 	uint8_t *reply; /* a kept reply (names of readdir) */
 	size_t reply_len;
 	struct conn *c;
+	int lost;	  /* a request died with its connection */
+	int replays;	  /* times restarted after a reconnect */
+	int64_t born_ms; /* for the op timeout while the link is down */
 };
 
 /* ---- connections -------------------------------------------------------- */
@@ -166,10 +181,18 @@ struct conn {
 	int stop;
 	int dead;
 	char *home; /* the remote root, absolute */
+	uint32_t gen;	      /* +1 per (re)connect */
+	struct op *parked;    /* ops waiting for the link to come back */
+	int64_t next_try_ms;  /* next reconnect attempt */
+	int backoff_ms;
+	int ka_sent;	      /* a keepalive went out during this silence */
 };
 
 /* conn.c */
 int conn_open(struct conn *c, struct opts *o, char *err, size_t errlen);
+/* Keep op until the connection is back (it is restarted then). */
+void conn_park(struct conn *c, struct op *op);
+int64_t now_ms(void);
 int conn_start(struct conn *c);
 void conn_stop(struct conn *c);
 void conn_submit(struct conn *c, struct op *op);
@@ -177,6 +200,12 @@ void conn_submit(struct conn *c, struct op *op);
 /* ops.c */
 extern const struct fuse_lowlevel_ops sftpmnt_ops;
 void op_start(struct conn *c, struct op *op);
+/* A request of op died with the connection: park it for a restart or
+ * fail it. */
+void op_lost(struct op *op);
+/* Fail op with err (a write already acknowledged to the application
+ * latches err on its handle instead). */
+void op_give_up(struct op *op, int err);
 void op_free(struct op *op);
 
 /* rahead.c */

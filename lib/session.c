@@ -476,6 +476,7 @@ int sess_fill(LIBSSH2_SESSION *s)
 				"the server closed the connection");
 	}
 	tp_in_commit(&s->tp, (size_t)r);
+	s->last_recv_ms = sess_now_ms();
 	return (int)r;
 }
 

@@ -90,6 +90,7 @@ struct _LIBSSH2_SESSION {
 	unsigned ka_interval;
 	int64_t last_send_ms;
 	unsigned ka_replies; /* keepalive answers still to come */
+	int64_t last_recv_ms; /* when the server last sent us anything */
 	int disc_queued;
 };
 

@@ -81,6 +81,16 @@ static void fail_all(struct sftp_core *c, int err)
 	}
 }
 
+int64_t sftp_core_idle_ms(const struct sftp_core *c)
+{
+	return sess_now_ms() - c->s->last_recv_ms;
+}
+
+void sftp_core_abort(struct sftp_core *c, int err)
+{
+	fail_all(c, err);
+}
+
 void sftp_core_free(struct sftp_core *c, int err)
 {
 	if (c->slots)

@@ -102,6 +102,13 @@ int sftp_core_run(struct sftp_core *c);
 struct _LIBSSH2_SFTP;
 struct sftp_core *sftp_core_of(struct _LIBSSH2_SFTP *sf);
 
+/* Milliseconds since the server last sent anything (for dead-peer
+ * detection by the daemon). */
+int64_t sftp_core_idle_ms(const struct sftp_core *c);
+/* Declare the channel dead: every outstanding request completes with
+ * err, and later runs fail with it. */
+void sftp_core_abort(struct sftp_core *c, int err);
+
 /* Send the SFTP INIT and digest VERSION (blocking through the session
  * semantics of the caller: returns EAGAIN to be called again). */
 int sftp_core_hello(struct sftp_core *c);

@@ -1,0 +1,95 @@
+#!/bin/bash
+# Connection loss under a mount (through tests/tools/delayproxy, which can
+# cut, stall and refuse on command): a large write and a large read that
+# lose their connection twice finish byte-exact; a stalled server makes
+# calls fail after op_timeout instead of hanging; the mount works again
+# once the server is back.
+set -uo pipefail
+: "${SFTPMNT_TEST_ROOT:?run through make check}"
+[ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
+command -v fusermount3 >/dev/null || { echo "SKIP: no fusermount3 (install fuse3)"; exit 77; }
+command -v python3 >/dev/null || { echo "SKIP: no python3"; exit 77; }
+
+bin=${SFTPMNT_BIN:?}
+proxy=${DELAYPROXY:?}
+work=$(mktemp -d)
+mnt=$work/mnt
+srv=$SFTPMNT_TEST_ROOT/rc
+mkdir -p "$mnt" "$srv"
+cleanup() {
+	fusermount3 -uz "$mnt" 2>/dev/null
+	[ -f "$work/proxy.pid" ] && kill "$(cat "$work/proxy.pid")" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$proxy" -t "127.0.0.1:$SFTPMNT_TEST_PORT" -d 2 -p "$work/port" -c "$work/ctl" -q &
+echo $! >"$work/proxy.pid"
+for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+port=$(cat "$work/port")
+sed "s/\[127.0.0.1\]:$SFTPMNT_TEST_PORT/[127.0.0.1]:$port/" "$SFTPMNT_TEST_KNOWN_HOSTS" >"$work/kh"
+head -c 100000000 /dev/urandom >"$srv/big"
+
+"$bin" "$SFTPMNT_TEST_USER@127.0.0.1:$srv" "$mnt" \
+	-o "port=$port,IdentityFile=$SFTPMNT_TEST_KEY,UserKnownHostsFile=$work/kh,ServerAliveInterval=1,ServerAliveCountMax=2,op_timeout=6" ||
+	{ echo "FAIL: mount"; exit 1; }
+
+MNT=$mnt SRV=$srv CTL=$work/ctl python3 - <<'PY'
+import hashlib, os, socket, sys, time
+mnt, srv, ctlpath = os.environ['MNT'], os.environ['SRV'], os.environ['CTL']
+fails = 0
+def ctl(cmd):
+    s = socket.socket(socket.AF_UNIX); s.connect(ctlpath)
+    s.sendall((cmd + '\n').encode()); r = s.recv(200).decode(); s.close()
+    assert r.startswith('ok'), r
+def check(ok, what):
+    global fails
+    print(('ok: ' if ok else 'FAIL: ') + what); sys.stdout.flush()
+    if not ok: fails += 1
+
+data = os.urandom(48 << 20)
+with open(mnt + '/w', 'wb') as f:
+    for i in range(48):
+        f.write(data[i << 20:(i + 1) << 20])
+        if i in (10, 30): ctl('cut')
+check(open(srv + '/w', 'rb').read() == data, 'write of 48 MiB with 2 link cuts is byte-exact on the server')
+
+h = hashlib.sha256(); n = 0
+with open(mnt + '/big', 'rb') as f:
+    while True:
+        b = f.read(1 << 20)
+        if not b: break
+        h.update(b); n += 1
+        if n in (20, 60): ctl('cut')
+want = hashlib.sha256(open(srv + '/big', 'rb').read()).hexdigest()
+check(h.hexdigest() == want, 'read of 100 MB with 2 link cuts is byte-exact')
+
+fd = os.open(mnt + '/big', os.O_RDONLY)
+ctl('cut')
+check(os.pread(fd, 100, 5000) == open(srv + '/big', 'rb').read()[5000:5100],
+      'a file opened before a cut reads after the reconnect')
+os.close(fd)
+
+ctl('stall')
+t0 = time.time()
+try:
+    os.listdir(mnt); err = None
+except OSError as e:
+    err = e.errno
+took = time.time() - t0
+check(err is not None and took < 40, 'a stalled server: the call fails (errno %s) after %.1fs, no hang' % (err, took))
+ctl('resume')
+ctl('cut')
+t0 = time.time()
+ok = False
+while time.time() - t0 < 30:
+    try:
+        ok = sorted(os.listdir(mnt)) == ['big', 'w']; break
+    except OSError:
+        time.sleep(0.5)
+check(ok, 'the mount works again after the server is back (%.1fs)' % (time.time() - t0))
+sys.exit(1 if fails else 0)
+PY
+rc=$?
+fusermount3 -u "$mnt" || { echo "FAIL: unmount"; rc=1; }
+exit $rc
