@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdarg.h>
 #include <sys/eventfd.h>
+#include <syslog.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -195,6 +197,25 @@ static int login(struct conn *c, char *err, size_t errlen)
 	return -1;
 }
 
+/* Messages of the running daemon: stderr in the foreground, syslog once
+ * detached (its stderr is /dev/null then). */
+static void logmsg(struct conn *c, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void logmsg(struct conn *c, int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (c->o->foreground) {
+		fputs("sftpmnt: ", stderr);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	} else {
+		vsyslog(prio, fmt, ap);
+	}
+	va_end(ap);
+}
+
 int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -303,7 +324,7 @@ void conn_submit(struct conn *c, struct op *op)
 	c->qtail = &op->next;
 	pthread_mutex_unlock(&c->qlock);
 	if (write(c->wakefd, &one, sizeof(one)) < 0)
-		perror("sftpmnt: eventfd");
+		logmsg(c, LOG_ERR, "eventfd: %s", strerror(errno));
 }
 
 static struct op *take_queue(struct conn *c)
@@ -342,8 +363,8 @@ static void drop_session(struct conn *c)
  * for a restart, or fail when reconnect=no), and reconnecting starts. */
 static void on_dead(struct conn *c, int rc, const char *why)
 {
-	fprintf(stderr, "sftpmnt: connection to %s lost: %s%s\n", c->o->host,
-		why, c->o->reconnect ? "; reconnecting" : "");
+	logmsg(c, LOG_WARNING, "connection to %s lost: %s%s", c->o->host, why,
+	       c->o->reconnect ? "; reconnecting" : "");
 	c->dead = rc ? rc : LIBSSH2_ERROR_SOCKET_DISCONNECT;
 	sftp_core_abort(c->core, LIBSSH2_ERROR_SOCKET_DISCONNECT);
 	c->next_try_ms = now_ms();
@@ -360,7 +381,7 @@ static void try_reconnect(struct conn *c)
 		return;
 	drop_session(c);
 	if (connect_once(c, err, sizeof(err))) {
-		fprintf(stderr, "sftpmnt: reconnect failed: %s\n", err);
+		logmsg(c, LOG_WARNING, "reconnect failed: %s", err);
 		c->next_try_ms = now_ms() + c->backoff_ms;
 		c->backoff_ms = c->backoff_ms >= 16000 ? 30000 : c->backoff_ms * 2;
 		return;
@@ -368,7 +389,7 @@ static void try_reconnect(struct conn *c)
 	libssh2_session_set_blocking(c->s, 0);
 	c->gen++;
 	c->dead = 0;
-	fprintf(stderr, "sftpmnt: reconnected to %s\n", c->o->host);
+	logmsg(c, LOG_NOTICE, "reconnected to %s", c->o->host);
 	/* restart what waited, oldest first */
 	q = c->parked;
 	c->parked = NULL;
@@ -490,6 +511,8 @@ static void *io_thread(void *arg)
 
 int conn_start(struct conn *c)
 {
+	if (!c->o->foreground)
+		openlog("sftpmnt", LOG_PID, LOG_DAEMON);
 	c->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (c->wakefd < 0)
 		return -1;
