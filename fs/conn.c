@@ -58,79 +58,33 @@ static int tcp_connect(const char *host, int port, int timeout_s, char *err,
 	return fd;
 }
 
-static const char b64[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static void base64(const unsigned char *p, size_t n, char *out)
+static int knownhost_keytype(int hostkey_type)
 {
-	size_t i, o = 0;
-
-	for (i = 0; i < n; i += 3) {
-		unsigned v = p[i] << 16 | (i + 1 < n ? p[i + 1] << 8 : 0) |
-			     (i + 2 < n ? p[i + 2] : 0);
-
-		out[o++] = b64[v >> 18 & 63];
-		out[o++] = b64[v >> 12 & 63];
-		out[o++] = i + 1 < n ? b64[v >> 6 & 63] : '=';
-		out[o++] = i + 2 < n ? b64[v & 63] : '=';
+	switch (hostkey_type) {
+	case LIBSSH2_HOSTKEY_TYPE_RSA:
+		return LIBSSH2_KNOWNHOST_KEY_SSHRSA;
+	case LIBSSH2_HOSTKEY_TYPE_ECDSA_256:
+		return LIBSSH2_KNOWNHOST_KEY_ECDSA_256;
+	case LIBSSH2_HOSTKEY_TYPE_ECDSA_384:
+		return LIBSSH2_KNOWNHOST_KEY_ECDSA_384;
+	case LIBSSH2_HOSTKEY_TYPE_ECDSA_521:
+		return LIBSSH2_KNOWNHOST_KEY_ECDSA_521;
+	case LIBSSH2_HOSTKEY_TYPE_ED25519:
+		return LIBSSH2_KNOWNHOST_KEY_ED25519;
 	}
-	out[o] = 0;
+	return LIBSSH2_KNOWNHOST_KEY_UNKNOWN;
 }
 
 /*
- * The host key must appear in known_hosts for this host ("host" on port
- * 22, "[host]:port" otherwise).  Plain host names only for now: hashed
- * entries and markers need the knownhost API (issue "Authentication").
- * 0 known, 1 not found, 2 mismatch.
+ * The server's host key against known_hosts, as ssh(1) does it: plain,
+ * hashed (|1|), wildcard and negated names, "[host]:port" for other
+ * ports, @revoked keys refused.  StrictHostKeyChecking=yes refuses an
+ * unknown host, accept-new records it, no accepts anything.
  */
-static int hostkey_known(const char *file, const char *host, int port,
-			 const char *key, size_t keylen)
-{
-	char want[512], *kb, *line = NULL;
-	size_t cap = 0;
-	int found_host = 0, rc = 1;
-	FILE *f;
-
-	if (port == 22)
-		snprintf(want, sizeof(want), "%s", host);
-	else
-		snprintf(want, sizeof(want), "[%s]:%d", host, port);
-	kb = malloc(keylen * 4 / 3 + 8);
-	if (!kb)
-		return 1;
-	base64((const unsigned char *)key, keylen, kb);
-	f = fopen(file, "r");
-	while (f && getline(&line, &cap, f) > 0) {
-		char *save, *hosts = strtok_r(line, " \t\n", &save);
-		char *type = strtok_r(NULL, " \t\n", &save);
-		char *k = strtok_r(NULL, " \t\n", &save), *h, *hs;
-
-		if (!hosts || !type || !k || hosts[0] == '#' || hosts[0] == '@')
-			continue;
-		for (h = strtok_r(hosts, ",", &hs); h;
-		     h = strtok_r(NULL, ",", &hs)) {
-			if (strcmp(h, want))
-				continue;
-			found_host = 1;
-			if (!strcmp(k, kb)) {
-				rc = 0;
-				goto out;
-			}
-		}
-	}
-	if (found_host)
-		rc = 2;
-out:
-	if (f)
-		fclose(f);
-	free(line);
-	free(kb);
-	return rc;
-}
-
 static int verify_host(struct conn *c, char *err, size_t errlen)
 {
 	struct opts *o = c->o;
+	LIBSSH2_KNOWNHOSTS *kh;
 	const char *key;
 	char path[1024];
 	size_t len;
@@ -150,19 +104,60 @@ static int verify_host(struct conn *c, char *err, size_t errlen)
 		snprintf(path, sizeof(path), "%s/.ssh/known_hosts",
 			 home ? home : pw ? pw->pw_dir : "/");
 	}
-	rc = hostkey_known(path, o->host, o->port, key, len);
-	if (rc == 0 || o->strict_hostkey == 0)
+	kh = libssh2_knownhost_init(c->s);
+	if (!kh) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	/* a missing file is an empty one; a broken line stops the read
+	 * but keeps what was read before it */
+	(void)libssh2_knownhost_readfile(kh, path,
+					 LIBSSH2_KNOWNHOST_FILE_OPENSSH);
+	rc = libssh2_knownhost_checkp(kh, o->host, o->port, key, len,
+				      LIBSSH2_KNOWNHOST_TYPE_PLAIN |
+					      LIBSSH2_KNOWNHOST_KEYENC_RAW |
+					      knownhost_keytype(type),
+				      NULL);
+	if (rc == LIBSSH2_KNOWNHOST_CHECK_MATCH || o->strict_hostkey == 0) {
+		libssh2_knownhost_free(kh);
 		return 0;
-	if (rc == 2) {
+	}
+	if (rc == LIBSSH2_KNOWNHOST_CHECK_NOTFOUND && o->strict_hostkey == 2) {
+		char name[600];
+
+		if (o->port == 22)
+			snprintf(name, sizeof(name), "%s", o->host);
+		else
+			snprintf(name, sizeof(name), "[%s]:%d", o->host,
+				 o->port);
+		if (libssh2_knownhost_addc(kh, name, NULL, key, len, NULL, 0,
+					   LIBSSH2_KNOWNHOST_TYPE_PLAIN |
+						   LIBSSH2_KNOWNHOST_KEYENC_RAW |
+						   knownhost_keytype(type),
+					   NULL) ||
+		    libssh2_knownhost_writefile(kh, path,
+						LIBSSH2_KNOWNHOST_FILE_OPENSSH)) {
+			snprintf(err, errlen, "cannot record the new host key "
+					      "in %s", path);
+			libssh2_knownhost_free(kh);
+			return -1;
+		}
+		libssh2_knownhost_free(kh);
+		return 0;
+	}
+	libssh2_knownhost_free(kh);
+	if (rc == LIBSSH2_KNOWNHOST_CHECK_MISMATCH) {
 		snprintf(err, errlen,
 			 "HOST KEY MISMATCH for %s port %d: the key in %s "
-			 "differs from the server's; refusing to connect",
+			 "differs from the server's (or is revoked); "
+			 "refusing to connect",
 			 o->host, o->port, path);
 		return -1;
 	}
 	snprintf(err, errlen,
 		 "the host key of %s port %d is not in %s (add it with "
-		 "ssh-keyscan, or connect once with ssh)",
+		 "ssh-keyscan, connect once with ssh, or use "
+		 "-o StrictHostKeyChecking=accept-new)",
 		 o->host, o->port, path);
 	return -1;
 }

@@ -33,7 +33,7 @@ static void usage(FILE *f)
 		"    IdentityFile=FILE         private key (repeatable; default "
 		"~/.ssh/id_ed25519, id_ecdsa, id_rsa)\n"
 		"    UserKnownHostsFile=FILE   known_hosts (~/.ssh/known_hosts)\n"
-		"    StrictHostKeyChecking=yes|no\n"
+		"    StrictHostKeyChecking=yes|accept-new|no\n"
 		"    ConnectTimeout=SECONDS    (15)\n"
 		"    Ciphers=LIST KexAlgorithms=LIST MACs=LIST\n"
 		"    cache=yes|no cache_timeout=SECONDS (1)\n"
@@ -93,7 +93,17 @@ static int opt_one(struct opts *o, char *w)
 	} else if (IS("UserKnownHostsFile")) {
 		return set_str(&o->known_hosts, v);
 	} else if (IS("StrictHostKeyChecking")) {
-		o->strict_hostkey = !strcasecmp(v, "no") ? 0 : 1;
+		if (!strcasecmp(v, "no") || !strcasecmp(v, "off"))
+			o->strict_hostkey = 0;
+		else if (!strcasecmp(v, "accept-new"))
+			o->strict_hostkey = 2;
+		else if (!strcasecmp(v, "yes") || !strcasecmp(v, "ask"))
+			o->strict_hostkey = 1;
+		else {
+			fprintf(stderr, "sftpmnt: StrictHostKeyChecking=%s: "
+					"yes, accept-new or no\n", v);
+			return -1;
+		}
 	} else if (IS("ConnectTimeout")) {
 		o->connect_timeout = atoi(v) > 0 ? atoi(v) : 15;
 	} else if (IS("Ciphers")) {

@@ -483,6 +483,9 @@ struct pk_args {
 	const struct key *key;
 	LIBSSH2_USERAUTH_PUBLICKEY_SIGN_FUNC((*cb));
 	void **abstract;
+	/* cb returns the bare signature, which we wrap as (string alg,
+	 * string sig) - libssh2's contract for its sign callbacks */
+	int cb_raw;
 };
 
 /* RFC 4252 7: the signature covers session id and the request itself. */
@@ -514,6 +517,20 @@ static int pk_sign_and_send(LIBSSH2_SESSION *s, struct pk_args *a)
 		rc = a->cb(s, &cs, &cl, data.p, data.len, a->abstract);
 		sig = cs;
 		siglen = cl;
+		if (!rc && cs && a->cb_raw) {
+			struct wbuf w;
+
+			wb_init(&w, &s->a, SSH_PACKET_MAX);
+			if (wb_cstring(&w, a->alg) || wb_string(&w, cs, cl))
+				rc = LIBSSH2_ERROR_ALLOC;
+			la_free(&s->a, cs);
+			sig = w.p;
+			siglen = w.len;
+			if (rc) {
+				wb_free(&w);
+				sig = NULL;
+			}
+		}
 	}
 	wb_free(&data);
 	if (rc || !sig) {
@@ -566,11 +583,11 @@ static int pk_step(LIBSSH2_SESSION *s, struct pk_args *a)
 			"unexpected reply to a publickey request");
 }
 
-LIBSSH2_API int libssh2_userauth_publickey(
-	LIBSSH2_SESSION *s, const char *username,
-	const unsigned char *pubkeydata, size_t pubkeydata_len,
-	LIBSSH2_USERAUTH_PUBLICKEY_SIGN_FUNC((*sign_callback)),
-	void **abstract)
+static int publickey_cb(LIBSSH2_SESSION *s, const char *user, size_t ulen,
+			const unsigned char *blob, size_t bloblen,
+			const char **alg,
+			LIBSSH2_USERAUTH_PUBLICKEY_SIGN_FUNC((*cb)),
+			void **abstract, int cb_raw)
 {
 	struct pk_args a = { 0 };
 	struct rbuf r;
@@ -578,24 +595,59 @@ LIBSSH2_API int libssh2_userauth_publickey(
 	size_t tn;
 	char tname[64];
 
-	if (!username || !pubkeydata || !sign_callback)
+	if (!user || !blob || !cb)
 		return sess_err(s, LIBSSH2_ERROR_INVAL, "missing argument");
-	rb_init(&r, pubkeydata, pubkeydata_len);
+	rb_init(&r, blob, bloblen);
 	if (rb_text(&r, &type, &tn, sizeof(tname) - 1))
 		return sess_err(s, LIBSSH2_ERROR_PUBLICKEY_PROTOCOL,
 				"malformed public key blob");
 	memcpy(tname, type, tn);
 	tname[tn] = 0;
-	a.user = username;
-	a.ulen = strlen(username);
-	a.blob = pubkeydata;
-	a.bloblen = pubkeydata_len;
-	/* The caller's callback signs as the key type says (it cannot be
-	 * told to use rsa-sha2-*). */
-	a.alg = tname;
-	a.cb = sign_callback;
+	if (alg && !*alg) {
+		/* server-sig-algs is in the EXT_INFO that follows NEWKEYS
+		 * (RFC 8308 2.4), so it is known once the service is. */
+		int rc = SESS_BLOCK(s, auth_service(s));
+
+		if (rc)
+			return rc;
+		if (sig_alg(s, tname) != tname)
+			*alg = sig_alg(s, tname);
+	}
+	a.user = user;
+	a.ulen = ulen;
+	a.blob = blob;
+	a.bloblen = bloblen;
+	a.alg = alg && *alg ? *alg : tname;
+	a.cb = cb;
 	a.abstract = abstract;
+	a.cb_raw = cb_raw;
 	return SESS_BLOCK(s, pk_step(s, &a));
+}
+
+int auth_publickey_alg(LIBSSH2_SESSION *s, const char *user, size_t ulen,
+		       const unsigned char *blob, size_t bloblen,
+		       const char **alg,
+		       LIBSSH2_USERAUTH_PUBLICKEY_SIGN_FUNC((*cb)),
+		       void **abstract)
+{
+	return publickey_cb(s, user, ulen, blob, bloblen, alg, cb, abstract,
+			    0);
+}
+
+LIBSSH2_API int libssh2_userauth_publickey(
+	LIBSSH2_SESSION *s, const char *username,
+	const unsigned char *pubkeydata, size_t pubkeydata_len,
+	LIBSSH2_USERAUTH_PUBLICKEY_SIGN_FUNC((*sign_callback)),
+	void **abstract)
+{
+	const char *alg = NULL;
+
+	/* As libssh2: an ssh-rsa key signs as rsa-sha2-512/256 when the
+	 * server accepts them (the callback sees the algorithm in the data
+	 * it signs) and returns the bare signature. */
+	return publickey_cb(s, username, username ? strlen(username) : 0,
+			    pubkeydata, pubkeydata_len, &alg, sign_callback,
+			    abstract, 1);
 }
 
 static int read_file(LIBSSH2_SESSION *s, const char *path, char **out,
@@ -644,6 +696,13 @@ static int pk_with_key(LIBSSH2_SESSION *s, const char *user, size_t ulen,
 	if (rc)
 		return sess_err(s, rc, "unable to use the private key: %s",
 				why ? why : "unknown error");
+	/* server-sig-algs comes in the EXT_INFO after NEWKEYS (RFC 8308
+	 * 2.4): it is known once the service is accepted */
+	rc = SESS_BLOCK(s, auth_service(s));
+	if (rc) {
+		key_free(&s->a, k);
+		return rc;
+	}
 	a.user = user;
 	a.ulen = ulen;
 	a.key = k;

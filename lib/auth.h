@@ -5,6 +5,7 @@
 #define SFTPMNT_AUTH_H
 
 #include "buf.h"
+#include "libssh2.h"
 
 struct _LIBSSH2_SESSION;
 
@@ -20,5 +21,22 @@ struct auth_state {
 /* SSH_MSG_USERAUTH_BANNER, whenever it comes (RFC 4252 5.4). */
 int auth_on_banner(struct _LIBSSH2_SESSION *s, struct rbuf *r);
 void auth_free(struct _LIBSSH2_SESSION *s);
+
+/*
+ * libssh2_userauth_publickey naming a signature algorithm other than the
+ * key's type, for signers that can make more than one kind (an agent:
+ * RFC 8332 rsa-sha2-* with an ssh-rsa key).  alg NULL: the key's type, as
+ * libssh2_userauth_publickey.  *alg set: that name.  *alg NULL: the name
+ * is chosen as for key files (rsa-sha2-512/256 for ssh-rsa when the
+ * server accepts them) and stored in *alg (a static string) before cb
+ * runs, or *alg stays NULL for the key's type.  cb returns the whole
+ * signature blob (string algorithm, string signature) in memory from the
+ * session's allocator.
+ */
+int auth_publickey_alg(struct _LIBSSH2_SESSION *s, const char *user,
+		       size_t ulen, const unsigned char *blob, size_t bloblen,
+		       const char **alg,
+		       LIBSSH2_USERAUTH_PUBLICKEY_SIGN_FUNC((*cb)),
+		       void **abstract);
 
 #endif

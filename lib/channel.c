@@ -818,8 +818,10 @@ LIBSSH2_API int libssh2_channel_eof(LIBSSH2_CHANNEL *c)
 {
 	if (!c)
 		return LIBSSH2_ERROR_BAD_USE;
-	/* EOF for the caller: the server said so and nothing is unread. */
-	return (c->eof_recv || c->close_recv) && c->in.end == c->in.start;
+	/* EOF for the caller: the server said so and nothing is unread,
+	 * on either stream. */
+	return (c->eof_recv || c->close_recv) && c->in.end == c->in.start &&
+	       c->err.end == c->err.start;
 }
 
 static int wait_eof_step(LIBSSH2_CHANNEL *c)
@@ -874,9 +876,11 @@ LIBSSH2_API int libssh2_channel_wait_closed(LIBSSH2_CHANNEL *c)
 {
 	if (!c)
 		return LIBSSH2_ERROR_BAD_USE;
-	if (!c->close_sent && c->state == CHAN_OPEN)
+	/* as libssh2: only after the server's EOF (or our close) */
+	if (!c->close_sent && !c->eof_recv && !c->close_recv &&
+	    c->state == CHAN_OPEN)
 		return sess_err(c->s, LIBSSH2_ERROR_INVAL,
-				"wait_closed before the channel was closed");
+				"wait_closed before the server's EOF");
 	return SESS_BLOCK(c->s, close_step(c));
 }
 

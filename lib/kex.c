@@ -15,6 +15,17 @@
 static const struct kex_method *const kex_methods[] = {
 	&kex_curve25519_sha256,
 	&kex_curve25519_sha256_libssh,
+	&kex_ecdh_sha2_nistp256,
+	&kex_ecdh_sha2_nistp384,
+	&kex_ecdh_sha2_nistp521,
+	&kex_dh_gex_sha256,
+	&kex_dh_group16_sha512,
+	&kex_dh_group18_sha512,
+	&kex_dh_group14_sha256,
+	/* legacy: only with libssh2_session_method_pref */
+	&kex_dh_group14_sha1,
+	&kex_dh_group1_sha1,
+	&kex_dh_gex_sha1,
 	NULL,
 };
 

@@ -129,5 +129,16 @@ int kex_supported(struct _LIBSSH2_SESSION *s, int type, const char ***algs);
 
 extern const struct kex_method kex_curve25519_sha256;
 extern const struct kex_method kex_curve25519_sha256_libssh;
+/* kex_dh.c: ECDH on the NIST curves, fixed MODP groups, group exchange */
+extern const struct kex_method kex_ecdh_sha2_nistp256;
+extern const struct kex_method kex_ecdh_sha2_nistp384;
+extern const struct kex_method kex_ecdh_sha2_nistp521;
+extern const struct kex_method kex_dh_gex_sha256;
+extern const struct kex_method kex_dh_group16_sha512;
+extern const struct kex_method kex_dh_group18_sha512;
+extern const struct kex_method kex_dh_group14_sha256;
+extern const struct kex_method kex_dh_group14_sha1;
+extern const struct kex_method kex_dh_group1_sha1;
+extern const struct kex_method kex_dh_gex_sha1;
 
 #endif

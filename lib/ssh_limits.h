@@ -36,6 +36,6 @@
 #define SSH_REKEY_SECONDS 3600
 
 /* Error message buffer kept in the session. */
-#define SSH_ERRMSG_MAX 256
+#define SSH_ERRMSG_MAX 1024
 
 #endif

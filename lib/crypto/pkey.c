@@ -23,6 +23,7 @@
 #include <mbedtls/md.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/pem.h>
+#include <mbedtls/pkcs12.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/pkcs5.h>
 #include <mbedtls/rsa.h>
@@ -198,10 +199,10 @@ static int put_pk(struct wbuf *w, mbedtls_pk_context *pk, const char **why)
 /* ---- mbedTLS's parser ------------------------------------------------- */
 
 /*
- * Map a failure of mbedtls_pk_parse_key.  Once a passphrase has opened
- * an encrypted key, any malformation of what came out means the
- * passphrase was wrong (the decryption's padding check only catches
- * most wrong passphrases, not all).
+ * Map a failure of mbedTLS.  Once a passphrase has opened an encrypted
+ * key, any malformation of what came out means the passphrase was wrong
+ * (the padding check after CBC decryption only catches most wrong
+ * passphrases, not all).
  */
 static int mbed_error(int ret, int decrypted, const char **why)
 {
@@ -212,6 +213,8 @@ static int mbed_error(int ret, int decrypted, const char **why)
 		return PKEY_ENEEDPASS;
 	case MBEDTLS_ERR_PK_PASSWORD_MISMATCH:
 	case MBEDTLS_ERR_PEM_PASSWORD_MISMATCH:
+	case MBEDTLS_ERR_PKCS5_PASSWORD_MISMATCH:
+	case MBEDTLS_ERR_PKCS12_PASSWORD_MISMATCH:
 		*why = "wrong passphrase";
 		return PKEY_EBADPASS;
 	case MBEDTLS_ERR_PK_UNKNOWN_PK_ALG:
@@ -223,6 +226,8 @@ static int mbed_error(int ret, int decrypted, const char **why)
 	case MBEDTLS_ERR_PK_FEATURE_UNAVAILABLE:
 	case MBEDTLS_ERR_PEM_FEATURE_UNAVAILABLE:
 	case MBEDTLS_ERR_PEM_UNKNOWN_ENC_ALG:
+	case MBEDTLS_ERR_PKCS5_FEATURE_UNAVAILABLE:
+	case MBEDTLS_ERR_PKCS12_FEATURE_UNAVAILABLE:
 		*why = "unsupported key file cipher";
 		return PKEY_EUNSUPP;
 	case MBEDTLS_ERR_PK_ALLOC_FAILED:
@@ -238,32 +243,36 @@ static int mbed_error(int ret, int decrypted, const char **why)
 	return PKEY_EFORMAT;
 }
 
-/* Parse PEM (NUL-terminated, len counting the NUL) or DER with mbedTLS;
- * `encrypted`: whether pass will be used to decrypt. */
-static int mbed_parse(const uint8_t *key, size_t len, const char *pass,
-		      int encrypted, struct wbuf *w, const char **why)
+/* Parse an unencrypted DER key (PKCS#1, SEC1 or PKCS#8) with mbedTLS;
+ * `decrypted`: it came out of a decryption. */
+static int mbed_parse(const uint8_t *der, size_t len, int decrypted,
+		      struct wbuf *w, const char **why)
 {
-	size_t passlen = pass ? strlen(pass) : 0;
 	mbedtls_pk_context pk;
 	int ret;
 
 	mbedtls_pk_init(&pk);
 #ifdef MBEDTLS_3
-	ret = mbedtls_pk_parse_key(&pk, key, len, (const uint8_t *)pass,
-				   passlen, pkey_rng, NULL);
+	ret = mbedtls_pk_parse_key(&pk, der, len, NULL, 0, pkey_rng, NULL);
 #else
-	ret = mbedtls_pk_parse_key(&pk, key, len, (const uint8_t *)pass,
-				   passlen);
+	ret = mbedtls_pk_parse_key(&pk, der, len, NULL, 0);
 #endif
 	if (ret)
-		ret = mbed_error(ret, encrypted && passlen, why);
+		ret = mbed_error(ret, decrypted, why);
 	else
 		ret = put_pk(w, &pk, why);
 	mbedtls_pk_free(&pk);
 	return ret;
 }
 
-/* ---- PKCS#8: Ed25519 and PBES2 with AES ------------------------------ */
+/* ---- strict DER walks ----------------------------------------------------- */
+
+/*
+ * mbedTLS's SEC1 reader skips what it does not recognise after the
+ * private scalar, public key included, and then derives the public key
+ * from the scalar: a damaged file could load as another, consistent key.
+ * So the structures are walked here first, every byte accounted for.
+ */
 
 #define OID_ED25519 "\x2b\x65\x70" /* 1.3.101.112, RFC 8410 §3 */
 /* aes128-CBC, aes192-CBC, aes256-CBC (NIST CSOR: aes 2, 22, 42) */
@@ -274,94 +283,171 @@ static int mbed_parse(const uint8_t *key, size_t len, const char *pass,
 	((buf)->len == sizeof(oid) - 1 &&                                \
 	 memcmp((buf)->p, (oid), sizeof(oid) - 1) == 0)
 
-/* Not the format this parser handles: let mbedTLS try. */
-#define PKEY_NOT_MINE 1
-
 #define ASN1_SEQ (MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE)
 #define ASN1_CTX0 (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED)
+#define ASN1_CTX1C (ASN1_CTX0 | 1)
 #define ASN1_CTX1 (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 1)
 
-/* An optional [1] publicKey BIT STRING (RFC 5958 §2): must match pk. */
-static int ed_check_pub(uint8_t **p, const uint8_t *end, const uint8_t *pk)
+/* The next element has tag `tag`: its contents are [*p, *p + *n). */
+static int der_next(uint8_t **p, const uint8_t *end, int tag, size_t *n)
+{
+	return mbedtls_asn1_get_tag(p, end, n, tag);
+}
+
+/* An optional element: 1 if present (contents at *p, *n), 0 if not. */
+static int der_opt(uint8_t **p, const uint8_t *end, int tag, size_t *n)
+{
+	return *p < end && **p == tag && der_next(p, end, tag, n) == 0;
+}
+
+/* A SEQUENCE that spans exactly [der, der + len). */
+static int der_outer(uint8_t **p, uint8_t *der, size_t len)
 {
 	size_t n;
 
-	if (mbedtls_asn1_get_tag(p, end, &n, ASN1_CTX1))
-		return -1;
-	if (n != 1 + ED25519_PK_LEN || (*p)[0] != 0 ||
-	    crypto_memcmp_ct(*p + 1, pk, ED25519_PK_LEN))
-		return -1;
-	*p += n;
-	return 0;
+	*p = der;
+	return der_next(p, der + len, ASN1_SEQ, &n) ||
+	       n != (size_t)(der + len - *p);
 }
 
 /*
- * OneAsymmetricKey (RFC 5958 §2) holding an Ed25519 key (RFC 8410 §7):
- *	SEQUENCE { INTEGER 0|1, SEQUENCE { OID 1.3.101.112 },
- *		   OCTET STRING { OCTET STRING seed[32] },
- *		   [0] attributes OPTIONAL, [1] publicKey OPTIONAL }
- * PKEY_NOT_MINE for another algorithm.
+ * ECPrivateKey (RFC 5915 §3, SEC1 C.4):
+ *	SEQUENCE { INTEGER 1, OCTET STRING d, [0] ECParameters OPTIONAL,
+ *		   [1] BIT STRING publicKey OPTIONAL }
+ * The public key, if there, must be an uncompressed point, which
+ * mbedTLS then reads (and pkey_ec_check compares with d G).
  */
-static int ed25519_pkcs8(uint8_t *der, size_t len, struct wbuf *w)
+static int sec1_strict(uint8_t *der, size_t len)
 {
-	uint8_t *p = der, *end = der + len, *oct_end, *seed;
-	uint8_t pk[ED25519_PK_LEN];
-	mbedtls_asn1_buf oid, params;
+	uint8_t *p, *end = der + len, *bs;
+	size_t n, bn;
+	int ver;
+
+	if (der_outer(&p, der, len) || mbedtls_asn1_get_int(&p, end, &ver) ||
+	    ver != 1 || der_next(&p, end, MBEDTLS_ASN1_OCTET_STRING, &n) ||
+	    n == 0 || n > CRYPTO_EC_MAX_LEN)
+		return -1;
+	p += n;
+	if (der_opt(&p, end, ASN1_CTX0, &n))
+		p += n; /* mbedTLS checks it against the algorithm's curve */
+	if (der_opt(&p, end, ASN1_CTX1C, &n)) {
+		bs = p;
+		if (der_next(&bs, p + n, MBEDTLS_ASN1_BIT_STRING, &bn) ||
+		    bs + bn != p + n || bn < 2 || bs[0] != 0 || bs[1] != 0x04)
+			return -1;
+		p += n;
+	}
+	return p == end ? 0 : -1;
+}
+
+/* OneAsymmetricKey (RFC 5958 §2), the plain PKCS#8 key. */
+struct p8key {
+	mbedtls_asn1_buf alg, params;
+	uint8_t *key; /* privateKey contents */
+	size_t keylen;
+	uint8_t *pub; /* [1] publicKey contents (a BIT STRING's), or NULL */
+	size_t publen;
+};
+
+/*
+ *	SEQUENCE { INTEGER 0|1, AlgorithmIdentifier, OCTET STRING privateKey,
+ *		   [0] Attributes OPTIONAL, [1] BIT STRING publicKey OPTIONAL }
+ */
+static int p8_walk(uint8_t *der, size_t len, struct p8key *k)
+{
+	uint8_t *p, *end = der + len;
 	size_t n;
 	int ver;
 
-	if (mbedtls_asn1_get_tag(&p, end, &n, ASN1_SEQ) ||
-	    n != (size_t)(end - p) || mbedtls_asn1_get_int(&p, end, &ver) ||
-	    mbedtls_asn1_get_alg(&p, end, &oid, &params))
-		return PKEY_NOT_MINE;
-	if (!OID_IS(&oid, OID_ED25519))
-		return PKEY_NOT_MINE;
-	/* RFC 8410 §3: the parameters MUST be absent */
-	if ((ver != 0 && ver != 1) || params.tag != 0 ||
-	    mbedtls_asn1_get_tag(&p, end, &n, MBEDTLS_ASN1_OCTET_STRING))
-		return PKEY_EFORMAT;
-	oct_end = p + n;
-	if (mbedtls_asn1_get_tag(&p, oct_end, &n, MBEDTLS_ASN1_OCTET_STRING) ||
-	    n != ED25519_SEED_LEN || p + n != oct_end)
-		return PKEY_EFORMAT;
-	seed = p;
-	p = oct_end;
-	if (p < end && *p == ASN1_CTX0) {
-		if (mbedtls_asn1_get_tag(&p, end, &n, ASN1_CTX0))
-			return PKEY_EFORMAT;
+	if (der_outer(&p, der, len) || mbedtls_asn1_get_int(&p, end, &ver) ||
+	    (ver != 0 && ver != 1) ||
+	    mbedtls_asn1_get_alg(&p, end, &k->alg, &k->params) ||
+	    der_next(&p, end, MBEDTLS_ASN1_OCTET_STRING, &k->keylen))
+		return -1;
+	k->key = p;
+	p += k->keylen;
+	if (der_opt(&p, end, ASN1_CTX0, &n))
 		p += n; /* attributes: nothing we need */
+	k->pub = NULL;
+	if (der_opt(&p, end, ASN1_CTX1, &k->publen)) {
+		k->pub = p;
+		p += k->publen;
 	}
-	if (ed25519_pubkey(pk, seed))
+	return p == end ? 0 : -1;
+}
+
+/*
+ * Ed25519 (RFC 8410 §7): no parameters, privateKey holds
+ * CurvePrivateKey ::= OCTET STRING (the 32-byte seed), a publicKey must
+ * be the seed's.
+ */
+static int p8_ed25519(const struct p8key *k, struct wbuf *w)
+{
+	uint8_t *p = k->key, pk[ED25519_PK_LEN];
+	size_t n;
+
+	if (k->params.tag != 0 ||
+	    der_next(&p, k->key + k->keylen, MBEDTLS_ASN1_OCTET_STRING, &n) ||
+	    n != ED25519_SEED_LEN || p + n != k->key + k->keylen ||
+	    ed25519_pubkey(pk, p))
 		return PKEY_EFORMAT;
-	if (p < end && ed_check_pub(&p, end, pk))
+	if (k->pub && (k->publen != 1 + ED25519_PK_LEN || k->pub[0] != 0 ||
+		       crypto_memcmp_ct(k->pub + 1, pk, ED25519_PK_LEN)))
 		return PKEY_EFORMAT;
-	if (p != end)
-		return PKEY_EFORMAT;
-	return put_ed25519(w, seed);
+	return put_ed25519(w, p);
 }
 
 /* An unencrypted PKCS#8 key in DER. */
-static int pkcs8_plain(uint8_t *der, size_t len, struct wbuf *w,
-		       const char **why)
+static int pkcs8_plain(uint8_t *der, size_t len, int decrypted,
+		       struct wbuf *w, const char **why)
 {
-	int rc = ed25519_pkcs8(der, len, w);
+	static const char oid_ec[] = MBEDTLS_OID_EC_ALG_UNRESTRICTED;
+	struct p8key k;
+	int rc;
 
-	if (rc == PKEY_NOT_MINE)
-		return mbed_parse(der, len, NULL, 0, w, why);
+	if (p8_walk(der, len, &k))
+		rc = PKEY_EFORMAT;
+	else if (OID_IS(&k.alg, OID_ED25519))
+		rc = p8_ed25519(&k, w);
+	else if (OID_IS(&k.alg, oid_ec) && sec1_strict(k.key, k.keylen))
+		rc = PKEY_EFORMAT;
+	else
+		return mbed_parse(der, len, decrypted, w, why);
 	if (rc == PKEY_EFORMAT)
-		*why = "invalid Ed25519 PKCS#8 key";
+		return mbed_error(0, decrypted, why);
 	return rc;
 }
 
-/* The pieces of an EncryptedPrivateKeyInfo under PBES2 + PBKDF2 + AES. */
-struct pbes2 {
-	const uint8_t *salt, *iv;
-	size_t saltlen, keylen;
-	int iter;
-	mbedtls_md_type_t prf;
+/* ---- encrypted PKCS#8 ----------------------------------------------------- */
+
+/*
+ * EncryptedPrivateKeyInfo (RFC 5958 §3):
+ *	SEQUENCE { AlgorithmIdentifier, OCTET STRING encryptedData }
+ * with PBES2 (RFC 8018 A.4) or a PKCS#12 PBE scheme (RFC 7292 C).
+ */
+struct p8enc {
+	mbedtls_asn1_buf alg, params;
 	uint8_t *ct;
 	size_t ctlen;
+	/* PBES2 with AES-CBC, done here (mbedTLS 2.28 lacks the OIDs) */
+	const uint8_t *salt, *iv;
+	size_t saltlen, keylen; /* keylen 0: not AES, mbedTLS decrypts */
+	int iter;
+	mbedtls_md_type_t prf;
 };
+
+static int p8enc_walk(uint8_t *der, size_t len, struct p8enc *e)
+{
+	uint8_t *p, *end = der + len;
+
+	if (der_outer(&p, der, len) ||
+	    mbedtls_asn1_get_alg(&p, end, &e->alg, &e->params) ||
+	    der_next(&p, end, MBEDTLS_ASN1_OCTET_STRING, &e->ctlen) ||
+	    p + e->ctlen != end || e->ctlen == 0 || e->ctlen % 8)
+		return PKEY_EFORMAT;
+	e->ct = p;
+	return PKEY_OK;
+}
 
 static mbedtls_md_type_t pbes2_prf(const mbedtls_asn1_buf *oid)
 {
@@ -378,170 +464,201 @@ static mbedtls_md_type_t pbes2_prf(const mbedtls_asn1_buf *oid)
 	return MBEDTLS_MD_NONE;
 }
 
+/* The iteration count of a PBE: at most PKEY_PBKDF2_MAX_ITER. */
+static int iter_ok(int iter)
+{
+	if (iter < 1)
+		return PKEY_EFORMAT;
+	return (unsigned)iter > PKEY_PBKDF2_MAX_ITER ? PKEY_EUNSUPP : PKEY_OK;
+}
+
 /*
  * PBKDF2-params (RFC 8018 A.2):
  *	SEQUENCE { salt OCTET STRING, iterationCount INTEGER,
  *		   keyLength INTEGER OPTIONAL,
  *		   prf AlgorithmIdentifier DEFAULT hmacWithSHA1 }
  */
-static int pbkdf2_params(const mbedtls_asn1_buf *prm, struct pbes2 *pb)
+static int pbkdf2_params(const mbedtls_asn1_buf *prm, struct p8enc *e)
 {
 	uint8_t *p = prm->p, *end = prm->p + prm->len;
 	mbedtls_asn1_buf oid, params;
-	size_t n;
-	int klen;
+	int klen, rc;
 
-	pb->prf = MBEDTLS_MD_SHA1;
+	e->prf = MBEDTLS_MD_SHA1;
 	if (prm->tag != ASN1_SEQ ||
-	    mbedtls_asn1_get_tag(&p, end, &n, MBEDTLS_ASN1_OCTET_STRING))
+	    der_next(&p, end, MBEDTLS_ASN1_OCTET_STRING, &e->saltlen))
 		return PKEY_EFORMAT;
-	pb->salt = p;
-	pb->saltlen = n;
-	p += n;
-	if (mbedtls_asn1_get_int(&p, end, &pb->iter) || pb->iter < 1)
-		return PKEY_EFORMAT;
-	if ((unsigned)pb->iter > PKEY_PBKDF2_MAX_ITER)
-		return PKEY_EUNSUPP;
+	e->salt = p;
+	p += e->saltlen;
+	if (mbedtls_asn1_get_int(&p, end, &e->iter) || (rc = iter_ok(e->iter)))
+		return e->iter < 1 ? PKEY_EFORMAT : rc;
 	if (p < end && *p == MBEDTLS_ASN1_INTEGER) {
-		if (mbedtls_asn1_get_int(&p, end, &klen))
+		if (mbedtls_asn1_get_int(&p, end, &klen) || klen < 1)
 			return PKEY_EFORMAT;
-		if (klen < 0 || (size_t)klen != pb->keylen)
-			return PKEY_EUNSUPP;
+		if (e->keylen && (size_t)klen != e->keylen)
+			return PKEY_EFORMAT;
 	}
 	if (p < end) {
 		if (mbedtls_asn1_get_alg(&p, end, &oid, &params) ||
 		    (params.tag != 0 && params.tag != MBEDTLS_ASN1_NULL))
 			return PKEY_EFORMAT;
-		pb->prf = pbes2_prf(&oid);
-		if (pb->prf == MBEDTLS_MD_NONE)
+		e->prf = pbes2_prf(&oid);
+		if (e->prf == MBEDTLS_MD_NONE)
 			return PKEY_EUNSUPP;
 	}
 	return p == end ? PKEY_OK : PKEY_EFORMAT;
 }
 
 /*
- * EncryptedPrivateKeyInfo (RFC 5958 §3) with PBES2-params (RFC 8018 A.4):
- *	SEQUENCE { SEQUENCE { OID PBES2, SEQUENCE {
- *			SEQUENCE { OID PBKDF2, PBKDF2-params },
- *			SEQUENCE { OID aesNNN-CBC, OCTET STRING iv[16] } } },
- *		   OCTET STRING encryptedData }
- * PKEY_NOT_MINE for any other scheme (mbedTLS has a go at those).
+ * PBES2-params (RFC 8018 A.4):
+ *	SEQUENCE { SEQUENCE { OID PBKDF2, PBKDF2-params },
+ *		   SEQUENCE { OID encryption scheme, its parameters } }
+ * For aesNNN-CBC the parameter is the 16-byte IV (RFC 8018 B.2.5).
  */
-static int pbes2_parse(uint8_t *der, size_t len, struct pbes2 *pb)
+static int pbes2_params(struct p8enc *e)
 {
-	uint8_t *p = der, *end = der + len, *q, *qend;
-	mbedtls_asn1_buf oid, prm, kdf, kdfprm, enc, iv;
-	size_t n;
+	uint8_t *p = e->params.p, *end = p + e->params.len;
+	mbedtls_asn1_buf kdf, kdfprm, enc, iv;
 
-	if (mbedtls_asn1_get_tag(&p, end, &n, ASN1_SEQ) ||
-	    n != (size_t)(end - p) || mbedtls_asn1_get_alg(&p, end, &oid, &prm))
+	if (e->params.tag != ASN1_SEQ ||
+	    mbedtls_asn1_get_alg(&p, end, &kdf, &kdfprm) ||
+	    mbedtls_asn1_get_alg(&p, end, &enc, &iv) || p != end)
 		return PKEY_EFORMAT;
-	if (!OID_IS(&oid, MBEDTLS_OID_PKCS5_PBES2) || prm.tag != ASN1_SEQ)
-		return PKEY_NOT_MINE;
-	q = prm.p;
-	qend = prm.p + prm.len;
-	if (mbedtls_asn1_get_alg(&q, qend, &kdf, &kdfprm) ||
-	    mbedtls_asn1_get_alg(&q, qend, &enc, &iv) || q != qend)
-		return PKEY_EFORMAT;
-	if (OID_IS(&enc, OID_AES128_CBC))
-		pb->keylen = 16;
-	else if (OID_IS(&enc, OID_AES192_CBC))
-		pb->keylen = 24;
-	else if (OID_IS(&enc, OID_AES256_CBC))
-		pb->keylen = 32;
-	else
-		return PKEY_NOT_MINE;
 	if (!OID_IS(&kdf, MBEDTLS_OID_PKCS5_PBKDF2))
-		return PKEY_NOT_MINE;
-	if (iv.tag != MBEDTLS_ASN1_OCTET_STRING || iv.len != 16)
+		return PKEY_EUNSUPP;
+	e->keylen = OID_IS(&enc, OID_AES128_CBC)   ? 16
+		    : OID_IS(&enc, OID_AES192_CBC) ? 24
+		    : OID_IS(&enc, OID_AES256_CBC) ? 32
+						   : 0;
+	if (e->keylen && (iv.tag != MBEDTLS_ASN1_OCTET_STRING || iv.len != 16))
 		return PKEY_EFORMAT;
-	pb->iv = iv.p;
-	if (mbedtls_asn1_get_tag(&p, end, &n, MBEDTLS_ASN1_OCTET_STRING) ||
-	    p + n != end || n == 0 || n % 16)
-		return PKEY_EFORMAT;
-	pb->ct = p;
-	pb->ctlen = n;
-	return pbkdf2_params(&kdfprm, pb);
+	e->iv = iv.p;
+	return pbkdf2_params(&kdfprm, e);
 }
 
-/* PBKDF2 (RFC 8018 §5.2) with pb->prf into key[pb->keylen]. */
-static int pbes2_kdf(const struct pbes2 *pb, const char *pass, uint8_t *key)
+/* PKCS#12 PBE parameters (RFC 7292 C): SEQUENCE { salt, iterations }. */
+static int pkcs12_params(const struct p8enc *e)
 {
-	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(pb->prf);
+	uint8_t *p = e->params.p, *end = p + e->params.len;
+	size_t n;
+	int iter;
+
+	if (e->params.tag != ASN1_SEQ ||
+	    der_next(&p, end, MBEDTLS_ASN1_OCTET_STRING, &n))
+		return PKEY_EFORMAT;
+	p += n;
+	if (mbedtls_asn1_get_int(&p, end, &iter) || p != end)
+		return PKEY_EFORMAT;
+	return iter_ok(iter);
+}
+
+/* PBKDF2 (RFC 8018 §5.2) with e->prf, then AES-CBC into out. */
+static int pbes2_aes(const struct p8enc *e, const char *pass, uint8_t *out)
+{
+	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(e->prf);
 	mbedtls_md_context_t ctx;
+	struct crypto_aes aes;
+	uint8_t key[32];
 	int rc = PKEY_EUNSUPP;
 
 	mbedtls_md_init(&ctx);
 	if (md && mbedtls_md_setup(&ctx, md, 1) == 0)
 		rc = mbedtls_pkcs5_pbkdf2_hmac(&ctx, (const uint8_t *)pass,
-					       strlen(pass), pb->salt,
-					       pb->saltlen, (unsigned)pb->iter,
-					       (uint32_t)pb->keylen, key)
+					       strlen(pass), e->salt,
+					       e->saltlen, (unsigned)e->iter,
+					       (uint32_t)e->keylen, key)
 			     ? PKEY_EFORMAT
 			     : PKEY_OK;
 	mbedtls_md_free(&ctx);
+	memset(&aes, 0, sizeof(aes));
+	memcpy(out, e->ct, e->ctlen);
+	if (rc == PKEY_OK &&
+	    (crypto_aes_init(&aes, CRYPTO_AES_CBC_DEC, key, e->keylen, e->iv) ||
+	     crypto_aes_crypt(&aes, out, e->ctlen)))
+		rc = PKEY_EFORMAT;
+	crypto_aes_free(&aes);
+	crypto_wipe(key, sizeof(key));
 	return rc;
 }
 
-/*
- * Decrypt in place (PBES2 decryption, RFC 8018 §6.2.2) and strip the
- * padding of RFC 8018 §6.1.1 step 4.  *outlen gets the plaintext length.
- */
-static int pbes2_decrypt(struct pbes2 *pb, const char *pass, size_t *outlen)
+/* Decrypt e->ct into out (e->ctlen bytes); mbedTLS strips the padding of
+ * the schemes it runs, and checks it. */
+static int p8_decrypt(struct p8enc *e, const char *pass, uint8_t *out,
+		      const char **why)
 {
-	uint8_t key[32];
-	struct crypto_aes aes;
-	size_t pad, i;
+	const uint8_t *pw = (const uint8_t *)pass;
+	mbedtls_cipher_type_t cipher;
+	mbedtls_md_type_t md;
 	int rc;
 
-	rc = pbes2_kdf(pb, pass, key);
-	if (rc == PKEY_OK) {
-		if (crypto_aes_init(&aes, CRYPTO_AES_CBC_DEC, key, pb->keylen,
-				    pb->iv) ||
-		    crypto_aes_crypt(&aes, pb->ct, pb->ctlen))
-			rc = PKEY_EFORMAT;
-		crypto_aes_free(&aes);
+	if (OID_IS(&e->alg, MBEDTLS_OID_PKCS5_PBES2)) {
+		if ((rc = pbes2_params(e)))
+			return rc;
+		if (e->keylen)
+			return pbes2_aes(e, pass, out);
+		rc = mbedtls_pkcs5_pbes2(&e->params, MBEDTLS_PKCS5_DECRYPT, pw,
+					 strlen(pass), e->ct, e->ctlen, out);
+	} else if (mbedtls_oid_get_pkcs12_pbe_alg(&e->alg, &md, &cipher) == 0) {
+		/* CBC ciphers only: the padding tells where the key ends */
+		if (cipher != MBEDTLS_CIPHER_DES_EDE3_CBC &&
+		    cipher != MBEDTLS_CIPHER_DES_EDE_CBC)
+			return PKEY_EUNSUPP;
+		if ((rc = pkcs12_params(e)))
+			return rc;
+		rc = mbedtls_pkcs12_pbe(&e->params, MBEDTLS_PKCS12_PBE_DECRYPT,
+					cipher, md, pw, strlen(pass), e->ct,
+					e->ctlen, out);
+	} else {
+		return PKEY_EUNSUPP;
 	}
-	crypto_wipe(key, sizeof(key));
-	if (rc)
-		return rc;
-	pad = pb->ct[pb->ctlen - 1];
-	if (pad < 1 || pad > 16)
-		return PKEY_EBADPASS;
-	for (i = 1; i <= pad; i++)
-		if (pb->ct[pb->ctlen - i] != pad)
-			return PKEY_EBADPASS;
-	*outlen = pb->ctlen - pad;
-	return PKEY_OK;
+	return rc ? mbed_error(rc, 1, why) : PKEY_OK;
 }
 
-/* An "ENCRYPTED PRIVATE KEY" in DER (decrypted in place). */
-static int pkcs8_encrypted(uint8_t *der, size_t len, const char *pass,
-			   struct wbuf *w, const char **why)
+/*
+ * How much of the decrypted out[0..len) is the key: the length of its
+ * outer SEQUENCE, followed by 1..8 (DES) or 1..16 (AES) bytes of the
+ * padding of RFC 8018 §6.1.1 (checked here for AES; mbedTLS checked it
+ * and left junk in its place for the others).  0 when that fails.
+ */
+static size_t p8_plain_len(const struct p8enc *e, uint8_t *out, size_t len)
 {
-	struct pbes2 pb;
-	size_t plen;
+	size_t bs = e->keylen ? 16 : 8, n, i, pad;
+	uint8_t *p = out;
+
+	if (der_next(&p, out + len, ASN1_SEQ, &n))
+		return 0;
+	n += (size_t)(p - out);
+	pad = len - n;
+	if (pad < 1 || pad > bs)
+		return 0;
+	for (i = 0; e->keylen && i < pad; i++)
+		if (out[n + i] != pad)
+			return 0;
+	return n;
+}
+
+static int pkcs8_encrypted(const struct lalloc *a, uint8_t *der, size_t len,
+			   const char *pass, struct wbuf *w, const char **why)
+{
+	struct p8enc e;
+	uint8_t *out;
+	size_t n;
 	int rc;
 
-	rc = pbes2_parse(der, len, &pb);
-	if (rc == PKEY_NOT_MINE)
-		return mbed_parse(der, len, pass, 1, w, why);
-	if (rc == PKEY_OK)
-		rc = pbes2_decrypt(&pb, pass, &plen);
+	if ((rc = p8enc_walk(der, len, &e)))
+		return mbed_error(0, 0, why);
+	if (!(out = la_calloc(a, e.ctlen)))
+		return mbed_error(MBEDTLS_ERR_PK_ALLOC_FAILED, 0, why);
+	rc = p8_decrypt(&e, pass, out, why);
 	if (rc == PKEY_OK) {
-		rc = pkcs8_plain(pb.ct, plen, w, why);
-		crypto_wipe(pb.ct, pb.ctlen);
-		if (rc == PKEY_EFORMAT)
-			rc = PKEY_EBADPASS; /* garbage out of the decryption */
-		if (rc != PKEY_EBADPASS)
-			return rc;
-	}
-	if (rc == PKEY_EFORMAT)
+		n = p8_plain_len(&e, out, e.ctlen);
+		rc = n ? pkcs8_plain(out, n, 1, w, why) : mbed_error(0, 1, why);
+	} else if (rc == PKEY_EFORMAT) {
 		*why = "invalid encrypted PKCS#8 key";
-	else if (rc == PKEY_EUNSUPP)
+	} else if (rc == PKEY_EUNSUPP) {
 		*why = "unsupported PKCS#8 encryption";
-	else if (rc == PKEY_EBADPASS)
-		*why = "wrong passphrase";
+	}
+	la_free_wipe(a, out, e.ctlen);
 	return rc;
 }
 
@@ -550,39 +667,104 @@ static int pkcs8_encrypted(uint8_t *der, size_t len, const char *pass,
 #define PEM_BEGIN "-----BEGIN "
 #define PEM_DASHES "-----"
 
-/* The PKCS#8 labels (RFC 7468 §10, §11), whose DER we look into. */
-static int pem_pkcs8(const char *text, const char *label, const char *pass,
-		     struct wbuf *w, const char **why)
-{
-	char hdr[64], ftr[64];
-	mbedtls_pem_context pem;
-	uint8_t *der;
-	size_t use, len;
-	int enc = label[0] == 'E', rc;
+enum pem_kind { PEM_RSA, PEM_EC, PEM_PKCS8, PEM_PKCS8_ENC };
 
-	if (enc && (!pass || !*pass)) {
+static const struct pem_label {
+	const char *label;
+	enum pem_kind kind;
+} pem_labels[] = {
+	{ "RSA PRIVATE KEY", PEM_RSA },	/* RFC 8017 A.1.2 */
+	{ "EC PRIVATE KEY", PEM_EC },	/* RFC 5915 §4 */
+	{ "PRIVATE KEY", PEM_PKCS8 },	/* RFC 7468 §10 */
+	{ "ENCRYPTED PRIVATE KEY", PEM_PKCS8_ENC }, /* RFC 7468 §11 */
+};
+
+/* The DER inside text, which starts with "-----BEGIN <label>-----";
+ * the RFC 1421 encryption of PKCS#1 and SEC1 keys is undone with pass. */
+static int pem_der(mbedtls_pem_context *pem, const char *text,
+		   const char *label, const char *pass, uint8_t **der,
+		   size_t *len, const char **why)
+{
+	size_t passlen = pass ? strlen(pass) : 0, use;
+	char hdr[64], ftr[64];
+	int rc;
+
+	(void)snprintf(hdr, sizeof(hdr), "-----BEGIN %s-----", label);
+	(void)snprintf(ftr, sizeof(ftr), "-----END %s-----", label);
+	rc = mbedtls_pem_read_buffer(pem, hdr, ftr, (const uint8_t *)text,
+				     passlen ? (const uint8_t *)pass : NULL,
+				     passlen, &use);
+	if (rc)
+		return mbed_error(rc, 0, why);
+#ifdef MBEDTLS_3
+	*der = (uint8_t *)mbedtls_pem_get_buffer(pem, len);
+#else
+	*der = pem->buf;
+	*len = pem->buflen;
+#endif
+	return PKEY_OK;
+}
+
+/*
+ * mbedTLS 2.28 leaves the CBC padding of an RFC 1421-encrypted key (1 to
+ * 16 bytes, each the pad length, as RFC 8018 §6.1.1 step 4) after the
+ * DER; check it and drop it.  A later mbedTLS that strips it leaves none.
+ */
+static int pem_unpad(uint8_t *der, size_t *len)
+{
+	uint8_t *p = der;
+	size_t n, pad, i;
+
+	if (der_next(&p, der + *len, ASN1_SEQ, &n))
+		return -1;
+	n += (size_t)(p - der);
+	pad = *len - n;
+	if (pad > 16)
+		return -1;
+	for (i = 0; i < pad; i++)
+		if (der[n + i] != pad)
+			return -1;
+	*len = n;
+	return 0;
+}
+
+static int pem_decode(const struct lalloc *a, const char *text,
+		      const struct pem_label *l, const char *pass,
+		      struct wbuf *w, const char **why)
+{
+	int enc = strstr(text, "Proc-Type: 4,ENCRYPTED") != NULL;
+	mbedtls_pem_context pem;
+	uint8_t *der = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (l->kind == PEM_PKCS8_ENC && (!pass || !*pass)) {
 		*why = "passphrase required";
 		return PKEY_ENEEDPASS;
 	}
-	(void)snprintf(hdr, sizeof(hdr), "-----BEGIN %s-----", label);
-	(void)snprintf(ftr, sizeof(ftr), "-----END %s-----", label);
 	mbedtls_pem_init(&pem);
-	rc = mbedtls_pem_read_buffer(&pem, hdr, ftr, (const uint8_t *)text,
-				     NULL, 0, &use);
-	if (rc) {
-		rc = mbed_error(rc, 0, why);
+	rc = pem_der(&pem, text, l->label, pass, &der, &len, why);
+	if (rc)
+		goto out;
+	if (enc && pem_unpad(der, &len)) {
+		rc = mbed_error(0, 1, why);
 		goto out;
 	}
-#ifdef MBEDTLS_3
-	der = (uint8_t *)mbedtls_pem_get_buffer(&pem, &len);
-#else
-	der = pem.buf;
-	len = pem.buflen;
-#endif
-	if (enc)
-		rc = pkcs8_encrypted(der, len, pass, w, why);
-	else
-		rc = pkcs8_plain(der, len, w, why);
+	switch (l->kind) {
+	case PEM_RSA:
+		rc = mbed_parse(der, len, enc, w, why);
+		break;
+	case PEM_EC:
+		rc = sec1_strict(der, len) ? mbed_error(0, enc, why)
+					   : mbed_parse(der, len, enc, w, why);
+		break;
+	case PEM_PKCS8:
+		rc = pkcs8_plain(der, len, 0, w, why);
+		break;
+	case PEM_PKCS8_ENC:
+		rc = pkcs8_encrypted(a, der, len, pass, w, why);
+		break;
+	}
 out:
 	mbedtls_pem_free(&pem); /* wipes the DER */
 	return rc;
@@ -591,39 +773,35 @@ out:
 int pkey_pem_decode(const char *pem, size_t len, const char *pass,
 		    struct wbuf *out, const char **why)
 {
-	const char *label, *end;
+	const struct pem_label *l = NULL;
+	const char *label;
 	char *text;
+	size_t i, n;
 	int rc;
 
 	*why = "invalid private key file";
 	if (len > PKEY_PEM_MAX || len < sizeof(PEM_BEGIN) - 1 ||
 	    memcmp(pem, PEM_BEGIN, sizeof(PEM_BEGIN) - 1) != 0)
 		return PKEY_EFORMAT;
+	label = pem + sizeof(PEM_BEGIN) - 1;
+	for (i = 0; i < sizeof(pem_labels) / sizeof(pem_labels[0]); i++) {
+		n = strlen(pem_labels[i].label);
+		if (n + 5 <= (size_t)(pem + len - label) &&
+		    !memcmp(label, pem_labels[i].label, n) &&
+		    !memcmp(label + n, PEM_DASHES, 5))
+			l = &pem_labels[i];
+	}
+	if (!l) {
+		*why = "unsupported private key file format";
+		return PKEY_EUNSUPP;
+	}
 	/* mbedTLS reads PEM as a C string */
 	text = la_alloc(out->a, len + 1);
-	if (!text) {
-		*why = "out of memory";
-		return PKEY_ENOMEM;
-	}
+	if (!text)
+		return mbed_error(MBEDTLS_ERR_PK_ALLOC_FAILED, 0, why);
 	memcpy(text, pem, len);
 	text[len] = '\0';
-	label = text + sizeof(PEM_BEGIN) - 1;
-	end = strstr(label, PEM_DASHES);
-	rc = PKEY_EFORMAT;
-	if (!end)
-		goto out;
-	if ((size_t)(end - label) == strlen("PRIVATE KEY") &&
-	    !memcmp(label, "PRIVATE KEY", end - label))
-		rc = pem_pkcs8(text, "PRIVATE KEY", pass, out, why);
-	else if ((size_t)(end - label) == strlen("ENCRYPTED PRIVATE KEY") &&
-		 !memcmp(label, "ENCRYPTED PRIVATE KEY", end - label))
-		rc = pem_pkcs8(text, "ENCRYPTED PRIVATE KEY", pass, out, why);
-	else
-		/* PKCS#1, SEC1, maybe with RFC 1421 encryption headers */
-		rc = mbed_parse((const uint8_t *)text, len + 1, pass,
-				strstr(text, "Proc-Type: 4,ENCRYPTED") != NULL,
-				out, why);
-out:
+	rc = pem_decode(out->a, text, l, pass, out, why);
 	la_free_wipe(out->a, text, len + 1);
 	return rc;
 }
