@@ -162,6 +162,38 @@ static int verify_host(struct conn *c, char *err, size_t errlen)
 	return -1;
 }
 
+/* Keys held by ssh-agent ($SSH_AUTH_SOCK or IdentityAgent), as ssh
+ * tries them before key files.  0 when one was accepted. */
+static int login_agent(struct conn *c)
+{
+	struct opts *o = c->o;
+	struct libssh2_agent_publickey *id = NULL;
+	LIBSSH2_AGENT *ag;
+	int rc = -1;
+
+	if (o->identities_only == 1 ||
+	    (o->identity_agent && !strcmp(o->identity_agent, "none")))
+		return -1;
+	if (!o->identity_agent && !getenv("SSH_AUTH_SOCK"))
+		return -1;
+	ag = libssh2_agent_init(c->s);
+	if (!ag)
+		return -1;
+	if (o->identity_agent)
+		libssh2_agent_set_identity_path(ag, o->identity_agent);
+	if (!libssh2_agent_connect(ag) && !libssh2_agent_list_identities(ag)) {
+		while (libssh2_agent_get_identity(ag, &id, id) == 0) {
+			if (!libssh2_agent_userauth(ag, o->user, id)) {
+				rc = 0;
+				break;
+			}
+		}
+		libssh2_agent_disconnect(ag);
+	}
+	libssh2_agent_free(ag);
+	return rc;
+}
+
 static int login(struct conn *c, char *err, size_t errlen)
 {
 	struct opts *o = c->o;
@@ -171,6 +203,8 @@ static int login(struct conn *c, char *err, size_t errlen)
 	char path[1024], *msg;
 	int i;
 
+	if (!login_agent(c))
+		return 0;
 	for (i = 0; i < o->nidentity; i++)
 		if (!libssh2_userauth_publickey_fromfile(c->s, o->user, NULL,
 							 o->identity[i], NULL))

@@ -28,8 +28,12 @@ static void usage(FILE *f)
 		"  -f                  stay in the foreground\n"
 		"  -d                  debug output (implies -f)\n"
 		"  -s                  accepted for sshfs compatibility\n"
+		"  -F FILE             ssh_config file (default ~/.ssh/config, "
+		"/etc/ssh/ssh_config)\n"
 		"  -o opt,...          options:\n"
 		"    port=N                    SSH port (22)\n"
+		"    User=NAME HostName=NAME IdentitiesOnly=yes|no "
+		"IdentityAgent=SOCKET|none\n"
 		"    IdentityFile=FILE         private key (repeatable; default "
 		"~/.ssh/id_ed25519, id_ecdsa, id_rsa)\n"
 		"    UserKnownHostsFile=FILE   known_hosts (~/.ssh/known_hosts)\n"
@@ -80,16 +84,28 @@ static int opt_one(struct opts *o, char *w)
 	}
 	if (!strncmp(w, "x-systemd.", 10) || IS("comment"))
 		return 0;
-	if (IS("port")) {
+	if (IS("port") || IS("Port")) {
 		o->port = atoi(v);
+		o->port_set = 1;
 		if (o->port <= 0 || o->port > 65535) {
 			fprintf(stderr, "sftpmnt: bad port %s\n", v);
 			return -1;
 		}
+	} else if (IS("User")) {
+		free(o->user);
+		o->user = strdup(v);
+		o->user_set = 1;
 	} else if (IS("IdentityFile")) {
+		o->identity_cmdline = 1;
 		if (o->nidentity == 8 ||
 		    !(o->identity[o->nidentity++] = strdup(v)))
 			return -1;
+	} else if (IS("IdentitiesOnly")) {
+		o->identities_only = !strcasecmp(v, "yes");
+	} else if (IS("IdentityAgent")) {
+		return set_str(&o->identity_agent, v);
+	} else if (IS("HostName")) {
+		return set_str(&o->hostname, v);
 	} else if (IS("UserKnownHostsFile")) {
 		return set_str(&o->known_hosts, v);
 	} else if (IS("StrictHostKeyChecking")) {
@@ -160,25 +176,66 @@ static int parse_source(struct opts *o, const char *src)
 		fprintf(stderr, "sftpmnt: '%s' is not [user@]host:[dir]\n", src);
 		return -1;
 	}
-	if (at)
+	if (at) {
+		free(o->user);
 		o->user = strndup(src, (size_t)(at - src));
-	else {
+		o->user_set = 1;
+	}
+	o->host = strndup(host, (size_t)(colon - host));
+	o->rdir = strdup(colon + 1);
+	return o->host && o->rdir ? 0 : -1;
+}
+
+/* ssh_config(5): -F file, or ~/.ssh/config then /etc/ssh/ssh_config;
+ * then the defaults for what nobody set. */
+static int finish_opts(struct opts *o)
+{
+	const char *home = getenv("HOME");
+	char path[4096];
+
+	if (o->config) {
+		if (sshconf_read(o, o->config, o->host)) {
+			fprintf(stderr, "sftpmnt: cannot read %s\n", o->config);
+			return -1;
+		}
+	} else {
+		if (home) {
+			snprintf(path, sizeof(path), "%s/.ssh/config", home);
+			if (sshconf_read(o, path, o->host))
+				fprintf(stderr, "sftpmnt: cannot read %s\n",
+					path);
+		}
+		(void)sshconf_read(o, "/etc/ssh/ssh_config", o->host);
+	}
+	if (o->hostname) {
+		free(o->host);
+		o->host = o->hostname;
+		o->hostname = NULL;
+	}
+	if (!o->user) {
 		struct passwd *pw = getpwuid(getuid());
 
 		o->user = strdup(pw ? pw->pw_name : "root");
 	}
-	o->host = strndup(host, (size_t)(colon - host));
-	o->rdir = strdup(colon + 1);
-	return o->user && o->host && o->rdir ? 0 : -1;
+	if (o->strict_hostkey < 0)
+		o->strict_hostkey = 1;
+	if (o->connect_timeout <= 0)
+		o->connect_timeout = 15;
+	if (o->alive_interval < 0)
+		o->alive_interval = 15;
+	if (o->alive_count <= 0)
+		o->alive_count = 3;
+	return o->user && o->host ? 0 : -1;
 }
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .port = 22, .strict_hostkey = 1,
-			  .connect_timeout = 15, .cache = 1,
+	/* -1: not set yet (command line, then ssh_config, then default) */
+	struct opts o = { .port = 22, .strict_hostkey = -1,
+			  .connect_timeout = -1, .cache = 1,
 			  .cache_timeout = 1.0, .reconnect = 1,
-			  .alive_interval = 15, .alive_count = 3,
-			  .op_timeout = 30 };
+			  .alive_interval = -1, .alive_count = -1,
+			  .op_timeout = 30, .identities_only = -1 };
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_session *se;
 	struct itable it;
@@ -209,6 +266,8 @@ int main(int argc, char **argv)
 			o.debug = o.foreground = 1;
 		} else if (!strcmp(a, "-s")) {
 			o.single = 1;
+		} else if (!strcmp(a, "-F") && i + 1 < argc) {
+			o.config = argv[++i];
 		} else if (!strcmp(a, "-o") && i + 1 < argc) {
 			if (opt_list(&o, argv[++i]))
 				return 2;
@@ -237,6 +296,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (parse_source(&o, src))
+		return 2;
+	if (finish_opts(&o))
 		return 2;
 
 	if (conn_open(&c, &o, err, sizeof(err))) {

@@ -26,7 +26,12 @@
 /* ---- options ---------------------------------------------------------- */
 
 struct opts {
-	char *host;	  /* as given */
+	char *host;	  /* to connect to (after ssh_config's HostName) */
+	char *hostname;	  /* ssh_config HostName */
+	char *config;	  /* -F file */
+	int port_set, user_set, identity_cmdline;
+	int identities_only; /* -1 unset */
+	char *identity_agent; /* ssh_config IdentityAgent ("none": off) */
 	char *user;
 	char *rdir;	  /* remote directory, "" for the login directory */
 	int port;
@@ -187,6 +192,10 @@ struct conn {
 	int backoff_ms;
 	int ka_sent;	      /* a keepalive went out during this silence */
 };
+
+/* sshconf.c: apply the Host blocks of file that match host; what is
+ * already set (command line, earlier files) is kept. */
+int sshconf_read(struct opts *o, const char *file, const char *host);
 
 /* conn.c */
 int conn_open(struct conn *c, struct opts *o, char *err, size_t errlen);

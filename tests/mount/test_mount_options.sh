@@ -1,0 +1,102 @@
+#!/bin/bash
+# How a mount starts: through an ssh_config alias, through the mount(8)
+# helper's calling convention, and the clear refusals (exit status 1, a
+# message on stderr, no mount left behind) for a changed host key, an
+# unknown host, a refused key and an unreachable port; accept-new
+# records the key.
+set -uo pipefail
+: "${SFTPMNT_TEST_ROOT:?run through make check}"
+[ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
+command -v fusermount3 >/dev/null || { echo "SKIP: no fusermount3 (install fuse3)"; exit 77; }
+
+bin=${SFTPMNT_BIN:?}
+helper=$(dirname "$bin")/mount.fuse.sftpmnt
+work=$(mktemp -d)
+mnt=$work/mnt
+mkdir -p "$mnt" "$SFTPMNT_TEST_ROOT/opt"
+echo data >"$SFTPMNT_TEST_ROOT/opt/f"
+fails=0
+cleanup() {
+	fusermount3 -uz "$mnt" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+ok() { echo "ok: $*"; }
+mounted() { grep -q " $mnt fuse.sftpmnt " /proc/mounts; }
+umnt() { fusermount3 -u "$mnt"; }
+
+base="port=$SFTPMNT_TEST_PORT,IdentityFile=$SFTPMNT_TEST_KEY"
+
+# 1. an ssh_config alias carries host, port, user, key and known_hosts
+cat >"$work/config" <<EOC
+Host decoy
+  HostName 192.0.2.1
+Host fixture-*
+  HostName 127.0.0.1
+  Port $SFTPMNT_TEST_PORT
+  User $SFTPMNT_TEST_USER
+  IdentityFile $SFTPMNT_TEST_KEY
+  UserKnownHostsFile $SFTPMNT_TEST_KNOWN_HOSTS
+EOC
+if "$bin" -F "$work/config" "fixture-a:$SFTPMNT_TEST_ROOT/opt" "$mnt" &&
+	[ "$(cat "$mnt/f")" = data ]; then
+	ok "mount through an ssh_config alias"
+else
+	fail "ssh_config alias"
+fi
+mounted && umnt
+
+# 2. mount(8)'s calling convention through the helper
+if PATH=$(dirname "$bin"):$PATH "$helper" "$SFTPMNT_TEST_USER@127.0.0.1:$SFTPMNT_TEST_ROOT/opt" "$mnt" \
+	-o "$base,UserKnownHostsFile=$SFTPMNT_TEST_KNOWN_HOSTS,_netdev,noauto,nofail,x-systemd.automount" &&
+	[ "$(cat "$mnt/f")" = data ]; then
+	ok "mount.fuse.sftpmnt SOURCE DIR -o opts (with mount-only words)"
+else
+	fail "mount helper"
+fi
+mounted && umnt
+
+# 3. refusals: exit 1, a message, nothing mounted
+refuse() {
+	local what=$1 want=$2
+	shift 2
+	out=$("$bin" "$@" 2>&1)
+	rc=$?
+	if [ $rc = 1 ] && echo "$out" | grep -qi "$want" && ! mounted; then
+		ok "$what: exit 1, \"$(echo "$out" | head -c 90)...\""
+	else
+		fail "$what: rc=$rc out=$out"
+		mounted && umnt
+	fi
+}
+ssh-keygen -q -t ed25519 -N '' -f "$work/other" </dev/null
+echo "[127.0.0.1]:$SFTPMNT_TEST_PORT $(cut -d' ' -f1,2 "$work/other.pub")" >"$work/kh_bad"
+refuse "changed host key" "mismatch" "$SFTPMNT_TEST_USER@127.0.0.1:" "$mnt" \
+	-o "$base,UserKnownHostsFile=$work/kh_bad"
+refuse "unknown host" "not in" "$SFTPMNT_TEST_USER@127.0.0.1:" "$mnt" \
+	-o "$base,UserKnownHostsFile=$work/kh_empty"
+refuse "refused key" "authentication" "$SFTPMNT_TEST_USER@127.0.0.1:" "$mnt" \
+	-o "port=$SFTPMNT_TEST_PORT,IdentityFile=$work/other,UserKnownHostsFile=$SFTPMNT_TEST_KNOWN_HOSTS"
+refuse "unreachable port" "connect" "$SFTPMNT_TEST_USER@127.0.0.1:" "$mnt" \
+	-o "port=1,IdentityFile=$SFTPMNT_TEST_KEY,UserKnownHostsFile=$SFTPMNT_TEST_KNOWN_HOSTS"
+refuse "missing remote directory" "no such directory" "$SFTPMNT_TEST_USER@127.0.0.1:/no/such/dir" "$mnt" \
+	-o "$base,UserKnownHostsFile=$SFTPMNT_TEST_KNOWN_HOSTS"
+out=$("$bin" "$SFTPMNT_TEST_USER@127.0.0.1:" "$mnt" -o "bogus_option" 2>&1)
+[ $? = 2 ] && echo "$out" | grep -q "unknown option" && ok "unknown option: exit 2 with a hint" ||
+	fail "unknown option: $out"
+
+# 4. accept-new records the key, then it is known
+if "$bin" "$SFTPMNT_TEST_USER@127.0.0.1:$SFTPMNT_TEST_ROOT/opt" "$mnt" \
+	-o "$base,UserKnownHostsFile=$work/kh_new,StrictHostKeyChecking=accept-new" &&
+	grep -q "^\[127.0.0.1\]:$SFTPMNT_TEST_PORT " "$work/kh_new"; then
+	ok "accept-new records the host key"
+else
+	fail "accept-new"
+fi
+mounted && umnt
+"$bin" "$SFTPMNT_TEST_USER@127.0.0.1:$SFTPMNT_TEST_ROOT/opt" "$mnt" \
+	-o "$base,UserKnownHostsFile=$work/kh_new" && ok "the recorded key is accepted next time" ||
+	fail "recorded key"
+mounted && umnt
+[ $fails = 0 ] || { echo "$fails failures"; exit 1; }
