@@ -783,6 +783,15 @@ static int wait_writes(struct op *op)
 	return 1;
 }
 
+/* A reply nobody waits for (closing a handle we replaced). */
+static void forget_reply(void *arg, int err, const uint8_t *body, size_t n)
+{
+	(void)arg;
+	(void)err;
+	(void)body;
+	(void)n;
+}
+
 /* ---- connection loss -------------------------------------------------------- */
 
 /* Replays per op: a request that kills the connection every time must
@@ -1152,10 +1161,24 @@ void op_start(struct conn *c, struct op *op)
 		rc = SEND(op, sftp_enc_close(W(op), ID(op), fh->h, fh->hlen));
 		break;
 	case OP_READDIR:
-		if (op->off != fh->doff) {
-			/* only sequential listing is supported so far */
-			rc = -EINVAL;
-			break;
+		if (op->off > fh->doff) {
+			/* seekdir forward: skip that many names */
+			fh->dskip += op->off - fh->doff;
+			fh->doff = op->off;
+		} else if (op->off < fh->doff) {
+			/* rewinddir/seekdir back: SFTP lists only forward, so
+			 * list again from a fresh handle, skipping op->off */
+			size_t mark = W(op)->len;
+
+			if (!sftp_enc_close(W(op), ID(op), fh->h, fh->hlen) &&
+			    sftp_core_track(c->core, mark, forget_reply, NULL)) {
+				W(op)->len = mark;
+				W(op)->err = 0;
+			}
+			fh->gen = 0; /* fh_ready reopens it */
+			fh->doff = op->off;
+			if (fh_ready(c, op))
+				return;
 		}
 		readdir_fill(op);
 		return;
