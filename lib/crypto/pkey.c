@@ -482,7 +482,7 @@ static int pbkdf2_params(const mbedtls_asn1_buf *prm, struct p8enc *e)
 {
 	uint8_t *p = prm->p, *end = prm->p + prm->len;
 	mbedtls_asn1_buf oid, params;
-	int klen, rc;
+	int klen, rc = PKEY_EFORMAT;
 
 	e->prf = MBEDTLS_MD_SHA1;
 	if (prm->tag != ASN1_SEQ ||
