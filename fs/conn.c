@@ -337,6 +337,18 @@ int conn_open(struct conn *c, struct opts *o, char *err, size_t errlen)
 	}
 	c->home = strdup(buf);
 	c->gen = 1;
+	/* who we are on the server (idmap=user): the owner of the login
+	 * directory */
+	{
+		LIBSSH2_SFTP_ATTRIBUTES a;
+
+		if (!libssh2_sftp_stat(c->sftp, ".", &a) &&
+		    (a.flags & LIBSSH2_SFTP_ATTR_UIDGID)) {
+			c->remote_uid = (uint32_t)a.uid;
+			c->remote_gid = (uint32_t)a.gid;
+			c->remote_uid_known = 1;
+		}
+	}
 	return c->home ? 0 : -1;
 }
 

@@ -44,7 +44,9 @@ static void usage(FILE *f)
 		"    reconnect=yes|no (yes) ServerAliveInterval=SECONDS (15)\n"
 		"    ServerAliveCountMax=N (3) op_timeout=SECONDS (30): how long an\n"
 		"      operation waits for a lost connection to come back\n"
-		"    allow_other default_permissions fsname=NAME\n"
+		"    allow_other default_permissions fsname=NAME kernel_cache\n"
+		"    idmap=none|user uid=N gid=N umask=OCTAL\n"
+		"    follow_symlinks transform_symlinks contain_symlinks\n"
 		"    mount-only words (_netdev noauto user users nofail auto "
 		"rw x-systemd.*) are accepted and ignored\n");
 }
@@ -73,6 +75,28 @@ static int opt_one(struct opts *o, char *w)
 			o->debug = o->foreground = 1;
 		else if (IS("reconnect"))
 			o->reconnect = 1;
+		else if (IS("follow_symlinks"))
+			o->follow_symlinks = 1;
+		else if (IS("transform_symlinks"))
+			o->transform_symlinks = 1;
+		else if (IS("contain_symlinks"))
+			o->contain_symlinks = 1;
+		else if (IS("no_contain_symlinks"))
+			o->contain_symlinks = 0;
+		else if (IS("kernel_cache"))
+			o->kernel_cache = 1;
+		else if (IS("ro") || IS("nodev") || IS("nosuid") ||
+			 IS("noexec") || IS("exec") || IS("dev") ||
+			 IS("suid") || IS("noatime") || IS("atime") ||
+			 IS("relatime") || IS("sync") || IS("async") ||
+			 IS("dirsync")) {
+			/* kernel mount flags: handed to FUSE */
+			size_t l = strlen(o->kopts);
+
+			snprintf(o->kopts + l, sizeof(o->kopts) - l, "%s%s",
+				 l ? "," : "", w);
+		} else if (IS("delay_connect") || IS("no_check_root"))
+			; /* sshfs options with nothing to do here */
 		else if (IS("_netdev") || IS("noauto") || IS("auto") ||
 			 IS("user") || IS("users") || IS("nofail") ||
 			 IS("rw") || IS("defaults") || IS("nouser") ||
@@ -140,6 +164,46 @@ static int opt_one(struct opts *o, char *w)
 		o->alive_count = atoi(v) > 0 ? atoi(v) : 3;
 	} else if (IS("op_timeout")) {
 		o->op_timeout = atoi(v) > 0 ? atoi(v) : 30;
+	} else if (IS("idmap")) {
+		if (!strcasecmp(v, "user"))
+			o->idmap_user = 1;
+		else if (!strcasecmp(v, "none"))
+			o->idmap_user = 0;
+		else {
+			fprintf(stderr, "sftpmnt: idmap=%s: only none and user "
+					"are supported (use uid=/gid= to show "
+					"fixed owners)\n",
+				v);
+			return -1;
+		}
+	} else if (IS("uid") || IS("gid") || IS("umask")) {
+		char *end;
+		long n = strtol(v, &end, IS("umask") ? 8 : 10);
+
+		if (*end || n < 0) {
+			fprintf(stderr, "sftpmnt: bad %s=%s\n", w, v);
+			return -1;
+		}
+		if (IS("uid"))
+			o->uid = n;
+		else if (IS("gid"))
+			o->gid = n;
+		else
+			o->umask = n & 07777;
+	} else if (IS("max_conns")) {
+		if (atoi(v) != 1) {
+			fprintf(stderr, "sftpmnt: max_conns=%s: only one "
+					"connection per mount so far\n",
+				v);
+			return -1;
+		}
+	} else if (IS("cache_timeout") || IS("dir_cache") ||
+		   IS("cache_stat_timeout") || IS("cache_dir_timeout") ||
+		   IS("cache_link_timeout")) {
+		if (IS("cache_timeout") || IS("cache_stat_timeout"))
+			o->cache_timeout = atof(v);
+	} else if (IS("workaround")) {
+		; /* sshfs's server bug workarounds: none needed here */
 	} else if (IS("fsname")) {
 		return set_str(&o->fsname, v);
 	} else {
@@ -235,7 +299,8 @@ int main(int argc, char **argv)
 			  .connect_timeout = -1, .cache = 1,
 			  .cache_timeout = 1.0, .reconnect = 1,
 			  .alive_interval = -1, .alive_count = -1,
-			  .op_timeout = 30, .identities_only = -1 };
+			  .op_timeout = 30, .identities_only = -1,
+			  .uid = -1, .gid = -1, .umask = -1 };
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_session *se;
 	struct itable it;
@@ -321,7 +386,9 @@ int main(int argc, char **argv)
 	    (o.default_permissions &&
 	     (fuse_opt_add_arg(&args, "-o") ||
 	      fuse_opt_add_arg(&args, "default_permissions"))) ||
-	    (o.debug && fuse_opt_add_arg(&args, "-d")))
+	    (o.debug && fuse_opt_add_arg(&args, "-d")) ||
+	    (o.kopts[0] && (fuse_opt_add_arg(&args, "-o") ||
+			    fuse_opt_add_arg(&args, o.kopts))))
 		return 1;
 	se = fuse_session_new(&args, &sftpmnt_ops, sizeof(sftpmnt_ops), &c);
 	if (!se)

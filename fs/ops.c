@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sftpmnt.h"
 
@@ -44,8 +45,11 @@ static void reply_err(struct op *op, int err)
 
 /* ---- attributes ------------------------------------------------------------ */
 
-void attrs_to_stat(const struct sftp_attrs *a, struct stat *st, uint64_t ino)
+void attrs_to_stat(const struct conn *c, const struct sftp_attrs *a,
+		   struct stat *st, uint64_t ino)
 {
+	const struct opts *o = c->o;
+
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino;
 	st->st_nlink = 1;
@@ -67,6 +71,19 @@ void attrs_to_stat(const struct sftp_attrs *a, struct stat *st, uint64_t ino)
 		st->st_mtime = a->mtime;
 		st->st_ctime = a->mtime;
 	}
+	/* idmap=user: the remote account we log in as is the local user */
+	if (o->idmap_user && c->remote_uid_known) {
+		if (st->st_uid == c->remote_uid)
+			st->st_uid = getuid();
+		if (st->st_gid == c->remote_gid)
+			st->st_gid = getgid();
+	}
+	if (o->uid >= 0)
+		st->st_uid = (uid_t)o->uid;
+	if (o->gid >= 0)
+		st->st_gid = (gid_t)o->gid;
+	if (o->umask >= 0)
+		st->st_mode &= ~((mode_t)o->umask & 07777);
 }
 
 static double attr_timeout(struct op *op)
@@ -89,7 +106,7 @@ static int entry_from(struct op *op, const char *path, const uint8_t *body,
 	e->ino = itable_ref(op->c->it, path);
 	if (!e->ino)
 		return -ENOMEM;
-	attrs_to_stat(&ar.attrs, &e->attr, e->ino);
+	attrs_to_stat(op->c, &ar.attrs, &e->attr, e->ino);
 	e->attr_timeout = attr_timeout(op);
 	e->entry_timeout = attr_timeout(op);
 	return 0;
@@ -198,6 +215,128 @@ static struct fh *fh_from_handle(struct op *op, const uint8_t *body, size_t n,
 static void readdir_fill(struct op *op);
 static void wb_settled(struct fh *fh);
 
+/* Lexically normalised absolute path (".", "..", "//" removed). */
+static char *normalize(const char *p)
+{
+	char *out = malloc(strlen(p) + 2), *o = out;
+	const char *s = p;
+
+	if (!out)
+		return NULL;
+	*o = '\0';
+	while (*s) {
+		const char *e = strchrnul(s, '/');
+		size_t n = (size_t)(e - s);
+
+		if (n == 0 || (n == 1 && s[0] == '.')) {
+			/* nothing */
+		} else if (n == 2 && s[0] == '.' && s[1] == '.') {
+			char *sl = strrchr(out, '/');
+
+			if (sl)
+				*sl = '\0';
+		} else {
+			*o = '\0';
+			o = out + strlen(out);
+			*o++ = '/';
+			memcpy(o, s, n);
+			o[n] = '\0';
+		}
+		o = out + strlen(out);
+		s = *e ? e + 1 : e;
+	}
+	if (!out[0])
+		strcpy(out, "/");
+	return out;
+}
+
+static int inside(const char *root, const char *p)
+{
+	size_t n = strlen(root);
+
+	if (!strcmp(root, "/"))
+		return 1;
+	return !strncmp(p, root, n) && (p[n] == '\0' || p[n] == '/');
+}
+
+/*
+ * The symlink options (man sftpmnt: "Symbolic links"): by default the
+ * target is shown verbatim.  transform_symlinks rewrites an absolute
+ * target inside the mounted root to a relative one (so it still works
+ * on the client); contain_symlinks refuses (EACCES) a target that would
+ * resolve outside the mount on the client - any absolute target left,
+ * or a relative one climbing above the root - so a hostile server cannot
+ * point the client's programs at the client's own files.  0 or -errno.
+ */
+static int link_policy(struct conn *c, const char *linkpath, char **t)
+{
+	const char *root = c->home;
+	char *dir, *abs, *sl;
+	int rc = 0;
+
+	if (!c->o->transform_symlinks && !c->o->contain_symlinks)
+		return 0;
+	dir = strdup(linkpath);
+	if (!dir)
+		return -ENOMEM;
+	sl = strrchr(dir, '/');
+	if (sl)
+		*(sl == dir ? sl + 1 : sl) = '\0';
+	if ((*t)[0] == '/')
+		abs = normalize(*t);
+	else {
+		char *j = join(dir, *t);
+
+		abs = j ? normalize(j) : NULL;
+		free(j);
+	}
+	if (!abs) {
+		free(dir);
+		return -ENOMEM;
+	}
+	if (c->o->transform_symlinks && (*t)[0] == '/' && inside(root, abs)) {
+		/* ../ for each component of dir below the root's common
+		 * prefix with abs, then the rest of abs */
+		char *ndir = normalize(dir), *rel;
+		size_t common = 0, i, ups = 0, len;
+
+		if (!ndir) {
+			free(dir);
+			free(abs);
+			return -ENOMEM;
+		}
+		for (i = 0; ndir[i] && ndir[i] == abs[i]; i++)
+			if (ndir[i] == '/')
+				common = i;
+		if ((!ndir[i] && (abs[i] == '/' || !abs[i])))
+			common = i;
+		for (i = common; ndir[i]; i++)
+			if (ndir[i] == '/' && ndir[i + 1])
+				ups++;
+		len = ups * 3 + strlen(abs + common) + 2;
+		rel = malloc(len);
+		if (rel) {
+			rel[0] = '\0';
+			for (i = 0; i < ups; i++)
+				strcat(rel, "../");
+			strcat(rel, abs[common] == '/' ? abs + common + 1
+						      : abs + common);
+			if (!rel[0])
+				strcpy(rel, ".");
+			free(*t);
+			*t = rel;
+		}
+		free(ndir);
+	}
+	/* An absolute target is a path on the CLIENT: never contained.  A
+	 * relative one must not climb out of the mounted root. */
+	if (c->o->contain_symlinks && ((*t)[0] == '/' || !inside(root, abs)))
+		rc = -EACCES;
+	free(dir);
+	free(abs);
+	return rc;
+}
+
 /* An ATTRS reply answering getattr/setattr: 0 when replied (op freed). */
 static int reply_attr_from(struct op *op, const uint8_t *body, size_t n)
 {
@@ -209,7 +348,7 @@ static int reply_attr_from(struct op *op, const uint8_t *body, size_t n)
 	ar = sftp_dec_attrs(body, n);
 	if (ar.rc)
 		return -EIO;
-	attrs_to_stat(&ar.attrs, &st, op->ino);
+	attrs_to_stat(op->c, &ar.attrs, &st, op->ino);
 	fuse_reply_attr(op->req, &st, attr_timeout(op));
 	op_free(op);
 	return 0;
@@ -283,6 +422,10 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 			rc = -EIO;
 			break;
 		}
+		if ((rc = link_policy(op->c, op->path, &t))) {
+			free(t);
+			break;
+		}
 		fuse_reply_readlink(op->req, t);
 		free(t);
 		op_free(op);
@@ -351,6 +494,8 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 			break;
 		}
 		op->fi.fh = (uintptr_t)fh;
+		if (op->c->o->kernel_cache)
+			op->fi.keep_cache = 1;
 		fuse_reply_open(op->req, &op->fi);
 		op_free(op);
 		return;
@@ -591,6 +736,12 @@ static void readdir_fill(struct op *op)
 				break;
 			}
 			memset(&ep, 0, sizeof(ep));
+			/* with follow_symlinks a link's attributes are its
+			 * target's: leave those to a lookup */
+			if (op->c->o->follow_symlinks &&
+			    (e.attrs.flags & SSH_FILEXFER_ATTR_PERMISSIONS) &&
+			    S_ISLNK(e.attrs.perm))
+				dot = 1;
 			if (!dot) {
 				char *p = join(fh->dpath, name);
 
@@ -605,7 +756,7 @@ static void readdir_fill(struct op *op)
 			}
 			/* "." and ".." get no kernel reference (ep.ino 0), but
 			 * a non-zero d_ino: readdir(3) hides d_ino 0 */
-			attrs_to_stat(&e.attrs, &ep.attr,
+			attrs_to_stat(op->c, &e.attrs, &ep.attr,
 				      ep.ino ? ep.ino
 					     : name[1] ? FUSE_ROOT_ID : fh->ino);
 			fh->doff++;
@@ -615,7 +766,7 @@ static void readdir_fill(struct op *op)
 		} else {
 			struct stat st;
 
-			attrs_to_stat(&e.attrs, &st, 0);
+			attrs_to_stat(op->c, &e.attrs, &st, 0);
 			need = fuse_add_direntry(op->req, NULL, 0, name, NULL,
 						 0);
 			if (need > op->size - used) {
@@ -665,6 +816,12 @@ static int resolve(struct op *op)
 	return 0;
 }
 
+static int stat_path(struct op *op)
+{
+	return SEND(op, sftp_enc_stat(W(op), ID(op), op->path,
+				      strlen(op->path)));
+}
+
 static int lstat_path(struct op *op)
 {
 	return SEND(op, sftp_enc_lstat(W(op), ID(op), op->path,
@@ -693,6 +850,15 @@ static int start_setattr(struct op *op)
 						       : (uint32_t)-1;
 		a.gid = op->to_set & FUSE_SET_ATTR_GID ? op->attr.st_gid
 						       : (uint32_t)-1;
+		/* idmap=user: the local user is the remote login account */
+		if (op->c->o->idmap_user && op->c->remote_uid_known) {
+			if ((op->to_set & FUSE_SET_ATTR_UID) &&
+			    op->attr.st_uid == getuid())
+				a.uid = op->c->remote_uid;
+			if ((op->to_set & FUSE_SET_ATTR_GID) &&
+			    op->attr.st_gid == getgid())
+				a.gid = op->c->remote_gid;
+		}
 	}
 	if (op->to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
 			  FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)) {
@@ -1010,12 +1176,13 @@ void op_start(struct conn *c, struct op *op)
 		goto fail;
 	switch (op->kind) {
 	case OP_LOOKUP:
-		rc = lstat_path(op);
+		rc = c->o->follow_symlinks ? stat_path(op) : lstat_path(op);
 		break;
 	case OP_GETATTR:
 		rc = fh ? SEND(op, sftp_enc_fstat(W(op), ID(op), fh->h,
 						  fh->hlen))
-			: lstat_path(op);
+		     : c->o->follow_symlinks ? stat_path(op)
+					     : lstat_path(op);
 		break;
 	case OP_SETATTR:
 		rc = start_setattr(op);

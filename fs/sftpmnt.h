@@ -54,6 +54,14 @@ struct opts {
 	int alive_interval;	/* ServerAliveInterval seconds (15) */
 	int alive_count;	/* ServerAliveCountMax (3) */
 	int op_timeout;		/* seconds an op may wait for a link (60) */
+	int idmap_user;		/* idmap=user */
+	long uid, gid;		/* uid=, gid=: shown for every file (-1 off) */
+	long umask;		/* umask=: bits cleared in shown modes (-1) */
+	int follow_symlinks;	/* present symlinks as what they point to */
+	int transform_symlinks; /* absolute targets inside the root -> relative */
+	int contain_symlinks;	/* refuse targets resolving outside the root */
+	int kernel_cache;	/* keep the page cache across opens */
+	char kopts[256];	/* ro, nosuid, noexec...: for the kernel */
 };
 
 /* ---- inodes ----------------------------------------------------------- */
@@ -191,6 +199,8 @@ struct conn {
 	int64_t next_try_ms;  /* next reconnect attempt */
 	int backoff_ms;
 	int ka_sent;	      /* a keepalive went out during this silence */
+	uint32_t remote_uid, remote_gid; /* owner of the remote root */
+	int remote_uid_known;
 };
 
 /* sshconf.c: apply the Host blocks of file that match host; what is
@@ -226,6 +236,7 @@ int errmap(uint32_t status, enum op_kind kind);
 int errmap_reply(const uint8_t *body, size_t n, enum op_kind kind);
 
 /* attrs */
-void attrs_to_stat(const struct sftp_attrs *a, struct stat *st, uint64_t ino);
+void attrs_to_stat(const struct conn *c, const struct sftp_attrs *a,
+		   struct stat *st, uint64_t ino);
 
 #endif

@@ -99,4 +99,38 @@ mounted && umnt
 	-o "$base,UserKnownHostsFile=$work/kh_new" && ok "the recorded key is accepted next time" ||
 	fail "recorded key"
 mounted && umnt
+# 5. symlink policies and presentation options
+ln_root=$SFTPMNT_TEST_ROOT/ln
+mkdir -p "$ln_root/sub"
+echo T >"$ln_root/target"
+ln -sfn "$ln_root/target" "$ln_root/sub/abs_in"
+ln -sfn /etc/passwd "$ln_root/abs_out"
+ln -sfn ../../../../etc "$ln_root/rel_out"
+ln -sfn ../target "$ln_root/sub/rel_in"
+kh="UserKnownHostsFile=$SFTPMNT_TEST_KNOWN_HOSTS"
+check_links() { # opts abs_in abs_out rel_out rel_in
+	local o=$1
+	shift
+	"$bin" "$SFTPMNT_TEST_USER@127.0.0.1:$ln_root" "$mnt" -o "$base,$kh$o" || { fail "mount $o"; return; }
+	got="$(readlink "$mnt/sub/abs_in")|$(readlink "$mnt/abs_out")|$(readlink "$mnt/rel_out")|$(readlink "$mnt/sub/rel_in")"
+	[ "$got" = "$1|$2|$3|$4" ] && ok "symlinks with '${o#,}': $got" || fail "symlinks with '${o#,}': got $got want $1|$2|$3|$4"
+	umnt
+}
+check_links "" "$ln_root/target" /etc/passwd ../../../../etc ../target
+check_links ",transform_symlinks" ../target /etc/passwd ../../../../etc ../target
+check_links ",contain_symlinks" "" "" "" ../target
+check_links ",transform_symlinks,contain_symlinks" ../target "" "" ../target
+"$bin" "$SFTPMNT_TEST_USER@127.0.0.1:$ln_root" "$mnt" -o "$base,$kh,follow_symlinks" &&
+	[ -f "$mnt/sub/rel_in" ] && [ ! -L "$mnt/sub/rel_in" ] && ok "follow_symlinks shows the target" ||
+	fail "follow_symlinks"
+mounted && umnt
+"$bin" "$SFTPMNT_TEST_USER@127.0.0.1:$ln_root" "$mnt" -o "$base,$kh,uid=1234,gid=99,umask=077" &&
+	[ "$(stat -c '%u %g %a' "$mnt/target")" = "1234 99 600" ] && ok "uid=, gid=, umask=" ||
+	fail "uid/gid/umask: $(stat -c '%u %g %a' "$mnt/target")"
+mounted && umnt
+"$bin" "$SFTPMNT_TEST_USER@127.0.0.1:$ln_root" "$mnt" -o "$base,$kh,ro" &&
+	! (echo x 2>/dev/null >"$mnt/new") 2>/dev/null && grep " $mnt " /proc/mounts | grep -q "[ ,]ro[ ,]" &&
+	ok "ro mounts read-only" || fail "ro"
+mounted && umnt
+
 [ $fails = 0 ] || { echo "$fails failures"; exit 1; }
