@@ -194,6 +194,52 @@ static int login_agent(struct conn *c)
 	return rc;
 }
 
+/* keyboard-interactive with the password_stdin password: every prompt
+ * that does not echo gets the password (the usual single "Password:"). */
+static const char *kbd_password;
+
+static LIBSSH2_USERAUTH_KBDINT_RESPONSE_FUNC(kbd_answer)
+{
+	int i;
+
+	(void)name;
+	(void)name_len;
+	(void)instruction;
+	(void)instruction_len;
+	(void)abstract;
+	for (i = 0; i < num_prompts; i++) {
+		if (prompts[i].echo || !kbd_password)
+			continue;
+		responses[i].text = strdup(kbd_password);
+		responses[i].length = responses[i].text
+					      ? (unsigned)strlen(kbd_password)
+					      : 0;
+	}
+}
+
+static int login_password(struct conn *c)
+{
+	struct opts *o = c->o;
+	const char *list;
+
+	if (!o->password)
+		return -1;
+	list = libssh2_userauth_list(c->s, o->user,
+				     (unsigned)strlen(o->user));
+	if (libssh2_userauth_authenticated(c->s))
+		return 0;
+	if (list && strstr(list, "password") &&
+	    !libssh2_userauth_password(c->s, o->user, o->password))
+		return 0;
+	if (list && strstr(list, "keyboard-interactive")) {
+		kbd_password = o->password;
+		if (!libssh2_userauth_keyboard_interactive(c->s, o->user,
+							   kbd_answer))
+			return 0;
+	}
+	return -1;
+}
+
 static int login(struct conn *c, char *err, size_t errlen)
 {
 	struct opts *o = c->o;
@@ -220,6 +266,8 @@ static int login(struct conn *c, char *err, size_t errlen)
 				return 0;
 		}
 	}
+	if (!login_password(c))
+		return 0;
 	libssh2_session_last_error(c->s, &msg, NULL, 0);
 	snprintf(err, errlen, "authentication as %s failed: %s", o->user,
 		 msg && *msg ? msg : "no usable key");

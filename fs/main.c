@@ -44,6 +44,7 @@ static void usage(FILE *f)
 		"    reconnect=yes|no (yes) ServerAliveInterval=SECONDS (15)\n"
 		"    ServerAliveCountMax=N (3) op_timeout=SECONDS (30): how long an\n"
 		"      operation waits for a lost connection to come back\n"
+		"    password_stdin            read a password from stdin\n"
 		"    allow_other default_permissions fsname=NAME kernel_cache\n"
 		"    idmap=none|user uid=N gid=N umask=OCTAL\n"
 		"    follow_symlinks transform_symlinks contain_symlinks\n"
@@ -75,6 +76,8 @@ static int opt_one(struct opts *o, char *w)
 			o->debug = o->foreground = 1;
 		else if (IS("reconnect"))
 			o->reconnect = 1;
+		else if (IS("password_stdin"))
+			o->password_stdin = 1;
 		else if (IS("follow_symlinks"))
 			o->follow_symlinks = 1;
 		else if (IS("transform_symlinks"))
@@ -364,6 +367,21 @@ int main(int argc, char **argv)
 		return 2;
 	if (finish_opts(&o))
 		return 2;
+	if (o.password_stdin) {
+		/* one line from stdin, for password and keyboard-interactive
+		 * authentication (never echoed, never prompted for) */
+		size_t cap = 0;
+		ssize_t n = getline(&o.password, &cap, stdin);
+
+		if (n < 0) {
+			fprintf(stderr, "sftpmnt: password_stdin: no password "
+					"on stdin\n");
+			return 1;
+		}
+		while (n > 0 && (o.password[n - 1] == '\n' ||
+				 o.password[n - 1] == '\r'))
+			o.password[--n] = '\0';
+	}
 
 	if (conn_open(&c, &o, err, sizeof(err))) {
 		fprintf(stderr, "sftpmnt: %s\n", err);

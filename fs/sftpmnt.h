@@ -48,6 +48,7 @@ struct opts {
 	double cache_timeout;
 	char *fsname;
 	int password_stdin;
+	char *password;		/* read from stdin (password_stdin) */
 	int max_read;
 	uint64_t writeback_max; /* write-behind bytes per handle */
 	int reconnect;		/* reconnect=yes|no (yes) */
