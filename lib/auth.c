@@ -8,6 +8,7 @@
  * Public keys are signed right away, without the optional query round
  * trip: one RTT less per login.
  */
+#define _GNU_SOURCE
 #include "auth.h"
 
 #include <errno.h>
@@ -22,7 +23,8 @@
 
 #define SSH_MSG_USERAUTH_REQUEST 50
 #define SSH_MSG_USERAUTH_FAILURE 51
-#define SSH_MSG_USERAUTH_SUCCESS 52
+/* SSH_MSG_USERAUTH_SUCCESS (52) is in transport.h: it starts delayed
+ * compression there. */
 #define SSH_MSG_USERAUTH_BANNER 53
 #define SSH_MSG_USERAUTH_60 60 /* PK_OK, PASSWD_CHANGEREQ, INFO_REQUEST */
 #define SSH_MSG_USERAUTH_INFO_RESPONSE 61
@@ -206,14 +208,12 @@ LIBSSH2_API int libssh2_userauth_authenticated(LIBSSH2_SESSION *s)
 
 LIBSSH2_API int libssh2_userauth_banner(LIBSSH2_SESSION *s, char **banner)
 {
-	if (!banner)
-		return sess_err(s, LIBSSH2_ERROR_INVAL, "no banner pointer");
-	if (!s->auth.banner) {
-		*banner = NULL;
+	/* as libssh2: *banner is set only when there is one */
+	if (!s->auth.banner)
 		return sess_err(s, LIBSSH2_ERROR_MISSING_USERAUTH_BANNER,
 				"the server sent no banner");
-	}
-	*banner = s->auth.banner;
+	if (banner)
+		*banner = s->auth.banner;
 	return 0;
 }
 
@@ -450,27 +450,53 @@ LIBSSH2_API int libssh2_userauth_keyboard_interactive_ex(
 /* The signature algorithm for a key: RSA keys use rsa-sha2-512/256 when
  * the server lists them in server-sig-algs (RFC 8332 3.1, RFC 8308),
  * else the key type itself. */
+/* Is name one of the comma-separated list's items? */
+static int name_in(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p;
+
+	for (p = list; p && (p = strstr(p, name)); p += n)
+		if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+/*
+ * The signature algorithm for a key of type keytype: keytype itself,
+ * except for RSA keys, which sign as rsa-sha2-512 or rsa-sha2-256 (RFC
+ * 8332) - the first of the caller's LIBSSH2_METHOD_SIGN_ALGO list, or of
+ * ours, that the server's server-sig-algs (RFC 8308) accepts.  SHA-1
+ * ssh-rsa only when the caller lists it.  NULL when nothing fits (the
+ * caller fails with LIBSSH2_ERROR_METHOD_NONE, sending nothing).
+ */
 static const char *sig_alg(LIBSSH2_SESSION *s, const char *keytype)
 {
-	static const char *const rsa[] = { "rsa-sha2-512", "rsa-sha2-256" };
-	const char *algs = s->kex.server_sig_algs;
+	static const char *const rsa[] = { "rsa-sha2-512", "rsa-sha2-256",
+					   "ssh-rsa" };
+	const char *srv = s->kex.server_sig_algs;
 	const char *pref = s->kex.pref[LIBSSH2_METHOD_SIGN_ALGO];
+	const char *p, *e;
 	size_t i;
 
 	if (strcmp(keytype, "ssh-rsa"))
-		return keytype;
-	for (i = 0; i < 2; i++) {
-		size_t n = strlen(rsa[i]);
-		const char *p;
-
-		if (pref && !strstr(pref, rsa[i]))
-			continue;
-		for (p = algs; p && (p = strstr(p, rsa[i])); p += n)
-			if ((p == algs || p[-1] == ',') &&
-			    (p[n] == ',' || p[n] == '\0'))
+		return !pref || name_in(pref, keytype) ? keytype : NULL;
+	if (!pref) {
+		for (i = 0; i < 2; i++)
+			if (!srv || name_in(srv, rsa[i]))
+				return rsa[i];
+		return NULL;
+	}
+	/* the caller's order */
+	for (p = pref; *p; p = *e ? e + 1 : e) {
+		e = strchrnul(p, ',');
+		for (i = 0; i < 3; i++)
+			if ((size_t)(e - p) == strlen(rsa[i]) &&
+			    !memcmp(p, rsa[i], (size_t)(e - p)) &&
+			    (!srv || name_in(srv, rsa[i])))
 				return rsa[i];
 	}
-	return keytype;
+	return NULL;
 }
 
 struct pk_args {
@@ -608,10 +634,18 @@ static int publickey_cb(LIBSSH2_SESSION *s, const char *user, size_t ulen,
 		 * (RFC 8308 2.4), so it is known once the service is. */
 		int rc = SESS_BLOCK(s, auth_service(s));
 
+		const char *chosen;
+
 		if (rc)
 			return rc;
-		if (sig_alg(s, tname) != tname)
-			*alg = sig_alg(s, tname);
+		chosen = sig_alg(s, tname);
+		if (!chosen)
+			return sess_err(s, LIBSSH2_ERROR_METHOD_NONE,
+					"no signature algorithm for a %s key "
+					"is acceptable to both sides",
+					tname);
+		if (chosen != tname)
+			*alg = chosen;
 	}
 	a.user = user;
 	a.ulen = ulen;
@@ -711,6 +745,14 @@ static int pk_with_key(LIBSSH2_SESSION *s, const char *user, size_t ulen,
 		return sess_err(s, LIBSSH2_ERROR_FILE, "no public key");
 	}
 	a.alg = sig_alg(s, key_type_name(k));
+	if (!a.alg) {
+		rc = sess_err(s, LIBSSH2_ERROR_METHOD_NONE,
+			      "no signature algorithm for a %s key is "
+			      "acceptable to both sides",
+			      key_type_name(k));
+		key_free(&s->a, k);
+		return rc;
+	}
 	rc = SESS_BLOCK(s, pk_step(s, &a));
 	key_free(&s->a, k);
 	return rc;
