@@ -259,3 +259,21 @@ void itable_set_attr(struct itable *t, const char *path, const struct stat *st,
 	}
 	pthread_mutex_unlock(&t->lock);
 }
+
+void itable_free(struct itable *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nbuckets; i++) {
+		struct inode *e = t->by_ino[i], *nx;
+
+		for (; e; e = nx) {
+			nx = e->next_ino;
+			free(e->path);
+			free(e);
+		}
+	}
+	free(t->by_ino);
+	free(t->by_path);
+	pthread_mutex_destroy(&t->lock);
+}

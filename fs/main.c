@@ -253,6 +253,30 @@ static int parse_source(struct opts *o, const char *src)
 	return o->host && o->rdir ? 0 : -1;
 }
 
+static void opts_free(struct opts *o)
+{
+	int i;
+
+	free(o->host);
+	free(o->hostname);
+	free(o->user);
+	free(o->rdir);
+	for (i = 0; i < o->nidentity; i++)
+		free(o->identity[i]);
+	free(o->known_hosts);
+	free(o->mountpoint);
+	free(o->ciphers);
+	free(o->kex);
+	free(o->macs);
+	free(o->hostkeyalgs);
+	free(o->fsname);
+	free(o->identity_agent);
+	if (o->password) {
+		memset(o->password, 0, strlen(o->password));
+		free(o->password);
+	}
+}
+
 /* ssh_config(5): -F file, or ~/.ssh/config then /etc/ssh/ssh_config;
  * then the defaults for what nobody set. */
 static int finish_opts(struct opts *o)
@@ -312,6 +336,14 @@ int main(int argc, char **argv)
 	char err[1024], fsname[1100];
 	int i, rc = 1;
 
+	/* every exit goes through out_opts, so nothing leaks (sanitizer
+	 * builds check) */
+#define EXIT(code)                                                          \
+	do {                                                                \
+		rc = (code);                                                \
+		goto out_opts;                                              \
+	} while (0)
+
 	memset(&c, 0, sizeof(c));
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -338,13 +370,13 @@ int main(int argc, char **argv)
 			o.config = argv[++i];
 		} else if (!strcmp(a, "-o") && i + 1 < argc) {
 			if (opt_list(&o, argv[++i]))
-				return 2;
+				EXIT(2);
 		} else if (!strncmp(a, "-o", 2) && a[2]) {
 			if (opt_list(&o, a + 2))
-				return 2;
+				EXIT(2);
 		} else if (a[0] == '-') {
 			fprintf(stderr, "sftpmnt: unknown flag %s (see -h)\n", a);
-			return 2;
+			EXIT(2);
 		} else if (!src) {
 			src = a;
 		} else if (!o.mountpoint) {
@@ -352,21 +384,21 @@ int main(int argc, char **argv)
 			if (!o.mountpoint) {
 				fprintf(stderr, "sftpmnt: mountpoint %s: %s\n", a,
 					strerror(errno));
-				return 1;
+				EXIT(1);
 			}
 		} else {
 			fprintf(stderr, "sftpmnt: too many arguments\n");
-			return 2;
+			EXIT(2);
 		}
 	}
 	if (!src || !o.mountpoint) {
 		usage(stderr);
-		return 2;
+		EXIT(2);
 	}
 	if (parse_source(&o, src))
-		return 2;
+		EXIT(2);
 	if (finish_opts(&o))
-		return 2;
+		EXIT(2);
 	if (o.password_stdin) {
 		/* one line from stdin, for password and keyboard-interactive
 		 * authentication (never echoed, never prompted for) */
@@ -376,7 +408,7 @@ int main(int argc, char **argv)
 		if (n < 0) {
 			fprintf(stderr, "sftpmnt: password_stdin: no password "
 					"on stdin\n");
-			return 1;
+			EXIT(1);
 		}
 		while (n > 0 && (o.password[n - 1] == '\n' ||
 				 o.password[n - 1] == '\r'))
@@ -385,11 +417,11 @@ int main(int argc, char **argv)
 
 	if (conn_open(&c, &o, err, sizeof(err))) {
 		fprintf(stderr, "sftpmnt: %s\n", err);
-		return 1;
+		EXIT(1);
 	}
 	if (itable_init(&it, c.home)) {
 		fprintf(stderr, "sftpmnt: out of memory\n");
-		return 1;
+		EXIT(1);
 	}
 	c.it = &it;
 
@@ -407,10 +439,10 @@ int main(int argc, char **argv)
 	    (o.debug && fuse_opt_add_arg(&args, "-d")) ||
 	    (o.kopts[0] && (fuse_opt_add_arg(&args, "-o") ||
 			    fuse_opt_add_arg(&args, o.kopts))))
-		return 1;
+		EXIT(1);
 	se = fuse_session_new(&args, &sftpmnt_ops, sizeof(sftpmnt_ops), &c);
 	if (!se)
-		return 1;
+		EXIT(1);
 	c.se = se;
 	if (fuse_set_signal_handlers(se))
 		goto out_session;
@@ -429,12 +461,16 @@ int main(int argc, char **argv)
 	 * keeps any number of operations in flight. */
 	rc = fuse_session_loop(se) ? 1 : 0;
 	conn_stop(&c);
+	itable_free(&it);
 out_unmount:
 	fuse_session_unmount(se);
 out_signals:
 	fuse_remove_signal_handlers(se);
 out_session:
 	fuse_session_destroy(se);
+out_opts:
 	fuse_opt_free_args(&args);
+	opts_free(&o);
 	return rc;
+#undef EXIT
 }

@@ -96,6 +96,7 @@ char *itable_path(struct itable *t, uint64_t ino);
 void itable_forget(struct itable *t, uint64_t ino, uint64_t n);
 /* A rename: the inode at from (and everything under it) moves to to. */
 void itable_rename(struct itable *t, const char *from, const char *to);
+void itable_free(struct itable *t);
 void itable_set_attr(struct itable *t, const char *path, const struct stat *st,
 		     double expires);
 

@@ -29,15 +29,18 @@
 #define KEY_PRIV_MAX (8u * 1024 + 256)
 /* Longest kdfoptions string: string salt, uint32 rounds. */
 #define KEY_KDFOPT_MAX (4 + KEY_KDF_MAX_SALT + 4)
+/* Largest RSA modulus we sign with (pk.h: mbedTLS's private operation
+ * stops at 8192 bits). */
+#define KEY_RSA_SIGN_MAX_LEN (8192 / 8)
 /* Key and IV bytes of the largest key-file cipher (chacha20: 64 + 0). */
 #define KEY_KEYIV_MAX 64
 
 #define OPENSSH_MAGIC "openssh-key-v1" /* PROTOCOL.key §1, NUL included */
-#define PEM_BEGIN "-----BEGIN "
-#define PEM_DASHES "-----"
-#define CERT_SUFFIX "-cert-v01@openssh.com"
+#define PEM_BEGIN     "-----BEGIN "
+#define PEM_DASHES    "-----"
+#define CERT_SUFFIX   "-cert-v01@openssh.com"
 
-/* ---- key types ------------------------------------------------------------ */
+/* ---- key types ------------------------------------------------------- */
 
 struct key_kind {
 	const char *name;  /* key type and signature name */
@@ -48,14 +51,14 @@ struct key_kind {
 };
 
 static const struct key_kind key_kinds[] = {
-	{ "ssh-ed25519", NULL, KEY_ED25519, 0, 0 },
-	{ "ecdsa-sha2-nistp256", "nistp256", KEY_ECDSA_P256,
-	  CRYPTO_EC_NISTP256, CRYPTO_SHA256 },
-	{ "ecdsa-sha2-nistp384", "nistp384", KEY_ECDSA_P384,
-	  CRYPTO_EC_NISTP384, CRYPTO_SHA384 },
-	{ "ecdsa-sha2-nistp521", "nistp521", KEY_ECDSA_P521,
-	  CRYPTO_EC_NISTP521, CRYPTO_SHA512 },
-	{ "ssh-rsa", NULL, KEY_RSA, 0, 0 },
+	{"ssh-ed25519", NULL, KEY_ED25519, 0, 0},
+	{"ecdsa-sha2-nistp256", "nistp256", KEY_ECDSA_P256, CRYPTO_EC_NISTP256,
+	 CRYPTO_SHA256},
+	{"ecdsa-sha2-nistp384", "nistp384", KEY_ECDSA_P384, CRYPTO_EC_NISTP384,
+	 CRYPTO_SHA384},
+	{"ecdsa-sha2-nistp521", "nistp521", KEY_ECDSA_P521, CRYPTO_EC_NISTP521,
+	 CRYPTO_SHA512},
+	{"ssh-rsa", NULL, KEY_RSA, 0, 0},
 };
 
 struct key {
@@ -92,6 +95,14 @@ static const struct key_kind *kind_by_name(const char *p, size_t n)
 	return NULL;
 }
 
+/* OpenSSH certificate types (PROTOCOL.certkeys) end in this. */
+static int is_cert(const char *p, size_t n)
+{
+	size_t sl = strlen(CERT_SUFFIX);
+
+	return n > sl && memcmp(p + n - sl, CERT_SUFFIX, sl) == 0;
+}
+
 /* Why a type we do not know is refused: METHOD_NOT_SUPPORTED either way,
  * but a clear word for the common ones. */
 static const char *unknown_kind_why(const char *p, size_t n)
@@ -100,14 +111,12 @@ static const char *unknown_kind_why(const char *p, size_t n)
 		return "DSA keys are not supported";
 	if (n > 3 && memcmp(p, "sk-", 3) == 0)
 		return "security key (sk-*) keys are not supported";
-	if (n > strlen(CERT_SUFFIX) &&
-	    memcmp(p + n - strlen(CERT_SUFFIX), CERT_SUFFIX,
-		   strlen(CERT_SUFFIX)) == 0)
+	if (is_cert(p, n))
 		return "certificates in private key files are not supported";
 	return "unsupported key type";
 }
 
-/* ---- base64 (RFC 4648 §4) ------------------------------------------------- */
+/* ---- base64 (RFC 4648 §4) -------------------------------------------- */
 
 /* All ones if lo <= c <= hi, else 0, without a branch on c. */
 static int in_range(uint32_t c, uint32_t lo, uint32_t hi)
@@ -200,7 +209,7 @@ static int b64_alloc(const struct lalloc *a, const char *s, size_t n,
 	return 0;
 }
 
-/* ---- decoding a private key ------------------------------------------------ */
+/* ---- decoding a private key ------------------------------------------ */
 
 /*
  * ssh-ed25519 (PROTOCOL.key; RFC 8709 §4 for the public part):
@@ -216,7 +225,8 @@ static int decode_ed25519(struct key *k, struct rbuf *r, const char **why)
 
 	if (rb_string(r, &pk, &pklen, ED25519_PK_LEN) ||
 	    rb_string(r, &sk, &sklen, ED25519_SEED_LEN + ED25519_PK_LEN) ||
-	    pklen != ED25519_PK_LEN || sklen != ED25519_SEED_LEN + ED25519_PK_LEN)
+	    pklen != ED25519_PK_LEN ||
+	    sklen != ED25519_SEED_LEN + ED25519_PK_LEN)
 		return LIBSSH2_ERROR_FILE;
 	if (ed25519_pubkey(derived, sk))
 		return LIBSSH2_ERROR_FILE;
@@ -274,7 +284,8 @@ static int decode_rsa(struct key *k, struct rbuf *r, const char **why)
 	    rb_mpint(r, &rsa->p, &rsa->plen, CRYPTO_RSA_MAX_LEN) ||
 	    rb_mpint(r, &rsa->q, &rsa->qlen, CRYPTO_RSA_MAX_LEN))
 		return LIBSSH2_ERROR_FILE;
-	if (crypto_rsa_check_pub(rsa->n, rsa->nlen, rsa->e, rsa->elen)) {
+	if (crypto_rsa_check_pub(rsa->n, rsa->nlen, rsa->e, rsa->elen) ||
+	    rsa->nlen > KEY_RSA_SIGN_MAX_LEN) {
 		*why = "unsupported RSA key (size or exponent)";
 		return LIBSSH2_ERROR_METHOD_NOT_SUPPORTED;
 	}
@@ -310,7 +321,8 @@ out:
 	rc = wb_ok(&w);
 	if (rc) {
 		wb_free(&w);
-		return rc == BUF_ENOMEM ? LIBSSH2_ERROR_ALLOC : LIBSSH2_ERROR_FILE;
+		return rc == BUF_ENOMEM ? LIBSSH2_ERROR_ALLOC
+					: LIBSSH2_ERROR_FILE;
 	}
 	k->pub = w.p;
 	k->publen = w.len;
@@ -364,7 +376,7 @@ fail:
 	return rc;
 }
 
-/* ---- OpenSSH key files (PROTOCOL.key) -------------------------------------- */
+/* ---- OpenSSH key files (PROTOCOL.key) -------------------------------- */
 
 enum kf_mode { KF_NONE, KF_CTR, KF_CBC, KF_GCM, KF_CHACHA };
 
@@ -377,20 +389,20 @@ struct kf_cipher {
 };
 
 static const struct kf_cipher kf_ciphers[] = {
-	{ "none", KF_NONE, 8, 0, 0, 0 },
-	{ "aes128-ctr", KF_CTR, 16, 16, 16, 0 },
-	{ "aes192-ctr", KF_CTR, 16, 24, 16, 0 },
-	{ "aes256-ctr", KF_CTR, 16, 32, 16, 0 },
-	{ "aes128-cbc", KF_CBC, 16, 16, 16, 0 },
-	{ "aes192-cbc", KF_CBC, 16, 24, 16, 0 },
-	{ "aes256-cbc", KF_CBC, 16, 32, 16, 0 },
+	{"none", KF_NONE, 8, 0, 0, 0},
+	{"aes128-ctr", KF_CTR, 16, 16, 16, 0},
+	{"aes192-ctr", KF_CTR, 16, 24, 16, 0},
+	{"aes256-ctr", KF_CTR, 16, 32, 16, 0},
+	{"aes128-cbc", KF_CBC, 16, 16, 16, 0},
+	{"aes192-cbc", KF_CBC, 16, 24, 16, 0},
+	{"aes256-cbc", KF_CBC, 16, 32, 16, 0},
 	/* RFC 5647 §7.1 nonce; no additional data in a key file */
-	{ "aes128-gcm@openssh.com", KF_GCM, 16, 16, AESGCM_IV_LEN,
-	  AESGCM_TAG_LEN },
-	{ "aes256-gcm@openssh.com", KF_GCM, 16, 32, AESGCM_IV_LEN,
-	  AESGCM_TAG_LEN },
-	{ "chacha20-poly1305@openssh.com", KF_CHACHA, 8,
-	  PKEY_CHACHAPOLY_KEY_LEN, 0, PKEY_CHACHAPOLY_TAG_LEN },
+	{"aes128-gcm@openssh.com", KF_GCM, 16, 16, AESGCM_IV_LEN,
+	 AESGCM_TAG_LEN},
+	{"aes256-gcm@openssh.com", KF_GCM, 16, 32, AESGCM_IV_LEN,
+	 AESGCM_TAG_LEN},
+	{"chacha20-poly1305@openssh.com", KF_CHACHA, 8, PKEY_CHACHAPOLY_KEY_LEN,
+	 0, PKEY_CHACHAPOLY_TAG_LEN},
 };
 
 static const struct kf_cipher *kf_cipher_by_name(const char *p, size_t n)
@@ -622,7 +634,7 @@ static int load_openssh(const struct lalloc *a, const char *b64, size_t n,
 	return rc;
 }
 
-/* ---- PEM key files (crypto/pkey.c) ---------------------------------------- */
+/* ---- PEM key files (crypto/pkey.c) ----------------------------------- */
 
 static int pkey_error(int rc)
 {
@@ -675,7 +687,7 @@ out:
 	return rc;
 }
 
-/* ---- loading: finding the armour ------------------------------------------ */
+/* ---- loading: finding the armour ------------------------------------- */
 
 /* The first "-----BEGIN " that starts a line, or NULL. */
 static const char *pem_find(const char *data, size_t len)
@@ -701,15 +713,11 @@ static const char *pem_end(const char *p, const char *end, const char *label,
 	const char *e = memmem(p, (size_t)(end - p), "-----END ", 9);
 
 	if (!e || (size_t)(end - e) < 9 + labellen + 5 ||
-	    memcmp(e + 9, label, labellen) || memcmp(e + 9 + labellen, "-----", 5))
+	    memcmp(e + 9, label, labellen) ||
+	    memcmp(e + 9 + labellen, "-----", 5))
 		return NULL;
 	*endline = e;
 	return e + 9 + labellen + 5;
-}
-
-static int label_is(const char *p, size_t n, const char *want)
-{
-	return name_is(p, n, want);
 }
 
 /* Dispatch on the PEM label (RFC 7468 §2) at begin. */
@@ -729,16 +737,16 @@ static int load_armoured(const struct lalloc *a, const char *begin,
 		*why = "truncated key file (no END line)";
 		return LIBSSH2_ERROR_FILE;
 	}
-	if (label_is(label, n, "OPENSSH PRIVATE KEY"))
+	if (name_is(label, n, "OPENSSH PRIVATE KEY"))
 		return load_openssh(a, lend + 5, (size_t)(eline - lend - 5),
 				    pass, out, why);
-	if (label_is(label, n, "RSA PRIVATE KEY") ||
-	    label_is(label, n, "EC PRIVATE KEY") ||
-	    label_is(label, n, "PRIVATE KEY") ||
-	    label_is(label, n, "ENCRYPTED PRIVATE KEY"))
+	if (name_is(label, n, "RSA PRIVATE KEY") ||
+	    name_is(label, n, "EC PRIVATE KEY") ||
+	    name_is(label, n, "PRIVATE KEY") ||
+	    name_is(label, n, "ENCRYPTED PRIVATE KEY"))
 		return load_pem(a, begin, (size_t)(tail - begin), pass, out,
 				why);
-	if (label_is(label, n, "DSA PRIVATE KEY")) {
+	if (name_is(label, n, "DSA PRIVATE KEY")) {
 		*why = "DSA keys are not supported";
 		return LIBSSH2_ERROR_METHOD_NOT_SUPPORTED;
 	}
@@ -766,7 +774,8 @@ int key_load_private(const struct lalloc *a, const char *data, size_t len,
 	}
 	begin = pem_find(data, len);
 	if (!begin) {
-		if (len >= strlen(putty) && !memcmp(data, putty, strlen(putty))) {
+		if (len >= strlen(putty) &&
+		    !memcmp(data, putty, strlen(putty))) {
 			*why = "PuTTY key files are not supported";
 			return LIBSSH2_ERROR_METHOD_NOT_SUPPORTED;
 		}
@@ -781,7 +790,7 @@ int key_load_private(const struct lalloc *a, const char *data, size_t len,
 	return rc;
 }
 
-/* ---- using a key ----------------------------------------------------------- */
+/* ---- using a key ----------------------------------------------------- */
 
 int key_public_blob(const struct key *k, const uint8_t **blob, size_t *len)
 {
@@ -839,10 +848,11 @@ static int sign_ed25519(const struct key *k, const char *alg,
 
 /* RFC 5656 §3.1.2: string alg, string (mpint r, mpint s), the hash of
  * §6.2.1 sized to the curve. */
-static int sign_ecdsa(const struct key *k, const char *alg,
-		      const uint8_t *data, size_t len, struct wbuf *w)
+static int sign_ecdsa(const struct key *k, const char *alg, const uint8_t *data,
+		      size_t len, struct wbuf *w)
 {
-	uint8_t h[CRYPTO_HASH_MAX_LEN], r[CRYPTO_EC_MAX_LEN], s[CRYPTO_EC_MAX_LEN];
+	uint8_t h[CRYPTO_HASH_MAX_LEN], r[CRYPTO_EC_MAX_LEN],
+		s[CRYPTO_EC_MAX_LEN];
 	size_t olen = crypto_ec_order_len(k->kind->ec), mark;
 
 	if (strcmp(alg, k->kind->name))
@@ -860,8 +870,8 @@ static int sign_ecdsa(const struct key *k, const char *alg,
 
 /* RFC 8332 §3 (and RFC 4253 §6.6 for ssh-rsa with SHA-1): string alg,
  * string S, S as long as the modulus. */
-static int sign_rsa(const struct key *k, const char *alg,
-		    const uint8_t *data, size_t len, struct wbuf *w)
+static int sign_rsa(const struct key *k, const char *alg, const uint8_t *data,
+		    size_t len, struct wbuf *w)
 {
 	uint8_t h[CRYPTO_HASH_MAX_LEN], *sig;
 	size_t slen = crypto_rsa_len(k->u.rsa.n, k->u.rsa.nlen);
@@ -908,14 +918,7 @@ int key_sign(const struct key *k, const char *sigalg, const uint8_t *data,
 	return 0;
 }
 
-/* ---- public key files ------------------------------------------------------ */
-
-static int is_cert(const char *p, size_t n)
-{
-	size_t sl = strlen(CERT_SUFFIX);
-
-	return n > sl && memcmp(p + n - sl, CERT_SUFFIX, sl) == 0;
-}
+/* ---- public key files ------------------------------------------------ */
 
 /* The fields after the type name of a blob we sign with, checked as
  * those of a private key's public half are. */

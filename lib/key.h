@@ -48,7 +48,7 @@
 #define KEY_COMMENT_MAX 4096u
 /* Longest public key blob (16384-bit RSA, RFC 4253 §6.6) and signature. */
 #define KEY_BLOB_MAX 4096u
-#define KEY_SIG_MAX 4096u
+#define KEY_SIG_MAX  4096u
 
 enum key_type {
 	KEY_ED25519 = 1,
@@ -69,8 +69,8 @@ struct key;
  * static message.  Never reads beyond len; data need not be terminated.
  */
 int key_load_private(const struct lalloc *a, const char *data, size_t len,
-		     const char *passphrase, struct key **out,
-		     const char **why) __attribute__((warn_unused_result));
+		     const char *passphrase, struct key **out, const char **why)
+	__attribute__((warn_unused_result));
 
 /* The public key blob (RFC 4253 §6.6 wire format), owned by k. */
 int key_public_blob(const struct key *k, const uint8_t **blob, size_t *len);
@@ -86,8 +86,8 @@ int key_public_blob(const struct key *k, const uint8_t **blob, size_t *len);
  * suit the key (LIBSSH2_ERROR_METHOD_NOT_SUPPORTED otherwise).
  */
 int key_sign(const struct key *k, const char *sigalg, const uint8_t *data,
-	     size_t len, const struct lalloc *a, uint8_t **sig,
-	     size_t *siglen) __attribute__((warn_unused_result));
+	     size_t len, const struct lalloc *a, uint8_t **sig, size_t *siglen)
+	__attribute__((warn_unused_result));
 
 /* "ssh-ed25519", "ecdsa-sha2-nistp256" (384, 521) or "ssh-rsa". */
 const char *key_type_name(const struct key *k);

@@ -17,7 +17,8 @@
  *		state = pi
  *		expand(state, salt = hs, key = hp)
  *		64 times: expand(state, key = hs); expand(state, key = hp)
- *		words = "OxychromaticBlowfishSwatDynamite" as 8 big-endian words
+ *		words = "OxychromaticBlowfishSwatDynamite", 8 big-endian
+ *		        words
  *		64 times: encrypt the four 64-bit blocks of words (ECB)
  *		return words as 32 little-endian bytes
  *
@@ -38,12 +39,12 @@
 
 #define BLF_ROUNDS 16
 #define BLF_PWORDS (BLF_ROUNDS + 2)
-#define BLF_SBOX 256
+#define BLF_SBOX   256
 #define BLF_SWORDS (4 * BLF_SBOX)
 
 /* Repetitions of the expensive key schedule and of the final encryption
  * inside one bcrypt hash (bcrypt_pbkdf(3) fixes both at 64). */
-#define BCRYPT_EXPAND_REPS 64
+#define BCRYPT_EXPAND_REPS  64
 #define BCRYPT_ENCRYPT_REPS 64
 
 struct blf {
@@ -52,6 +53,7 @@ struct blf {
 };
 
 /* Blowfish's initial state: pi = 3.243f6a88 85a308d3 ... (hex). */
+/* clang-format off */
 static const struct blf blf_pi = {
 	.p = {
 		0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344,
@@ -321,6 +323,7 @@ static const struct blf blf_pi = {
 		0x90d4f869, 0xa65cdea0, 0x3f09252d, 0xc208e69f,
 		0xb74e6132, 0xce77e25b, 0x578fdfe3, 0x3ac372e6 },
 };
+/* clang-format on */
 
 /* The round function F (Schneier §"Description"): four S-box lookups on
  * the bytes of x, most significant first, combined by + ^ +. */
@@ -430,8 +433,8 @@ static int bcrypt_block(const uint8_t hp[64], const uint8_t *salt,
 			size_t saltlen, uint32_t count, unsigned rounds,
 			uint8_t out[BCRYPT_HASH_LEN])
 {
-	const uint8_t cnt[4] = { (uint8_t)(count >> 24), (uint8_t)(count >> 16),
-				 (uint8_t)(count >> 8), (uint8_t)count };
+	const uint8_t cnt[4] = {(uint8_t)(count >> 24), (uint8_t)(count >> 16),
+				(uint8_t)(count >> 8), (uint8_t)count};
 	struct crypto_hash h;
 	uint8_t hs[64], t[BCRYPT_HASH_LEN];
 	unsigned r;

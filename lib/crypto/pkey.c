@@ -1,12 +1,14 @@
 /*
  * pkey.c - private-key files over mbedTLS (see pkey.h).
  *
- * mbedTLS's pk parser reads PKCS#1, SEC1 and PKCS#8, decrypts OpenSSL's
- * "Proc-Type: 4,ENCRYPTED" PEM (EVP_BytesToKey with MD5, then DES-EDE3,
- * AES-128/192/256 in CBC mode) and PKCS#8 under PBES2 with DES or under
- * PKCS#12 PBE.  What 2.28 lacks and this file adds: PBES2 with AES-CBC
+ * mbedTLS does the PEM armour (and OpenSSL's "Proc-Type: 4,ENCRYPTED":
+ * EVP_BytesToKey with MD5, then DES-EDE3 or AES in CBC mode), the PBES2
+ * schemes with DES and the PKCS#12 PBE schemes it knows, and the DER of
+ * RSA and EC keys.  This file adds what 2.28 lacks: PBES2 with AES-CBC
  * (what OpenSSL and ssh-keygen -m PKCS8 write) and Ed25519 in PKCS#8
- * (RFC 8410).  DER is walked with mbedTLS's bounds-checked ASN.1 reader.
+ * (RFC 8410); and it walks every DER structure strictly before mbedTLS
+ * sees it (see "strict DER walks"), with mbedTLS's bounds-checked ASN.1
+ * reader.
  *
  * mbedTLS 3.x made the structure members used here private and added an
  * RNG argument to mbedtls_pk_parse_key; the MBEDTLS_3 blocks are the only
@@ -50,7 +52,7 @@ static int pkey_rng(void *ctx, unsigned char *out, size_t n)
 	return crypto_random(out, n) ? -1 : 0;
 }
 
-/* ---- writing the OpenSSH private-key encoding ------------------------- */
+/* ---- writing the OpenSSH private-key encoding ------------------------ */
 
 static int put_mpi(struct wbuf *w, const mbedtls_mpi *x)
 {
@@ -196,7 +198,7 @@ static int put_pk(struct wbuf *w, mbedtls_pk_context *pk, const char **why)
 	}
 }
 
-/* ---- mbedTLS's parser ------------------------------------------------- */
+/* ---- mbedTLS's parser ------------------------------------------------ */
 
 /*
  * Map a failure of mbedTLS.  Once a passphrase has opened an encrypted
@@ -265,7 +267,7 @@ static int mbed_parse(const uint8_t *der, size_t len, int decrypted,
 	return ret;
 }
 
-/* ---- strict DER walks ----------------------------------------------------- */
+/* ---- strict DER walks ------------------------------------------------ */
 
 /*
  * mbedTLS's SEC1 reader skips what it does not recognise after the
@@ -279,14 +281,14 @@ static int mbed_parse(const uint8_t *der, size_t len, int decrypted,
 #define OID_AES128_CBC MBEDTLS_OID_AES "\x02"
 #define OID_AES192_CBC MBEDTLS_OID_AES "\x16"
 #define OID_AES256_CBC MBEDTLS_OID_AES "\x2a"
-#define OID_IS(buf, oid)                                                 \
-	((buf)->len == sizeof(oid) - 1 &&                                \
+#define OID_IS(buf, oid)                                                       \
+	((buf)->len == sizeof(oid) - 1 &&                                      \
 	 memcmp((buf)->p, (oid), sizeof(oid) - 1) == 0)
 
-#define ASN1_SEQ (MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE)
-#define ASN1_CTX0 (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED)
+#define ASN1_SEQ   (MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE)
+#define ASN1_CTX0  (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED)
 #define ASN1_CTX1C (ASN1_CTX0 | 1)
-#define ASN1_CTX1 (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 1)
+#define ASN1_CTX1  (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 1)
 
 /* The next element has tag `tag`: its contents are [*p, *p + *n). */
 static int der_next(uint8_t **p, const uint8_t *end, int tag, size_t *n)
@@ -351,7 +353,8 @@ struct p8key {
 
 /*
  *	SEQUENCE { INTEGER 0|1, AlgorithmIdentifier, OCTET STRING privateKey,
- *		   [0] Attributes OPTIONAL, [1] BIT STRING publicKey OPTIONAL }
+ *		   [0] Attributes OPTIONAL,
+ *		   [1] BIT STRING publicKey OPTIONAL }
  */
 static int p8_walk(uint8_t *der, size_t len, struct p8key *k)
 {
@@ -398,8 +401,8 @@ static int p8_ed25519(const struct p8key *k, struct wbuf *w)
 }
 
 /* An unencrypted PKCS#8 key in DER. */
-static int pkcs8_plain(uint8_t *der, size_t len, int decrypted,
-		       struct wbuf *w, const char **why)
+static int pkcs8_plain(uint8_t *der, size_t len, int decrypted, struct wbuf *w,
+		       const char **why)
 {
 	static const char oid_ec[] = MBEDTLS_OID_EC_ALG_UNRESTRICTED;
 	struct p8key k;
@@ -418,7 +421,7 @@ static int pkcs8_plain(uint8_t *der, size_t len, int decrypted,
 	return rc;
 }
 
-/* ---- encrypted PKCS#8 ----------------------------------------------------- */
+/* ---- encrypted PKCS#8 ------------------------------------------------ */
 
 /*
  * EncryptedPrivateKeyInfo (RFC 5958 §3):
@@ -482,7 +485,7 @@ static int pbkdf2_params(const mbedtls_asn1_buf *prm, struct p8enc *e)
 {
 	uint8_t *p = prm->p, *end = prm->p + prm->len;
 	mbedtls_asn1_buf oid, params;
-	int klen, rc = PKEY_EFORMAT;
+	int klen, rc;
 
 	e->prf = MBEDTLS_MD_SHA1;
 	if (prm->tag != ASN1_SEQ ||
@@ -490,8 +493,10 @@ static int pbkdf2_params(const mbedtls_asn1_buf *prm, struct p8enc *e)
 		return PKEY_EFORMAT;
 	e->salt = p;
 	p += e->saltlen;
-	if (mbedtls_asn1_get_int(&p, end, &e->iter) || (rc = iter_ok(e->iter)))
-		return e->iter < 1 ? PKEY_EFORMAT : rc;
+	if (mbedtls_asn1_get_int(&p, end, &e->iter))
+		return PKEY_EFORMAT;
+	if ((rc = iter_ok(e->iter)))
+		return rc;
 	if (p < end && *p == MBEDTLS_ASN1_INTEGER) {
 		if (mbedtls_asn1_get_int(&p, end, &klen) || klen < 1)
 			return PKEY_EFORMAT;
@@ -662,9 +667,9 @@ static int pkcs8_encrypted(const struct lalloc *a, uint8_t *der, size_t len,
 	return rc;
 }
 
-/* ---- PEM ---------------------------------------------------------------- */
+/* ---- PEM ------------------------------------------------------------- */
 
-#define PEM_BEGIN "-----BEGIN "
+#define PEM_BEGIN  "-----BEGIN "
 #define PEM_DASHES "-----"
 
 enum pem_kind { PEM_RSA, PEM_EC, PEM_PKCS8, PEM_PKCS8_ENC };
@@ -673,10 +678,10 @@ static const struct pem_label {
 	const char *label;
 	enum pem_kind kind;
 } pem_labels[] = {
-	{ "RSA PRIVATE KEY", PEM_RSA },	/* RFC 8017 A.1.2 */
-	{ "EC PRIVATE KEY", PEM_EC },	/* RFC 5915 §4 */
-	{ "PRIVATE KEY", PEM_PKCS8 },	/* RFC 7468 §10 */
-	{ "ENCRYPTED PRIVATE KEY", PEM_PKCS8_ENC }, /* RFC 7468 §11 */
+	{"RSA PRIVATE KEY", PEM_RSA},		  /* RFC 8017 A.1.2 */
+	{"EC PRIVATE KEY", PEM_EC},		  /* RFC 5915 §4 */
+	{"PRIVATE KEY", PEM_PKCS8},		  /* RFC 7468 §10 */
+	{"ENCRYPTED PRIVATE KEY", PEM_PKCS8_ENC}, /* RFC 7468 §11 */
 };
 
 /* The DER inside text, which starts with "-----BEGIN <label>-----";
@@ -806,7 +811,7 @@ int pkey_pem_decode(const char *pem, size_t len, const char *pass,
 	return rc;
 }
 
-/* ---- consistency checks -------------------------------------------------- */
+/* ---- consistency checks ---------------------------------------------- */
 
 static void rsa_init(mbedtls_rsa_context *rsa)
 {
@@ -892,7 +897,7 @@ out:
 	return rc;
 }
 
-/* ---- chacha20-poly1305 of key files -------------------------------------- */
+/* ---- chacha20-poly1305 of key files ---------------------------------- */
 
 /* The ChaCha20 block input for OpenSSH's layout (chachapoly.h): 64-bit
  * little-endian block counter, then the 8-byte nonce, here the sequence

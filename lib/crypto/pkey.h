@@ -9,7 +9,8 @@
  *
  *	ssh-ed25519:          string "ssh-ed25519", string pk[32],
  *	                      string seed[32] || pk[32]
- *	ecdsa-sha2-nistpXXX:  string type, string "nistpXXX", string Q, mpint d
+ *	ecdsa-sha2-nistpXXX:  string type, string "nistpXXX", string Q,
+ *	                      mpint d
  *	ssh-rsa:              string "ssh-rsa", mpint n, mpint e, mpint d,
  *	                      mpint iqmp, mpint p, mpint q
  *

@@ -656,12 +656,14 @@ START_TEST(read_sizes_and_eof)
 {
 	static const size_t sizes[] = {0,     1,     32767,   32768,
 				       32769, 65536, 1000003, 3 * BUFSZ};
-	unsigned char *data = malloc(3 * BUFSZ + 100);
+	/* the largest of sizes[], whichever it is */
+	const size_t cap = (1000003 > 3 * BUFSZ ? 1000003 : 3 * BUFSZ) + 100;
+	unsigned char *data = malloc(cap);
 	char *buf = malloc(BUFSZ), path[PATH_MAX];
 	struct conn c;
 	size_t i, bsz;
 
-	fill(data, 3 * BUFSZ + 100, 9);
+	fill(data, cap, 9);
 	start(&c);
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
 		for (bsz = 32768; bsz <= BUFSZ; bsz *= 8) {
