@@ -430,6 +430,7 @@ static struct op *take_queue(struct conn *c)
 
 void conn_park(struct conn *c, struct op *op)
 {
+	op->parked = 1;
 	op->next = c->parked;
 	c->parked = op;
 }
@@ -573,6 +574,8 @@ static void *io_thread(void *arg)
 			try_reconnect(c);
 		if (c->parked)
 			expire_parked(c);
+		if (c->active)
+			op_expire(c);
 		check_alive(c);
 		/* wake at least once a second while anything can time out */
 		timeout = c->dead || c->parked ||

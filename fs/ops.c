@@ -26,8 +26,109 @@
 #define WB_HANDLE_MAX (64u * 1024 * 1024)
 /* Names per READDIR reply are bounded by the codec (SFTP_NAMES_MAX). */
 
+/*
+ * Every reply to the kernel goes through these: an op that timed out
+ * (op_timeout while its server did not answer) was already answered with
+ * ETIMEDOUT, and whatever its requests bring later is dropped.
+ */
+#define REPLY(op, call)                                                     \
+	do {                                                                \
+		if (!(op)->replied)                                       \
+			call;                                               \
+		(op)->replied = 1;                                        \
+	} while (0)
+
+void op_reply_err(struct op *op, int err)
+{
+	REPLY(op, fuse_reply_err(op->req, err));
+}
+
+void op_reply_entry(struct op *op, const struct fuse_entry_param *e)
+{
+	REPLY(op, fuse_reply_entry(op->req, e));
+}
+
+void op_reply_attr(struct op *op, const struct stat *st, double t)
+{
+	REPLY(op, fuse_reply_attr(op->req, st, t));
+}
+
+void op_reply_readlink(struct op *op, const char *link)
+{
+	REPLY(op, fuse_reply_readlink(op->req, link));
+}
+
+void op_reply_open(struct op *op, const struct fuse_file_info *fi)
+{
+	REPLY(op, fuse_reply_open(op->req, fi));
+}
+
+void op_reply_create(struct op *op, const struct fuse_entry_param *e,
+		     const struct fuse_file_info *fi)
+{
+	REPLY(op, fuse_reply_create(op->req, e, fi));
+}
+
+void op_reply_buf(struct op *op, const char *buf, size_t n)
+{
+	REPLY(op, fuse_reply_buf(op->req, buf, n));
+}
+
+void op_reply_write(struct op *op, size_t n)
+{
+	REPLY(op, fuse_reply_write(op->req, n));
+}
+
+void op_reply_statfs(struct op *op, const struct statvfs *sv)
+{
+	REPLY(op, fuse_reply_statfs(op->req, sv));
+}
+
+/* The connection's list of ops not yet freed (for op timeouts). */
+static void active_link(struct op *op)
+{
+	struct conn *c = op->c;
+
+	if (op->aprev)
+		return;
+	op->anext = c->active;
+	if (c->active)
+		c->active->aprev = &op->anext;
+	op->aprev = &c->active;
+	c->active = op;
+}
+
+static void active_unlink(struct op *op)
+{
+	if (!op->aprev)
+		return;
+	*op->aprev = op->anext;
+	if (op->anext)
+		op->anext->aprev = op->aprev;
+	op->aprev = NULL;
+}
+
+/* Answer ETIMEDOUT for the ops waiting longer than op_timeout for a
+ * server that does not answer them (the link may still be up: a stopped
+ * sftp-server, a hung disk).  Their requests, if ever answered, are then
+ * just dropped. */
+void op_expire(struct conn *c)
+{
+	int64_t limit = now_ms() - (int64_t)c->o->op_timeout * 1000;
+	struct op *op;
+
+	for (op = c->active; op; op = op->anext) {
+		if (op->replied || op->parked || op->born_ms > limit)
+			continue;
+		if (op->kind == OP_WRITE && op->stage == 1)
+			continue; /* answered; flush/fsync/close report it */
+		op_reply_err(op, ETIMEDOUT);
+	}
+}
+
 void op_free(struct op *op)
 {
+	active_unlink(op);
 	free(op->name);
 	free(op->name2);
 	free(op->path);
@@ -39,9 +140,10 @@ void op_free(struct op *op)
 
 static void reply_err(struct op *op, int err)
 {
-	fuse_reply_err(op->req, err);
+	op_reply_err(op, err);
 	op_free(op);
 }
+
 
 /* ---- attributes ------------------------------------------------------------ */
 
@@ -349,7 +451,7 @@ static int reply_attr_from(struct op *op, const uint8_t *body, size_t n)
 	if (ar.rc)
 		return -EIO;
 	attrs_to_stat(op->c, &ar.attrs, &st, op->ino);
-	fuse_reply_attr(op->req, &st, attr_timeout(op));
+	op_reply_attr(op, &st, attr_timeout(op));
 	op_free(op);
 	return 0;
 }
@@ -382,13 +484,13 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 			/* negative entry: the kernel remembers the miss */
 			memset(&e, 0, sizeof(e));
 			e.entry_timeout = attr_timeout(op);
-			fuse_reply_entry(op->req, &e);
+			op_reply_entry(op, &e);
 			op_free(op);
 			return;
 		}
 		if (rc)
 			break;
-		fuse_reply_entry(op->req, &e);
+		op_reply_entry(op, &e);
 		op_free(op);
 		return;
 	case OP_GETATTR:
@@ -426,7 +528,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 			free(t);
 			break;
 		}
-		fuse_reply_readlink(op->req, t);
+		op_reply_readlink(op, t);
 		free(t);
 		op_free(op);
 		return;
@@ -461,7 +563,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 			goto check_done;
 		if ((rc = entry_from(op, op->path, body, n, &e)))
 			break;
-		fuse_reply_entry(op->req, &e);
+		op_reply_entry(op, &e);
 		op_free(op);
 		return;
 	case OP_UNLINK:
@@ -496,7 +598,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 		op->fi.fh = (uintptr_t)fh;
 		if (op->c->o->kernel_cache)
 			op->fi.keep_cache = 1;
-		fuse_reply_open(op->req, &op->fi);
+		op_reply_open(op, &op->fi);
 		op_free(op);
 		return;
 	}
@@ -519,7 +621,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 		op->fh->ino = e.ino;
 		op->fh->flags = op->fi.flags;
 		op->fi.fh = (uintptr_t)op->fh;
-		fuse_reply_create(op->req, &e, &op->fi);
+		op_reply_create(op, &e, &op->fi);
 		op_free(op);
 		return;
 	case OP_READ: {
@@ -563,9 +665,9 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 		fh->refs--;
 		if (op->stage == 0) { /* the application still waits */
 			if (op->err)
-				fuse_reply_err(op->req, op->err);
+				op_reply_err(op, op->err);
 			else
-				fuse_reply_write(op->req, op->size);
+				op_reply_write(op, op->size);
 			op_free(op);
 		} else {
 			if (op->err && !fh->wb_err)
@@ -578,7 +680,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 	case OP_RELEASE:
 	case OP_RELEASEDIR:
 		free(op->fh);
-		fuse_reply_err(op->req, 0);
+		op_reply_err(op, 0);
 		op_free(op);
 		return;
 	case OP_READDIR: {
@@ -640,7 +742,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 		sv.f_fsid = v.fsid;
 		sv.f_flag = v.flag;
 		sv.f_namemax = v.namemax;
-		fuse_reply_statfs(op->req, &sv);
+		op_reply_statfs(op, &sv);
 		op_free(op);
 		return;
 	}
@@ -657,7 +759,7 @@ check_done:
 		if (op->err && op->got == 0)
 			reply_err(op, op->err);
 		else {
-			fuse_reply_buf(op->req, op->buf, op->got);
+			op_reply_buf(op, op->buf, op->got);
 			op_free(op);
 		}
 		return;
@@ -779,7 +881,7 @@ static void readdir_fill(struct op *op)
 						  fh->doff);
 		}
 	}
-	fuse_reply_buf(op->req, op->buf, used);
+	op_reply_buf(op, op->buf, used);
 	op_free(op);
 }
 
@@ -901,7 +1003,7 @@ static int start_write(struct op *op)
 		return -rc;
 	}
 	if (op->size == 0) {
-		fuse_reply_write(op->req, 0);
+		op_reply_write(op, 0);
 		op_free(op);
 		return 1;
 	}
@@ -931,7 +1033,7 @@ static int start_write(struct op *op)
 	if (op->stage == 0 && fh->wb_bytes <= WB_HANDLE_MAX) {
 		/* write-behind: the data is on its way; an error comes
 		 * back at the next write, flush, fsync or close */
-		fuse_reply_write(op->req, op->size);
+		op_reply_write(op, op->size);
 		op->stage = 1;
 	}
 	return 0;
@@ -1125,6 +1227,8 @@ void op_start(struct conn *c, struct op *op)
 	int rc = 0;
 
 	op->c = c;
+	op->parked = 0;
+	active_link(op);
 	if (c->dead) {
 		if (c->o->reconnect)
 			conn_park(c, op);
@@ -1354,7 +1458,7 @@ void op_start(struct conn *c, struct op *op)
 			struct statvfs sv = { .f_bsize = 4096,
 					      .f_namemax = 255 };
 
-			fuse_reply_statfs(op->req, &sv);
+			op_reply_statfs(op, &sv);
 			op_free(op);
 			return;
 		}

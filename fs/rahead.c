@@ -170,11 +170,11 @@ static int try_serve(struct op *op, uint64_t *hole, uint64_t *hole_end)
 static void answer(struct op *op)
 {
 	if (op->err && op->got == 0)
-		fuse_reply_err(op->req, op->err);
+		op_reply_err(op, op->err);
 	else if (op->got == 0)
-		fuse_reply_buf(op->req, NULL, 0); /* EOF */
+		op_reply_buf(op, NULL, 0); /* EOF */
 	else
-		fuse_reply_buf(op->req, op->buf, op->got);
+		op_reply_buf(op, op->buf, op->got);
 	op_free(op);
 }
 
@@ -201,7 +201,7 @@ static void serve(struct conn *c, struct op *op)
 					       : max;
 
 			if ((rc = issue(c, fh, hole, len))) {
-				fuse_reply_err(op->req, -rc);
+				op_reply_err(op, -rc);
 				op_free(op);
 				return;
 			}
@@ -301,7 +301,7 @@ void ra_read(struct conn *c, struct op *op)
 
 	op->buf = malloc(op->size ? op->size : 1);
 	if (!op->buf) {
-		fuse_reply_err(op->req, ENOMEM);
+		op_reply_err(op, ENOMEM);
 		op_free(op);
 		return;
 	}
@@ -324,7 +324,7 @@ void ra_read(struct conn *c, struct op *op)
 			fh->ra_eof = 0;
 		rc = prefetch(c, fh, off, end + fh->ra_window);
 		if (rc) {
-			fuse_reply_err(op->req, -rc);
+			op_reply_err(op, -rc);
 			op_free(op);
 			return;
 		}

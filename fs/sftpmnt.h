@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "libssh2.h"
 #include "libssh2_sftp.h"
@@ -177,6 +178,9 @@ struct op {
 	int lost;	  /* a request died with its connection */
 	int replays;	  /* times restarted after a reconnect */
 	int64_t born_ms; /* for the op timeout while the link is down */
+	int replied;	 /* answered (maybe early: ETIMEDOUT); later replies dropped */
+	int parked;	 /* waiting for a reconnect (conn->parked) */
+	struct op *anext, **aprev; /* conn->active */
 };
 
 /* ---- connections -------------------------------------------------------- */
@@ -201,6 +205,7 @@ struct conn {
 	int64_t next_try_ms;  /* next reconnect attempt */
 	int backoff_ms;
 	int ka_sent;	      /* a keepalive went out during this silence */
+	struct op *active;    /* ops started and not yet freed */
 	uint32_t remote_uid, remote_gid; /* owner of the remote root */
 	int remote_uid_known;
 };
@@ -220,6 +225,17 @@ void conn_submit(struct conn *c, struct op *op);
 
 /* ops.c */
 extern const struct fuse_lowlevel_ops sftpmnt_ops;
+void op_reply_err(struct op *op, int err);
+void op_reply_entry(struct op *op, const struct fuse_entry_param *e);
+void op_reply_attr(struct op *op, const struct stat *st, double t);
+void op_reply_readlink(struct op *op, const char *link);
+void op_reply_open(struct op *op, const struct fuse_file_info *fi);
+void op_reply_create(struct op *op, const struct fuse_entry_param *e,
+		     const struct fuse_file_info *fi);
+void op_reply_buf(struct op *op, const char *buf, size_t n);
+void op_reply_write(struct op *op, size_t n);
+void op_reply_statfs(struct op *op, const struct statvfs *sv);
+void op_expire(struct conn *c);
 void op_start(struct conn *c, struct op *op);
 /* A request of op died with the connection: park it for a restart or
  * fail it. */

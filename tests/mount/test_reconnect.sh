@@ -88,6 +88,27 @@ while time.time() - t0 < 30:
     except OSError:
         time.sleep(0.5)
 check(ok, 'the mount works again after the server is back (%.1fs)' % (time.time() - t0))
+# a server that stops answering while the link stays up (sftp-server
+# stopped): calls fail with ETIMEDOUT after op_timeout, and once it runs
+# again the mount works and the data is intact
+import signal, subprocess
+pids = subprocess.run([os.environ['SFTPMNT_FIXTURE'], 'pids', os.environ['SFTPMNT_FIXTURE_DIR']],
+                      capture_output=True, text=True).stdout.split()
+sftpd = [int(p) for p in pids if b'sftp-server' in open('/proc/%s/cmdline' % p, 'rb').read()]
+if len(sftpd) != 1:
+    check(False, 'exactly one sftp-server to stop (found %d)' % len(sftpd))
+else:
+    os.kill(sftpd[0], signal.SIGSTOP)
+    t0 = time.time()
+    try:
+        open(mnt + '/w', 'rb').read(4096); err = None
+    except OSError as e:
+        err = e.errno
+    took = time.time() - t0
+    os.kill(sftpd[0], signal.SIGCONT)
+    check(err == 110 and took < 30, 'a stopped sftp-server: ETIMEDOUT after %.1fs (errno %s)' % (took, err))
+    time.sleep(1)
+    check(open(mnt + '/w', 'rb').read() == data, 'after it runs again the file reads back intact')
 sys.exit(1 if fails else 0)
 PY
 rc=$?
