@@ -23,8 +23,11 @@
 
 #define SSH_MSG_USERAUTH_REQUEST 50
 #define SSH_MSG_USERAUTH_FAILURE 51
-/* SSH_MSG_USERAUTH_SUCCESS (52) is in transport.h: it starts delayed
- * compression there. */
+/* SSH_MSG_USERAUTH_SUCCESS (52) belongs to transport.h, which starts
+ * delayed compression on it. */
+#ifndef SSH_MSG_USERAUTH_SUCCESS
+#define SSH_MSG_USERAUTH_SUCCESS 52
+#endif
 #define SSH_MSG_USERAUTH_BANNER 53
 #define SSH_MSG_USERAUTH_60 60 /* PK_OK, PASSWD_CHANGEREQ, INFO_REQUEST */
 #define SSH_MSG_USERAUTH_INFO_RESPONSE 61
