@@ -15,6 +15,8 @@
 
 #include "session.h"
 
+static void chan_release(LIBSSH2_CHANNEL *c);
+
 static LIBSSH2_CHANNEL *chan_find(LIBSSH2_SESSION *s, uint32_t id)
 {
 	LIBSSH2_CHANNEL *c;
@@ -172,14 +174,14 @@ static int on_request(LIBSSH2_SESSION *s, LIBSSH2_CHANNEL *c, struct rbuf *r)
 					"malformed exit-status");
 		c->exit_status = (int)status;
 	} else if (nn == 11 && !memcmp(name, "exit-signal", 11)) {
-		if (rb_text(r, &sig, &sn, 64))
-			return sess_err(s, LIBSSH2_ERROR_PROTO,
-					"malformed exit-signal");
-		la_free(&s->a, c->exit_signal);
-		c->exit_signal = la_strndup(&s->a, sig, sn);
-		if (!c->exit_signal)
-			return sess_err(s, LIBSSH2_ERROR_ALLOC,
-					"out of memory");
+		/* an odd signal name is no reason to end the session */
+		if (!rb_text(r, &sig, &sn, 256)) {
+			la_free(&s->a, c->exit_signal);
+			c->exit_signal = la_strndup(&s->a, sig, sn);
+			if (!c->exit_signal)
+				return sess_err(s, LIBSSH2_ERROR_ALLOC,
+						"out of memory");
+		}
 	}
 	if (!want_reply)
 		return 0;
@@ -286,11 +288,17 @@ int chan_dispatch(LIBSSH2_SESSION *s, const uint8_t *p, size_t n)
 	case SSH_MSG_CHANNEL_EOF:
 		c->eof_recv = 1;
 		return 0;
-	case SSH_MSG_CHANNEL_CLOSE:
+	case SSH_MSG_CHANNEL_CLOSE: {
+		int rc;
+
 		c->close_recv = 1;
 		c->eof_recv = 1;
 		/* RFC 4254 5.3: answer with our own CLOSE. */
-		return queue_close(c);
+		rc = queue_close(c);
+		if (c->orphan) /* freed by the caller before the close ended */
+			chan_release(c);
+		return rc;
+	}
 	case SSH_MSG_CHANNEL_REQUEST:
 		return on_request(s, c, &r);
 	case SSH_MSG_CHANNEL_SUCCESS:
@@ -898,6 +906,13 @@ LIBSSH2_API int libssh2_channel_free(LIBSSH2_CHANNEL *c)
 		rc = SESS_BLOCK(s, close_step(c));
 		if (rc == LIBSSH2_ERROR_EAGAIN)
 			return rc;
+		if (rc && s->state == SESS_READY && !c->close_recv) {
+			/* The server has not closed it yet: keep the
+			 * channel's number known until it does, or its CLOSE
+			 * would look like a message for an unknown channel. */
+			c->orphan = 1;
+			return 0;
+		}
 	}
 	chan_release(c);
 	return 0;

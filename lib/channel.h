@@ -32,8 +32,6 @@ struct _LIBSSH2_SESSION;
  * at most CHAN_PACKET_MAX. */
 #define CHAN_WINDOW_MAX (64u * 1024 * 1024)
 #define CHAN_PACKET_MAX (256u * 1024 - 1024)
-/* Buffered inbound bytes per stream before we stop granting window. */
-#define CHAN_STDERR_MAX (1024u * 1024)
 /* Stop queueing outbound data beyond this many unsent transport bytes. */
 #define CHAN_OUT_HIGH (8u * 1024 * 1024)
 
@@ -78,6 +76,7 @@ struct _LIBSSH2_CHANNEL {
 	int startup_sent;
 	int eof_queued;
 	int close_queued;
+	int orphan; /* freed by the caller; released at the server's CLOSE */
 };
 
 /* Channel messages 91..100 read by the pump. */

@@ -12,6 +12,7 @@
  */
 #include "sftp.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "session.h"
@@ -49,19 +50,39 @@ static void attrs_from_lib(const LIBSSH2_SFTP_ATTRIBUTES *o,
 
 static void op_done(void *arg, int err, const uint8_t *body, size_t n)
 {
-	LIBSSH2_SFTP *sf = arg;
+	struct sftp_op *op = arg;
 
-	sf->op.done = 1;
-	sf->op.err = err;
-	if (err)
-		return;
-	sf->op.reply = la_alloc(&sf->s->a, n);
-	if (!sf->op.reply) {
-		sf->op.err = LIBSSH2_ERROR_ALLOC;
+	if (op->orphan) {
+		la_free(&lalloc_system, op);
 		return;
 	}
-	memcpy(sf->op.reply, body, n);
-	sf->op.n = n;
+	op->done = 1;
+	op->err = err;
+	if (err)
+		return;
+	op->reply = la_alloc(&lalloc_system, n);
+	if (!op->reply) {
+		op->err = LIBSSH2_ERROR_ALLOC;
+		return;
+	}
+	memcpy(op->reply, body, n);
+	op->n = n;
+}
+
+/* The caller will not come back for the request in progress. */
+static void op_abandon(LIBSSH2_SFTP *sf)
+{
+	struct sftp_op *op = sf->op;
+
+	sf->op = NULL;
+	if (!op)
+		return;
+	if (op->done) {
+		la_free(&lalloc_system, op->reply);
+		la_free(&lalloc_system, op);
+	} else {
+		op->orphan = 1; /* freed by its reply */
+	}
 }
 
 /* Encode one request (r) with the next id. */
@@ -124,31 +145,53 @@ static int encode(struct sftp_core *c, const struct sreq *r)
 static int op_step(LIBSSH2_SFTP *sf, const struct sreq *r, uint8_t **reply,
 		   size_t *n)
 {
+	struct sftp_op *op = sf->op;
 	int rc;
 
-	if (!sf->op.active) {
+	if (!op) {
 		size_t mark = sftp_core_out(&sf->core)->len;
 
+		op = la_calloc(&lalloc_system, sizeof(*op));
+		if (!op)
+			return sess_err(sf->s, LIBSSH2_ERROR_ALLOC,
+					"out of memory");
 		if (encode(&sf->core, r)) {
 			sftp_core_out(&sf->core)->len = mark;
 			sftp_core_out(&sf->core)->err = 0;
+			la_free(&lalloc_system, op);
 			return sess_err(sf->s, LIBSSH2_ERROR_ALLOC,
 					"out of memory");
 		}
-		if ((rc = sftp_core_track(&sf->core, mark, op_done, sf)))
+		if ((rc = sftp_core_track(&sf->core, mark, op_done, op))) {
+			la_free(&lalloc_system, op);
 			return sess_err(sf->s, rc, "unable to queue a request");
-		sf->op.active = 1;
-		sf->op.done = 0;
+		}
+		sf->op = op;
 	}
-	while (!sf->op.done)
-		if ((rc = sftp_core_run(&sf->core)))
+	while (!op->done)
+		if ((rc = sftp_core_run(&sf->core))) {
+			/* EAGAIN: the caller comes back for this very
+			 * request; anything else: it never will */
+			if (rc != LIBSSH2_ERROR_EAGAIN)
+				op_abandon(sf);
 			return rc;
-	sf->op.active = 0;
-	if (sf->op.err)
-		return sess_err(sf->s, sf->op.err, "the SFTP channel failed");
-	*reply = sf->op.reply;
-	*n = sf->op.n;
-	sf->op.reply = NULL;
+		}
+	sf->op = NULL;
+	rc = op->err;
+	*n = op->n;
+	*reply = NULL;
+	if (!rc) {
+		/* hand the reply over in the session's allocator */
+		*reply = la_alloc(&sf->s->a, op->n);
+		if (*reply)
+			memcpy(*reply, op->reply, op->n);
+		else
+			rc = LIBSSH2_ERROR_ALLOC;
+	}
+	la_free(&lalloc_system, op->reply);
+	la_free(&lalloc_system, op);
+	if (rc)
+		return sess_err(sf->s, rc, "the SFTP channel failed");
 	return 0;
 }
 
@@ -167,6 +210,18 @@ int sftp_status_rc(LIBSSH2_SFTP *sf, const uint8_t *body, size_t n)
 			"SFTP error %u (%s)", st.code, sftp_status_str(st.code));
 }
 
+/* SESS_BLOCK around op_step: a timeout in the wait (not in op_step)
+ * also ends the request. */
+static int op_wait(LIBSSH2_SFTP *sf, const struct sreq *r, uint8_t **reply,
+		   size_t *n)
+{
+	int rc = SESS_BLOCK(sf->s, op_step(sf, r, reply, n));
+
+	if (rc && rc != LIBSSH2_ERROR_EAGAIN)
+		op_abandon(sf);
+	return rc;
+}
+
 /* Run a request whose only good answer is STATUS OK. */
 static int status_call(LIBSSH2_SFTP *sf, const struct sreq *r)
 {
@@ -176,7 +231,7 @@ static int status_call(LIBSSH2_SFTP *sf, const struct sreq *r)
 
 	if (!sf)
 		return LIBSSH2_ERROR_BAD_USE;
-	rc = SESS_BLOCK(sf->s, op_step(sf, r, &reply, &n));
+	rc = op_wait(sf, r, &reply, &n);
 	if (rc)
 		return rc;
 	if (reply[0] == SSH_FXP_STATUS)
@@ -246,7 +301,12 @@ LIBSSH2_API LIBSSH2_SFTP *libssh2_sftp_init(LIBSSH2_SESSION *s)
 				libssh2_channel_free(half->ch);
 			la_free(&s->a, half);
 		}
-		sess_err(s, rc, "unable to start SFTP: %s", s->errmsg);
+		{
+			char why[SSH_ERRMSG_MAX];
+
+			snprintf(why, sizeof(why), "%s", s->errmsg);
+			sess_err(s, rc, "unable to start SFTP: %s", why);
+		}
 		return NULL;
 	}
 	return sf;
@@ -262,8 +322,10 @@ LIBSSH2_API int libssh2_sftp_shutdown(LIBSSH2_SFTP *sf)
 	s = sf->s;
 	while (sf->handles)
 		sftp_handle_release(sf->handles);
-	sftp_core_free(&sf->core, LIBSSH2_ERROR_CHANNEL_CLOSED);
-	la_free(&s->a, sf->op.reply);
+	if (sf->core.slots) {
+		op_abandon(sf);
+		sftp_core_free(&sf->core, LIBSSH2_ERROR_CHANNEL_CLOSED);
+	}
 	rc = libssh2_channel_free(sf->ch);
 	if (rc == LIBSSH2_ERROR_EAGAIN)
 		return rc;
@@ -361,7 +423,7 @@ static int attrs_call(LIBSSH2_SFTP *sf, const struct sreq *r,
 	size_t n;
 	int rc;
 
-	rc = SESS_BLOCK(sf->s, op_step(sf, r, &reply, &n));
+	rc = op_wait(sf, r, &reply, &n);
 	if (rc)
 		return rc;
 	if (reply[0] == SSH_FXP_ATTRS) {
@@ -421,7 +483,7 @@ static int name1_call(LIBSSH2_SFTP *sf, const struct sreq *r, char *target,
 	size_t n;
 	int rc;
 
-	rc = SESS_BLOCK(sf->s, op_step(sf, r, &reply, &n));
+	rc = op_wait(sf, r, &reply, &n);
 	if (rc)
 		return rc;
 	if (reply[0] == SSH_FXP_NAME) {
@@ -493,7 +555,7 @@ static int statvfs_call(LIBSSH2_SFTP *sf, const struct sreq *r,
 	size_t n;
 	int rc;
 
-	rc = SESS_BLOCK(sf->s, op_step(sf, r, &reply, &n));
+	rc = op_wait(sf, r, &reply, &n);
 	if (rc)
 		return rc;
 	if (reply[0] == SSH_FXP_EXTENDED_REPLY) {
@@ -664,6 +726,8 @@ libssh2_sftp_open_ex_r(LIBSSH2_SFTP *sf, const char *filename,
 		r.attrs = &a;
 	}
 	rc = SESS_BLOCK(sf->s, open_step(sf, &r, &h));
+	if (rc && rc != LIBSSH2_ERROR_EAGAIN)
+		op_abandon(sf);
 	return rc ? NULL : h;
 }
 
@@ -676,7 +740,7 @@ libssh2_sftp_open_ex(LIBSSH2_SFTP *sf, const char *filename,
 				      open_type, NULL);
 }
 
-static int close_step(LIBSSH2_SFTP_HANDLE *h, int *werr)
+static int close_step(LIBSSH2_SFTP_HANDLE *h)
 {
 	struct sreq r = { .type = SSH_FXP_CLOSE };
 	LIBSSH2_SFTP *sf = h->sf;
@@ -689,7 +753,7 @@ static int close_step(LIBSSH2_SFTP_HANDLE *h, int *werr)
 		rc = sftp_writes_settle(h);
 		if (rc == LIBSSH2_ERROR_EAGAIN)
 			return rc;
-		*werr = rc;
+		h->close_werr = rc; /* kept across EAGAIN returns */
 		sftp_reads_drop(h);
 		h->closing = 1;
 	}
@@ -707,13 +771,16 @@ static int close_step(LIBSSH2_SFTP_HANDLE *h, int *werr)
 
 LIBSSH2_API int libssh2_sftp_close_handle(LIBSSH2_SFTP_HANDLE *h)
 {
-	int rc, werr = 0;
+	int rc, werr;
 
 	if (!h)
 		return LIBSSH2_ERROR_BAD_USE;
-	rc = SESS_BLOCK(h->sf->s, close_step(h, &werr));
+	rc = SESS_BLOCK(h->sf->s, close_step(h));
 	if (rc == LIBSSH2_ERROR_EAGAIN)
 		return rc;
+	if (rc)
+		op_abandon(h->sf);
+	werr = h->close_werr;
 	sftp_handle_release(h);
 	return werr ? werr : rc;
 }
@@ -725,9 +792,12 @@ LIBSSH2_API void libssh2_sftp_seek64(LIBSSH2_SFTP_HANDLE *h,
 {
 	if (!h || h->offset == offset)
 		return;
-	/* Read-ahead past the new position is useless; writes already sent
-	 * stay in flight (their acknowledgements are still collected). */
+	/* Read-ahead past the new position is useless. */
 	sftp_reads_drop(h);
+	/* Writes still in flight were for the old position: they finish
+	 * on their own, but their acknowledgements must not move the new
+	 * one (their errors are not reported any more). */
+	sftp_writes_detach(h);
 	h->offset = offset;
 	h->ra_window = SFTP_READAHEAD_MIN;
 }

@@ -92,11 +92,15 @@ struct _LIBSSH2_SFTP_HANDLE {
 	int readdir_pending; /* 1 in flight, 2 answered */
 	int readdir_err;
 	void *dticket;	     /* the READDIR in flight */
+	int close_werr;	     /* a write error found by close_handle */
 };
 
-/* The one simple request of an SFTP session in progress. */
+/* The one simple request of an SFTP session in progress.  Allocated per
+ * request: when the caller gives up on it (timeout, error), it is
+ * orphaned and freed by its reply, which can then never be mistaken for
+ * the answer to a later request. */
 struct sftp_op {
-	int active, done, err;
+	int done, err, orphan;
 	uint8_t *reply;
 	size_t n;
 };
@@ -108,7 +112,7 @@ struct _LIBSSH2_SFTP {
 	int subsystem_ok;
 	unsigned long last_status;
 	int symlink_draft_order; /* the server reads SYMLINK as the draft */
-	struct sftp_op op;
+	struct sftp_op *op; /* NULL: none in progress */
 	LIBSSH2_SFTP_HANDLE *handles;
 };
 
@@ -120,6 +124,8 @@ int sftp_status_rc(LIBSSH2_SFTP *sf, const uint8_t *body, size_t n);
 /* sftp_io.c */
 int sftp_writes_settle(LIBSSH2_SFTP_HANDLE *h);
 void sftp_reads_drop(LIBSSH2_SFTP_HANDLE *h);
+/* Forget the writes in flight (their replies free them). */
+void sftp_writes_detach(LIBSSH2_SFTP_HANDLE *h);
 void sftp_handle_release(LIBSSH2_SFTP_HANDLE *h);
 
 #endif

@@ -170,6 +170,7 @@ static int read_step(LIBSSH2_SFTP_HANDLE *h, struct read_args *a)
 		return sess_err(sf->s, LIBSSH2_ERROR_SFTP_PROTOCOL,
 				"SFTP read failed: %s", sftp_status_str(st));
 	}
+	sf->last_status = SSH_FX_OK;
 	a->got = c->got - c->pos;
 	if (a->got > a->len)
 		a->got = a->len;
@@ -338,6 +339,7 @@ static int write_step(LIBSSH2_SFTP_HANDLE *h, struct write_args *a)
 			return (int)acked;
 		if (acked > 0 || !h->wq_head) {
 			a->acked = acked;
+			sf->last_status = SSH_FX_OK;
 			return 0;
 		}
 		if ((rc = sftp_core_run(&sf->core)))
@@ -426,16 +428,20 @@ static int readdir_step(LIBSSH2_SFTP_HANDLE *h, struct readdir_args *a)
 
 	for (;;) {
 		if (h->names && h->it.left > 0) {
+			struct sftp_name_iter save = h->it;
+
 			rc = sftp_names_next(&h->it, &e);
 			if (rc <= 0)
 				return sess_err(sf->s,
 						LIBSSH2_ERROR_SFTP_PROTOCOL,
 						"malformed directory entry");
 			if (e.filename_len >= a->len ||
-			    (a->longentry && e.longname_len >= a->longlen))
+			    (a->longentry && e.longname_len >= a->longlen)) {
+				h->it = save; /* kept for a bigger buffer */
 				return sess_err(sf->s,
 						LIBSSH2_ERROR_BUFFER_TOO_SMALL,
 						"the entry does not fit");
+			}
 			memcpy(a->buf, e.filename, e.filename_len);
 			a->buf[e.filename_len] = '\0';
 			if (a->longentry) {
@@ -446,6 +452,7 @@ static int readdir_step(LIBSSH2_SFTP_HANDLE *h, struct readdir_args *a)
 			if (a->attrs)
 				sftp_attrs_to_lib(&e.attrs, a->attrs);
 			a->rc = (int)e.filename_len;
+			sf->last_status = SSH_FX_OK;
 			return 0;
 		}
 		la_free(&sf->s->a, h->names);
@@ -483,11 +490,16 @@ static int readdir_step(LIBSSH2_SFTP_HANDLE *h, struct readdir_args *a)
 			return sess_err(sf->s, h->readdir_err,
 					"the SFTP channel failed");
 		if (h->names[0] == SSH_FXP_STATUS) {
-			rc = sftp_status_rc(sf, h->names, h->names_len);
-			if (sf->last_status == SSH_FX_EOF) {
+			struct sftp_status st =
+				sftp_dec_status(h->names, h->names_len);
+
+			if (!st.rc && st.code == SSH_FX_EOF) {
+				/* the end of the listing is no error */
+				sf->last_status = SSH_FX_EOF;
 				h->dir_eof = 1;
 				continue;
 			}
+			rc = sftp_status_rc(sf, h->names, h->names_len);
 			return rc ? rc
 				  : sess_err(sf->s, LIBSSH2_ERROR_SFTP_PROTOCOL,
 					     "READDIR answered OK");
@@ -515,6 +527,23 @@ LIBSSH2_API int libssh2_sftp_readdir_ex(LIBSSH2_SFTP_HANDLE *h, char *buffer,
 	return rc ? rc : a.rc;
 }
 
+void sftp_writes_detach(LIBSSH2_SFTP_HANDLE *h)
+{
+	while (h->wq_head) {
+		struct wchunk *c = h->wq_head;
+
+		h->wq_head = c->next;
+		if (c->state == CHUNK_PENDING) {
+			c->h = NULL; /* freed by its reply */
+			c->next = NULL;
+		} else {
+			la_free(&lalloc_system, c);
+		}
+	}
+	h->wq_tail = NULL;
+	h->w_sent = 0;
+}
+
 /* ---- handle release -------------------------------------------------------- */
 
 void sftp_handle_release(LIBSSH2_SFTP_HANDLE *h)
@@ -525,17 +554,7 @@ void sftp_handle_release(LIBSSH2_SFTP_HANDLE *h)
 	sftp_reads_drop(h);
 	if (h->dticket)
 		((struct dticket *)h->dticket)->h = NULL;
-	while (h->wq_head) {
-		struct wchunk *c = h->wq_head;
-
-		h->wq_head = c->next;
-		if (c->state == CHUNK_PENDING) {
-			c->h = NULL;
-			c->next = NULL;
-		} else {
-			la_free(&lalloc_system, c);
-		}
-	}
+	sftp_writes_detach(h);
 	for (pp = &sf->handles; *pp; pp = &(*pp)->next)
 		if (*pp == h) {
 			*pp = h->next;
