@@ -623,11 +623,12 @@ void conn_stop(struct conn *c)
 	if (write(c->wakefd, &one, sizeof(one)) < 0)
 		perror("sftpmnt: eventfd");
 	pthread_join(c->thread, NULL);
+	/* Say goodbye without waiting for the server: after DISCONNECT the
+	 * channel is freed locally (an unmount must not hang on a slow or
+	 * dead server). */
 	if (c->s && !c->dead) {
 		libssh2_session_set_blocking(c->s, 1);
 		libssh2_session_set_timeout(c->s, 2000);
-		libssh2_sftp_shutdown(c->sftp);
-		c->sftp = NULL;
 		libssh2_session_disconnect(c->s, "unmounted");
 	}
 	drop_session(c);
