@@ -23,11 +23,8 @@
 
 #define SSH_MSG_USERAUTH_REQUEST 50
 #define SSH_MSG_USERAUTH_FAILURE 51
-/* SSH_MSG_USERAUTH_SUCCESS (52) belongs to transport.h, which starts
- * delayed compression on it. */
-#ifndef SSH_MSG_USERAUTH_SUCCESS
-#define SSH_MSG_USERAUTH_SUCCESS 52
-#endif
+/* SSH_MSG_USERAUTH_SUCCESS (52) is in transport.h, which starts delayed
+ * compression on it. */
 #define SSH_MSG_USERAUTH_BANNER 53
 #define SSH_MSG_USERAUTH_60 60 /* PK_OK, PASSWD_CHANGEREQ, INFO_REQUEST */
 #define SSH_MSG_USERAUTH_INFO_RESPONSE 61

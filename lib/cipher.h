@@ -47,10 +47,13 @@ extern const struct mac_def mac_defs[];
 const struct cipher_def *cipher_by_name(const char *name, size_t n);
 const struct mac_def *mac_by_name(const char *name, size_t n);
 
+struct comp_def;
+
 /* The protection state of one direction. */
 struct tp_dir {
 	const struct cipher_def *cipher; /* NULL: no encryption yet */
 	const struct mac_def *mac;	 /* NULL: none or AEAD */
+	const struct comp_def *comp;	 /* NULL: none (comp.h) */
 	int encrypt;
 	union {
 		struct chachapoly_ctx cp;

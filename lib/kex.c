@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "comp.h"
 #include "crypto/x25519.h"
 #include "hostkey.h"
 #include "session.h"
@@ -42,11 +43,6 @@ static const struct alg_name hostkey_algs[] = {
 	{ "rsa-sha2-512", 0 },
 	{ "rsa-sha2-256", 0 },
 	{ "ssh-rsa", 1 },
-	{ NULL, 0 },
-};
-
-static const struct alg_name comp_algs[] = {
-	{ "none", 0 },
 	{ NULL, 0 },
 };
 
@@ -95,8 +91,11 @@ static const char *supported_name(int type, size_t i, int *legacy)
 		break;
 	case LIBSSH2_METHOD_COMP_CS:
 	case LIBSSH2_METHOD_COMP_SC:
-		t = comp_algs;
-		break;
+		/* zlib only on request, as in libssh2 (comp.h) */
+		if (!comp_defs[i].name)
+			return NULL;
+		*legacy = comp_defs[i].opt_in;
+		return comp_defs[i].name;
 	case LIBSSH2_METHOD_LANG_CS:
 	case LIBSSH2_METHOD_LANG_SC:
 		t = lang_algs;
@@ -142,15 +141,16 @@ static const char *static_name(int type, const char *name, size_t len)
 	return NULL;
 }
 
-/* Comma list of the non-legacy names of a type, into w. */
-static int default_list(int type, struct wbuf *w)
+/* Comma list of the non-legacy names of a type (all names with all),
+ * into w. */
+static int default_list(int type, int all, struct wbuf *w)
 {
 	const char *s;
 	size_t i, first = 1;
 	int legacy;
 
 	for (i = 0; (s = supported_name(type, i, &legacy)); i++) {
-		if (legacy)
+		if (legacy && !all)
 			continue;
 		if ((!first && wb_u8(w, ',')) || wb_bytes(w, s, strlen(s)))
 			return LIBSSH2_ERROR_ALLOC;
@@ -237,13 +237,17 @@ static int put_list(LIBSSH2_SESSION *s, struct wbuf *w, int type,
 {
 	struct kex *k = &s->kex;
 	size_t mark;
+	/* libssh2_session_flag(LIBSSH2_FLAG_COMPRESS): offer
+	 * "zlib@openssh.com,zlib,none" instead of "none". */
+	int all = s->flag_compress && (type == LIBSSH2_METHOD_COMP_CS ||
+				       type == LIBSSH2_METHOD_COMP_SC);
 
 	if (wb_begin_len(w, &mark))
 		return LIBSSH2_ERROR_ALLOC;
 	if (k->pref[type]) {
 		if (wb_bytes(w, k->pref[type], strlen(k->pref[type])))
 			return LIBSSH2_ERROR_ALLOC;
-	} else if (default_list(type, w)) {
+	} else if (default_list(type, all, w)) {
 		return LIBSSH2_ERROR_ALLOC;
 	}
 	if (extra && (wb_u8(w, ',') || wb_bytes(w, extra, strlen(extra))))
@@ -576,6 +580,8 @@ static int keys_ready(LIBSSH2_SESSION *s, struct kex *k)
 {
 	uint8_t nk = SSH_MSG_NEWKEYS;
 	int rc;
+	const char *zcs = k->agreed[LIBSSH2_METHOD_COMP_CS],
+		   *zsc = k->agreed[LIBSSH2_METHOD_COMP_SC];
 
 	if (make_dir(k, tp_tx_next(&s->tp), k->enc_cs, k->mac_cs, 1, 'A', 'C',
 		     'E') ||
@@ -583,6 +589,9 @@ static int keys_ready(LIBSSH2_SESSION *s, struct kex *k)
 		     'F'))
 		return sess_err(s, LIBSSH2_ERROR_KEX_FAILURE,
 				"unable to set up the new keys");
+	/* The compression of each direction goes with its keys. */
+	tp_tx_next(&s->tp)->comp = comp_by_name(zcs, strlen(zcs));
+	tp_rx_next(&s->tp)->comp = comp_by_name(zsc, strlen(zsc));
 	if ((rc = tp_send(&s->tp, &nk, 1)))
 		return sess_err(s, rc, "unable to queue NEWKEYS");
 	tp_tx_rekey(&s->tp, k->strict);

@@ -21,6 +21,11 @@
 /* Largest payload we build ourselves. */
 #define SSH_PAYLOAD_MAX (SSH_PACKET_MAX - 1024)
 
+/* Largest payload one compressed packet may inflate to (RFC 4253 6.2
+ * sets none: without it one 256 KiB packet of zeros would expand to
+ * about 256 MiB).  Peers build payloads under their packet limit. */
+#define SSH_INFLATE_MAX SSH_PACKET_MAX
+
 /* Initial socket read size: one receive call takes up to this much. */
 #define SSH_READ_CHUNK (256 * 1024)
 

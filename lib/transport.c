@@ -13,6 +13,8 @@ int tp_init(struct tp *t, const struct lalloc *a)
 	memset(t, 0, sizeof(*t));
 	t->a = a;
 	wb_init(&t->out, a, 2 * SSH_PACKET_MAX + BUF_DEFAULT_MAX);
+	comp_init(&t->zrx, a, 0);
+	comp_init(&t->ztx, a, 1);
 	return 0;
 }
 
@@ -22,6 +24,8 @@ void tp_free(struct tp *t)
 	tp_dir_free(&t->rxd[1]);
 	tp_dir_free(&t->txd[0]);
 	tp_dir_free(&t->txd[1]);
+	comp_free(&t->zrx);
+	comp_free(&t->ztx);
 	if (t->in)
 		la_free_wipe(t->a, t->in, t->in_cap);
 	t->in = NULL;
@@ -191,13 +195,32 @@ static void mac_compute(const struct tp_dir *d, uint32_t seq,
 	memcpy(out, full, d->mac->maclen);
 }
 
+/* Replace the payload being built by its compressed form (RFC 4253
+ * 6.2: compression covers the payload field only, type byte included). */
+static int pkt_compress(struct tp *t, size_t *payload)
+{
+	const uint8_t *z;
+	size_t zn;
+	int rc;
+
+	rc = comp_deflate(&t->ztx, t->out.p + t->pkt_start + 5, *payload, &z,
+			  &zn);
+	if (rc)
+		return rc;
+	t->out.len = t->pkt_start + 5;
+	if (wb_bytes(&t->out, z, zn))
+		return LIBSSH2_ERROR_ALLOC;
+	*payload = zn;
+	return 0;
+}
+
 int tp_pkt_end(struct tp *t)
 {
 	struct tp_dir *d = &t->txd[t->txi];
 	unsigned bs = tp_dir_block(d), taglen = tp_dir_taglen(d);
 	size_t payload, aligned, pad, len;
 	uint8_t *pkt, *padp;
-	int rc;
+	int rc, zipped = comp_on(&t->ztx);
 
 	if (!t->building)
 		return LIBSSH2_ERROR_BAD_USE;
@@ -210,6 +233,10 @@ int tp_pkt_end(struct tp *t)
 		tp_pkt_abort(t);
 		return LIBSSH2_ERROR_OUT_OF_BOUNDARY;
 	}
+	/* From here a failure loses a packet that the compression context
+	 * has already seen: the stream is then broken for good. */
+	if (zipped && (rc = pkt_compress(t, &payload)))
+		goto fail;
 	/* RFC 4253 6: 4..255 bytes of padding so that what is encrypted is
 	 * a multiple of the block size (the length field apart for AEAD and
 	 * EtM, where it is authenticated but aligned separately). */
@@ -217,19 +244,25 @@ int tp_pkt_end(struct tp *t)
 	pad = bs - aligned % bs;
 	if (pad < SSH_PADDING_MIN)
 		pad += bs;
-	if ((rc = wb_reserve(&t->out, pad + taglen, &padp))) {
-		tp_pkt_abort(t);
-		return LIBSSH2_ERROR_ALLOC;
+	len = 1 + payload + pad;
+	/* Only deflate's growth of incompressible data can get here. */
+	if (len > SSH_PACKET_MAX) {
+		rc = LIBSSH2_ERROR_OUT_OF_BOUNDARY;
+		goto fail;
+	}
+	if (wb_reserve(&t->out, pad + taglen, &padp)) {
+		rc = LIBSSH2_ERROR_ALLOC;
+		goto fail;
 	}
 	if (crypto_random(padp, pad)) {
-		tp_pkt_abort(t);
-		return LIBSSH2_ERROR_RANDGEN;
+		rc = LIBSSH2_ERROR_RANDGEN;
+		goto fail;
 	}
 	pkt = t->out.p + t->pkt_start;
-	len = 1 + payload + pad;
 	put_u32(pkt, (uint32_t)len);
 	pkt[4] = (uint8_t)pad;
 
+	rc = LIBSSH2_ERROR_ENCRYPT;
 	if (!d->cipher) {
 		/* before the first NEWKEYS: no encryption, no MAC */
 	} else if (d->cipher->kind == CIPHER_CHACHAPOLY) {
@@ -254,8 +287,10 @@ int tp_pkt_end(struct tp *t)
 	t->building = 0;
 	return 0;
 fail:
+	if (zipped)
+		comp_break(&t->ztx);
 	tp_pkt_abort(t);
-	return LIBSSH2_ERROR_ENCRYPT;
+	return rc;
 }
 
 int tp_send(struct tp *t, const uint8_t *payload, size_t n)
@@ -324,7 +359,8 @@ int tp_recv(struct tp *t, const uint8_t **payload, size_t *n,
 	struct tp_dir *d = &t->rxd[t->rxi];
 	unsigned taglen = tp_dir_taglen(d), bs = tp_dir_block(d);
 	uint8_t *pkt, mac[CRYPTO_HASH_MAX_LEN];
-	size_t total, padlen;
+	const uint8_t *p;
+	size_t total, padlen, pn;
 	uint32_t len;
 	int rc;
 
@@ -367,8 +403,22 @@ int tp_recv(struct tp *t, const uint8_t **payload, size_t *n,
 		*why = "bad padding length";
 		return LIBSSH2_ERROR_PROTO;
 	}
-	*payload = pkt + 5;
-	*n = len - 1 - padlen;
+	p = pkt + 5;
+	pn = len - 1 - padlen;
+	if (comp_on(&t->zrx)) {
+		rc = comp_inflate(&t->zrx, p, pn, SSH_INFLATE_MAX, &p, &pn,
+				  why);
+		if (rc)
+			return rc;
+		if (pn == 0) {
+			*why = "empty packet payload";
+			return LIBSSH2_ERROR_PROTO;
+		}
+	}
+	if (p[0] == SSH_MSG_USERAUTH_SUCCESS)
+		tp_comp_delayed_start(t);
+	*payload = p;
+	*n = pn;
 	t->in_start += total;
 	t->rx_len = 0;
 	t->rx_first_done = 0;
@@ -383,6 +433,19 @@ baddec:
 	return LIBSSH2_ERROR_DECRYPT;
 }
 
+/* RFC 4253 6.2: "The compression context is initialized after each key
+ * exchange"; OpenSSH (ssh_set_newkeys) restarts it at every NEWKEYS,
+ * delayed compression too once the user is authenticated. */
+static void comp_switch(const struct tp *t, struct comp_stream *c,
+			const struct tp_dir *d)
+{
+	if (d->comp && d->comp->zlib &&
+	    (!d->comp->delayed || t->authenticated))
+		comp_restart(c);
+	else
+		comp_stop(c);
+}
+
 void tp_rx_rekey(struct tp *t, int reset_seq)
 {
 	tp_dir_free(&t->rxd[t->rxi]);
@@ -390,6 +453,7 @@ void tp_rx_rekey(struct tp *t, int reset_seq)
 	if (reset_seq)
 		t->rx_seq = 0;
 	t->rx_bytes = 0;
+	comp_switch(t, &t->zrx, &t->rxd[t->rxi]);
 }
 
 void tp_tx_rekey(struct tp *t, int reset_seq)
@@ -399,4 +463,17 @@ void tp_tx_rekey(struct tp *t, int reset_seq)
 	if (reset_seq)
 		t->tx_seq = 0;
 	t->tx_bytes = 0;
+	comp_switch(t, &t->ztx, &t->txd[t->txi]);
+}
+
+void tp_comp_delayed_start(struct tp *t)
+{
+	if (t->authenticated)
+		return;
+	t->authenticated = 1;
+	/* "zlib" is running already: its stream must go on untouched. */
+	if (t->rxd[t->rxi].comp && t->rxd[t->rxi].comp->delayed)
+		comp_restart(&t->zrx);
+	if (t->txd[t->txi].comp && t->txd[t->txi].comp->delayed)
+		comp_restart(&t->ztx);
 }

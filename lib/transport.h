@@ -17,7 +17,11 @@
 #include "alloc.h"
 #include "buf.h"
 #include "cipher.h"
+#include "comp.h"
 #include "ssh_limits.h"
+
+/* RFC 4252 section 5.1: after it, zlib@openssh.com compression starts. */
+#define SSH_MSG_USERAUTH_SUCCESS 52
 
 struct tp {
 	const struct lalloc *a;
@@ -52,6 +56,12 @@ struct tp {
 	/* The outbound packet being built (tp_pkt_begin .. tp_pkt_end). */
 	size_t pkt_start;
 	int building;
+
+	/* Compression (RFC 4253 6.2): one zlib stream per direction, on
+	 * per the direction's keys (tp_dir.comp), restarted at each
+	 * NEWKEYS; zlib@openssh.com waits for authentication. */
+	struct comp_stream zrx, ztx;
+	int authenticated; /* USERAUTH_SUCCESS received */
 };
 
 int tp_init(struct tp *t, const struct lalloc *a);
@@ -100,10 +110,12 @@ void tp_pkt_abort(struct tp *t);
 int tp_send(struct tp *t, const uint8_t *payload, size_t n) BUF_WUR;
 
 /*
- * The next complete, verified and decrypted packet: 1 with *payload /
- * *n set (type byte first; valid until the next tp_* call that adds
- * input), 0 when more input is needed, or a negative LIBSSH2_ERROR_*
- * with *why explaining it (a bad length, MAC or padding is fatal).
+ * The next complete, verified, decrypted and decompressed packet: 1 with
+ * *payload / *n set (type byte first; valid until the next tp_recv() or
+ * tp_* call that adds input), 0 when more input is needed, or a
+ * negative LIBSSH2_ERROR_* with *why explaining it (a bad length, MAC,
+ * padding or compressed data is fatal).  Receiving USERAUTH_SUCCESS
+ * calls tp_comp_delayed_start().
  */
 int tp_recv(struct tp *t, const uint8_t **payload, size_t *n,
 	    const char **why) BUF_WUR;
@@ -119,8 +131,18 @@ static inline struct tp_dir *tp_tx_next(struct tp *t)
 }
 
 /* Switch a direction to the next keys (at NEWKEYS); the old state is
- * wiped.  With strict KEX the sequence number restarts at 0. */
+ * wiped.  With strict KEX the sequence number restarts at 0.  The
+ * compression context restarts too (RFC 4253 6.2), per the new keys'
+ * tp_dir.comp. */
 void tp_rx_rekey(struct tp *t, int reset_seq);
 void tp_tx_rekey(struct tp *t, int reset_seq);
+
+/*
+ * The user is authenticated: delayed compression (zlib@openssh.com)
+ * starts in both directions with the next packet, as OpenSSH's client
+ * does when it reads USERAUTH_SUCCESS (packet.c,
+ * ssh_packet_enable_delayed_compress).  Only the first call counts.
+ */
+void tp_comp_delayed_start(struct tp *t);
 
 #endif
