@@ -319,6 +319,8 @@ static int connect_once(struct conn *c, char *err, size_t errlen)
 		goto fail;
 	}
 	libssh2_session_set_timeout(c->s, (long)o->connect_timeout * 1000);
+	if (o->compression == 1)
+		libssh2_session_flag(c->s, LIBSSH2_FLAG_COMPRESS, 1);
 	if ((o->ciphers && (libssh2_session_method_pref(
 				    c->s, LIBSSH2_METHOD_CRYPT_CS, o->ciphers) ||
 			    libssh2_session_method_pref(

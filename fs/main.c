@@ -39,7 +39,7 @@ static void usage(FILE *f)
 		"    UserKnownHostsFile=FILE   known_hosts (~/.ssh/known_hosts)\n"
 		"    StrictHostKeyChecking=yes|accept-new|no\n"
 		"    ConnectTimeout=SECONDS    (15)\n"
-		"    Ciphers=LIST KexAlgorithms=LIST MACs=LIST\n"
+		"    Ciphers=LIST KexAlgorithms=LIST MACs=LIST Compression=yes|no\n"
 		"    cache=yes|no cache_timeout=SECONDS (1)\n"
 		"    reconnect=yes|no (yes) ServerAliveInterval=SECONDS (15)\n"
 		"    ServerAliveCountMax=N (3) op_timeout=SECONDS (30): how long an\n"
@@ -149,6 +149,8 @@ static int opt_one(struct opts *o, char *w)
 		}
 	} else if (IS("ConnectTimeout")) {
 		o->connect_timeout = atoi(v) > 0 ? atoi(v) : 15;
+	} else if (IS("Compression")) {
+		o->compression = !strcasecmp(v, "yes");
 	} else if (IS("Ciphers")) {
 		return set_str(&o->ciphers, v);
 	} else if (IS("KexAlgorithms")) {
@@ -327,7 +329,8 @@ int main(int argc, char **argv)
 			  .cache_timeout = 1.0, .reconnect = 1,
 			  .alive_interval = -1, .alive_count = -1,
 			  .op_timeout = 30, .identities_only = -1,
-			  .uid = -1, .gid = -1, .umask = -1 };
+			  .uid = -1, .gid = -1, .umask = -1,
+			  .compression = -1 };
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_session *se;
 	struct itable it;

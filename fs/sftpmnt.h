@@ -64,6 +64,7 @@ struct opts {
 	int contain_symlinks;	/* refuse targets resolving outside the root */
 	int kernel_cache;	/* keep the page cache across opens */
 	char kopts[256];	/* ro, nosuid, noexec...: for the kernel */
+	int compression;	/* Compression=yes: zlib@openssh.com (-1 unset) */
 };
 
 /* ---- inodes ----------------------------------------------------------- */

@@ -167,6 +167,9 @@ static int apply(struct opts *o, const char *kw, char *v, const char *host)
 	} else if (KW("ConnectTimeout")) {
 		if (o->connect_timeout < 0)
 			o->connect_timeout = atoi(v);
+	} else if (KW("Compression")) {
+		if (o->compression < 0)
+			o->compression = yesno(v);
 	} else if (KW("Ciphers")) {
 		return set_once(&o->ciphers, v);
 	} else if (KW("KexAlgorithms")) {

@@ -205,6 +205,9 @@ int sftp_core_run(struct sftp_core *c)
 
 	if (c->dead)
 		return c->dead;
+	/* a step of its own: the directions it blocks on are this run's
+	 * (a caller polling on stale ones would spin) */
+	c->s->block_dirs = 0;
 	for (;;) {
 		if ((rc = push(c)))
 			goto fatal;
