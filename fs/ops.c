@@ -23,7 +23,7 @@
 
 /* Write-behind: a WRITE is acknowledged to the application as soon as it
  * is queued, while the handle has less than this unacknowledged. */
-#define WB_HANDLE_MAX (64u * 1024 * 1024)
+#define WB_HANDLE_MAX (32u * 1024 * 1024)
 /* Names per READDIR reply are bounded by the codec (SFTP_NAMES_MAX). */
 
 /*

@@ -10,6 +10,8 @@
 #include "sftp_proto.h"
 
 #define SLOTS_MIN 64
+/* Move unsent requests to the front once this much was sent. */
+#define SFTP_OUT_COMPACT (1u << 20)
 
 static struct sftp_slot *slot_of(struct sftp_core *c, uint32_t id)
 {
@@ -143,6 +145,14 @@ static int push(struct sftp_core *c)
 	if (c->out_sent == c->out.len) {
 		c->out_sent = 0;
 		wb_reset(&c->out);
+	} else if (c->out_sent >= SFTP_OUT_COMPACT &&
+		   c->out_sent >= c->out.len / 2) {
+		/* A long stream of writes never empties the buffer: give
+		 * back what was sent, or it grows to its cap. */
+		memmove(c->out.p, c->out.p + c->out_sent,
+			c->out.len - c->out_sent);
+		c->out.len -= c->out_sent;
+		c->out_sent = 0;
 	}
 	return 0;
 }
