@@ -277,3 +277,27 @@ void itable_free(struct itable *t)
 	free(t->by_path);
 	pthread_mutex_destroy(&t->lock);
 }
+
+void itable_bump_wgen(struct itable *t, uint64_t ino)
+{
+	struct inode *e;
+
+	pthread_mutex_lock(&t->lock);
+	e = find_ino(t, ino);
+	if (e)
+		e->wgen++;
+	pthread_mutex_unlock(&t->lock);
+}
+
+uint64_t itable_wgen(struct itable *t, uint64_t ino)
+{
+	struct inode *e;
+	uint64_t g = 0;
+
+	pthread_mutex_lock(&t->lock);
+	e = find_ino(t, ino);
+	if (e)
+		g = e->wgen;
+	pthread_mutex_unlock(&t->lock);
+	return g;
+}

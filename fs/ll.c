@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,19 @@ static struct op *op_new(fuse_req_t req, enum op_kind kind, fuse_ino_t ino)
 
 static int set_name(struct op *op, char **dst, const char *name)
 {
+	/* a directory entry name (not a symlink target, which comes in
+	 * name2 of symlink and may be long) */
+	if (dst == &op->name && strlen(name) > NAME_MAX) {
+		fuse_reply_err(op->req, ENAMETOOLONG);
+		op_free(op);
+		return -1;
+	}
+	if (op->kind == OP_RENAME && dst == &op->name2 &&
+	    strlen(name) > NAME_MAX) {
+		fuse_reply_err(op->req, ENAMETOOLONG);
+		op_free(op);
+		return -1;
+	}
 	*dst = strdup(name);
 	if (!*dst) {
 		fuse_reply_err(op->req, ENOMEM);

@@ -316,6 +316,7 @@ static struct fh *fh_from_handle(struct op *op, const uint8_t *body, size_t n,
 
 static void readdir_fill(struct op *op);
 static void wb_settled(struct fh *fh);
+static int start_setattr(struct op *op);
 
 /* Lexically normalised absolute path (".", "..", "//" removed). */
 static char *normalize(const char *p)
@@ -498,7 +499,29 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 			break;
 		return;
 	case OP_SETATTR:
-		if (op->stage == 0) { /* the SETSTAT's STATUS */
+		if (op->stage == 10) {
+			/* the current times, for the one not being set
+			 * (UTIME_OMIT): v3 sets both together */
+			struct sftp_attrs_reply ar = sftp_dec_attrs(body, n);
+
+			if (body[0] != SSH_FXP_ATTRS || ar.rc) {
+				rc = body[0] == SSH_FXP_ATTRS
+					     ? -EIO
+					     : -errmap_reply(body, n, op->kind);
+				break;
+			}
+			if (!(op->to_set & (FUSE_SET_ATTR_ATIME |
+					    FUSE_SET_ATTR_ATIME_NOW)))
+				op->attr.st_atime = ar.attrs.atime;
+			if (!(op->to_set & (FUSE_SET_ATTR_MTIME |
+					    FUSE_SET_ATTR_MTIME_NOW)))
+				op->attr.st_mtime = ar.attrs.mtime;
+			op->stage = 11;
+			if ((rc = start_setattr(op)))
+				break;
+			return;
+		}
+		if (op->stage == 0 || op->stage == 11) { /* the STATUS */
 			op->stage = 1;
 			if (body[0] != SSH_FXP_STATUS)
 				op->err = EIO;
@@ -564,7 +587,9 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 		if ((rc = entry_from(op, op->path, body, n, &e)))
 			break;
 		op_reply_entry(op, &e);
-		op_free(op);
+		/* mknod's CLOSE may still be out: freed at its answer */
+		if (op->pending == 0)
+			op_free(op);
 		return;
 	case OP_UNLINK:
 	case OP_RMDIR:
@@ -755,6 +780,10 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 check_done:
 	if (op->pending > 0)
 		return;
+	if (op->replied) { /* answered already (timeout, or mknod) */
+		op_free(op);
+		return;
+	}
 	if (op->kind == OP_READ) {
 		if (op->err && op->got == 0)
 			reply_err(op, op->err);
@@ -935,6 +964,21 @@ static int start_setattr(struct op *op)
 	struct sftp_attrs a = { 0 };
 	struct fh *fh = op->fh;
 	int rc;
+	int set_a = op->to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW);
+	int set_m = op->to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW);
+
+	if ((set_a != 0) != (set_m != 0) && op->stage != 11) {
+		/* one time only: read the other first (stage 10) */
+		op->stage = 10;
+		if (fh)
+			return SEND(op, sftp_enc_fstat(W(op), ID(op), fh->h,
+						       fh->hlen));
+		return SEND(op, sftp_enc_lstat(W(op), ID(op), op->path,
+					       strlen(op->path)));
+	}
+
+	if (op->to_set & FUSE_SET_ATTR_SIZE)
+		itable_bump_wgen(op->c->it, op->ino); /* caches are stale */
 
 	if (op->to_set & FUSE_SET_ATTR_SIZE) {
 		a.flags |= SSH_FILEXFER_ATTR_SIZE;
@@ -979,6 +1023,12 @@ static int start_setattr(struct op *op)
 	if (fh)
 		rc = SEND(op, sftp_enc_fsetstat(W(op), ID(op), fh->h, fh->hlen,
 						&a));
+	else if (!(a.flags & SSH_FILEXFER_ATTR_SIZE) &&
+		 (op->c->core->ext & SFTP_HAS_LSETSTAT))
+		/* chown -h, touch -h: on a symlink, the link itself, never
+		 * its target (lsetstat@openssh.com; it cannot truncate) */
+		rc = SEND(op, sftp_enc_lsetstat(W(op), ID(op), op->path,
+						strlen(op->path), &a));
 	else
 		rc = SEND(op, sftp_enc_setstat(W(op), ID(op), op->path,
 					       strlen(op->path), &a));
@@ -1009,6 +1059,7 @@ static int start_write(struct op *op)
 	}
 	ra_drop(fh); /* what we cached may be stale now */
 	fh->ra_last_end = 0;
+	itable_bump_wgen(op->c->it, fh->ino); /* and other handles' too */
 	if (op->stage == 0) { /* not a replay: count it in */
 		fh->wb_bytes += op->size;
 		fh->refs++;
@@ -1243,7 +1294,7 @@ void op_start(struct conn *c, struct op *op)
 	if (fh && fh->gen != c->gen && !fh->reopening &&
 	    (op->kind == OP_RELEASE || op->kind == OP_RELEASEDIR)) {
 		/* its handle died with the old connection: nothing to close */
-		ra_drop(fh);
+		ra_release(fh);
 		free(fh->dnames);
 		free(fh->dpath);
 		free(fh);
@@ -1424,7 +1475,7 @@ void op_start(struct conn *c, struct op *op)
 		break;
 	case OP_RELEASE:
 	case OP_RELEASEDIR:
-		ra_drop(fh);
+		ra_release(fh);
 		free(fh->dnames);
 		free(fh->dpath);
 		fh->dnames = NULL;

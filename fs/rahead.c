@@ -29,6 +29,7 @@ struct rachunk {
 	uint32_t len, got;
 	int state; /* 0 pending, 1 data, 2 eof, 3 error */
 	int err;
+	int detached; /* out of the cache (stale); still wakes waiters */
 	uint8_t *data;
 };
 
@@ -40,9 +41,14 @@ static void chunk_free(struct rachunk *c)
 	free(c);
 }
 
-/* Forget the chunks that hold data; keep those in flight (an op may be
- * waiting for them).  all: forget those in flight too (release). */
-static void drop(struct fh *fh, int all)
+enum drop_mode {
+	DROP_DONE,     /* chunks with data go; those in flight stay */
+	DROP_STALE,    /* the file changed: those in flight leave the cache,
+			* and whoever waits for them is served afresh */
+	DROP_RELEASE,  /* everything; replies free what is in flight */
+};
+
+static void drop(struct fh *fh, enum drop_mode mode)
 {
 	struct rachunk *c = fh->ra_head, *nx, **keep = &fh->ra_head;
 
@@ -50,12 +56,14 @@ static void drop(struct fh *fh, int all)
 	fh->ra_bytes = 0;
 	for (; c; c = nx) {
 		nx = c->next;
+		c->next = NULL;
 		if (c->state != 0) {
 			chunk_free(c);
-		} else if (all) {
+		} else if (mode == DROP_RELEASE) {
 			c->fh = NULL;
+		} else if (mode == DROP_STALE) {
+			c->detached = 1;
 		} else {
-			c->next = NULL;
 			*keep = c;
 			keep = &c->next;
 			fh->ra_tail = c;
@@ -67,7 +75,12 @@ static void drop(struct fh *fh, int all)
 
 void ra_drop(struct fh *fh)
 {
-	drop(fh, 1);
+	drop(fh, DROP_STALE);
+}
+
+void ra_release(struct fh *fh)
+{
+	drop(fh, DROP_RELEASE);
 }
 
 /* A new chunk for [off, off+len), kept in offset order. */
@@ -239,6 +252,18 @@ static void chunk_done(void *arg, int err, const uint8_t *body, size_t n)
 		chunk_free(c);
 		return;
 	}
+	if (c->detached) {
+		/* its data may predate a write: whoever waited is served
+		 * again, from fresh reads */
+		chunk_free(c);
+		w = fh->ra_waiters;
+		fh->ra_waiters = NULL;
+		for (; w; w = nx) {
+			nx = w->next;
+			serve(w->c, w);
+		}
+		return;
+	}
 	if (err) {
 		/* the connection died: the chunk goes, and whoever waited
 		 * for it is restarted after the reconnect */
@@ -309,9 +334,18 @@ void ra_read(struct conn *c, struct op *op)
 		answer(op);
 		return;
 	}
+	{
+		/* written through another handle since: the cache is stale */
+		uint64_t g = itable_wgen(c->it, fh->ino);
+
+		if (g != fh->ra_wgen) {
+			drop(fh, DROP_STALE);
+			fh->ra_wgen = g;
+		}
+	}
 	if (off != fh->ra_last_end) {
 		/* not sequential: start over from here, small */
-		drop(fh, 0);
+		drop(fh, DROP_DONE);
 		fh->ra_window = 0;
 	} else if (fh->ra_window < RA_WINDOW_MIN) {
 		fh->ra_window = RA_WINDOW_MIN;

@@ -77,6 +77,7 @@ struct inode {
 	/* attribute cache */
 	struct stat st;
 	double st_expires;
+	uint64_t wgen; /* bumped by every write or truncate */
 };
 
 struct itable {
@@ -99,6 +100,8 @@ void itable_forget(struct itable *t, uint64_t ino, uint64_t n);
 /* A rename: the inode at from (and everything under it) moves to to. */
 void itable_rename(struct itable *t, const char *from, const char *to);
 void itable_free(struct itable *t);
+void itable_bump_wgen(struct itable *t, uint64_t ino);
+uint64_t itable_wgen(struct itable *t, uint64_t ino);
 void itable_set_attr(struct itable *t, const char *path, const struct stat *st,
 		     double expires);
 
@@ -130,6 +133,7 @@ struct fh {
 	size_t ra_window;
 	uint64_t ra_last_end;
 	int ra_eof;
+	uint64_t ra_wgen; /* the inode's write generation the cache has */
 	struct op *ra_waiters;
 	/* reconnect: the connection generation the handle belongs to; an
 	 * older handle is reopened by path before it is used again */
@@ -249,6 +253,7 @@ void op_free(struct op *op);
 /* rahead.c */
 void ra_read(struct conn *c, struct op *op);
 void ra_drop(struct fh *fh);
+void ra_release(struct fh *fh);
 
 /* errmap.c */
 int errmap(uint32_t status, enum op_kind kind);

@@ -115,6 +115,10 @@ static int window_regrant(LIBSSH2_CHANNEL *c, int force)
 
 size_t chan_avail(const LIBSSH2_CHANNEL *c, const uint8_t **p)
 {
+	if (!c->in.p) {
+		*p = NULL;
+		return 0;
+	}
 	*p = c->in.p + c->in.start;
 	return c->in.end - c->in.start;
 }

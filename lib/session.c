@@ -422,8 +422,21 @@ static ssize_t sock_recv(LIBSSH2_SESSION *s, void *p, size_t n)
 	return s->recv(s->sock, p, n, 0, &s->abstract);
 }
 
+void sess_mark_dead(LIBSSH2_SESSION *s, int err)
+{
+	/* the first fatal error is the one every later call reports (a
+	 * later EAGAIN in last_errno must not make it look alive) */
+	if (s->state != SESS_DEAD || !s->dead_err)
+		s->dead_err = err && err != LIBSSH2_ERROR_EAGAIN
+				      ? err
+				      : LIBSSH2_ERROR_SOCKET_DISCONNECT;
+	s->state = SESS_DEAD;
+}
+
 int sess_flush(LIBSSH2_SESSION *s)
 {
+	if (s->state == SESS_DEAD && s->dead_err)
+		return s->dead_err;
 	while (tp_out_len(&s->tp) > 0) {
 		ssize_t r = sock_send(s, tp_out_data(&s->tp),
 				      tp_out_len(&s->tp));
@@ -436,7 +449,7 @@ int sess_flush(LIBSSH2_SESSION *s)
 			return LIBSSH2_ERROR_EAGAIN;
 		}
 		if (r < 0) {
-			s->state = SESS_DEAD;
+			sess_mark_dead(s, LIBSSH2_ERROR_SOCKET_SEND);
 			return sess_err(s, LIBSSH2_ERROR_SOCKET_SEND,
 					"unable to send to the socket: %s",
 					strerror((int)-r));
@@ -465,13 +478,13 @@ int sess_fill(LIBSSH2_SESSION *s)
 		return LIBSSH2_ERROR_EAGAIN;
 	}
 	if (r < 0) {
-		s->state = SESS_DEAD;
+		sess_mark_dead(s, LIBSSH2_ERROR_SOCKET_RECV);
 		return sess_err(s, LIBSSH2_ERROR_SOCKET_RECV,
 				"unable to read from the socket: %s",
 				strerror((int)-r));
 	}
 	if (r == 0) {
-		s->state = SESS_DEAD;
+		sess_mark_dead(s, LIBSSH2_ERROR_SOCKET_DISCONNECT);
 		return sess_err(s, LIBSSH2_ERROR_SOCKET_DISCONNECT,
 				"the server closed the connection");
 	}
@@ -545,7 +558,7 @@ int sess_banner_step(LIBSSH2_SESSION *s)
 		if (rc == 1)
 			break;
 		if (rc < 0) {
-			s->state = SESS_DEAD;
+			sess_mark_dead(s, rc);
 			return sess_err(s, rc, "%s", why);
 		}
 		rc = sess_fill(s);
@@ -636,7 +649,7 @@ static int on_disconnect(LIBSSH2_SESSION *s, struct rbuf *r)
 	if (s->cb_disconnect)
 		s->cb_disconnect(s, (int)reason, desc, (int)dn, lang, (int)ln,
 				 &s->abstract);
-	s->state = SESS_DEAD;
+	sess_mark_dead(s, LIBSSH2_ERROR_SOCKET_DISCONNECT);
 	return sess_err(s, LIBSSH2_ERROR_SOCKET_DISCONNECT,
 			"the server disconnected (reason %u): %.*s", reason,
 			(int)(dn > 200 ? 200 : dn), desc);
@@ -802,8 +815,8 @@ int sess_pump(LIBSSH2_SESSION *s)
 	int rc;
 
 	if (s->state == SESS_DEAD)
-		return s->last_errno ? s->last_errno
-				     : LIBSSH2_ERROR_SOCKET_DISCONNECT;
+		return s->dead_err ? s->dead_err
+				   : LIBSSH2_ERROR_SOCKET_DISCONNECT;
 	/* Keep writing what we can, but never let a full socket stop us
 	 * from reading: both peers writing at once must not deadlock. */
 	rc = sess_flush(s);
@@ -814,7 +827,7 @@ int sess_pump(LIBSSH2_SESSION *s)
 		if (rc == 1)
 			break;
 		if (rc < 0) {
-			s->state = SESS_DEAD;
+			sess_mark_dead(s, rc);
 			return sess_err(s, rc, "%s", why);
 		}
 		rc = sess_fill(s);
@@ -823,7 +836,7 @@ int sess_pump(LIBSSH2_SESSION *s)
 	}
 	rc = dispatch(s, p, n);
 	if (rc && rc != LIBSSH2_ERROR_EAGAIN)
-		s->state = SESS_DEAD;
+		sess_mark_dead(s, rc);
 	return rc;
 }
 
@@ -849,8 +862,8 @@ static int handshake_step(LIBSSH2_SESSION *s)
 		s->state = SESS_READY;
 	}
 	if (s->state == SESS_DEAD)
-		return s->last_errno ? s->last_errno
-				     : LIBSSH2_ERROR_SOCKET_DISCONNECT;
+		return s->dead_err ? s->dead_err
+				   : LIBSSH2_ERROR_SOCKET_DISCONNECT;
 	return 0;
 }
 
@@ -880,7 +893,7 @@ static int disconnect_step(LIBSSH2_SESSION *s)
 
 	if (rc)
 		return rc;
-	s->state = SESS_DEAD;
+	sess_mark_dead(s, LIBSSH2_ERROR_SOCKET_DISCONNECT);
 	return 0;
 }
 

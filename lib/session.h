@@ -92,6 +92,7 @@ struct _LIBSSH2_SESSION {
 	unsigned ka_replies; /* keepalive answers still to come */
 	int64_t last_recv_ms; /* when the server last sent us anything */
 	int disc_queued;
+	int dead_err; /* the fatal error that ended the session */
 };
 
 /* A queued message. */
@@ -118,6 +119,9 @@ int sess_take(LIBSSH2_SESSION *s, uint8_t lo, uint8_t hi,
  * "return sess_err(s, LIBSSH2_ERROR_X, "...")". */
 int sess_err(LIBSSH2_SESSION *s, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* The session cannot go on: err is what every later call reports. */
+void sess_mark_dead(LIBSSH2_SESSION *s, int err);
 
 /* Send pending transport output.  0 when all is out, EAGAIN, or error. */
 int sess_flush(LIBSSH2_SESSION *s);

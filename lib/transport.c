@@ -109,6 +109,8 @@ static int banner_check(const char *s, size_t n, const char **why)
 
 int tp_banner_take(struct tp *t, char *id, size_t idcap, const char **why)
 {
+	if (!t->in)
+		return 0; /* nothing read yet */
 	for (;;) {
 		const uint8_t *s = t->in + t->in_start;
 		size_t avail = t->in_end - t->in_start;
@@ -312,12 +314,15 @@ int tp_send(struct tp *t, const uint8_t *payload, size_t n)
 static int rx_length(struct tp *t, const char **why)
 {
 	struct tp_dir *d = &t->rxd[t->rxi];
-	uint8_t *pkt = t->in + t->in_start;
 	size_t avail = t->in_end - t->in_start;
+	uint8_t *pkt;
 	unsigned bs = tp_dir_block(d);
 	uint8_t plain[4];
 	uint32_t len;
 
+	if (!t->in)
+		return 0; /* nothing read yet */
+	pkt = t->in + t->in_start;
 	if (!d->cipher || tp_dir_len_apart(d)) {
 		if (avail < 4)
 			return 0;
