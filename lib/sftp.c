@@ -210,6 +210,26 @@ int sftp_status_rc(LIBSSH2_SFTP *sf, const uint8_t *body, size_t n)
 			"SFTP error %u (%s)", st.code, sftp_status_str(st.code));
 }
 
+/*
+ * The error for a reply that is not the one expected: a STATUS reply's
+ * own code (OK, when `what` was expected, is a protocol error: "no
+ * `what` in the reply"), any other type a protocol error.
+ */
+static int reply_other(LIBSSH2_SFTP *sf, const uint8_t *reply, size_t n,
+		       const char *what)
+{
+	int rc;
+
+	if (reply[0] != SSH_FXP_STATUS)
+		return sess_err(sf->s, LIBSSH2_ERROR_SFTP_PROTOCOL,
+				"unexpected SFTP reply type %u", reply[0]);
+	rc = sftp_status_rc(sf, reply, n);
+	if (!rc && what)
+		rc = sess_err(sf->s, LIBSSH2_ERROR_SFTP_PROTOCOL,
+			      "no %s in the reply", what);
+	return rc;
+}
+
 /* SESS_BLOCK around op_step: a timeout in the wait (not in op_step)
  * also ends the request. */
 static int op_wait(LIBSSH2_SFTP *sf, const struct sreq *r, uint8_t **reply,
@@ -234,11 +254,7 @@ static int status_call(LIBSSH2_SFTP *sf, const struct sreq *r)
 	rc = op_wait(sf, r, &reply, &n);
 	if (rc)
 		return rc;
-	if (reply[0] == SSH_FXP_STATUS)
-		rc = sftp_status_rc(sf, reply, n);
-	else
-		rc = sess_err(sf->s, LIBSSH2_ERROR_SFTP_PROTOCOL,
-			      "unexpected SFTP reply type %u", reply[0]);
+	rc = reply_other(sf, reply, n, NULL);
 	la_free(&sf->s->a, reply);
 	return rc;
 }
@@ -435,14 +451,8 @@ static int attrs_call(LIBSSH2_SFTP *sf, const struct sreq *r,
 			sftp_attrs_to_lib(&ar.attrs, attrs);
 			sf->last_status = SSH_FX_OK;
 		}
-	} else if (reply[0] == SSH_FXP_STATUS) {
-		rc = sftp_status_rc(sf, reply, n);
-		if (!rc)
-			rc = sess_err(sf->s, LIBSSH2_ERROR_SFTP_PROTOCOL,
-				      "no attributes in the reply");
 	} else {
-		rc = sess_err(sf->s, LIBSSH2_ERROR_SFTP_PROTOCOL,
-			      "unexpected SFTP reply type %u", reply[0]);
+		rc = reply_other(sf, reply, n, "attributes");
 	}
 	la_free(&sf->s->a, reply);
 	return rc;
@@ -500,14 +510,8 @@ static int name1_call(LIBSSH2_SFTP *sf, const struct sreq *r, char *target,
 			rc = (int)nm.e.filename_len;
 			sf->last_status = SSH_FX_OK;
 		}
-	} else if (reply[0] == SSH_FXP_STATUS) {
-		rc = sftp_status_rc(sf, reply, n);
-		if (!rc)
-			rc = sess_err(sf->s, LIBSSH2_ERROR_SFTP_PROTOCOL,
-				      "no name in the reply");
 	} else {
-		rc = sess_err(sf->s, LIBSSH2_ERROR_SFTP_PROTOCOL,
-			      "unexpected SFTP reply type %u", reply[0]);
+		rc = reply_other(sf, reply, n, "name");
 	}
 	la_free(&sf->s->a, reply);
 	return rc;
@@ -576,14 +580,8 @@ static int statvfs_call(LIBSSH2_SFTP *sf, const struct sreq *r,
 			st->f_flag = v.flag;
 			st->f_namemax = v.namemax;
 		}
-	} else if (reply[0] == SSH_FXP_STATUS) {
-		rc = sftp_status_rc(sf, reply, n);
-		if (!rc)
-			rc = sess_err(sf->s, LIBSSH2_ERROR_SFTP_PROTOCOL,
-				      "no statvfs data in the reply");
 	} else {
-		rc = sess_err(sf->s, LIBSSH2_ERROR_SFTP_PROTOCOL,
-			      "unexpected SFTP reply type %u", reply[0]);
+		rc = reply_other(sf, reply, n, "statvfs data");
 	}
 	la_free(&sf->s->a, reply);
 	return rc;
@@ -670,11 +668,9 @@ static int open_step(LIBSSH2_SFTP *sf, const struct sreq *r,
 	if ((rc = op_step(sf, r, &reply, &n)))
 		return rc;
 	if (reply[0] == SSH_FXP_STATUS) {
-		rc = sftp_status_rc(sf, reply, n);
+		rc = reply_other(sf, reply, n, "handle");
 		la_free(&sf->s->a, reply);
-		return rc ? rc
-			  : sess_err(sf->s, LIBSSH2_ERROR_SFTP_PROTOCOL,
-				     "no handle in the reply");
+		return rc;
 	}
 	hd = sftp_dec_handle(reply, n);
 	if (reply[0] != SSH_FXP_HANDLE || hd.rc) {
@@ -761,10 +757,7 @@ static int close_step(LIBSSH2_SFTP_HANDLE *h)
 	r.hl = h->hlen;
 	if ((rc = op_step(sf, &r, &reply, &n)))
 		return rc;
-	rc = reply[0] == SSH_FXP_STATUS
-		     ? sftp_status_rc(sf, reply, n)
-		     : sess_err(sf->s, LIBSSH2_ERROR_SFTP_PROTOCOL,
-				"unexpected SFTP reply type %u", reply[0]);
+	rc = reply_other(sf, reply, n, NULL);
 	la_free(&sf->s->a, reply);
 	return rc;
 }
