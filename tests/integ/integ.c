@@ -3,6 +3,8 @@
  */
 #include "integ.h"
 
+#include "session.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -45,4 +47,27 @@ int integ_connect(int port)
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	return fd;
+}
+
+int integ_service_step(LIBSSH2_SESSION *s, int *sent)
+{
+	static const char req[] = "\x05\x00\x00\x00\x0cssh-userauth";
+	struct sess_pkt *p;
+	int rc;
+
+	if (!*sent) {
+		if ((rc = tp_send(&s->tp, (const uint8_t *)req,
+				  sizeof(req) - 1)))
+			return rc;
+		*sent = 1;
+	}
+	while (!sess_take(s, SSH_MSG_SERVICE_ACCEPT, SSH_MSG_SERVICE_ACCEPT,
+			  &p))
+		if ((rc = sess_pump(s)))
+			return rc;
+	rc = p->n == sizeof(req) - 1 && !memcmp(p->data + 1, req + 1, p->n - 1)
+		     ? 0
+		     : LIBSSH2_ERROR_PROTO;
+	la_free(&s->a, p);
+	return rc;
 }

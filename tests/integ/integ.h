@@ -12,4 +12,10 @@ const char *integ_env(const char *name);
  * environment), or to port if non-zero.  Exits 99 on failure. */
 int integ_connect(int port);
 
+struct _LIBSSH2_SESSION;
+/* SERVICE_REQUEST "ssh-userauth" and its SERVICE_ACCEPT (RFC 4253 10):
+ * the first messages each way under the newest keys.  Non-blocking
+ * step: *sent starts at 0; wrap in SESS_BLOCK. */
+int integ_service_step(struct _LIBSSH2_SESSION *s, int *sent);
+
 #endif

@@ -19,31 +19,6 @@
 
 #include "integ.h"
 
-/* Ask for the ssh-userauth service and wait for the answer: the first
- * encrypted messages in both directions. */
-static int service_step(LIBSSH2_SESSION *s, int *sent)
-{
-	static const char req[] = "\x05\x00\x00\x00\x0cssh-userauth";
-	struct sess_pkt *p;
-	int rc;
-
-	if (!*sent) {
-		if ((rc = tp_send(&s->tp, (const uint8_t *)req,
-				  sizeof(req) - 1)))
-			return rc;
-		*sent = 1;
-	}
-	while (!sess_take(s, SSH_MSG_SERVICE_ACCEPT, SSH_MSG_SERVICE_ACCEPT,
-			  &p))
-		if ((rc = sess_pump(s)))
-			return rc;
-	rc = p->n == sizeof(req) - 1 && !memcmp(p->data + 1, req + 1, p->n - 1)
-		     ? 0
-		     : LIBSSH2_ERROR_PROTO;
-	la_free(&s->a, p);
-	return rc;
-}
-
 static LIBSSH2_SESSION *connect_with(const char *kex, const char *cipher,
 				     const char *mac, int *fd)
 {
@@ -73,7 +48,7 @@ static LIBSSH2_SESSION *connect_with(const char *kex, const char *cipher,
 	libssh2_session_last_error(s, &msg, NULL, 0);
 	ck_assert_msg(rc == 0, "handshake %s/%s/%s: %d %s", kex, cipher, mac,
 		      rc, msg);
-	rc = SESS_BLOCK(s, service_step(s, &sent));
+	rc = SESS_BLOCK(s, integ_service_step(s, &sent));
 	libssh2_session_last_error(s, &msg, NULL, 0);
 	ck_assert_msg(rc == 0, "service request %s/%s: %d %s", cipher, mac,
 		      rc, msg);

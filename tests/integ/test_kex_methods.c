@@ -57,31 +57,6 @@ static void restart_sshd(const char *option)
 	ck_assert_int_eq(system(cmd), 0);
 }
 
-/* SERVICE_REQUEST "ssh-userauth" and its SERVICE_ACCEPT (RFC 4253 §10):
- * the first messages each way under the newest keys. */
-static int service_step(LIBSSH2_SESSION *s, int *sent)
-{
-	static const char req[] = "\x05\x00\x00\x00\x0cssh-userauth";
-	struct sess_pkt *p;
-	int rc;
-
-	if (!*sent) {
-		if ((rc = tp_send(&s->tp, (const uint8_t *)req,
-				  sizeof(req) - 1)))
-			return rc;
-		*sent = 1;
-	}
-	while (!sess_take(s, SSH_MSG_SERVICE_ACCEPT, SSH_MSG_SERVICE_ACCEPT,
-			  &p))
-		if ((rc = sess_pump(s)))
-			return rc;
-	rc = p->n == sizeof(req) - 1 && !memcmp(p->data + 1, req + 1, p->n - 1)
-		     ? 0
-		     : LIBSSH2_ERROR_PROTO;
-	la_free(&s->a, p);
-	return rc;
-}
-
 /* Pump until the rekey we started is complete (both NEWKEYS). */
 static int rekey_step(LIBSSH2_SESSION *s)
 {
@@ -140,7 +115,7 @@ START_TEST(each_method)
 
 	/* 1: the handshake and a round trip under its keys */
 	s = connect_with(name, &fd, &t_hs);
-	rc = SESS_BLOCK(s, service_step(s, &sent));
+	rc = SESS_BLOCK(s, integ_service_step(s, &sent));
 	libssh2_session_last_error(s, &msg, NULL, 0);
 	ck_assert_msg(rc == 0, "service request after %s: %d %s", name, rc,
 		      msg);
