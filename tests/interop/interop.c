@@ -543,6 +543,22 @@ char **interop_supported(const char *list, int method_type, size_t *count,
 	return v;
 }
 
+char **interop_supported_print(const char *server, const char *what,
+			       const char *list, int method_type, size_t *n)
+{
+	char *unsupported = NULL;
+	char **v = interop_supported(list, method_type, n, &unsupported);
+
+	printf("%s %s: %s\n  tested: ", server, what, list);
+	for (size_t i = 0; i < *n; i++)
+		printf("%s%s", i ? "," : "", v[i]);
+	printf("\n  not tested (unsupported, or markers such as "
+	       "ext-info-s): %s\n",
+	       unsupported ? unsupported : "(none)");
+	free(unsupported);
+	return v;
+}
+
 void interop_strv_free(char **v)
 {
 	size_t i;

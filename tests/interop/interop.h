@@ -89,6 +89,10 @@ int interop_list_has(const char *list, const char *name);
  * appended to *unsupported (malloc'd, comma-separated) if not NULL. */
 char **interop_supported(const char *list, int method_type, size_t *n,
 			 char **unsupported);
+/* interop_supported(), printing what is tested and what is not:
+ * "<server> <what>: <list>". */
+char **interop_supported_print(const char *server, const char *what,
+			       const char *list, int method_type, size_t *n);
 void interop_strv_free(char **v);
 
 /* The key blob of an OpenSSH public key line ("type base64 comment"). */

@@ -1022,18 +1022,7 @@ static void start_server(const char *python, const char *script)
 
 static char **supported(int ki, int type, const char *what, size_t *n)
 {
-	char *unsupported = NULL;
-	char **v = interop_supported(offer.list[ki], type, n, &unsupported);
-	size_t i;
-
-	printf("asyncssh %s:\n  tested: ", what);
-	for (i = 0; i < *n; i++)
-		printf("%s%s", i ? "," : "", v[i]);
-	printf("\n  not tested (unsupported, or markers such as "
-	       "ext-info-s): %s\n",
-	       unsupported ? unsupported : "(none)");
-	free(unsupported);
-	return v;
+	return interop_supported_print("asyncssh", what, offer.list[ki], type, n);
 }
 
 int main(void)

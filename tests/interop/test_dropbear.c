@@ -650,17 +650,7 @@ static void cleanup(void)
 
 static char **supported(int ki, int type, const char *what, size_t *n)
 {
-	char *unsupported = NULL;
-	char **v = interop_supported(offer.list[ki], type, n, &unsupported);
-
-	printf("dropbear %s: %s\n  tested: ", what, offer.list[ki]);
-	for (size_t i = 0; i < *n; i++)
-		printf("%s%s", i ? "," : "", v[i]);
-	printf("\n  not tested (unsupported, or markers such as "
-	       "ext-info-s): %s\n",
-	       unsupported ? unsupported : "(none)");
-	free(unsupported);
-	return v;
+	return interop_supported_print("dropbear", what, offer.list[ki], type, n);
 }
 
 int main(void)
