@@ -188,7 +188,7 @@ void attrs_to_stat(const struct conn *c, const struct sftp_attrs *a,
 		st->st_mode &= ~((mode_t)o->umask & 07777);
 }
 
-static double attr_timeout(struct op *op)
+double op_attr_timeout(const struct op *op)
 {
 	return op->c->o->cache ? op->c->o->cache_timeout : 0.0;
 }
@@ -209,8 +209,8 @@ static int entry_from(struct op *op, const char *path, const uint8_t *body,
 	if (!e->ino)
 		return -ENOMEM;
 	attrs_to_stat(op->c, &ar.attrs, &e->attr, e->ino);
-	e->attr_timeout = attr_timeout(op);
-	e->entry_timeout = attr_timeout(op);
+	e->attr_timeout = op_attr_timeout(op);
+	e->entry_timeout = op_attr_timeout(op);
 	return 0;
 }
 
@@ -250,7 +250,7 @@ static int track(struct op *op, size_t mark, int encrc)
 		track((op), m_, (call));                                      \
 	})
 
-static char *join(const char *dir, const char *name)
+char *path_join(const char *dir, const char *name)
 {
 	char *p;
 
@@ -314,7 +314,6 @@ static struct fh *fh_from_handle(struct op *op, const uint8_t *body, size_t n,
 	return fh;
 }
 
-static void readdir_fill(struct op *op);
 static void wb_settled(struct fh *fh);
 static int start_setattr(struct op *op);
 
@@ -388,7 +387,7 @@ static int link_policy(struct conn *c, const char *linkpath, char **t)
 	if ((*t)[0] == '/')
 		abs = normalize(*t);
 	else {
-		char *j = join(dir, *t);
+		char *j = path_join(dir, *t);
 
 		abs = j ? normalize(j) : NULL;
 		free(j);
@@ -452,7 +451,7 @@ static int reply_attr_from(struct op *op, const uint8_t *body, size_t n)
 	if (ar.rc)
 		return -EIO;
 	attrs_to_stat(op->c, &ar.attrs, &st, op->ino);
-	op_reply_attr(op, &st, attr_timeout(op));
+	op_reply_attr(op, &st, op_attr_timeout(op));
 	op_free(op);
 	return 0;
 }
@@ -484,7 +483,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 		if (rc == -ENOENT && op->c->o->cache) {
 			/* negative entry: the kernel remembers the miss */
 			memset(&e, 0, sizeof(e));
-			e.entry_timeout = attr_timeout(op);
+			e.entry_timeout = op_attr_timeout(op);
 			op_reply_entry(op, &e);
 			op_free(op);
 			return;
@@ -620,6 +619,8 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 			rc = -ENOMEM;
 			break;
 		}
+		if (fh->is_dir)
+			da_start(fh);
 		op->fi.fh = (uintptr_t)fh;
 		if (op->c->o->kernel_cache)
 			op->fi.keep_cache = 1;
@@ -708,40 +709,6 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 		op_reply_err(op, 0);
 		op_free(op);
 		return;
-	case OP_READDIR: {
-		struct fh *fh = op->fh;
-		struct sftp_names nm;
-
-		if (body[0] == SSH_FXP_STATUS) {
-			struct sftp_status st = sftp_dec_status(body, n);
-
-			if (!st.rc && st.code == SSH_FX_EOF) {
-				fh->deof = 1;
-				readdir_fill(op);
-				return;
-			}
-			rc = -errmap_reply(body, n, op->kind);
-			break;
-		}
-		nm = sftp_dec_names(body, n);
-		if (body[0] != SSH_FXP_NAME || nm.rc) {
-			rc = -EIO;
-			break;
-		}
-		free(fh->dnames);
-		fh->dnames = malloc(n);
-		if (!fh->dnames) {
-			rc = -ENOMEM;
-			break;
-		}
-		memcpy(fh->dnames, body, n);
-		fh->dlen = n;
-		/* the iterator must point into our copy */
-		nm = sftp_dec_names(fh->dnames, n);
-		sftp_names_iter_init(&fh->dit, &nm);
-		readdir_fill(op);
-		return;
-	}
 	case OP_STATFS: {
 		struct sftp_statvfs v;
 		struct statvfs sv;
@@ -800,120 +767,6 @@ check_done:
 	reply_err(op, op->err ? op->err : EIO);
 }
 
-/* ---- readdir ---------------------------------------------------------------- */
-
-/* Names a server must never give us (and we never give the kernel). */
-static int bad_name(const char *s, size_t n)
-{
-	return n == 0 || memchr(s, '/', n) || memchr(s, 0, n);
-}
-
-/* Fill the reply buffer from the names we hold; ask the server for more
- * only when nothing is buffered, so a listing costs one round trip per
- * READDIR reply, not per kernel call. */
-static void readdir_fill(struct op *op)
-{
-	struct fh *fh = op->fh;
-	size_t used = 0;
-	int rc;
-
-	if (!op->buf && !(op->buf = malloc(op->size))) {
-		reply_err(op, ENOMEM);
-		return;
-	}
-	for (;;) {
-		struct sftp_name_iter save = fh->dit;
-		struct sftp_name_entry e;
-		char name[NAME_MAX + 1];
-		size_t need;
-
-		if (!fh->dnames || fh->dit.left == 0) {
-			free(fh->dnames);
-			fh->dnames = NULL;
-			if (fh->deof || used > 0)
-				break;
-			rc = SEND(op, sftp_enc_readdir(W(op), ID(op), fh->h,
-						       fh->hlen));
-			if (rc) {
-				reply_err(op, -rc);
-				return;
-			}
-			return; /* op_reply comes back here */
-		}
-		rc = sftp_names_next(&fh->dit, &e);
-		if (rc <= 0) {
-			free(fh->dnames);
-			fh->dnames = NULL;
-			reply_err(op, EIO);
-			return;
-		}
-		if (bad_name(e.filename, e.filename_len) ||
-		    e.filename_len > NAME_MAX)
-			continue;
-		if (fh->dskip > 0) { /* listed before a reconnect */
-			fh->dskip--;
-			continue;
-		}
-		memcpy(name, e.filename, e.filename_len);
-		name[e.filename_len] = 0;
-		if (op->plus) {
-			struct fuse_entry_param ep;
-			int dot = !strcmp(name, ".") || !strcmp(name, "..");
-
-			need = fuse_add_direntry_plus(op->req, NULL, 0, name,
-						      NULL, 0);
-			if (need > op->size - used) {
-				fh->dit = save;
-				break;
-			}
-			memset(&ep, 0, sizeof(ep));
-			/* with follow_symlinks a link's attributes are its
-			 * target's: leave those to a lookup */
-			if (op->c->o->follow_symlinks &&
-			    (e.attrs.flags & SSH_FILEXFER_ATTR_PERMISSIONS) &&
-			    S_ISLNK(e.attrs.perm))
-				dot = 1;
-			if (!dot) {
-				char *p = join(fh->dpath, name);
-
-				ep.ino = p ? itable_ref(op->c->it, p) : 0;
-				free(p);
-				if (!ep.ino) {
-					fh->dit = save;
-					break;
-				}
-				ep.attr_timeout = attr_timeout(op);
-				ep.entry_timeout = attr_timeout(op);
-			}
-			/* "." and ".." get no kernel reference (ep.ino 0), but
-			 * a non-zero d_ino: readdir(3) hides d_ino 0 */
-			attrs_to_stat(op->c, &e.attrs, &ep.attr,
-				      ep.ino ? ep.ino
-					     : name[1] ? FUSE_ROOT_ID : fh->ino);
-			fh->doff++;
-			used += fuse_add_direntry_plus(op->req, op->buf + used,
-						       op->size - used, name,
-						       &ep, fh->doff);
-		} else {
-			struct stat st;
-
-			attrs_to_stat(op->c, &e.attrs, &st, 0);
-			need = fuse_add_direntry(op->req, NULL, 0, name, NULL,
-						 0);
-			if (need > op->size - used) {
-				fh->dit = save;
-				break;
-			}
-			fh->doff++;
-			used += fuse_add_direntry(op->req, op->buf + used,
-						  op->size - used, name, &st,
-						  fh->doff);
-		}
-	}
-	op_reply_buf(op, op->buf, used);
-	op_free(op);
-}
-
 /* ---- starting operations (I/O thread) ------------------------------------ */
 
 static int resolve(struct op *op)
@@ -926,7 +779,7 @@ static int resolve(struct op *op)
 	if (!dir)
 		return -ESTALE;
 	if (op->name) {
-		op->path = join(dir, op->name);
+		op->path = path_join(dir, op->name);
 		free(dir);
 	} else {
 		op->path = dir;
@@ -939,7 +792,7 @@ static int resolve(struct op *op)
 		dir = itable_path(op->c->it, op->ino2);
 		if (!dir)
 			return -ESTALE;
-		op->path2 = join(dir, op->name2);
+		op->path2 = path_join(dir, op->name2);
 		free(dir);
 		if (!op->path2)
 			return -ENOMEM;
@@ -1212,9 +1065,7 @@ static void reopen_done(void *arg, int err, const uint8_t *body, size_t n)
 		ra_drop(fh);
 		fh->ra_last_end = 0;
 		/* a listing starts over: skip what the kernel already has */
-		free(fh->dnames);
-		fh->dnames = NULL;
-		fh->deof = 0;
+		da_reset(fh);
 		fh->dskip = fh->doff;
 	}
 	for (; w; w = nx) {
@@ -1295,7 +1146,7 @@ void op_start(struct conn *c, struct op *op)
 	    (op->kind == OP_RELEASE || op->kind == OP_RELEASEDIR)) {
 		/* its handle died with the old connection: nothing to close */
 		ra_release(fh);
-		free(fh->dnames);
+		da_reset(fh);
 		free(fh->dpath);
 		free(fh);
 		reply_err(op, 0);
@@ -1476,9 +1327,8 @@ void op_start(struct conn *c, struct op *op)
 	case OP_RELEASE:
 	case OP_RELEASEDIR:
 		ra_release(fh);
-		free(fh->dnames);
+		da_reset(fh);
 		free(fh->dpath);
-		fh->dnames = NULL;
 		fh->dpath = NULL;
 		rc = SEND(op, sftp_enc_close(W(op), ID(op), fh->h, fh->hlen));
 		break;
@@ -1502,7 +1352,7 @@ void op_start(struct conn *c, struct op *op)
 			if (fh_ready(c, op))
 				return;
 		}
-		readdir_fill(op);
+		da_readdir(op);
 		return;
 	case OP_STATFS:
 		if (!(c->core->ext & SFTP_HAS_STATVFS)) {

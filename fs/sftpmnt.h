@@ -120,12 +120,14 @@ struct fh {
 	struct op *wb_waiters; /* flush/fsync/release waiting for acks */
 	int refs;	       /* requests in flight holding the handle */
 	int released;
-	/* directory listing: the last NAME reply and a cursor in it */
-	uint8_t *dnames;
-	size_t dlen;
-	struct sftp_name_iter dit;
+	/* directory listing (dirahead.c): NAME replies in request order,
+	 * READDIRs in flight ahead of the kernel */
+	struct dchunk *d_head, *d_tail;
+	int d_inflight, d_want;
+	size_t d_bytes;
+	int d_end; /* the listing ended (EOF or error): ask no more */
+	struct op *d_waiters;
 	off_t doff; /* offset of the next entry */
-	int deof;
 	char *dpath;
 	/* read cache and read-ahead (rahead.c) */
 	struct rachunk *ra_head, *ra_tail;
@@ -249,11 +251,22 @@ void op_lost(struct op *op);
  * latches err on its handle instead). */
 void op_give_up(struct op *op, int err);
 void op_free(struct op *op);
+/* The attribute and entry timeout for the kernel. */
+double op_attr_timeout(const struct op *op);
+/* dir + "/" + name, malloc'ed; NULL on ENOMEM. */
+char *path_join(const char *dir, const char *name);
 
 /* rahead.c */
 void ra_read(struct conn *c, struct op *op);
 void ra_drop(struct fh *fh);
 void ra_release(struct fh *fh);
+
+/* dirahead.c */
+/* A directory handle was opened: start listing ahead of the kernel. */
+void da_start(struct fh *fh);
+/* Forget what was listed or asked for (reopen, rewind, release). */
+void da_reset(struct fh *fh);
+void da_readdir(struct op *op);
 
 /* errmap.c */
 int errmap(uint32_t status, enum op_kind kind);

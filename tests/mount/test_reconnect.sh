@@ -64,6 +64,21 @@ with open(mnt + '/big', 'rb') as f:
 want = hashlib.sha256(open(srv + '/big', 'rb').read()).hexdigest()
 check(h.hexdigest() == want, 'read of 100 MB with 2 link cuts is byte-exact')
 
+# a listing of many READDIR batches, read ahead of the kernel: complete,
+# and complete again when the link is cut in the middle of it
+os.mkdir(srv + '/many')
+names = ['n%05d-%s' % (i, 'x' * (i % 40)) for i in range(3000)]
+for n in names:
+    open(srv + '/many/' + n, 'w').close()
+got = sorted(os.listdir(mnt + '/many'))
+check(got == sorted(names), 'a listing of 3000 entries is complete (%d)' % len(got))
+with os.scandir(mnt + '/many') as it:
+    seen = [next(it).name for _ in range(700)]
+    ctl('cut')
+    seen += [e.name for e in it]
+check(sorted(seen) == sorted(names),
+      'a listing cut after 700 entries resumes: %d entries, %d distinct' % (len(seen), len(set(seen))))
+
 fd = os.open(mnt + '/big', os.O_RDONLY)
 ctl('cut')
 check(os.pread(fd, 100, 5000) == open(srv + '/big', 'rb').read()[5000:5100],
@@ -84,7 +99,7 @@ t0 = time.time()
 ok = False
 while time.time() - t0 < 30:
     try:
-        ok = sorted(os.listdir(mnt)) == ['big', 'w']; break
+        ok = sorted(os.listdir(mnt)) == ['big', 'many', 'w']; break
     except OSError:
         time.sleep(0.5)
 check(ok, 'the mount works again after the server is back (%.1fs)' % (time.time() - t0))

@@ -1,0 +1,333 @@
+/*
+ * dirahead.c - directory listings with READDIRs in flight ahead of the
+ * kernel.
+ *
+ * An SFTP server answers a READDIR with a batch of names (OpenSSH: up to
+ * 100) and the end of a listing with an EOF status.  Asking for one
+ * batch per round trip, as the kernel's getdents calls would, makes
+ * `ls -l` of 10,000 entries cost ~100 round trips, and every directory
+ * one more round trip just to learn that it has ended.  So as soon as a
+ * directory is opened its handle asks for two batches (a directory of up
+ * to ~100 names is then listed, EOF included, in one round trip), and
+ * every batch that comes back with names lets two more go out, so the
+ * number in flight triples per round trip up to DA_INFLIGHT_MAX while
+ * what is buffered stays under DA_BYTES_MAX.
+ *
+ * Replies are kept in request order (the server answers in order); the
+ * kernel's readdir calls consume them from the head.  A batch that fails
+ * or the end of the listing stops further requests.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sftpmnt.h"
+
+#define DA_INFLIGHT_START 2
+#define DA_INFLIGHT_MAX 64
+#define DA_BYTES_MAX (4u * 1024 * 1024)
+
+struct dchunk {
+	struct dchunk *next;
+	struct fh *fh; /* NULL once dropped: the reply frees the chunk */
+	int state;     /* 0 pending, 1 names, 2 end of listing, 3 error */
+	int err;
+	uint8_t *body; /* the NAME reply, which the iterator walks */
+	size_t len;
+	struct sftp_name_iter it;
+};
+
+static void dchunk_done(void *arg, int err, const uint8_t *body, size_t n);
+static void serve(struct op *op);
+
+static void dchunk_free(struct dchunk *ch)
+{
+	free(ch->body);
+	free(ch);
+}
+
+/* Forget every batch: those in flight free themselves when answered. */
+void da_reset(struct fh *fh)
+{
+	struct dchunk *ch, *nx;
+
+	for (ch = fh->d_head; ch; ch = nx) {
+		nx = ch->next;
+		if (ch->state == 0) {
+			ch->fh = NULL;
+			ch->next = NULL;
+		} else {
+			dchunk_free(ch);
+		}
+	}
+	fh->d_head = fh->d_tail = NULL;
+	fh->d_inflight = 0;
+	fh->d_bytes = 0;
+	fh->d_end = 0;
+	fh->d_want = DA_INFLIGHT_START;
+}
+
+static int issue(struct conn *c, struct fh *fh)
+{
+	struct sftp_core *core = c->core;
+	struct dchunk *ch = calloc(1, sizeof(*ch));
+	size_t mark = sftp_core_out(core)->len;
+
+	if (!ch)
+		return -ENOMEM;
+	ch->fh = fh;
+	if (sftp_enc_readdir(sftp_core_out(core), sftp_core_id(core), fh->h,
+			     fh->hlen) ||
+	    sftp_core_track(core, mark, dchunk_done, ch)) {
+		sftp_core_out(core)->len = mark;
+		sftp_core_out(core)->err = 0;
+		free(ch);
+		return -EIO;
+	}
+	if (fh->d_tail)
+		fh->d_tail->next = ch;
+	else
+		fh->d_head = ch;
+	fh->d_tail = ch;
+	fh->d_inflight++;
+	return 0;
+}
+
+/* Keep the wanted number of READDIRs in flight, while the handle is
+ * valid on a live connection and the listing has not ended. */
+static int top_up(struct fh *fh)
+{
+	struct conn *c = fh->c;
+	int rc;
+
+	if (c->dead || fh->gen != c->gen || fh->reopening || fh->stale)
+		return 0;
+	while (!fh->d_end && fh->d_inflight < fh->d_want &&
+	       fh->d_bytes < DA_BYTES_MAX)
+		if ((rc = issue(c, fh)))
+			return rc;
+	return 0;
+}
+
+void da_start(struct fh *fh)
+{
+	da_reset(fh);
+	(void)top_up(fh); /* a failure shows at the first readdir */
+}
+
+static void wake(struct fh *fh, int lost)
+{
+	struct op *w = fh->d_waiters, *nx;
+
+	fh->d_waiters = NULL;
+	for (; w; w = nx) {
+		nx = w->next;
+		if (lost)
+			op_lost(w);
+		else
+			serve(w);
+	}
+}
+
+static void dchunk_done(void *arg, int err, const uint8_t *body, size_t n)
+{
+	struct dchunk *ch = arg;
+	struct fh *fh = ch->fh;
+	struct sftp_names nm;
+	struct sftp_status st;
+
+	if (!fh) {
+		dchunk_free(ch);
+		return;
+	}
+	fh->d_inflight--;
+	if (err) {
+		/* the connection died: the listing resumes on a reopened
+		 * handle, skipping what the kernel already has */
+		da_reset(fh);
+		wake(fh, 1);
+		return;
+	}
+	if (body[0] == SSH_FXP_NAME) {
+		nm = sftp_dec_names(body, n);
+		if (nm.rc || !(ch->body = malloc(n))) {
+			ch->state = 3;
+			ch->err = nm.rc ? EIO : ENOMEM;
+			fh->d_end = 1;
+		} else {
+			memcpy(ch->body, body, n);
+			ch->len = n;
+			/* the iterator walks our copy */
+			nm = sftp_dec_names(ch->body, n);
+			sftp_names_iter_init(&ch->it, &nm);
+			ch->state = 1;
+			fh->d_bytes += n;
+			if (fh->d_want < DA_INFLIGHT_MAX)
+				fh->d_want += 2;
+		}
+	} else {
+		st = sftp_dec_status(body, n);
+		if (!st.rc && st.code == SSH_FX_EOF) {
+			ch->state = 2;
+		} else {
+			ch->state = 3;
+			ch->err = st.rc || body[0] != SSH_FXP_STATUS
+					  ? EIO
+					  : errmap(st.code, OP_READDIR);
+		}
+		fh->d_end = 1;
+	}
+	(void)top_up(fh);
+	wake(fh, 0);
+}
+
+/* Names a server must never give us (and we never give the kernel). */
+static int bad_name(const char *s, size_t n)
+{
+	return n == 0 || n > NAME_MAX || memchr(s, '/', n) || memchr(s, 0, n);
+}
+
+/* Add one entry to op's buffer at *used.  0: added (or skipped), 1: the
+ * buffer is full, -errno: failed. */
+static int add_entry(struct op *op, const struct sftp_name_entry *e,
+		     size_t *used)
+{
+	struct fh *fh = op->fh;
+	struct conn *c = op->c;
+	char name[NAME_MAX + 1];
+	size_t need;
+
+	if (bad_name(e->filename, e->filename_len))
+		return 0;
+	if (fh->dskip > 0) { /* listed before a reconnect or a seekdir */
+		fh->dskip--;
+		return 0;
+	}
+	memcpy(name, e->filename, e->filename_len);
+	name[e->filename_len] = 0;
+	if (op->plus) {
+		struct fuse_entry_param ep;
+		int dot = !strcmp(name, ".") || !strcmp(name, "..");
+
+		need = fuse_add_direntry_plus(op->req, NULL, 0, name, NULL, 0);
+		if (need > op->size - *used)
+			return 1;
+		memset(&ep, 0, sizeof(ep));
+		/* with follow_symlinks a link's attributes are its target's:
+		 * leave those to a lookup */
+		if (c->o->follow_symlinks &&
+		    (e->attrs.flags & SSH_FILEXFER_ATTR_PERMISSIONS) &&
+		    S_ISLNK(e->attrs.perm))
+			dot = 1;
+		if (!dot) {
+			char *p = path_join(fh->dpath, name);
+
+			ep.ino = p ? itable_ref(c->it, p) : 0;
+			free(p);
+			if (!ep.ino)
+				return -ENOMEM;
+			ep.attr_timeout = op_attr_timeout(op);
+			ep.entry_timeout = op_attr_timeout(op);
+		}
+		/* "." and ".." get no kernel reference (ep.ino 0), but a
+		 * non-zero d_ino: readdir(3) hides d_ino 0 */
+		attrs_to_stat(c, &e->attrs, &ep.attr,
+			      ep.ino ? ep.ino : name[1] ? FUSE_ROOT_ID : fh->ino);
+		fh->doff++;
+		*used += fuse_add_direntry_plus(op->req, op->buf + *used,
+						op->size - *used, name, &ep,
+						fh->doff);
+	} else {
+		struct stat st;
+
+		attrs_to_stat(c, &e->attrs, &st, 0);
+		need = fuse_add_direntry(op->req, NULL, 0, name, NULL, 0);
+		if (need > op->size - *used)
+			return 1;
+		fh->doff++;
+		*used += fuse_add_direntry(op->req, op->buf + *used,
+					   op->size - *used, name, &st,
+					   fh->doff);
+	}
+	return 0;
+}
+
+/* Fill op's buffer from the batches at the head; wait for one in flight
+ * only when nothing could be given yet. */
+static void serve(struct op *op)
+{
+	struct fh *fh = op->fh;
+	size_t used = 0;
+	int rc;
+
+	for (;;) {
+		struct dchunk *ch = fh->d_head;
+		struct sftp_name_iter save;
+		struct sftp_name_entry e;
+
+		if (!ch) {
+			if (fh->d_end || used > 0)
+				break;
+			if ((rc = top_up(fh)) || !fh->d_head) {
+				op_reply_err(op, rc ? -rc : EIO);
+				op_free(op);
+				return;
+			}
+			continue;
+		}
+		if (ch->state == 2 || (ch->state != 1 && used > 0))
+			break; /* the end (kept: later calls see it too) */
+		if (ch->state == 0) {
+			op->next = fh->d_waiters;
+			fh->d_waiters = op;
+			return;
+		}
+		if (ch->state == 3) {
+			/* reported once; the listing ends there */
+			fh->d_head = ch->next;
+			if (!fh->d_head)
+				fh->d_tail = NULL;
+			op_reply_err(op, ch->err);
+			op_free(op);
+			dchunk_free(ch);
+			return;
+		}
+		if (ch->it.left == 0) {
+			fh->d_head = ch->next;
+			if (!fh->d_head)
+				fh->d_tail = NULL;
+			fh->d_bytes -= ch->len;
+			dchunk_free(ch);
+			continue;
+		}
+		save = ch->it;
+		if (sftp_names_next(&ch->it, &e) <= 0) {
+			ch->it.left = 0; /* checked at decode; not reached */
+			continue;
+		}
+		rc = add_entry(op, &e, &used);
+		if (rc) {
+			ch->it = save;
+			if (rc < 0 && used == 0) {
+				op_reply_err(op, -rc);
+				op_free(op);
+				return;
+			}
+			break;
+		}
+	}
+	op_reply_buf(op, op->buf, used);
+	op_free(op);
+	(void)top_up(fh); /* room again under DA_BYTES_MAX */
+}
+
+void da_readdir(struct op *op)
+{
+	if (!op->buf && !(op->buf = malloc(op->size ? op->size : 1))) {
+		op_reply_err(op, ENOMEM);
+		op_free(op);
+		return;
+	}
+	serve(op);
+}
