@@ -353,6 +353,10 @@ static int connect_once(struct conn *c, char *err, size_t errlen)
 		goto fail;
 	}
 	c->core = sftp_core_of(c->sftp);
+	if (o->max_read && (uint32_t)o->max_read < c->core->max_read)
+		c->core->max_read = (uint32_t)o->max_read;
+	if (o->max_write && (uint32_t)o->max_write < c->core->max_write)
+		c->core->max_write = (uint32_t)o->max_write;
 	libssh2_keepalive_config(c->s, 1, (unsigned)o->alive_interval);
 	return 0;
 fail:

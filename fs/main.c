@@ -44,6 +44,8 @@ static void usage(FILE *f)
 		"    reconnect=yes|no (yes) ServerAliveInterval=SECONDS (15)\n"
 		"    ServerAliveCountMax=N (3) op_timeout=SECONDS (30): how long an\n"
 		"      operation waits for a lost connection to come back\n"
+		"    max_read=BYTES max_write=BYTES  cap SFTP request sizes "
+		"(server's limits)\n"
 		"    password_stdin            read a password from stdin\n"
 		"    allow_other default_permissions fsname=NAME kernel_cache\n"
 		"    idmap=none|user uid=N gid=N umask=OCTAL\n"
@@ -195,6 +197,20 @@ static int opt_one(struct opts *o, char *w)
 			o->gid = n;
 		else
 			o->umask = n & 07777;
+	} else if (IS("max_read") || IS("max_write")) {
+		char *end;
+		long n = strtol(v, &end, 10);
+
+		if (*end || n < 512 || n > SFTP_DATA_MAX) {
+			fprintf(stderr, "sftpmnt: %s=%s: give bytes from 512 "
+					"to %d\n",
+				w, v, SFTP_DATA_MAX);
+			return -1;
+		}
+		if (IS("max_read"))
+			o->max_read = (int)n;
+		else
+			o->max_write = (int)n;
 	} else if (IS("max_conns")) {
 		if (atoi(v) != 1) {
 			fprintf(stderr, "sftpmnt: max_conns=%s: only one "

@@ -74,6 +74,11 @@ void op_reply_buf(struct op *op, const char *buf, size_t n)
 	REPLY(op, fuse_reply_buf(op->req, buf, n));
 }
 
+void op_reply_iov(struct op *op, const struct iovec *v, int n)
+{
+	REPLY(op, fuse_reply_iov(op->req, v, n));
+}
+
 void op_reply_write(struct op *op, size_t n)
 {
 	REPLY(op, fuse_reply_write(op->req, n));

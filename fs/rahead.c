@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "sftpmnt.h"
 
@@ -135,15 +136,47 @@ static int prefetch(struct conn *c, struct fh *fh, uint64_t from,
 	return 0;
 }
 
-/* Copy what [off, off+size) has from the cache.  1: the op can be
+/* Pieces of a reply: they point into the chunks (no copy), and past
+ * RA_IOV pieces what follows is copied into op->buf. */
+#define RA_IOV 32
+
+struct pieces {
+	struct iovec v[RA_IOV];
+	int n;
+};
+
+static void add_piece(struct op *op, struct pieces *pc, const uint8_t *p,
+		      size_t len)
+{
+	if (pc->n < RA_IOV - 1) {
+		pc->v[pc->n].iov_base = (void *)p;
+		pc->v[pc->n].iov_len = len;
+		pc->n++;
+	} else {
+		/* the last piece collects copies, in op->buf at op->got */
+		if (pc->n == RA_IOV - 1) {
+			pc->v[pc->n].iov_base = op->buf + op->got;
+			pc->v[pc->n].iov_len = 0;
+			pc->n++;
+		}
+		memcpy(op->buf + op->got, p, len);
+		pc->v[RA_IOV - 1].iov_len += len;
+	}
+	op->got += len;
+}
+
+/* Collect what [off, off+size) has in the cache.  1: the op can be
  * answered (all there, or EOF/error reached); 0: it waits for a chunk
  * in flight; -1: nothing covers *hole (the caller asks for it). */
-static int try_serve(struct op *op, uint64_t *hole, uint64_t *hole_end)
+static int try_serve(struct op *op, struct pieces *pc, uint64_t *hole,
+		     uint64_t *hole_end)
 {
 	struct fh *fh = op->fh;
-	uint64_t pos = (uint64_t)op->off + op->got, end = op->off + op->size;
+	uint64_t pos = (uint64_t)op->off, end = op->off + op->size;
 	struct rachunk *c;
 
+	op->got = 0;
+	pc->n = 0;
 	for (c = fh->ra_head; c && pos < end; c = c->next) {
 		uint64_t cend = c->off + c->got;
 		size_t take;
@@ -165,9 +198,7 @@ static int try_serve(struct op *op, uint64_t *hole, uint64_t *hole_end)
 			return 1; /* EOF: a short read */
 		if (cend > pos) {
 			take = cend - pos < end - pos ? cend - pos : end - pos;
-			memcpy(op->buf + op->got, c->data + (pos - c->off),
-			       take);
-			op->got += take;
+			add_piece(op, pc, c->data + (pos - c->off), take);
 			pos += take;
 		}
 		if (c->got < c->len && pos >= cend)
@@ -180,14 +211,14 @@ static int try_serve(struct op *op, uint64_t *hole, uint64_t *hole_end)
 	return -1;
 }
 
-static void answer(struct op *op)
+static void answer(struct op *op, const struct pieces *pc)
 {
 	if (op->err && op->got == 0)
 		op_reply_err(op, op->err);
 	else if (op->got == 0)
 		op_reply_buf(op, NULL, 0); /* EOF */
 	else
-		op_reply_buf(op, op->buf, op->got);
+		op_reply_iov(op, pc->v, pc->n);
 	op_free(op);
 }
 
@@ -197,13 +228,13 @@ static void serve(struct conn *c, struct op *op)
 	struct fh *fh = op->fh;
 	uint32_t max = c->core->max_read;
 	uint64_t hole = 0, hole_end = 0;
+	struct pieces pc;
 	int r, rc;
 
 	for (;;) {
-		op->got = 0;
-		r = try_serve(op, &hole, &hole_end);
+		r = try_serve(op, &pc, &hole, &hole_end);
 		if (r == 1) {
-			answer(op);
+			answer(op, &pc);
 			return;
 		}
 		if (r == 0)
@@ -331,7 +362,8 @@ void ra_read(struct conn *c, struct op *op)
 		return;
 	}
 	if (op->size == 0) {
-		answer(op);
+		op_reply_buf(op, NULL, 0);
+		op_free(op);
 		return;
 	}
 	{
@@ -364,12 +396,12 @@ void ra_read(struct conn *c, struct op *op)
 		}
 	}
 	op->c = c;
-	op->got = 0;
 	{
 		uint64_t h = 0, he = 0;
+		struct pieces pc;
 
 		/* the reader will wait for the network: grow the window */
-		if (try_serve(op, &h, &he) != 1 && fh->ra_window &&
+		if (try_serve(op, &pc, &h, &he) != 1 && fh->ra_window &&
 		    fh->ra_window < RA_WINDOW_MAX)
 			fh->ra_window *= 2;
 	}

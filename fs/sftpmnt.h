@@ -50,7 +50,7 @@ struct opts {
 	char *fsname;
 	int password_stdin;
 	char *password;		/* read from stdin (password_stdin) */
-	int max_read;
+	int max_read, max_write; /* caps on SFTP READ/WRITE sizes (0: none) */
 	uint64_t writeback_max; /* write-behind bytes per handle */
 	int reconnect;		/* reconnect=yes|no (yes) */
 	int alive_interval;	/* ServerAliveInterval seconds (15) */
@@ -240,6 +240,7 @@ void op_reply_open(struct op *op, const struct fuse_file_info *fi);
 void op_reply_create(struct op *op, const struct fuse_entry_param *e,
 		     const struct fuse_file_info *fi);
 void op_reply_buf(struct op *op, const char *buf, size_t n);
+void op_reply_iov(struct op *op, const struct iovec *v, int n);
 void op_reply_write(struct op *op, size_t n);
 void op_reply_statfs(struct op *op, const struct statvfs *sv);
 void op_expire(struct conn *c);

@@ -133,4 +133,16 @@ mounted && umnt
 	ok "ro mounts read-only" || fail "ro"
 mounted && umnt
 
+# 6. small SFTP requests (max_read=/max_write=): a 1 MiB kernel read is
+# then made of 256 READ replies, answered from the read-ahead cache in
+# pieces; the bytes must come back exact either way
+head -c 3000000 /dev/urandom >"$ln_root/rnd"
+"$bin" "$SFTPMNT_TEST_USER@127.0.0.1:$ln_root" "$mnt" -o "$base,$kh,max_read=4096,max_write=1000" &&
+	cmp "$mnt/rnd" "$ln_root/rnd" && dd if="$mnt/rnd" bs=1M skip=1 2>/dev/null | cmp - <(tail -c +1048577 "$ln_root/rnd") &&
+	cp "$ln_root/rnd" "$mnt/rnd2" && cmp "$ln_root/rnd2" "$ln_root/rnd" &&
+	ok "max_read=4096,max_write=1000: 3 MB read and written back exact" || fail "max_read/max_write"
+mounted && umnt
+"$bin" "$SFTPMNT_TEST_USER@127.0.0.1:$ln_root" "$mnt" -o "$base,$kh,max_read=100" 2>"$work/err" &&
+	{ fail "max_read=100 accepted"; umnt; } || { grep -q "max_read" "$work/err" && ok "max_read=100 refused: $(cat "$work/err")" || fail "max_read=100 message"; }
+
 [ $fails = 0 ] || { echo "$fails failures"; exit 1; }
