@@ -47,6 +47,12 @@ static void dchunk_free(struct dchunk *ch)
 	free(ch);
 }
 
+/* Names a server must never give us (and we never give the kernel). */
+static int bad_name(const char *s, size_t n)
+{
+	return n == 0 || n > NAME_MAX || memchr(s, '/', n) || memchr(s, 0, n);
+}
+
 /* Forget every batch: those in flight free themselves when answered. */
 void da_reset(struct fh *fh)
 {
@@ -62,6 +68,10 @@ void da_reset(struct fh *fh)
 		}
 	}
 	fh->d_head = fh->d_tail = NULL;
+	if (fh->d_build) {
+		dc_build_end(fh->c->dc, fh->d_build, 0);
+		fh->d_build = NULL;
+	}
 	fh->d_inflight = 0;
 	fh->d_bytes = 0;
 	fh->d_end = 0;
@@ -110,9 +120,36 @@ static int top_up(struct fh *fh)
 	return 0;
 }
 
+/* A complete listing is kept (dcache.c) to answer lookups. */
+static void keep_names(struct fh *fh, struct dchunk *ch)
+{
+	struct sftp_name_iter it = ch->it;
+	struct sftp_name_entry e;
+
+	while (it.left > 0 && sftp_names_next(&it, &e) > 0)
+		if (!bad_name(e.filename, e.filename_len) &&
+		    dc_build_add(fh->c->dc, fh->d_build, e.filename,
+				 e.filename_len, e.longname, e.longname_len,
+				 &e.attrs)) {
+			dc_build_end(fh->c->dc, fh->d_build, 0);
+			fh->d_build = NULL;
+			return;
+		}
+}
+
+static void keep_end(struct fh *fh, int complete)
+{
+	if (fh->d_build) {
+		dc_build_end(fh->c->dc, fh->d_build, complete);
+		fh->d_build = NULL;
+	}
+}
+
 void da_start(struct fh *fh)
 {
 	da_reset(fh);
+	if (fh->doff == 0 && fh->dskip == 0)
+		fh->d_build = dc_build(fh->c->dc, fh->dpath);
 	(void)top_up(fh); /* a failure shows at the first readdir */
 }
 
@@ -152,6 +189,7 @@ static void dchunk_done(void *arg, int err, const uint8_t *body, size_t n)
 	if (body[0] == SSH_FXP_NAME) {
 		nm = sftp_dec_names(body, n);
 		if (nm.rc || !(ch->body = malloc(n))) {
+			keep_end(fh, 0);
 			ch->state = 3;
 			ch->err = nm.rc ? EIO : ENOMEM;
 			fh->d_end = 1;
@@ -162,6 +200,8 @@ static void dchunk_done(void *arg, int err, const uint8_t *body, size_t n)
 			nm = sftp_dec_names(ch->body, n);
 			sftp_names_iter_init(&ch->it, &nm);
 			ch->state = 1;
+			if (fh->d_build)
+				keep_names(fh, ch);
 			fh->d_bytes += n;
 			if (fh->d_want < DA_INFLIGHT_MAX)
 				fh->d_want += 2;
@@ -170,7 +210,9 @@ static void dchunk_done(void *arg, int err, const uint8_t *body, size_t n)
 		st = sftp_dec_status(body, n);
 		if (!st.rc && st.code == SSH_FX_EOF) {
 			ch->state = 2;
+			keep_end(fh, 1);
 		} else {
+			keep_end(fh, 0);
 			ch->state = 3;
 			ch->err = st.rc || body[0] != SSH_FXP_STATUS
 					  ? EIO
@@ -180,12 +222,6 @@ static void dchunk_done(void *arg, int err, const uint8_t *body, size_t n)
 	}
 	(void)top_up(fh);
 	wake(fh, 0);
-}
-
-/* Names a server must never give us (and we never give the kernel). */
-static int bad_name(const char *s, size_t n)
-{
-	return n == 0 || n > NAME_MAX || memchr(s, '/', n) || memchr(s, 0, n);
 }
 
 /* Add one entry to op's buffer at *used.  0: added (or skipped), 1: the

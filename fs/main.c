@@ -443,6 +443,8 @@ int main(int argc, char **argv)
 		EXIT(1);
 	}
 	c.it = &it;
+	/* directory listings answer lookups while attributes are cached */
+	c.dc = o.cache && o.cache_timeout > 0 ? dc_new(o.cache_timeout) : NULL;
 
 	snprintf(fsname, sizeof(fsname), "fsname=%s",
 		 o.fsname ? o.fsname : src);
@@ -480,6 +482,7 @@ int main(int argc, char **argv)
 	 * keeps any number of operations in flight. */
 	rc = fuse_session_loop(se) ? 1 : 0;
 	conn_stop(&c);
+	dc_free(c.dc);
 	itable_free(&it);
 out_unmount:
 	fuse_session_unmount(se);

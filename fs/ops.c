@@ -209,6 +209,12 @@ static int entry_from(struct op *op, const char *path, const uint8_t *body,
 	ar = sftp_dec_attrs(body, n);
 	if (ar.rc)
 		return -EIO;
+	/* lstat's view, as a listing has it (follow_symlinks looks up
+	 * with STAT) */
+	if (!(op->kind == OP_LOOKUP && op->c->o->follow_symlinks))
+		dc_set(op->c->dc, path, &ar.attrs);
+	if (op->kind == OP_MKDIR)
+		dc_empty_dir(op->c->dc, path);
 	memset(e, 0, sizeof(*e));
 	e->ino = itable_ref(op->c->it, path);
 	if (!e->ino)
@@ -485,6 +491,8 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 	switch (op->kind) {
 	case OP_LOOKUP:
 		rc = entry_from(op, op->path, body, n, &e);
+		if (rc == -ENOENT)
+			dc_gone(op->c->dc, op->path);
 		if (rc == -ENOENT && op->c->o->cache) {
 			/* negative entry: the kernel remembers the miss */
 			memset(&e, 0, sizeof(e));
@@ -601,13 +609,22 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 		rc = -errmap_reply(body, n, op->kind);
 		if (rc == -ENOENT && op->replays > 0)
 			rc = 0; /* the first try did it before the link died */
+		if (!rc && op->kind != OP_FSYNC) {
+			dc_gone(op->c->dc, op->path);
+			if (op->kind == OP_RMDIR)
+				dc_drop_tree(op->c->dc, op->path);
+		}
 		break;
 	case OP_RENAME:
 		rc = -errmap_reply(body, n, op->kind);
 		if (rc == -ENOENT && op->replays > 0)
 			rc = 0;
-		if (!rc)
+		if (!rc) {
 			itable_rename(op->c->it, op->path, op->path2);
+			dc_gone(op->c->dc, op->path);
+			dc_drop_tree(op->c->dc, op->path);
+			dc_drop_tree(op->c->dc, op->path2);
+		}
 		break;
 	case OP_OPEN:
 	case OP_OPENDIR: {
@@ -1128,6 +1145,86 @@ static int fh_ready(struct conn *c, struct op *op)
 	return 1;
 }
 
+/* Before op's requests go out: answer a lookup or getattr from a kept
+ * listing (1: answered), or mark the names op changes unknown there. */
+static int dc_start(struct conn *c, struct op *op)
+{
+	struct sftp_attrs a;
+	char *p;
+	int r;
+
+	switch (op->kind) {
+	case OP_LOOKUP:
+	case OP_GETATTR:
+		if (op->fh || !(r = dc_lookup(c->dc, op->path, &a) + 1))
+			return 0;
+		if (r == 2 && c->o->follow_symlinks &&
+		    (a.flags & SSH_FILEXFER_ATTR_PERMISSIONS) &&
+		    S_ISLNK(a.perm))
+			return 0; /* the target's attributes are wanted */
+		if (op->kind == OP_GETATTR) {
+			struct stat st;
+
+			if (r != 2)
+				return 0;
+			attrs_to_stat(c, &a, &st, op->ino);
+			op_reply_attr(op, &st, op_attr_timeout(op));
+		} else {
+			struct fuse_entry_param e;
+
+			memset(&e, 0, sizeof(e));
+			e.entry_timeout = op_attr_timeout(op);
+			if (r == 2) {
+				e.ino = itable_ref(c->it, op->path);
+				if (!e.ino)
+					return 0;
+				attrs_to_stat(c, &a, &e.attr, e.ino);
+				e.attr_timeout = op_attr_timeout(op);
+			}
+			op_reply_entry(op, &e);
+		}
+		op_free(op);
+		return 1;
+	case OP_MKNOD:
+	case OP_MKDIR:
+	case OP_UNLINK:
+	case OP_RMDIR:
+	case OP_SYMLINK:
+	case OP_CREATE:
+		dc_unknown(c->dc, op->path);
+		return 0;
+	case OP_RENAME:
+		dc_unknown(c->dc, op->path);
+		dc_unknown(c->dc, op->path2);
+		return 0;
+	case OP_LINK:
+		dc_unknown(c->dc, op->path2);
+		dc_linked(c->dc, op->path);
+		dc_linked(c->dc, op->path2);
+		return 0;
+	case OP_OPEN:
+		if (op->fi.flags & O_TRUNC)
+			dc_unknown(c->dc, op->path);
+		return 0;
+	case OP_SETATTR:
+	case OP_WRITE:
+		if (!op->path) {
+			if (!(p = itable_path(c->it, op->fh ? op->fh->ino
+							    : op->ino))) {
+				dc_drop_tree(c->dc, "/"); /* cannot tell */
+				return 0;
+			}
+			dc_unknown(c->dc, p);
+			free(p);
+		} else {
+			dc_unknown(c->dc, op->path);
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
 void op_start(struct conn *c, struct op *op)
 {
 	struct fh *fh = op->fh;
@@ -1185,6 +1282,8 @@ void op_start(struct conn *c, struct op *op)
 	}
 	if (rc)
 		goto fail;
+	if (c->dc && dc_start(c, op))
+		return;
 	switch (op->kind) {
 	case OP_LOOKUP:
 		rc = c->o->follow_symlinks ? stat_path(op) : lstat_path(op);

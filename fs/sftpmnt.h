@@ -127,6 +127,7 @@ struct fh {
 	size_t d_bytes;
 	int d_end; /* the listing ended (EOF or error): ask no more */
 	struct op *d_waiters;
+	struct dlist *d_build; /* the listing being kept (dcache.c) */
 	off_t doff; /* offset of the next entry */
 	char *dpath;
 	/* read cache and read-ahead (rahead.c) */
@@ -214,6 +215,7 @@ struct conn {
 	int ka_sent;	      /* a keepalive went out during this silence */
 	struct op *active;    /* ops started and not yet freed */
 	uint32_t remote_uid, remote_gid; /* owner of the remote root */
+	struct dcache *dc;    /* NULL: listings are not kept */
 	int remote_uid_known;
 };
 
@@ -268,6 +270,32 @@ void da_start(struct fh *fh);
 /* Forget what was listed or asked for (reopen, rewind, release). */
 void da_reset(struct fh *fh);
 void da_readdir(struct op *op);
+
+/* dcache.c: complete directory listings answering lookups (I/O thread
+ * only).  Paths are absolute remote paths. */
+struct dcache;
+struct dlist;
+struct dcache *dc_new(double timeout);
+void dc_free(struct dcache *d);
+/* 1: path is listed (*a set), 0: path does not exist, -1: ask the
+ * server (no fresh listing, or the name is unknown). */
+int dc_lookup(struct dcache *d, const char *path, struct sftp_attrs *a);
+/* A change of path starts / succeeded with attributes a / removed it. */
+void dc_unknown(struct dcache *d, const char *path);
+/* path has other names (a hard link was made): never answer for it. */
+void dc_linked(struct dcache *d, const char *path);
+void dc_set(struct dcache *d, const char *path, const struct sftp_attrs *a);
+void dc_gone(struct dcache *d, const char *path);
+void dc_drop_tree(struct dcache *d, const char *dir);
+void dc_empty_dir(struct dcache *d, const char *dir);
+/* Reading a listing: NULL when none should be built (caching off,
+ * another one in progress); add its names; end it (complete: the EOF
+ * was reached without error), which publishes or drops it. */
+struct dlist *dc_build(struct dcache *d, const char *dir);
+int dc_build_add(struct dcache *d, struct dlist *l, const char *name,
+		 size_t len, const char *longname, size_t longlen,
+		 const struct sftp_attrs *a);
+void dc_build_end(struct dcache *d, struct dlist *l, int complete);
 
 /* errmap.c */
 int errmap(uint32_t status, enum op_kind kind);

@@ -1,0 +1,507 @@
+/*
+ * dcache.c - complete directory listings, kept to answer lookups.
+ *
+ * A listing read to its end (dirahead.c) is kept for cache_timeout
+ * seconds.  While it is fresh, a LOOKUP or GETATTR of a name in that
+ * directory is answered from it without a round trip: the attributes if
+ * the name is listed, "no such file" if it is not.  That is what a tool
+ * that stats many siblings, or probes for files that do not exist
+ * (git, make, compilers, shells walking $PATH), needs.
+ *
+ * Our own changes keep listings true: an operation on a name marks it
+ * unknown when it starts (lookups of it go to the server until the
+ * outcome is known), and its success puts the new attributes in or takes
+ * the name out.  A listing being read while a change in its directory
+ * starts is spoiled and never published.  Everything runs on the
+ * connection's I/O thread, which serializes it with the requests: the
+ * server executes them in the order we send them.
+ *
+ * Memory: at most DC_ENTRIES_MAX names over all listings (the oldest
+ * listings go first) and no listing longer than DC_LIST_MAX.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "sftpmnt.h"
+
+#define DC_ENTRIES_MAX 262144
+#define DC_LIST_MAX 65536
+
+struct dent {
+	char *name; /* NULL: a free slot */
+	int known;  /* 0: present or not, the server knows */
+	int linked; /* a file with other names: a write through one of them
+		     * would leave these attributes stale, so never known */
+	struct sftp_attrs a;
+};
+
+struct dlist {
+	struct dlist *hnext;	     /* hash chain */
+	struct dlist *older, *newer; /* age order, for eviction */
+	char *path;
+	uint64_t hash;
+	int building; /* a listing in progress */
+	int spoiled;  /* changed while being read: never published */
+	double expires;
+	struct dent *ents; /* open addressing, by name hash */
+	size_t cap, n;	   /* cap: power of two */
+};
+
+struct dcache {
+	struct dlist **tab;
+	size_t nb; /* buckets, power of two */
+	struct dlist *oldest, *newest;
+	size_t nlists, entries;
+	double timeout;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static uint64_t hash_mem(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+	while (n--) {
+		h ^= (unsigned char)*s++;
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+struct dcache *dc_new(double timeout)
+{
+	struct dcache *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->nb = 256;
+	d->tab = calloc(d->nb, sizeof(*d->tab));
+	if (!d->tab) {
+		free(d);
+		return NULL;
+	}
+	d->timeout = timeout;
+	return d;
+}
+
+static void list_free(struct dcache *d, struct dlist *l)
+{
+	struct dlist **pp = &d->tab[l->hash & (d->nb - 1)];
+	size_t i;
+
+	for (; *pp; pp = &(*pp)->hnext)
+		if (*pp == l) {
+			*pp = l->hnext;
+			break;
+		}
+	if (l->older)
+		l->older->newer = l->newer;
+	else
+		d->oldest = l->newer;
+	if (l->newer)
+		l->newer->older = l->older;
+	else
+		d->newest = l->older;
+	for (i = 0; i < l->cap; i++)
+		free(l->ents[i].name);
+	d->entries -= l->n;
+	d->nlists--;
+	free(l->ents);
+	free(l->path);
+	free(l);
+}
+
+void dc_free(struct dcache *d)
+{
+	if (!d)
+		return;
+	while (d->oldest)
+		list_free(d, d->oldest);
+	free(d->tab);
+	free(d);
+}
+
+static struct dlist *find(struct dcache *d, const char *path, size_t len)
+{
+	uint64_t h = hash_mem(path, len);
+	struct dlist *l;
+
+	for (l = d->tab[h & (d->nb - 1)]; l; l = l->hnext)
+		if (l->hash == h && !strncmp(l->path, path, len) &&
+		    !l->path[len])
+			return l;
+	return NULL;
+}
+
+/* The fresh complete listing of dir, or NULL (an expired one goes). */
+static struct dlist *fresh(struct dcache *d, const char *dir, size_t len)
+{
+	struct dlist *l = find(d, dir, len);
+
+	if (!l || l->building)
+		return NULL;
+	if (l->expires < now_s()) {
+		list_free(d, l);
+		return NULL;
+	}
+	return l;
+}
+
+static struct dent *slot(struct dlist *l, const char *name, size_t len)
+{
+	size_t i = hash_mem(name, len) & (l->cap - 1);
+
+	for (;; i = (i + 1) & (l->cap - 1)) {
+		struct dent *e = &l->ents[i];
+
+		if (!e->name ||
+		    (!strncmp(e->name, name, len) && !e->name[len]))
+			return e;
+	}
+}
+
+static int grow(struct dlist *l)
+{
+	size_t ncap = l->cap ? l->cap * 2 : 64, i;
+	struct dent *old = l->ents, *ne = calloc(ncap, sizeof(*ne));
+
+	if (!ne)
+		return -1;
+	l->ents = ne;
+	for (i = 0; i < l->cap; i++)
+		if (old[i].name)
+			*slot(l, old[i].name, strlen(old[i].name)) = old[i];
+	l->cap = ncap;
+	free(old);
+	return 0;
+}
+
+/* Set name's entry (a NULL a: unknown).  0, or -1 on ENOMEM. */
+static int put(struct dcache *d, struct dlist *l, const char *name,
+	       size_t len, const struct sftp_attrs *a)
+{
+	struct dent *e;
+
+	if ((l->n + 1) * 4 > l->cap * 3 && grow(l))
+		return -1;
+	e = slot(l, name, len);
+	if (!e->name) {
+		if (!(e->name = strndup(name, len)))
+			return -1;
+		l->n++;
+		d->entries++;
+	}
+	e->known = a != NULL && !e->linked;
+	if (a)
+		e->a = *a;
+	return 0;
+}
+
+/* Take name out: the slots after it in its run move up (linear
+ * probing without tombstones). */
+static void del(struct dcache *d, struct dlist *l, struct dent *e)
+{
+	size_t i = (size_t)(e - l->ents), j = i;
+
+	free(e->name);
+	e->name = NULL;
+	l->n--;
+	d->entries--;
+	for (;;) {
+		size_t k;
+
+		j = (j + 1) & (l->cap - 1);
+		if (!l->ents[j].name)
+			return;
+		k = hash_mem(l->ents[j].name, strlen(l->ents[j].name)) &
+		    (l->cap - 1);
+		/* move j to i unless its home k lies cyclically in (i, j] */
+		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		l->ents[i] = l->ents[j];
+		l->ents[j].name = NULL;
+		i = j;
+	}
+}
+
+/* Split path into its directory and last name. */
+static void split(const char *path, size_t *dlen, const char **name)
+{
+	const char *s = strrchr(path, '/');
+
+	if (!s) { /* not absolute: never cached */
+		*dlen = 0;
+		*name = path;
+		return;
+	}
+	*dlen = s == path ? 1 : (size_t)(s - path);
+	*name = s + 1;
+}
+
+int dc_lookup(struct dcache *d, const char *path, struct sftp_attrs *a)
+{
+	size_t dlen;
+	const char *name;
+	struct dlist *l;
+	struct dent *e;
+
+	if (!d || !d->timeout)
+		return -1;
+	split(path, &dlen, &name);
+	if (!dlen || !*name || !(l = fresh(d, path, dlen)))
+		return -1;
+	if (!l->cap)
+		return 0;
+	e = slot(l, name, strlen(name));
+	if (!e->name)
+		return 0;
+	if (!e->known)
+		return -1;
+	*a = e->a;
+	return 1;
+}
+
+static void mark_unknown(struct dcache *d, const char *path, size_t len,
+			 int linked)
+{
+	size_t dlen;
+	const char *name;
+	struct dlist *l;
+	struct dent *e;
+	char *p = strndup(path, len);
+
+	if (!p) {
+		dc_drop_tree(d, "/");
+		return;
+	}
+	split(p, &dlen, &name);
+	if (!dlen || !*name || !(l = find(d, p, dlen))) {
+		free(p);
+		return;
+	}
+	if (l->building) {
+		l->spoiled = 1;
+	} else if (put(d, l, name, strlen(name), NULL)) {
+		list_free(d, l); /* cannot say unknown: forget it all */
+	} else if (linked) {
+		e = slot(l, name, strlen(name));
+		e->linked = 1;
+	}
+	free(p);
+}
+
+/* A change of path (its attributes or whether it exists) begins: the
+ * name is unknown until dc_set/dc_gone says how it ended, and so are the
+ * attributes of its directory (mtime, size); a listing of either being
+ * read is spoiled. */
+void dc_unknown(struct dcache *d, const char *path)
+{
+	const char *s;
+
+	if (!d)
+		return;
+	mark_unknown(d, path, strlen(path), 0);
+	if ((s = strrchr(path, '/')) && s > path)
+		mark_unknown(d, path, (size_t)(s - path), 0);
+}
+
+void dc_linked(struct dcache *d, const char *path)
+{
+	if (d)
+		mark_unknown(d, path, strlen(path), 1);
+}
+
+void dc_set(struct dcache *d, const char *path, const struct sftp_attrs *a)
+{
+	size_t dlen;
+	const char *name;
+	struct dlist *l;
+
+	if (!d)
+		return;
+	split(path, &dlen, &name);
+	if (!dlen || !(l = find(d, path, dlen)) || l->building)
+		return;
+	if (put(d, l, name, strlen(name), a))
+		list_free(d, l);
+}
+
+void dc_gone(struct dcache *d, const char *path)
+{
+	size_t dlen;
+	const char *name;
+	struct dlist *l;
+	struct dent *e;
+
+	if (!d)
+		return;
+	split(path, &dlen, &name);
+	if (!dlen || !(l = find(d, path, dlen)) || l->building || !l->cap)
+		return;
+	e = slot(l, name, strlen(name));
+	if (e->name)
+		del(d, l, e);
+}
+
+/* Forget the listings of dir and of everything under it (a rename or
+ * removal of a directory). */
+void dc_drop_tree(struct dcache *d, const char *dir)
+{
+	struct dlist *l, *nx;
+	size_t n = strlen(dir);
+
+	if (!d)
+		return;
+	for (l = d->oldest; l; l = nx) {
+		nx = l->newer;
+		if (!strncmp(l->path, dir, n) &&
+		    (l->path[n] == 0 || l->path[n] == '/' ||
+		     (n == 1 && dir[0] == '/'))) {
+			if (l->building)
+				l->spoiled = 1;
+			else
+				list_free(d, l);
+		}
+	}
+}
+
+/* A new empty directory we made: its (empty) listing is known. */
+void dc_empty_dir(struct dcache *d, const char *dir)
+{
+	struct dlist *l;
+
+	if (!d || !d->timeout || (l = find(d, dir, strlen(dir))))
+		return;
+	if ((l = dc_build(d, dir)))
+		dc_build_end(d, l, 1);
+}
+
+static void evict(struct dcache *d)
+{
+	struct dlist *l, *nx;
+
+	for (l = d->oldest; l && d->entries > DC_ENTRIES_MAX; l = nx) {
+		nx = l->newer;
+		if (!l->building)
+			list_free(d, l);
+	}
+}
+
+static int rehash(struct dcache *d)
+{
+	size_t nb = d->nb * 2, i;
+	struct dlist **t = calloc(nb, sizeof(*t)), *l, *nx;
+
+	if (!t)
+		return -1;
+	for (i = 0; i < d->nb; i++)
+		for (l = d->tab[i]; l; l = nx) {
+			nx = l->hnext;
+			l->hnext = t[l->hash & (nb - 1)];
+			t[l->hash & (nb - 1)] = l;
+		}
+	free(d->tab);
+	d->tab = t;
+	d->nb = nb;
+	return 0;
+}
+
+struct dlist *dc_build(struct dcache *d, const char *dir)
+{
+	struct dlist *l;
+
+	if (!d || !d->timeout || dir[0] != '/')
+		return NULL;
+	if ((l = find(d, dir, strlen(dir)))) {
+		if (l->building)
+			return NULL; /* someone else is at it */
+		list_free(d, l);
+	}
+	if (!(l = calloc(1, sizeof(*l))) || !(l->path = strdup(dir))) {
+		free(l);
+		return NULL;
+	}
+	l->hash = hash_mem(dir, strlen(dir));
+	l->building = 1;
+	l->hnext = d->tab[l->hash & (d->nb - 1)];
+	d->tab[l->hash & (d->nb - 1)] = l;
+	l->older = d->newest;
+	if (d->newest)
+		d->newest->newer = l;
+	else
+		d->oldest = l;
+	d->newest = l;
+	d->nlists++;
+	if (d->nlists > d->nb)
+		(void)rehash(d); /* the table grows with the listings */
+	return l;
+}
+
+/* The link count in an ls -l style long name ("-rw-r--r--    2 user
+ * ..."), or 0 when there is none to read. */
+static unsigned long longname_links(const char *s, size_t n)
+{
+	size_t i = 0;
+	unsigned long v = 0;
+
+	while (i < n && s[i] != ' ') /* the mode */
+		i++;
+	while (i < n && s[i] == ' ')
+		i++;
+	if (i >= n || s[i] < '0' || s[i] > '9')
+		return 0;
+	for (; i < n && s[i] >= '0' && s[i] <= '9' && v < 1000000; i++)
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	return i < n && s[i] == ' ' ? v : 0;
+}
+
+int dc_build_add(struct dcache *d, struct dlist *l, const char *name,
+		 size_t len, const char *longname, size_t longlen,
+		 const struct sftp_attrs *a)
+{
+	struct dent *e;
+
+	if (l->spoiled || l->n >= DC_LIST_MAX) {
+		l->spoiled = 1;
+		return -1;
+	}
+	if ((len == 1 && name[0] == '.') ||
+	    (len == 2 && name[0] == '.' && name[1] == '.'))
+		return 0;
+	if (!(a->flags & SSH_FILEXFER_ATTR_PERMISSIONS)) {
+		/* a lookup needs the type: such a listing is no use */
+		l->spoiled = 1;
+		return -1;
+	}
+	if (put(d, l, name, len, a)) {
+		l->spoiled = 1;
+		return -1;
+	}
+	/* a file with more than one name (or whose count we cannot read)
+	 * is listed, but its attributes come from the server each time */
+	if (!S_ISDIR(a->perm) && longname_links(longname, longlen) != 1) {
+		e = slot(l, name, len);
+		e->linked = 1;
+		e->known = 0;
+	}
+	return 0;
+}
+
+void dc_build_end(struct dcache *d, struct dlist *l, int complete)
+{
+	if (!complete || l->spoiled) {
+		list_free(d, l);
+		return;
+	}
+	l->building = 0;
+	l->expires = now_s() + d->timeout;
+	evict(d);
+}
