@@ -34,6 +34,7 @@ struct dent {
 	int known;  /* 0: present or not, the server knows */
 	int linked; /* a file with other names: a write through one of them
 		     * would leave these attributes stale, so never known */
+	int atime_ok; /* a.atime holds while the rest is unknown (writes) */
 	struct sftp_attrs a;
 };
 
@@ -200,6 +201,7 @@ static int put(struct dcache *d, struct dlist *l, const char *name,
 		d->entries++;
 	}
 	e->known = a != NULL && !e->linked;
+	e->atime_ok = e->known && (a->flags & SSH_FILEXFER_ATTR_ACMODTIME);
 	if (a)
 		e->a = *a;
 	return 0;
@@ -269,8 +271,11 @@ int dc_lookup(struct dcache *d, const char *path, struct sftp_attrs *a)
 	return 1;
 }
 
+#define MARK_LINKED 1
+#define MARK_KEEP_ATIME 2
+
 static void mark_unknown(struct dcache *d, const char *path, size_t len,
-			 int linked)
+			 int how)
 {
 	size_t dlen;
 	const char *name;
@@ -289,13 +294,42 @@ static void mark_unknown(struct dcache *d, const char *path, size_t len,
 	}
 	if (l->building) {
 		l->spoiled = 1;
+	} else if (l->cap && (how & MARK_KEEP_ATIME) &&
+		   (e = slot(l, name, strlen(name)))->name) {
+		e->known = 0; /* what was known of the atime stays */
 	} else if (put(d, l, name, strlen(name), NULL)) {
 		list_free(d, l); /* cannot say unknown: forget it all */
-	} else if (linked) {
+	} else if (how & MARK_LINKED) {
 		e = slot(l, name, strlen(name));
 		e->linked = 1;
 	}
 	free(p);
+}
+
+void dc_changed(struct dcache *d, const char *path, int data_only)
+{
+	if (d)
+		mark_unknown(d, path, strlen(path),
+			     data_only ? MARK_KEEP_ATIME : 0);
+}
+
+int dc_atime(struct dcache *d, const char *path, uint32_t *atime)
+{
+	size_t dlen;
+	const char *name;
+	struct dlist *l;
+	struct dent *e;
+
+	if (!d)
+		return 0;
+	split(path, &dlen, &name);
+	if (!dlen || !*name || !(l = fresh(d, path, dlen)) || !l->cap)
+		return 0;
+	e = slot(l, name, strlen(name));
+	if (!e->name || !e->atime_ok)
+		return 0;
+	*atime = e->a.atime;
+	return 1;
 }
 
 /* A change of path (its attributes or whether it exists) begins: the
@@ -309,14 +343,15 @@ void dc_unknown(struct dcache *d, const char *path)
 	if (!d)
 		return;
 	mark_unknown(d, path, strlen(path), 0);
+	/* a name made or removed in a directory leaves its atime */
 	if ((s = strrchr(path, '/')) && s > path)
-		mark_unknown(d, path, (size_t)(s - path), 0);
+		mark_unknown(d, path, (size_t)(s - path), MARK_KEEP_ATIME);
 }
 
 void dc_linked(struct dcache *d, const char *path)
 {
 	if (d)
-		mark_unknown(d, path, strlen(path), 1);
+		mark_unknown(d, path, strlen(path), MARK_LINKED);
 }
 
 void dc_set(struct dcache *d, const char *path, const struct sftp_attrs *a)

@@ -69,6 +69,12 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_ASYNC_READ)
 		conn->want |= FUSE_CAP_ASYNC_READ;
 	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+	/* the server's chown(2), write(2) and truncate(2) clear set-user-ID
+	 * and set-group-ID bits as POSIX says, so the kernel need not ask
+	 * for fresh attributes before every chown to do it itself (that
+	 * GETATTR was one round trip per chown) */
+	if (conn->capable & FUSE_CAP_HANDLE_KILLPRIV)
+		conn->want |= FUSE_CAP_HANDLE_KILLPRIV;
 	conn->max_readahead = 1024 * 1024;
 }
 

@@ -461,6 +461,10 @@ static int reply_attr_from(struct op *op, const uint8_t *body, size_t n)
 	ar = sftp_dec_attrs(body, n);
 	if (ar.rc)
 		return -EIO;
+	/* the server's word on a path (not on a handle: its file may have
+	 * been unlinked or renamed since) goes into a kept listing */
+	if (op->path && !op->c->o->follow_symlinks)
+		dc_set(op->c->dc, op->path, &ar.attrs);
 	attrs_to_stat(op->c, &ar.attrs, &st, op->ino);
 	op_reply_attr(op, &st, op_attr_timeout(op));
 	op_free(op);
@@ -1208,17 +1212,34 @@ static int dc_start(struct conn *c, struct op *op)
 		return 0;
 	case OP_SETATTR:
 	case OP_WRITE:
-		if (!op->path) {
-			if (!(p = itable_path(c->it, op->fh ? op->fh->ino
-							    : op->ino))) {
-				dc_drop_tree(c->dc, "/"); /* cannot tell */
-				return 0;
-			}
-			dc_unknown(c->dc, p);
-			free(p);
-		} else {
-			dc_unknown(c->dc, op->path);
+		p = op->path ? op->path
+			     : itable_path(c->it, op->fh ? op->fh->ino : op->ino);
+		if (!p) {
+			dc_drop_tree(c->dc, "/"); /* cannot tell */
+			return 0;
 		}
+		if (op->kind == OP_SETATTR && op->stage == 0) {
+			/* one time is set: the other one, which SFTP v3 must
+			 * be given too, may come from the kept listing (an
+			 * atime survives our writes) */
+			int sa = !!(op->to_set & (FUSE_SET_ATTR_ATIME |
+						  FUSE_SET_ATTR_ATIME_NOW));
+			int sm = !!(op->to_set & (FUSE_SET_ATTR_MTIME |
+						  FUSE_SET_ATTR_MTIME_NOW));
+			uint32_t at;
+
+			if (sm && !sa && dc_atime(c->dc, p, &at)) {
+				op->attr.st_atime = at;
+				op->stage = 11;
+			} else if (sa && !sm && dc_lookup(c->dc, p, &a) == 1 &&
+				   (a.flags & SSH_FILEXFER_ATTR_ACMODTIME)) {
+				op->attr.st_mtime = a.mtime;
+				op->stage = 11;
+			}
+		}
+		dc_changed(c->dc, p, op->kind == OP_WRITE);
+		if (p != op->path)
+			free(p);
 		return 0;
 	default:
 		return 0;

@@ -282,6 +282,11 @@ void dc_free(struct dcache *d);
 int dc_lookup(struct dcache *d, const char *path, struct sftp_attrs *a);
 /* A change of path starts / succeeded with attributes a / removed it. */
 void dc_unknown(struct dcache *d, const char *path);
+/* The attributes of path change (not its existence, nor its
+ * directory's): data_only (a write) keeps what was known of its atime. */
+void dc_changed(struct dcache *d, const char *path, int data_only);
+/* path's atime, when known: 1 (set *atime), else 0. */
+int dc_atime(struct dcache *d, const char *path, uint32_t *atime);
 /* path has other names (a hard link was made): never answer for it. */
 void dc_linked(struct dcache *d, const char *path);
 void dc_set(struct dcache *d, const char *path, const struct sftp_attrs *a);
