@@ -171,16 +171,16 @@ static struct dent *slot(struct dlist *l, const char *name, size_t len)
 
 static int grow(struct dlist *l)
 {
-	size_t ncap = l->cap ? l->cap * 2 : 64, i;
+	size_t ocap = l->cap, ncap = ocap ? ocap * 2 : 64, i;
 	struct dent *old = l->ents, *ne = calloc(ncap, sizeof(*ne));
 
 	if (!ne)
 		return -1;
 	l->ents = ne;
-	for (i = 0; i < l->cap; i++)
+	l->cap = ncap; /* slot() probes the new table */
+	for (i = 0; i < ocap; i++)
 		if (old[i].name)
 			*slot(l, old[i].name, strlen(old[i].name)) = old[i];
-	l->cap = ncap;
 	free(old);
 	return 0;
 }

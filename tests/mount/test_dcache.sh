@@ -1,0 +1,129 @@
+#!/bin/bash
+# Kept directory listings (fs/dcache.c): once a directory was listed,
+# lookups and stats of its names are answered without asking the server
+# (counted with the delay proxy's byte counters), and every change made
+# through the mount - write, truncate, chmod, utime, rename, unlink,
+# create, mkdir, symlink, link - is seen at once, exactly as the server
+# has it, although the listing would still be fresh (cache_timeout=60).
+set -uo pipefail
+: "${SFTPMNT_TEST_ROOT:?run through make check}"
+[ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
+command -v fusermount3 >/dev/null || { echo "SKIP: no fusermount3 (install fuse3)"; exit 77; }
+command -v python3 >/dev/null || { echo "SKIP: no python3"; exit 77; }
+
+bin=${SFTPMNT_BIN:?}
+proxy=${DELAYPROXY:?}
+work=$(mktemp -d)
+mnt=$work/mnt
+srv=$SFTPMNT_TEST_ROOT/dc
+mkdir -p "$mnt" "$srv"
+cleanup() {
+	fusermount3 -uz "$mnt" 2>/dev/null
+	[ -f "$work/proxy.pid" ] && kill "$(cat "$work/proxy.pid")" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$proxy" -t "127.0.0.1:$SFTPMNT_TEST_PORT" -d 1 -p "$work/port" -c "$work/ctl" -q &
+echo $! >"$work/proxy.pid"
+for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+port=$(cat "$work/port")
+sed "s/\[127.0.0.1\]:$SFTPMNT_TEST_PORT/[127.0.0.1]:$port/" "$SFTPMNT_TEST_KNOWN_HOSTS" >"$work/kh"
+
+mkdir -p "$srv/d/sub"
+for i in $(seq 0 49); do echo "file $i" >"$srv/d/f$i"; done
+echo hello >"$srv/d/linked"
+ln "$srv/d/linked" "$srv/d/linked2"
+
+"$bin" "$SFTPMNT_TEST_USER@127.0.0.1:$srv" "$mnt" \
+	-o "port=$port,IdentityFile=$SFTPMNT_TEST_KEY,UserKnownHostsFile=$work/kh,cache_timeout=60,ServerAliveInterval=0" ||
+	{ echo "FAIL: mount"; exit 1; }
+
+MNT=$mnt SRV=$srv CTL=$work/ctl python3 - <<'PY'
+import os, socket, stat, sys, time
+mnt, srv, ctlpath = os.environ['MNT'], os.environ['SRV'], os.environ['CTL']
+fails = 0
+def ctl(cmd):
+    s = socket.socket(socket.AF_UNIX); s.connect(ctlpath)
+    s.sendall((cmd + '\n').encode()); r = s.recv(200).decode(); s.close()
+    assert r.startswith('ok'), r
+    return r
+def c2s():
+    return int(ctl('stats').split('c2s=')[1].split()[0])
+def check(ok, what):
+    global fails
+    print(('ok: ' if ok else 'FAIL: ') + what); sys.stdout.flush()
+    if not ok: fails += 1
+def view(st):
+    return (stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode), st.st_size,
+            int(st.st_mtime), int(st.st_atime))
+def forget():
+    # the kernel drops its unused dentries and inodes: its next lookups
+    # reach sftpmnt, which answers them from the kept listing
+    with open('/proc/sys/vm/drop_caches', 'w') as f: f.write('2')
+def same(rel, what, kernel=True):
+    """the mount's lstat of rel agrees with the server's (or both fail),
+    as the kernel has it and after it forgot"""
+    for k in ((True, False) if kernel else (False,)):
+        if not k: forget()
+        try: m = view(os.lstat(mnt + '/' + rel))
+        except FileNotFoundError: m = 'ENOENT'
+        try: s = view(os.lstat(srv + '/' + rel))
+        except FileNotFoundError: s = 'ENOENT'
+        check(m == s, '%s%s: %s (server %s)' % (what, '' if k else ' (lookup)', m, s))
+
+D = mnt + '/d'
+names = sorted(os.listdir(D))
+check(len(names) == 53, 'listing of 53 names')
+# lookups of listed names (the kernel forgets its own entries with
+# drop_caches) and of missing names: no request reaches the server
+forget()
+before = c2s()
+for n in names:
+    os.lstat(D + '/' + n)
+for i in range(20):
+    try: os.lstat(D + '/missing%d' % i)
+    except FileNotFoundError: pass
+sent = c2s() - before
+check(sent < 500, '73 lookups in a listed directory sent %d bytes to the server' % sent)
+# names with several links are asked for every time
+forget()
+before = c2s()
+os.lstat(D + '/linked')
+check(c2s() - before > 0, 'a name with two links is asked for (%d bytes)' % (c2s() - before))
+
+# changes through the mount show at once, as the server has them
+with open(D + '/f1', 'ab') as f: f.write(b'more data\n')
+same('d/f1', 'append')
+os.truncate(D + '/f2', 3); same('d/f2', 'truncate')
+os.chmod(D + '/f3', 0o600); same('d/f3', 'chmod')
+os.utime(D + '/f4', (1000000000, 1200000000)); same('d/f4', 'utime both')
+os.utime(D + '/f5', ns=(1300000000 * 10**9, 0)); os.utime(D + '/f5', None)
+same('d/f5', 'utime now')
+os.rename(D + '/f6', D + '/f6-renamed'); same('d/f6', 'rename: old name'); same('d/f6-renamed', 'rename: new name')
+os.rename(D + '/f7', D + '/f8'); same('d/f7', 'rename over: old'); same('d/f8', 'rename over: new')
+os.unlink(D + '/f9'); same('d/f9', 'unlink')
+with open(D + '/new', 'wb') as f: f.write(b'123456')
+same('d/new', 'create + write')
+os.mkdir(D + '/newdir'); same('d/newdir', 'mkdir'); same('d/newdir/x', 'lookup in a new directory')
+with open(D + '/newdir/x', 'wb') as f: f.write(b'x' * 100)
+same('d/newdir/x', 'create in a new directory'); same('d/newdir', 'the directory after a create in it')
+os.symlink('f10', D + '/sl'); same('d/sl', 'symlink')
+os.link(D + '/f11', D + '/hl')
+with open(D + '/f11', 'ab') as f: f.write(b'through one name')
+# (the kernel keeps each name's attributes apart: only the lookup,
+# which the kept listing would answer, is checked)
+same('d/hl', 'hard link made here, written through the other name', kernel=False)
+os.rmdir(D + '/sub'); same('d/sub', 'rmdir')
+os.rename(D + '/newdir', D + '/movedir'); same('d/movedir/x', 'a file in a renamed directory'); same('d/newdir/x', 'its old path')
+# an open file written through its fd, stat by name
+fd = os.open(D + '/f12', os.O_WRONLY)
+os.pwrite(fd, b'Z' * 5000, 0); os.fsync(fd)
+same('d/f12', 'pwrite through an fd')
+os.close(fd)
+check(sorted(os.listdir(D)) == sorted(os.listdir(srv + '/d')), 'the listing again agrees with the server')
+sys.exit(1 if fails else 0)
+PY
+rc=$?
+fusermount3 -u "$mnt" || { echo "FAIL: unmount"; rc=1; }
+exit $rc
