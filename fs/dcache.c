@@ -50,7 +50,14 @@ struct dlist {
 	size_t cap, n;	   /* cap: power of two */
 };
 
+#define DC_MISS_SLOTS 64
+
 struct dcache {
+	struct {
+		uint64_t hash;
+		int count;
+		double until;
+	} miss[DC_MISS_SLOTS]; /* recent lookups not answered, by directory */
 	struct dlist **tab;
 	size_t nb; /* buckets, power of two */
 	struct dlist *oldest, *newest;
@@ -539,4 +546,32 @@ void dc_build_end(struct dcache *d, struct dlist *l, int complete)
 	l->building = 0;
 	l->expires = now_s() + d->timeout;
 	evict(d);
+}
+
+char *dc_miss(struct dcache *d, const char *path)
+{
+	size_t dlen;
+	const char *name;
+	uint64_t h;
+	int i;
+	double now;
+
+	if (!d || !d->timeout)
+		return NULL;
+	split(path, &dlen, &name);
+	if (!dlen || find(d, path, dlen))
+		return NULL; /* listed (the name is unknown) or being listed */
+	h = hash_mem(path, dlen);
+	i = (int)(h % DC_MISS_SLOTS);
+	now = now_s();
+	if (d->miss[i].hash != h || d->miss[i].until < now) {
+		d->miss[i].hash = h;
+		d->miss[i].count = 0;
+		d->miss[i].until = now + d->timeout;
+	}
+	/* the second miss in a while: more are likely (a tool going
+	 * through the names of a directory) */
+	if (++d->miss[i].count != 2)
+		return NULL;
+	return strndup(path, dlen);
 }

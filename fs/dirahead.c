@@ -167,6 +167,107 @@ static void wake(struct fh *fh, int lost)
 	}
 }
 
+/* ---- background listings ------------------------------------------------ */
+
+#define DA_BG_MAX 4 /* at once per connection */
+
+static void bg_free(struct fh *fh)
+{
+	fh->c->dc_bg--;
+	da_reset(fh);
+	free(fh->dpath);
+	free(fh);
+}
+
+static void bg_closed(void *arg, int err, const uint8_t *body, size_t n)
+{
+	(void)arg;
+	(void)err;
+	(void)body;
+	(void)n;
+}
+
+/* A batch of a background listing came back: nobody reads it but the
+ * kept listing, which took its names already.  Once the listing is kept
+ * (or given up) and nothing is in flight, the handle closes. */
+static void bg_step(struct fh *fh)
+{
+	struct conn *c = fh->c;
+	struct dchunk *ch;
+
+	while ((ch = fh->d_head) && ch->state != 0) {
+		fh->d_head = ch->next;
+		if (!fh->d_head)
+			fh->d_tail = NULL;
+		if (ch->state == 1)
+			fh->d_bytes -= ch->len;
+		dchunk_free(ch);
+	}
+	if (!fh->d_build)
+		fh->d_end = 1; /* kept, spoiled or too long: enough */
+	if (!fh->d_end && !top_up(fh) && fh->d_inflight > 0)
+		return;
+	if (fh->d_inflight > 0)
+		return;
+	if (!c->dead && fh->gen == c->gen) {
+		size_t mark = sftp_core_out(c->core)->len;
+
+		if (sftp_enc_close(sftp_core_out(c->core), sftp_core_id(c->core),
+				   fh->h, fh->hlen) ||
+		    sftp_core_track(c->core, mark, bg_closed, NULL)) {
+			sftp_core_out(c->core)->len = mark;
+			sftp_core_out(c->core)->err = 0;
+		}
+	}
+	bg_free(fh);
+}
+
+static void bg_opened(void *arg, int err, const uint8_t *body, size_t n)
+{
+	struct fh *fh = arg;
+	struct sftp_handle hd;
+
+	if (err || body[0] != SSH_FXP_HANDLE ||
+	    (hd = sftp_dec_handle(body, n)).rc) {
+		bg_free(fh);
+		return;
+	}
+	memcpy(fh->h, hd.handle, hd.handle_len);
+	fh->hlen = hd.handle_len;
+	fh->gen = fh->c->gen;
+	da_start(fh);
+	if (!fh->d_build) { /* another listing of it began meanwhile */
+		da_reset(fh);
+		fh->d_end = 1;
+	}
+	bg_step(fh);
+}
+
+void da_background(struct conn *c, char *dir)
+{
+	struct sftp_core *core = c->core;
+	struct fh *fh;
+	size_t mark;
+
+	if (c->dc_bg >= DA_BG_MAX || c->dead || !(fh = calloc(1, sizeof(*fh)))) {
+		free(dir);
+		return;
+	}
+	fh->c = c;
+	fh->is_dir = 1;
+	fh->d_bg = 1;
+	fh->dpath = dir;
+	c->dc_bg++;
+	mark = sftp_core_out(core)->len;
+	if (sftp_enc_opendir(sftp_core_out(core), sftp_core_id(core), dir,
+			     strlen(dir)) ||
+	    sftp_core_track(core, mark, bg_opened, fh)) {
+		sftp_core_out(core)->len = mark;
+		sftp_core_out(core)->err = 0;
+		bg_free(fh);
+	}
+}
+
 static void dchunk_done(void *arg, int err, const uint8_t *body, size_t n)
 {
 	struct dchunk *ch = arg;
@@ -184,6 +285,8 @@ static void dchunk_done(void *arg, int err, const uint8_t *body, size_t n)
 		 * handle, skipping what the kernel already has */
 		da_reset(fh);
 		wake(fh, 1);
+		if (fh->d_bg)
+			bg_free(fh); /* no chunk refers to it any more */
 		return;
 	}
 	if (body[0] == SSH_FXP_NAME) {
@@ -219,6 +322,10 @@ static void dchunk_done(void *arg, int err, const uint8_t *body, size_t n)
 					  : errmap(st.code, OP_READDIR);
 		}
 		fh->d_end = 1;
+	}
+	if (fh->d_bg) {
+		bg_step(fh);
+		return;
 	}
 	(void)top_up(fh);
 	wake(fh, 0);

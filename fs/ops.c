@@ -1160,8 +1160,15 @@ static int dc_start(struct conn *c, struct op *op)
 	switch (op->kind) {
 	case OP_LOOKUP:
 	case OP_GETATTR:
-		if (op->fh || !(r = dc_lookup(c->dc, op->path, &a) + 1))
+		if (op->fh)
 			return 0;
+		if (!(r = dc_lookup(c->dc, op->path, &a) + 1)) {
+			char *dir = dc_miss(c->dc, op->path);
+
+			if (dir)
+				da_background(c, dir);
+			return 0;
+		}
 		if (r == 2 && c->o->follow_symlinks &&
 		    (a.flags & SSH_FILEXFER_ATTR_PERMISSIONS) &&
 		    S_ISLNK(a.perm))

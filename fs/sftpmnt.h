@@ -126,6 +126,7 @@ struct fh {
 	int d_inflight, d_want;
 	size_t d_bytes;
 	int d_end; /* the listing ended (EOF or error): ask no more */
+	int d_bg;  /* listed only to keep the listing (da_background) */
 	struct op *d_waiters;
 	struct dlist *d_build; /* the listing being kept (dcache.c) */
 	off_t doff; /* offset of the next entry */
@@ -216,6 +217,7 @@ struct conn {
 	struct op *active;    /* ops started and not yet freed */
 	uint32_t remote_uid, remote_gid; /* owner of the remote root */
 	struct dcache *dc;    /* NULL: listings are not kept */
+	int dc_bg;	      /* background listings in progress */
 	int remote_uid_known;
 };
 
@@ -270,6 +272,9 @@ void da_start(struct fh *fh);
 /* Forget what was listed or asked for (reopen, rewind, release). */
 void da_reset(struct fh *fh);
 void da_readdir(struct op *op);
+/* Lookups keep missing in dir (absolute, taken over): list it in the
+ * background to keep its listing. */
+void da_background(struct conn *c, char *dir);
 
 /* dcache.c: complete directory listings answering lookups (I/O thread
  * only).  Paths are absolute remote paths. */
@@ -293,6 +298,9 @@ void dc_set(struct dcache *d, const char *path, const struct sftp_attrs *a);
 void dc_gone(struct dcache *d, const char *path);
 void dc_drop_tree(struct dcache *d, const char *dir);
 void dc_empty_dir(struct dcache *d, const char *dir);
+/* A lookup of path was not answered: the directory to list in the
+ * background (malloc'ed) when lookups there keep missing, else NULL. */
+char *dc_miss(struct dcache *d, const char *path);
 /* Reading a listing: NULL when none should be built (caching off,
  * another one in progress); add its names; end it (complete: the EOF
  * was reached without error), which publishes or drops it. */
