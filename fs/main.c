@@ -40,7 +40,10 @@ static void usage(FILE *f)
 		"    StrictHostKeyChecking=yes|accept-new|no\n"
 		"    ConnectTimeout=SECONDS    (15)\n"
 		"    Ciphers=LIST KexAlgorithms=LIST MACs=LIST Compression=yes|no\n"
-		"    cache=yes|no cache_timeout=SECONDS (1)\n"
+		"    cache=yes|no cache_timeout=SECONDS (20): kept directory "
+		"listings\n"
+		"    attr_timeout=SECONDS (1): names and attributes in the "
+		"kernel\n"
 		"    reconnect=yes|no (yes) ServerAliveInterval=SECONDS (15)\n"
 		"    ServerAliveCountMax=N (3) op_timeout=SECONDS (30): how long an\n"
 		"      operation waits for a lost connection to come back\n"
@@ -161,8 +164,12 @@ static int opt_one(struct opts *o, char *w)
 		return set_str(&o->macs, v);
 	} else if (IS("cache")) {
 		o->cache = strcasecmp(v, "no") != 0;
-	} else if (IS("cache_timeout")) {
+	} else if (IS("cache_timeout") || IS("cache_dir_timeout") ||
+		   IS("cache_stat_timeout")) {
 		o->cache_timeout = atof(v);
+	} else if (IS("attr_timeout") || IS("entry_timeout") ||
+		   IS("negative_timeout")) {
+		o->attr_timeout = atof(v);
 	} else if (IS("reconnect")) {
 		o->reconnect = strcasecmp(v, "no") != 0;
 	} else if (IS("ServerAliveInterval")) {
@@ -218,11 +225,11 @@ static int opt_one(struct opts *o, char *w)
 				v);
 			return -1;
 		}
-	} else if (IS("cache_timeout") || IS("dir_cache") ||
-		   IS("cache_stat_timeout") || IS("cache_dir_timeout") ||
-		   IS("cache_link_timeout")) {
-		if (IS("cache_timeout") || IS("cache_stat_timeout"))
-			o->cache_timeout = atof(v);
+	} else if (IS("dir_cache")) {
+		if (!strcasecmp(v, "no"))
+			o->cache_timeout = 0;
+	} else if (IS("cache_link_timeout")) {
+		; /* links are read from the server every time */
 	} else if (IS("workaround")) {
 		; /* sshfs's server bug workarounds: none needed here */
 	} else if (IS("fsname")) {
@@ -342,7 +349,7 @@ int main(int argc, char **argv)
 	/* -1: not set yet (command line, then ssh_config, then default) */
 	struct opts o = { .port = 22, .strict_hostkey = -1,
 			  .connect_timeout = -1, .cache = 1,
-			  .cache_timeout = 1.0, .reconnect = 1,
+			  .cache_timeout = 20.0, .attr_timeout = 1.0, .reconnect = 1,
 			  .alive_interval = -1, .alive_count = -1,
 			  .op_timeout = 30, .identities_only = -1,
 			  .uid = -1, .gid = -1, .umask = -1,

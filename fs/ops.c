@@ -195,7 +195,7 @@ void attrs_to_stat(const struct conn *c, const struct sftp_attrs *a,
 
 double op_attr_timeout(const struct op *op)
 {
-	return op->c->o->cache ? op->c->o->cache_timeout : 0.0;
+	return op->c->o->cache ? op->c->o->attr_timeout : 0.0;
 }
 
 /* An ATTRS reply for path: a new kernel reference and the entry. */

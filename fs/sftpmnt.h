@@ -46,7 +46,8 @@ struct opts {
 	int connect_timeout; /* seconds */
 	char *ciphers, *kex, *macs, *hostkeyalgs;
 	int cache;	     /* cache=yes|no */
-	double cache_timeout;
+	double cache_timeout; /* kept directory listings (dcache.c) */
+	double attr_timeout;  /* the kernel's names and attributes */
 	char *fsname;
 	int password_stdin;
 	char *password;		/* read from stdin (password_stdin) */

@@ -31,7 +31,7 @@ sed "s/\[127.0.0.1\]:$SFTPMNT_TEST_PORT/[127.0.0.1]:$port/" "$SFTPMNT_TEST_KNOWN
 head -c 100000000 /dev/urandom >"$srv/big"
 
 "$bin" "$SFTPMNT_TEST_USER@127.0.0.1:$srv" "$mnt" \
-	-o "port=$port,IdentityFile=$SFTPMNT_TEST_KEY,UserKnownHostsFile=$work/kh,ServerAliveInterval=1,ServerAliveCountMax=2,op_timeout=6" ||
+	-o "port=$port,IdentityFile=$SFTPMNT_TEST_KEY,UserKnownHostsFile=$work/kh,ServerAliveInterval=1,ServerAliveCountMax=2,op_timeout=6,cache_timeout=1" ||
 	{ echo "FAIL: mount"; exit 1; }
 
 MNT=$mnt SRV=$srv CTL=$work/ctl python3 - <<'PY'
@@ -70,6 +70,7 @@ os.mkdir(srv + '/many')
 names = ['n%05d-%s' % (i, 'x' * (i % 40)) for i in range(3000)]
 for n in names:
     open(srv + '/many/' + n, 'w').close()
+time.sleep(1.2) # made behind the mount's back: past cache_timeout
 got = sorted(os.listdir(mnt + '/many'))
 check(got == sorted(names), 'a listing of 3000 entries is complete (%d)' % len(got))
 with os.scandir(mnt + '/many') as it:
