@@ -575,3 +575,50 @@ char *dc_miss(struct dcache *d, const char *path)
 		return NULL;
 	return strndup(path, dlen);
 }
+
+struct dsnap *dc_snapshot(struct dcache *d, const char *dir)
+{
+	struct dlist *l;
+	struct dsnap *sn;
+	size_t i, k = 0;
+
+	if (!d || !d->timeout || !(l = fresh(d, dir, strlen(dir))))
+		return NULL;
+	for (i = 0; i < l->cap; i++)
+		if (l->ents[i].name && !l->ents[i].known &&
+		    !l->ents[i].linked)
+			return NULL; /* a change in progress: ask the server */
+	sn = calloc(1, sizeof(*sn) + l->n * sizeof(sn->e[0]));
+	if (!sn)
+		return NULL;
+	for (i = 0; i < l->cap; i++) {
+		struct dent *e = &l->ents[i];
+
+		if (!e->name)
+			continue;
+		if (!(sn->e[k].name = strdup(e->name))) {
+			sn->n = k;
+			dc_snap_free(sn);
+			return NULL;
+		}
+		sn->e[k].len = strlen(e->name);
+		/* a linked file: the type is what a listing needs; its
+		 * attributes are asked for when looked up */
+		sn->e[k].a = e->a;
+		sn->e[k].linked = e->linked;
+		k++;
+	}
+	sn->n = k;
+	return sn;
+}
+
+void dc_snap_free(struct dsnap *sn)
+{
+	size_t i;
+
+	if (!sn)
+		return;
+	for (i = 0; i < sn->n; i++)
+		free(sn->e[i].name);
+	free(sn);
+}

@@ -118,6 +118,9 @@ static void ll_getattr(fuse_req_t req, fuse_ino_t ino,
 	/* an open file is asked through its handle: an fd whose name was
 	 * renamed over still describes its own file */
 	op->fh = fh_of(fi);
+	/* (a directory is asked by its path: a kept listing may answer) */
+	if (op->fh && op->fh->is_dir)
+		op->fh = NULL;
 	submit(op);
 }
 

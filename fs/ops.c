@@ -1196,6 +1196,30 @@ static int dc_start(struct conn *c, struct op *op)
 		}
 		op_free(op);
 		return 1;
+	case OP_OPENDIR: {
+		/* listed a moment ago: list it again from what was kept */
+		struct dsnap *sn = dc_snapshot(c->dc, op->path);
+		struct fh *fh;
+
+		if (!sn)
+			return 0;
+		if (!(fh = calloc(1, sizeof(*fh))) ||
+		    !(fh->dpath = strdup(op->path))) {
+			free(fh);
+			dc_snap_free(sn);
+			return 0;
+		}
+		fh->d_snap = sn;
+		fh->ino = op->ino;
+		fh->c = c;
+		fh->gen = c->gen;
+		fh->is_dir = 1;
+		fh->d_end = 1;
+		op->fi.fh = (uintptr_t)fh;
+		op_reply_open(op, &op->fi);
+		op_free(op);
+		return 1;
+	}
 	case OP_MKNOD:
 	case OP_MKDIR:
 	case OP_UNLINK:
@@ -1277,10 +1301,25 @@ void op_start(struct conn *c, struct op *op)
 		/* its handle died with the old connection: nothing to close */
 		ra_release(fh);
 		da_reset(fh);
+		dc_snap_free(fh->d_snap);
 		free(fh->dpath);
 		free(fh);
 		reply_err(op, 0);
 		return;
+	}
+	if (fh && fh->d_snap) { /* listed from a kept listing: no handle */
+		if (op->kind == OP_RELEASEDIR) {
+			dc_snap_free(fh->d_snap);
+			free(fh->dpath);
+			free(fh);
+			reply_err(op, 0);
+			return;
+		}
+		if (op->kind == OP_READDIR) {
+			fh->doff = op->off;
+			da_readdir(op);
+			return;
+		}
 	}
 	if (fh && op->kind != OP_FLUSH && fh_ready(c, op))
 		return;

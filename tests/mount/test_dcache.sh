@@ -88,6 +88,20 @@ for i in range(20):
     except FileNotFoundError: pass
 sent = c2s() - before
 check(sent < 2000, '73 lookups in a listed directory sent %d bytes to the server (one LSTAT each would be ~6 KB)' % sent)
+# listing it again: from the kept listing (no request), the same names
+# with the right types, "." and ".." included
+def scan(p):
+    with os.scandir(p) as it:
+        return sorted((e.name, e.is_dir(follow_symlinks=False), e.is_symlink(),
+                       e.inode() != 0) for e in it)
+forget()
+before = c2s()
+again = scan(D)
+sent = c2s() - before
+check(sent < 300, 'listing a listed directory again sent %d bytes' % sent)
+check(again == scan(srv + '/d'), 'the kept listing has the server\'s names and types')
+la = os.popen('ls -a ' + D).read().split()
+check(la[:2] == ['.', '..'] and len(la) == 55, 'ls -a of the kept listing: . and .. and 53 names')
 # a directory nobody listed: after two lookups miss in it, it is listed
 # in the background and the following lookups are answered from that
 forget()
@@ -133,6 +147,11 @@ os.pwrite(fd, b'Z' * 5000, 0); os.fsync(fd)
 same('d/f12', 'pwrite through an fd')
 os.close(fd)
 check(sorted(os.listdir(D)) == sorted(os.listdir(srv + '/d')), 'the listing again agrees with the server')
+os.unlink(D + '/f13'); os.symlink('f14', D + '/f13')
+with open(D + '/brandnew', 'w') as f: f.write('x')
+os.listdir(D)
+check(scan(D) == scan(srv + '/d'), 'listed again after changes through the mount: as the server has it')
+same('d/f13', 'a file replaced by a symlink')
 sys.exit(1 if fails else 0)
 PY
 rc=$?
