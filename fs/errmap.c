@@ -63,6 +63,10 @@ int errmap(uint32_t status, enum op_kind kind)
 		return EEXIST;
 	case OP_RENAME:
 		return EEXIST;
+	case OP_COPY:
+		/* the kernel then copies through the mount, and meets the
+		 * real error if there is one */
+		return EOPNOTSUPP;
 	default:
 		return EIO;
 	}

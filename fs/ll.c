@@ -276,6 +276,31 @@ static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	submit(op);
 }
 
+/* copy_file_range(2) within the mount: the server copies
+ * (copy-data), no byte crosses the network. */
+static void ll_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+			       struct fuse_file_info *fi_in, fuse_ino_t ino_out,
+			       off_t off_out, struct fuse_file_info *fi_out,
+			       size_t len, int flags)
+{
+	struct op *op;
+
+	(void)ino_in;
+	if (flags) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	op = op_new(req, OP_COPY, ino_out);
+	if (!op)
+		return;
+	op->fh = fh_of(fi_in);
+	op->fh2 = fh_of(fi_out);
+	op->off = off_in;
+	op->off2 = off_out;
+	op->size = len;
+	submit(op);
+}
+
 static void ll_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct op *op = op_new(req, OP_FLUSH, ino);
@@ -384,6 +409,7 @@ const struct fuse_lowlevel_ops sftpmnt_ops = {
 	.create = ll_create,
 	.read = ll_read,
 	.write = ll_write,
+	.copy_file_range = ll_copy_file_range,
 	.flush = ll_flush,
 	.release = ll_release,
 	.fsync = ll_fsync,

@@ -327,6 +327,7 @@ static struct fh *fh_from_handle(struct op *op, const uint8_t *body, size_t n,
 
 static void wb_settled(struct fh *fh);
 static int start_setattr(struct op *op);
+static int start_copy(struct op *op);
 
 /* Lexically normalised absolute path (".", "..", "//" removed). */
 static char *normalize(const char *p)
@@ -735,6 +736,33 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 		op_reply_err(op, 0);
 		op_free(op);
 		return;
+	case OP_COPY:
+		if (op->stage == 0) { /* the source's ATTRS */
+			struct sftp_attrs_reply ar = sftp_dec_attrs(body, n);
+
+			op->stage = 1;
+			if (body[0] != SSH_FXP_ATTRS || ar.rc ||
+			    !(ar.attrs.flags & SSH_FILEXFER_ATTR_SIZE))
+				op->err = body[0] == SSH_FXP_STATUS
+						  ? errmap_reply(body, n, op->kind)
+						  : EIO;
+			else
+				op->got = ar.attrs.size <= (uint64_t)op->off
+						  ? 0
+						  : ar.attrs.size - (uint64_t)op->off <
+							    op->size
+							    ? (size_t)(ar.attrs.size -
+								       (uint64_t)op->off)
+							    : op->size;
+			goto check_done;
+		}
+		if (!op->err && (rc = errmap_reply(body, n, op->kind)))
+			op->err = rc == ENOSYS ? EOPNOTSUPP : rc;
+		if (op->err)
+			goto check_done;
+		op_reply_write(op, op->got);
+		op_free(op);
+		return;
 	case OP_STATFS: {
 		struct sftp_statvfs v;
 		struct statvfs sv;
@@ -967,6 +995,56 @@ static int start_write(struct op *op)
 		op->stage = 1;
 	}
 	return 0;
+}
+
+/* The largest server-side copy in one request: a copy takes the
+ * server's disk time, which op_timeout must not mistake for a hang. */
+#define COPY_MAX (64u * 1024 * 1024)
+
+/*
+ * copy_file_range: FSTAT of the source (how much there is to copy:
+ * copy-data does not say) and copy-data, back to back.  Whatever the
+ * server cannot do here (no copy-data, an append-only destination, a
+ * handle lost with a connection) answers EOPNOTSUPP, and the kernel
+ * copies through the mount itself.  1: answered.
+ */
+static int start_copy(struct op *op)
+{
+	struct conn *c = op->c;
+	struct fh *in = op->fh, *out = op->fh2;
+	char *p;
+	int rc;
+
+	if (!(c->core->ext & SFTP_HAS_COPY_DATA) || !in || !out ||
+	    in->is_dir || out->is_dir || (out->flags & O_APPEND) ||
+	    in->gen != c->gen || out->gen != c->gen || in->reopening ||
+	    out->reopening || in->stale || out->stale) {
+		reply_err(op, EOPNOTSUPP);
+		return 1;
+	}
+	if (out->wb_err) { /* an earlier write failed: say it now */
+		rc = out->wb_err;
+		out->wb_err = 0;
+		reply_err(op, rc);
+		return 1;
+	}
+	if (op->size > COPY_MAX)
+		op->size = COPY_MAX;
+	/* what is cached of the destination is stale now */
+	ra_drop(out);
+	out->ra_last_end = 0;
+	itable_bump_wgen(c->it, out->ino);
+	if ((p = itable_path(c->it, out->ino))) {
+		dc_changed(c->dc, p, 1);
+		free(p);
+	} else {
+		dc_drop_tree(c->dc, "/");
+	}
+	if ((rc = SEND(op, sftp_enc_fstat(W(op), ID(op), in->h, in->hlen))))
+		return rc;
+	return SEND(op, sftp_enc_copy_data(W(op), ID(op), in->h, in->hlen,
+					   (uint64_t)op->off, op->size, out->h,
+					   out->hlen, (uint64_t)op->off2));
 }
 
 /* flush/fsync/release wait until every write of the handle is answered. */
@@ -1475,6 +1553,11 @@ void op_start(struct conn *c, struct op *op)
 		return;
 	case OP_WRITE:
 		rc = start_write(op);
+		if (rc > 0)
+			return;
+		break;
+	case OP_COPY:
+		rc = start_copy(op);
 		if (rc > 0)
 			return;
 		break;

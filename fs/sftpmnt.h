@@ -157,7 +157,7 @@ enum op_kind {
 	OP_LOOKUP = 1, OP_GETATTR, OP_SETATTR, OP_READLINK, OP_MKNOD, OP_MKDIR,
 	OP_UNLINK, OP_RMDIR, OP_SYMLINK, OP_RENAME, OP_LINK, OP_OPEN, OP_READ,
 	OP_WRITE, OP_FLUSH, OP_RELEASE, OP_FSYNC, OP_OPENDIR, OP_READDIR,
-	OP_RELEASEDIR, OP_STATFS, OP_CREATE,
+	OP_RELEASEDIR, OP_STATFS, OP_CREATE, OP_COPY,
 };
 
 struct op {
@@ -169,8 +169,9 @@ struct op {
 	char *name, *name2; /* copies */
 	char *path, *path2; /* resolved by the I/O thread */
 	struct fh *fh;
+	struct fh *fh2; /* copy_file_range: the destination */
 	struct fuse_file_info fi;
-	off_t off;
+	off_t off, off2;
 	size_t size;
 	char *buf; /* write data, read destination */
 	mode_t mode;
