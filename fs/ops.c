@@ -328,6 +328,7 @@ static struct fh *fh_from_handle(struct op *op, const uint8_t *body, size_t n,
 static void wb_settled(struct fh *fh);
 static int start_setattr(struct op *op);
 static int start_copy(struct op *op);
+static int lstat_path(struct op *op);
 
 /* Lexically normalised absolute path (".", "..", "//" removed). */
 static char *normalize(const char *p)
@@ -621,7 +622,41 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 		}
 		break;
 	case OP_RENAME:
+		if (op->stage == 1 || op->stage == 2) {
+			/* after a generic FAILURE: the LSTATs of source and
+			 * target tell what it was */
+			struct sftp_attrs_reply ar = sftp_dec_attrs(body, n);
+			int there = body[0] == SSH_FXP_ATTRS && !ar.rc;
+			int dir = there && (ar.attrs.flags &
+					    SSH_FILEXFER_ATTR_PERMISSIONS) &&
+				  S_ISDIR(ar.attrs.perm);
+
+			op->got |= (size_t)(there | dir << 1)
+				   << (op->stage == 1 ? 0 : 2);
+			if (op->stage++ == 1)
+				goto check_done;
+			/* a directory over a directory fails only when the
+			 * target has entries; anything else posix-rename
+			 * cannot do is most likely a rename across the
+			 * server's file systems, which mv(1) then copies */
+			rc = !(op->got & 1)	   ? -ENOENT
+			     : (op->got & 10) == 10 ? -ENOTEMPTY
+						    : -EXDEV;
+			break;
+		}
 		rc = -errmap_reply(body, n, op->kind);
+		if (rc == -EEXIST && !(op->flags & RENAME_NOREPLACE) &&
+		    (op->c->core->ext & SFTP_HAS_POSIX_RENAME) &&
+		    body[0] == SSH_FXP_STATUS) {
+			op->stage = 1;
+			op->got = 0;
+			if ((rc = lstat_path(op)) ||
+			    (rc = SEND(op, sftp_enc_lstat(W(op), ID(op),
+							  op->path2,
+							  strlen(op->path2)))))
+				break;
+			goto check_done;
+		}
 		if (rc == -ENOENT && op->replays > 0)
 			rc = 0;
 		if (!rc) {

@@ -63,8 +63,6 @@ ALLOW = [
 KNOWN_BAD = [
     ("stat", "fstat_old*", "kernel 6.x sends FUSE_GETATTR without the "
      "file handle for fstat(2): the renamed-over name is looked up"),
-    ("rename", "dir_over_nonempty_dir", "posix-rename's generic FAILURE "
-     "is mapped to EEXIST; ENOTEMPTY needs a follow-up LSTAT/READDIR"),
     ("link", "b_after_write", "a hard link gets its own inode number, so "
      "the other name's cached size is stale for cache_timeout"),
     ("access", "ac-*.X", "no access handler: access(2) without "
