@@ -441,8 +441,51 @@ void conn_park(struct conn *c, struct op *op)
 	c->parked = op;
 }
 
+static void drop_extra(struct conn *c)
+{
+	int i;
+
+	for (i = 0; i < c->nx; i++) {
+		libssh2_sftp_shutdown(c->xsftp[i]);
+		c->xsftp[i] = NULL;
+		c->xcore[i] = NULL;
+	}
+	c->nx = 0;
+	c->x_want = 0;
+}
+
+/* Open the extra channels a striped write asked for, one at a time and
+ * without blocking (libssh2_sftp_init resumes where it stopped). */
+static void open_extra(struct conn *c)
+{
+	LIBSSH2_SFTP *sf;
+
+	if (!c->x_want || c->x_failed || c->dead ||
+	    c->nx >= c->o->write_channels - 1 || c->nx >= XCH_MAX)
+		return;
+	sf = libssh2_sftp_init(c->s);
+	if (!sf) {
+		if (libssh2_session_last_errno(c->s) != LIBSSH2_ERROR_EAGAIN) {
+			char *msg;
+
+			libssh2_session_last_error(c->s, &msg, NULL, 0);
+			logmsg(c, LOG_NOTICE, "no more SFTP channels (%s): "
+					      "writes use %d",
+			       msg, c->nx + 1);
+			c->x_failed = 1;
+		}
+		return;
+	}
+	c->xsftp[c->nx] = sf;
+	c->xcore[c->nx] = sftp_core_of(sf);
+	if (c->xcore[c->nx]->max_write > c->core->max_write)
+		c->xcore[c->nx]->max_write = c->core->max_write;
+	c->nx++;
+}
+
 static void drop_session(struct conn *c)
 {
+	drop_extra(c);
 	if (c->sftp)
 		libssh2_sftp_shutdown(c->sftp);
 	if (c->s)
@@ -463,6 +506,13 @@ static void on_dead(struct conn *c, int rc, const char *why)
 	       c->o->reconnect ? "; reconnecting" : "");
 	c->dead = rc ? rc : LIBSSH2_ERROR_SOCKET_DISCONNECT;
 	sftp_core_abort(c->core, LIBSSH2_ERROR_SOCKET_DISCONNECT);
+	{
+		int i;
+
+		for (i = 0; i < c->nx; i++)
+			sftp_core_abort(c->xcore[i],
+					LIBSSH2_ERROR_SOCKET_DISCONNECT);
+	}
 	c->next_try_ms = now_ms();
 	c->backoff_ms = 250;
 	c->ka_sent = 0;
@@ -549,6 +599,33 @@ static void check_alive(struct conn *c)
 		c->ka_sent = 1;
 }
 
+/* Run every SFTP channel of the session until none can go on without
+ * the socket: a run of one may read what another is waiting for.  0,
+ * EAGAIN, or the first fatal error (the session is then dead: every
+ * channel shares it). */
+static int run_cores(struct conn *c)
+{
+	int pass, i, rc, again;
+
+	for (pass = 0; pass < 64; pass++) {
+		again = 0;
+		for (i = -1; i < c->nx; i++) {
+			struct sftp_core *core = i < 0 ? c->core : c->xcore[i];
+
+			do
+				rc = sftp_core_run(core);
+			while (rc == 0 && core->inflight > 0);
+			if (rc && rc != LIBSSH2_ERROR_EAGAIN)
+				return rc;
+		}
+		for (i = -1; i < c->nx && !again; i++)
+			again = sftp_core_ready(i < 0 ? c->core : c->xcore[i]);
+		if (!again)
+			break;
+	}
+	return LIBSSH2_ERROR_EAGAIN;
+}
+
 static void *io_thread(void *arg)
 {
 	struct conn *c = arg;
@@ -566,9 +643,8 @@ static void *io_thread(void *arg)
 			op_start(c, q);
 		}
 		if (!c->dead) {
-			do
-				rc = sftp_core_run(c->core);
-			while (rc == 0 && c->core->inflight > 0);
+			open_extra(c);
+			rc = run_cores(c);
 			if (rc && rc != LIBSSH2_ERROR_EAGAIN) {
 				char *msg;
 

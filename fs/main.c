@@ -49,6 +49,8 @@ static void usage(FILE *f)
 		"      operation waits for a lost connection to come back\n"
 		"    max_read=BYTES max_write=BYTES  cap SFTP request sizes "
 		"(server's limits)\n"
+		"    write_channels=N (6)       SFTP channels a large write is "
+		"spread over\n"
 		"    password_stdin            read a password from stdin\n"
 		"    allow_other default_permissions fsname=NAME kernel_cache\n"
 		"    idmap=none|user uid=N gid=N umask=OCTAL\n"
@@ -218,6 +220,17 @@ static int opt_one(struct opts *o, char *w)
 			o->max_read = (int)n;
 		else
 			o->max_write = (int)n;
+	} else if (IS("write_channels")) {
+		char *end;
+		long n = strtol(v, &end, 10);
+
+		if (*end || n < 1 || n > XCH_MAX + 1) {
+			fprintf(stderr, "sftpmnt: write_channels=%s: give 1 to "
+					"%d\n",
+				v, XCH_MAX + 1);
+			return -1;
+		}
+		o->write_channels = (int)n;
 	} else if (IS("max_conns")) {
 		if (atoi(v) != 1) {
 			fprintf(stderr, "sftpmnt: max_conns=%s: only one "
@@ -350,6 +363,7 @@ int main(int argc, char **argv)
 	struct opts o = { .port = 22, .strict_hostkey = -1,
 			  .connect_timeout = -1, .cache = 1,
 			  .cache_timeout = 20.0, .attr_timeout = 1.0, .reconnect = 1,
+			  .write_channels = 6,
 			  .alive_interval = -1, .alive_count = -1,
 			  .op_timeout = 30, .identities_only = -1,
 			  .uid = -1, .gid = -1, .umask = -1,

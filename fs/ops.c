@@ -185,6 +185,8 @@ void attrs_to_stat(const struct conn *c, const struct sftp_attrs *a,
 		if (st->st_gid == c->remote_gid)
 			st->st_gid = getgid();
 	}
+	if (ino && c->st_list) /* striped writes still on their way */
+		st_patch(c, ino, st);
 	if (o->uid >= 0)
 		st->st_uid = (uid_t)o->uid;
 	if (o->gid >= 0)
@@ -325,7 +327,6 @@ static struct fh *fh_from_handle(struct op *op, const uint8_t *body, size_t n,
 	return fh;
 }
 
-static void wb_settled(struct fh *fh);
 static int start_setattr(struct op *op);
 static int start_copy(struct op *op);
 static int lstat_path(struct op *op);
@@ -471,6 +472,11 @@ static int reply_attr_from(struct op *op, const uint8_t *body, size_t n)
 	op_reply_attr(op, &st, op_attr_timeout(op));
 	op_free(op);
 	return 0;
+}
+
+void op_reply_sftp(void *arg, int err, const uint8_t *body, size_t n)
+{
+	op_reply(arg, err, body, n);
 }
 
 /* A reply (or a dead channel: err != 0) for op. */
@@ -762,7 +768,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 				fh->wb_err = op->err;
 			op_free(op);
 		}
-		wb_settled(fh);
+		op_wb_settled(fh);
 		return;
 	}
 	case OP_RELEASE:
@@ -919,8 +925,11 @@ static int start_setattr(struct op *op)
 					       strlen(op->path)));
 	}
 
-	if (op->to_set & FUSE_SET_ATTR_SIZE)
+	if (op->to_set & FUSE_SET_ATTR_SIZE) {
 		itable_bump_wgen(op->c->it, op->ino); /* caches are stale */
+		st_truncated(op->c, fh ? fh->ino : op->ino,
+			     (uint64_t)op->attr.st_size);
+	}
 
 	if (op->to_set & FUSE_SET_ATTR_SIZE) {
 		a.flags |= SSH_FILEXFER_ATTR_SIZE;
@@ -985,7 +994,7 @@ static int start_write(struct op *op)
 {
 	struct fh *fh = op->fh;
 	uint32_t max = op->c->core->max_write;
-	size_t done;
+	size_t done, len;
 	int rc;
 
 	if (op->stage == 0 && fh->wb_err) {
@@ -999,20 +1008,34 @@ static int start_write(struct op *op)
 		op_free(op);
 		return 1;
 	}
+	if (st_room(op))
+		return 1; /* started again when striped writes complete */
 	ra_drop(fh); /* what we cached may be stale now */
 	fh->ra_last_end = 0;
 	itable_bump_wgen(op->c->it, fh->ino); /* and other handles' too */
 	if (op->stage == 0) { /* not a replay: count it in */
 		fh->wb_bytes += op->size;
 		fh->refs++;
+		st_written(op->c, fh, op->size);
 	}
-	/* FUSE writes may be larger than an SFTP WRITE may carry */
-	for (done = 0; done < op->size; done += max) {
-		size_t len = op->size - done < max ? op->size - done : max;
+	/* FUSE writes may be larger than an SFTP WRITE may carry, and
+	 * large ones are spread over channels (stripe.c) */
+	for (done = 0; done < op->size; done += len) {
+		uint64_t at = (uint64_t)op->off + done;
+		int k;
 
-		rc = SEND(op, sftp_enc_write(W(op), ID(op), fh->h, fh->hlen,
-					     (uint64_t)op->off + done,
-					     op->buf + done, len));
+		len = op->size - done < max ? op->size - done : max;
+		k = st_route(op->c, fh, at, &len);
+		if (k) {
+			rc = st_send(op, k, at, (const uint8_t *)op->buf + done,
+				     len);
+		} else {
+			rc = SEND(op, sftp_enc_write(W(op), ID(op), fh->h,
+						     fh->hlen, at,
+						     op->buf + done, len));
+			if (!rc && at + len > fh->main_end)
+				fh->main_end = at + len;
+		}
 		if (rc) {
 			if (op->pending == 0 && op->stage == 0) {
 				fh->wb_bytes -= op->size; /* nothing went out */
@@ -1095,7 +1118,7 @@ static int wait_writes(struct op *op)
 }
 
 /* A reply nobody waits for (closing a handle we replaced). */
-static void forget_reply(void *arg, int err, const uint8_t *body, size_t n)
+void op_forget_reply(void *arg, int err, const uint8_t *body, size_t n)
 {
 	(void)arg;
 	(void)err;
@@ -1109,7 +1132,7 @@ static void forget_reply(void *arg, int err, const uint8_t *body, size_t n)
  * not loop forever. */
 #define OP_MAX_REPLAYS 3
 
-static void wb_settled(struct fh *fh)
+void op_wb_settled(struct fh *fh)
 {
 	struct op *w = fh->wb_waiters, *nx;
 
@@ -1134,7 +1157,7 @@ void op_give_up(struct op *op, int err)
 		fh->wb_bytes -= op->size;
 		fh->refs--;
 		op_free(op);
-		wb_settled(fh);
+		op_wb_settled(fh);
 		return;
 	}
 	if (op->kind == OP_CREATE && op->fh) {
@@ -1409,9 +1432,12 @@ void op_start(struct conn *c, struct op *op)
 				  op->kind == OP_FSYNC) &&
 	    wait_writes(op))
 		return;
+	if (st_barrier(c, op))
+		return; /* started again once striped writes before it land */
 	if (fh && fh->gen != c->gen && !fh->reopening &&
 	    (op->kind == OP_RELEASE || op->kind == OP_RELEASEDIR)) {
 		/* its handle died with the old connection: nothing to close */
+		st_release(c, fh);
 		ra_release(fh);
 		da_reset(fh);
 		dc_snap_free(fh->d_snap);
@@ -1615,6 +1641,7 @@ void op_start(struct conn *c, struct op *op)
 		break;
 	case OP_RELEASE:
 	case OP_RELEASEDIR:
+		st_release(c, fh);
 		ra_release(fh);
 		da_reset(fh);
 		free(fh->dpath);
@@ -1632,7 +1659,7 @@ void op_start(struct conn *c, struct op *op)
 			size_t mark = W(op)->len;
 
 			if (!sftp_enc_close(W(op), ID(op), fh->h, fh->hlen) &&
-			    sftp_core_track(c->core, mark, forget_reply, NULL)) {
+			    sftp_core_track(c->core, mark, op_forget_reply, NULL)) {
 				W(op)->len = mark;
 				W(op)->err = 0;
 			}

@@ -52,6 +52,7 @@ struct opts {
 	int password_stdin;
 	char *password;		/* read from stdin (password_stdin) */
 	int max_read, max_write; /* caps on SFTP READ/WRITE sizes (0: none) */
+	int write_channels;	 /* SFTP channels a large write uses (6) */
 	uint64_t writeback_max; /* write-behind bytes per handle */
 	int reconnect;		/* reconnect=yes|no (yes) */
 	int alive_interval;	/* ServerAliveInterval seconds (15) */
@@ -149,6 +150,10 @@ struct fh {
 	int stale; /* the file could not be reopened: ESTALE */
 	struct op *reopen_waiters;
 	off_t dskip; /* directory entries to skip after a reopen */
+	/* writes spread over several channels (stripe.c) */
+	struct stripes *st;
+	uint64_t written;  /* bytes written through this handle */
+	uint64_t main_end; /* end of the highest write on the main channel */
 };
 
 /* ---- operations ------------------------------------------------------- */
@@ -192,10 +197,13 @@ struct op {
 	int64_t born_ms; /* for the op timeout while the link is down */
 	int replied;	 /* answered (maybe early: ETIMEDOUT); later replies dropped */
 	int parked;	 /* waiting for a reconnect (conn->parked) */
+	uint64_t st_bar; /* waits for striped writes before this number */
 	struct op *anext, **aprev; /* conn->active */
 };
 
 /* ---- connections -------------------------------------------------------- */
+
+#define XCH_MAX 7 /* extra SFTP channels (OpenSSH allows 10 sessions) */
 
 struct conn {
 	struct opts *o;
@@ -219,6 +227,14 @@ struct conn {
 	int ka_sent;	      /* a keepalive went out during this silence */
 	struct op *active;    /* ops started and not yet freed */
 	uint32_t remote_uid, remote_gid; /* owner of the remote root */
+	/* extra SFTP channels that large writes are striped over (each
+	 * channel has its own flow-control window at the server) */
+	LIBSSH2_SFTP *xsftp[XCH_MAX];
+	struct sftp_core *xcore[XCH_MAX];
+	int nx;		      /* ready */
+	int x_want;	      /* a writer asked for them */
+	int x_failed;	      /* the server refused one: no more tries */
+	struct fh *st_list;   /* handles that stripe their writes */
 	struct dcache *dc;    /* NULL: listings are not kept */
 	int dc_bg;	      /* background listings in progress */
 	int remote_uid_known;
@@ -263,6 +279,32 @@ void op_free(struct op *op);
 double op_attr_timeout(const struct op *op);
 /* dir + "/" + name, malloc'ed; NULL on ENOMEM. */
 char *path_join(const char *dir, const char *name);
+
+/* ops.c, for the helpers: an SFTP reply for op; a reply nobody waits
+ * for; a handle's writes may all be answered now. */
+void op_reply_sftp(void *arg, int err, const uint8_t *body, size_t n);
+void op_forget_reply(void *arg, int err, const uint8_t *body, size_t n);
+void op_wb_settled(struct fh *fh);
+
+/* stripe.c */
+struct stripes;
+/* n more bytes were written through fh: maybe start striping. */
+void st_written(struct conn *c, struct fh *fh, size_t n);
+/* The channel (0 main, k: extra k-1) for the bytes at off; *len is cut
+ * to what goes to that channel. */
+int st_route(struct conn *c, struct fh *fh, uint64_t off, size_t *len);
+/* Send a WRITE of op on extra channel k (1..n).  0 or -errno. */
+int st_send(struct op *op, int k, uint64_t off, const uint8_t *data,
+	    size_t len);
+/* 1: op waits (too many striped writes in flight, or it must see
+ * striped writes sent before it); it is started again later. */
+int st_room(struct op *op);
+int st_barrier(struct conn *c, struct op *op);
+/* The size the kernel is told is at least what was written. */
+void st_patch(const struct conn *c, uint64_t ino, struct stat *st);
+void st_truncated(struct conn *c, uint64_t ino, uint64_t size);
+/* Before the handle closes: close the extra handles. */
+void st_release(struct conn *c, struct fh *fh);
 
 /* rahead.c */
 void ra_read(struct conn *c, struct op *op);

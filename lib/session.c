@@ -178,6 +178,7 @@ LIBSSH2_API int libssh2_session_free(LIBSSH2_SESSION *s)
 		s->q_head = p->next;
 		la_free_wipe(&a, p, sizeof(*p) + p->n);
 	}
+	sftp_drop_opening(s);
 	chan_free_all(s);
 	auth_free(s);
 	kex_free(s, &s->kex);

@@ -169,4 +169,7 @@ int sess_banner_step(LIBSSH2_SESSION *s);
 		rc_;                                                        \
 	})
 
+/* sftp.c: a libssh2_sftp_init left half done when the session goes. */
+void sftp_drop_opening(LIBSSH2_SESSION *s);
+
 #endif

@@ -328,6 +328,19 @@ LIBSSH2_API LIBSSH2_SFTP *libssh2_sftp_init(LIBSSH2_SESSION *s)
 	return sf;
 }
 
+void sftp_drop_opening(LIBSSH2_SESSION *s)
+{
+	LIBSSH2_SFTP *half = s->sftp_opening;
+
+	s->sftp_opening = NULL;
+	if (!half)
+		return;
+	if (half->subsystem_ok)
+		sftp_core_free(&half->core, LIBSSH2_ERROR_SOCKET_DISCONNECT);
+	/* its channel goes with the session's */
+	la_free(&s->a, half);
+}
+
 LIBSSH2_API int libssh2_sftp_shutdown(LIBSSH2_SFTP *sf)
 {
 	LIBSSH2_SESSION *s;

@@ -209,6 +209,19 @@ static int drain(struct sftp_core *c)
 	}
 }
 
+int sftp_core_ready(const struct sftp_core *c)
+{
+	const uint8_t *p;
+	size_t avail, len;
+
+	if (c->dead)
+		return 0;
+	if (c->out_sent < c->out.len && c->ch->remote_window > 0)
+		return 1;
+	avail = chan_avail(c->ch, &p);
+	return avail > 0 && sftp_frame(p, avail, &len) != LIBSSH2_ERROR_EAGAIN;
+}
+
 int sftp_core_run(struct sftp_core *c)
 {
 	int rc, done = 0;

@@ -97,6 +97,12 @@ int sftp_core_track(struct sftp_core *c, size_t mark, sftp_done_fn fn,
  * outstanding request then completed with it). */
 int sftp_core_run(struct sftp_core *c);
 
+/* 1 when a run would make progress without reading the socket: a whole
+ * reply waits in the channel (another core's run may have read it), or
+ * requests wait and the channel's window has room.  Several cores on one
+ * session are run until none is ready. */
+int sftp_core_ready(const struct sftp_core *c);
+
 /* The core of a libssh2 SFTP session (for the daemon, which runs the
  * session non-blocking in its own loop and uses the core directly). */
 struct _LIBSSH2_SFTP;

@@ -1,0 +1,109 @@
+#!/bin/bash
+# Large writes striped over several SFTP channels (fs/stripe.c), through a
+# 10 ms RTT delay proxy: the extra channels open (more sftp-server
+# processes), and while a 64 MiB file is being written and rewritten the
+# file reads back exactly through another descriptor, stat never shows
+# less than was written, a truncate and a write past a hole land right,
+# and the server has the exact bytes in the end.  write_channels=1 keeps
+# one channel.
+set -uo pipefail
+: "${SFTPMNT_TEST_ROOT:?run through make check}"
+[ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
+command -v fusermount3 >/dev/null || { echo "SKIP: no fusermount3 (install fuse3)"; exit 77; }
+command -v python3 >/dev/null || { echo "SKIP: no python3"; exit 77; }
+
+bin=${SFTPMNT_BIN:?}
+proxy=${DELAYPROXY:?}
+work=$(mktemp -d)
+mnt=$work/mnt
+srv=$SFTPMNT_TEST_ROOT/st
+mkdir -p "$mnt" "$srv"
+cleanup() {
+	fusermount3 -uz "$mnt" 2>/dev/null
+	[ -f "$work/proxy.pid" ] && kill "$(cat "$work/proxy.pid")" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$proxy" -t "127.0.0.1:$SFTPMNT_TEST_PORT" -d 5 -p "$work/port" -q &
+echo $! >"$work/proxy.pid"
+for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+port=$(cat "$work/port")
+sed "s/\[127.0.0.1\]:$SFTPMNT_TEST_PORT/[127.0.0.1]:$port/" "$SFTPMNT_TEST_KNOWN_HOSTS" >"$work/kh"
+opts="port=$port,IdentityFile=$SFTPMNT_TEST_KEY,UserKnownHostsFile=$work/kh"
+
+run() { # extra-options expected-channels
+	"$bin" "$SFTPMNT_TEST_USER@127.0.0.1:$srv" "$mnt" -o "$opts$1" || { echo "FAIL: mount"; return 1; }
+	MNT=$mnt SRV=$srv WANT=$2 python3 - <<'PY'
+import os, subprocess, sys, time
+mnt, srv, want = os.environ['MNT'], os.environ['SRV'], int(os.environ['WANT'])
+fails = 0
+def check(ok, what):
+    global fails
+    print(('ok: ' if ok else 'FAIL: ') + what); sys.stdout.flush()
+    if not ok: fails += 1
+def servers():
+    pids = subprocess.run([os.environ['SFTPMNT_FIXTURE'], 'pids', os.environ['SFTPMNT_FIXTURE_DIR']],
+                          capture_output=True, text=True).stdout.split()
+    n = 0
+    for p in pids:
+        try: n += b'sftp-server' in open('/proc/%s/cmdline' % p, 'rb').read()
+        except OSError: pass
+    return n
+MiB = 1 << 20
+# a first large write opens the extra channels
+with open(mnt + '/warmup%d' % want, 'wb') as f:
+    for i in range(16):
+        f.write(os.urandom(MiB))
+for _ in range(100): # the channels open in the background
+    n = servers()
+    if n >= want: break
+    time.sleep(0.1)
+check(n == want, 'sftp-server processes after a large write: %d (want %d)' % (n, want))
+data = bytearray(os.urandom(64 * MiB))
+name = 'f%d' % want
+w = os.open(mnt + '/' + name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+r = os.open(mnt + '/' + name, os.O_RDONLY)
+bad_read = bad_size = 0
+for i in range(64):
+    os.write(w, data[i * MiB:(i + 1) * MiB])
+    if i % 8 == 7:
+        if os.fstat(r).st_size < (i + 1) * MiB or os.stat(mnt + '/' + name).st_size < (i + 1) * MiB:
+            bad_size += 1
+        if os.pread(r, MiB, (i - 3) * MiB) != bytes(data[(i - 3) * MiB:(i - 2) * MiB]):
+            bad_read += 1
+n = servers()
+check(n == want, 'sftp-server processes while writing: %d (want %d)' % (n, want))
+check(bad_size == 0, 'stat during the write never showed less than written (%d bad)' % bad_size)
+check(bad_read == 0, 'reads through another fd during the write are exact (%d bad)' % bad_read)
+# rewrite a region, read it back at once through the other fd
+new = os.urandom(3 * MiB + 12345)
+os.pwrite(w, new, 30 * MiB + 77)
+data[30 * MiB + 77:30 * MiB + 77 + len(new)] = new
+check(os.pread(r, len(new) + 200, 30 * MiB) == bytes(data[30 * MiB:30 * MiB + 200 + len(new)]),
+      'a rewritten region reads back at once through another fd')
+# truncate, then write past a hole
+os.ftruncate(w, 40 * MiB)
+del data[40 * MiB:]
+tail = os.urandom(5 * MiB)
+os.pwrite(w, tail, 50 * MiB)
+data += bytes(10 * MiB) + tail
+check(os.fstat(r).st_size == 55 * MiB, 'size after a truncate and a write past a hole: %d' % os.fstat(r).st_size)
+os.close(w)
+os.close(r)
+check(open(srv + '/' + name, 'rb').read() == bytes(data), 'the server has the exact bytes')
+sys.exit(1 if fails else 0)
+PY
+	local rc=$?
+	fusermount3 -u "$mnt" || { echo "FAIL: unmount"; rc=1; }
+	return $rc
+}
+rc=0
+run ",write_channels=1" 1 || rc=1
+# (the first mount's sftp-server must be gone before counting again)
+for _ in $(seq 1 50); do
+	"$SFTPMNT_FIXTURE" pids "$SFTPMNT_FIXTURE_DIR" | xargs -r -n1 sh -c 'grep -qa sftp-server /proc/$0/cmdline 2>/dev/null && echo x' | grep -q x || break
+	sleep 0.1
+done
+run "" 6 || rc=1
+exit $rc
