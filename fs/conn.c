@@ -18,6 +18,7 @@
 #include <sys/eventfd.h>
 #include <syslog.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -240,26 +241,45 @@ static int login_password(struct conn *c)
 	return -1;
 }
 
+/* As ssh: a private key file of ours that others may read is not used
+ * (whoever could read it may have copied it).  0 usable, -1 not (why is
+ * appended to note). */
+static int key_private(const char *path, char *note, size_t notelen)
+{
+	struct stat st;
+	size_t n = strlen(note);
+
+	if (stat(path, &st) || st.st_uid != getuid() || !(st.st_mode & 077))
+		return 0;
+	snprintf(note + n, notelen - n,
+		 "%s%s is ignored: permissions %04o are too open (chmod 600 "
+		 "it, as ssh requires)",
+		 n ? "; " : "", path, (unsigned)(st.st_mode & 07777));
+	return -1;
+}
+
 static int login(struct conn *c, char *err, size_t errlen)
 {
 	struct opts *o = c->o;
 	const char *home = getenv("HOME");
 	static const char *const defaults[] = { "id_ed25519", "id_ecdsa",
 						"id_rsa" };
-	char path[1024], *msg;
+	char path[1024], note[1024] = "", *msg;
 	int i;
 
 	if (!login_agent(c))
 		return 0;
 	for (i = 0; i < o->nidentity; i++)
-		if (!libssh2_userauth_publickey_fromfile(c->s, o->user, NULL,
+		if (!key_private(o->identity[i], note, sizeof(note)) &&
+		    !libssh2_userauth_publickey_fromfile(c->s, o->user, NULL,
 							 o->identity[i], NULL))
 			return 0;
 	if (o->nidentity == 0 && home) {
 		for (i = 0; i < 3; i++) {
 			snprintf(path, sizeof(path), "%s/.ssh/%s", home,
 				 defaults[i]);
-			if (access(path, R_OK))
+			if (access(path, R_OK) ||
+			    key_private(path, note, sizeof(note)))
 				continue;
 			if (!libssh2_userauth_publickey_fromfile(
 				    c->s, o->user, NULL, path, NULL))
@@ -269,8 +289,8 @@ static int login(struct conn *c, char *err, size_t errlen)
 	if (!login_password(c))
 		return 0;
 	libssh2_session_last_error(c->s, &msg, NULL, 0);
-	snprintf(err, errlen, "authentication as %s failed: %s", o->user,
-		 msg && *msg ? msg : "no usable key");
+	snprintf(err, errlen, "authentication as %s failed: %s%s%s", o->user,
+		 msg && *msg ? msg : "no usable key", *note ? "; " : "", note);
 	return -1;
 }
 

@@ -86,6 +86,13 @@ out=$("$bin" "$SFTPMNT_TEST_USER@127.0.0.1:" "$mnt" -o "bogus_option" 2>&1)
 [ $? = 2 ] && echo "$out" | grep -q "unknown option" && ok "unknown option: exit 2 with a hint" ||
 	fail "unknown option: $out"
 
+# a private key others may read is not used, as ssh does not
+cp "$SFTPMNT_TEST_KEY" "$work/openkey" && chmod 644 "$work/openkey"
+out=$(SSH_AUTH_SOCK= "$bin" "$SFTPMNT_TEST_USER@127.0.0.1:$SFTPMNT_TEST_ROOT" "$mnt" \
+	-o "port=$SFTPMNT_TEST_PORT,IdentityFile=$work/openkey,UserKnownHostsFile=$SFTPMNT_TEST_KNOWN_HOSTS,IdentityAgent=none" 2>&1)
+rc=$?
+[ $rc = 1 ] && echo "$out" | grep -q "0644 are too open" && ! mounted && ok "a key readable by others is refused: $out" ||
+	{ fail "open key: rc=$rc $out"; mounted && umnt; }
 # 4. accept-new records the key, then it is known
 if "$bin" "$SFTPMNT_TEST_USER@127.0.0.1:$SFTPMNT_TEST_ROOT/opt" "$mnt" \
 	-o "$base,UserKnownHostsFile=$work/kh_new,StrictHostKeyChecking=accept-new" &&
