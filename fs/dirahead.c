@@ -16,6 +16,12 @@
  * Replies are kept in request order (the server answers in order); the
  * kernel's readdir calls consume them from the head.  A batch that fails
  * or the end of the listing stops further requests.
+ *
+ * A listing read from its start is also handed to dcache.c, which keeps
+ * it complete to answer lookups.  Here too: a directory opened while its
+ * kept listing is fresh is listed from a snapshot of it, without a
+ * handle (serve_snap), and a directory where lookups keep missing is
+ * listed in the background only to be kept (da_background).
  */
 #include <errno.h>
 #include <limits.h>
