@@ -555,6 +555,7 @@ static void try_reconnect(struct conn *c)
 	libssh2_session_set_blocking(c->s, 0);
 	c->gen++;
 	c->dead = 0;
+	c->x_want = c->o->write_channels > 1;
 	logmsg(c, LOG_NOTICE, "reconnected to %s", c->o->host);
 	/* restart what waited, oldest first */
 	q = c->parked;
@@ -714,6 +715,10 @@ int conn_start(struct conn *c)
 	c->qhead = NULL;
 	c->qtail = &c->qhead;
 	libssh2_session_set_blocking(c->s, 0);
+	/* the extra channels for striped writes open in the background
+	 * (a few round trips each), so they are there for the first large
+	 * write */
+	c->x_want = c->o->write_channels > 1;
 	return pthread_create(&c->thread, NULL, io_thread, c) ? -1 : 0;
 }
 

@@ -4,8 +4,9 @@
  * The server grants each channel a window (OpenSSH: 2 MiB), which caps
  * one channel's writes at 2 MiB per round trip: 40 MB/s at 50 ms.  So a
  * handle that has written STRIPE_AFTER bytes (not O_APPEND) opens the
- * same file on the connection's extra channels (conn.c opens them on
- * demand), and from then on the bytes at or above `from` (the end of
+ * same file on the connection's extra channels (conn.c opens them in
+ * the background once mounted; the handle's writes wait the round trip
+ * of these opens), and from then on the bytes at or above `from` (the end of
  * everything written so far on the main channel) go to channel
  * ((off - from) / STRIPE_CHUNK) % (n + 1), channel 0 being the main one.
  * Every byte thus has one channel for good, so two writes of the same
@@ -28,7 +29,7 @@
 
 #include "sftpmnt.h"
 
-#define STRIPE_AFTER (8u * 1024 * 1024)
+#define STRIPE_AFTER (2u * 1024 * 1024)
 #define STRIPE_CHUNK (256u * 1024)
 #define ST_RING 1024
 
@@ -124,6 +125,8 @@ static void opened(void *arg, int err, const uint8_t *body, size_t n)
 			st->hi = st->from;
 			st->state = 2;
 		}
+		if (st->waiters)
+			wake(fh); /* the writes that waited for the opens */
 	}
 	op_wb_settled(fh);
 }
@@ -184,9 +187,6 @@ void st_written(struct conn *c, struct fh *fh, size_t n)
 	fh->written += n;
 	if (fh->is_dir || c->o->write_channels < 2 || (fh->flags & O_APPEND))
 		return;
-	/* the channels take a few round trips each to open: ask early */
-	if (fh->written >= STRIPE_AFTER / 8 && c->nx < c->o->write_channels - 1)
-		c->x_want = 1;
 	if (fh->written < STRIPE_AFTER)
 		return;
 	if (!st) {
@@ -273,8 +273,11 @@ int st_room(struct op *op)
 {
 	struct stripes *st = op->fh->st;
 
-	/* a ring's worth in flight (only with tiny writes): wait */
-	if (!st || st->seq - st->lo < ST_RING - 64)
+	/* the extra handles are being opened (one round trip): a writer
+	 * that outruns the network would otherwise put everything on the
+	 * main channel meanwhile; or a ring's worth is in flight (only
+	 * with tiny writes) */
+	if (!st || (st->state != 1 && st->seq - st->lo < ST_RING - 64))
 		return 0;
 	op->st_bar = st->seq;
 	op->next = st->waiters;

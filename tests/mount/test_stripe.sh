@@ -101,8 +101,15 @@ PY
 rc=0
 run ",write_channels=1" 1 || rc=1
 # (the first mount's sftp-server must be gone before counting again)
-for _ in $(seq 1 50); do
-	"$SFTPMNT_FIXTURE" pids "$SFTPMNT_FIXTURE_DIR" | xargs -r -n1 sh -c 'grep -qa sftp-server /proc/$0/cmdline 2>/dev/null && echo x' | grep -q x || break
+sftp_servers() {
+	local p n=0
+	for p in $("$SFTPMNT_FIXTURE" pids "$SFTPMNT_FIXTURE_DIR"); do
+		grep -qa sftp-server "/proc/$p/cmdline" 2>/dev/null && n=$((n + 1))
+	done
+	echo $n
+}
+for _ in $(seq 1 100); do
+	[ "$(sftp_servers)" = 0 ] && break
 	sleep 0.1
 done
 run "" 6 || rc=1
