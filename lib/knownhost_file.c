@@ -336,6 +336,23 @@ static int kh_type_word(const struct kh_node *n, const char **word)
 	return *word ? 0 : -1;
 }
 
+/* Why n cannot be written as a line that reads back as n, or NULL.  A
+ * plain name read from a list ("a,#x") may begin with what starts a
+ * comment, a hashed name or a marker on a line of its own. */
+static const char *kh_unwritable(const struct kh_node *n)
+{
+	const char *word;
+
+	if (kh_type_word(n, &word))
+		return "known-host entry of a key type without a name to write";
+	if (kh_type(n->typemask) != LIBSSH2_KNOWNHOST_TYPE_SHA1 &&
+	    (n->name_len == 0 || n->name[0] == '#' || n->name[0] == '|' ||
+	     n->name[0] == '@'))
+		return "known-host name that a known_hosts line cannot start "
+		       "with";
+	return NULL;
+}
+
 /* [marker ]names [type ]key[ comment]\n */
 static void kh_format(const struct kh_node *n, const char *word,
 		      struct kh_out *o)
@@ -377,7 +394,7 @@ LIBSSH2_API int libssh2_knownhost_writeline(LIBSSH2_KNOWNHOSTS *hosts,
 {
 	struct kh_out o = {0};
 	struct kh_node *n;
-	const char *word;
+	const char *word, *why;
 
 	if (!hosts)
 		return LIBSSH2_ERROR_INVAL;
@@ -388,10 +405,10 @@ LIBSSH2_API int libssh2_knownhost_writeline(LIBSSH2_KNOWNHOSTS *hosts,
 		return sess_err(hosts->s, LIBSSH2_ERROR_METHOD_NOT_SUPPORTED,
 				"known-hosts file type %d is not supported",
 				type);
-	if (kh_type_word(n, &word))
+	if ((why = kh_unwritable(n)))
 		return sess_err(hosts->s, LIBSSH2_ERROR_METHOD_NOT_SUPPORTED,
-				"known-host entry of a key type without a "
-				"name to write");
+				"%s", why);
+	kh_type_word(n, &word);
 	kh_format(n, word, &o);
 	*outlen = o.len;
 	if (!buffer || o.len >= buflen)
@@ -412,7 +429,7 @@ LIBSSH2_API int libssh2_knownhost_writefile(LIBSSH2_KNOWNHOSTS *hosts,
 {
 	struct kh_out o = {0};
 	struct kh_node *n;
-	const char *word;
+	const char *word, *why;
 
 	if (!hosts)
 		return LIBSSH2_ERROR_INVAL;
@@ -421,11 +438,10 @@ LIBSSH2_API int libssh2_knownhost_writefile(LIBSSH2_KNOWNHOSTS *hosts,
 				"known-hosts file type %d is not supported",
 				type);
 	for (n = hosts->head; n; n = n->next)
-		if (kh_type_word(n, &word))
+		if ((why = kh_unwritable(n)))
 			return sess_err(hosts->s,
 					LIBSSH2_ERROR_METHOD_NOT_SUPPORTED,
-					"known-host entry of a key type "
-					"without a name to write");
+					"%s", why);
 	if (!filename || !(o.f = fopen(filename, "w")))
 		return sess_err(hosts->s, LIBSSH2_ERROR_FILE,
 				"cannot create known-hosts file %.128s: %s",

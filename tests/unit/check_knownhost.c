@@ -662,6 +662,41 @@ START_TEST(writeline_sizes)
 }
 END_TEST
 
+/* A list "a,#x" reads as two names; "#x" (or "|x", "@x") on a line of
+ * its own would read back as a comment, a hashed name or a marker: such
+ * an entry is refused by writeline and writefile, never written wrong
+ * (found by fuzz_knownhost). */
+START_TEST(writeline_unwritable_names)
+{
+	static const char *const odd[] = { "#x", "|x", "@x" };
+	char line[256], buf[256];
+	size_t n, i;
+
+	for (i = 0; i < 3; i++) {
+		libssh2_knownhost_free(kh);
+		kh = libssh2_knownhost_init(sess);
+		snprintf(line, sizeof(line), "a.test,%s ssh-ed25519 " ED, odd[i]);
+		ck_assert_int_eq(readline(line), 0);
+		ck_assert_int_eq(count(), 2);
+		{
+			int r0 = libssh2_knownhost_writeline(
+				kh, nth(0), buf, sizeof(buf), &n, 1);
+			int r1 = libssh2_knownhost_writeline(
+				kh, nth(1), line, sizeof(line), &n, 1);
+
+			/* one of them is a.test, written as it was */
+			ck_assert_int_eq(r0 + r1,
+					 LIBSSH2_ERROR_METHOD_NOT_SUPPORTED);
+			ck_assert_str_eq(r0 ? line : buf,
+					 "a.test ssh-ed25519 " ED "\n");
+		}
+		ck_assert_int_eq(libssh2_knownhost_writefile(
+					 kh, "/nonexistent-dir/kh", 1),
+				 LIBSSH2_ERROR_METHOD_NOT_SUPPORTED);
+	}
+}
+END_TEST
+
 /* ---- files -------------------------------------------------------------- */
 
 static char *tmpfile_with(const char *text)
@@ -866,6 +901,7 @@ int main(void)
 	tcase_add_test(tc, malformed_lines);
 	tcase_add_test(tc, add_get_del);
 	tcase_add_test(tc, writeline_sizes);
+	tcase_add_test(tc, writeline_unwritable_names);
 	tcase_add_test(tc, files_round_trip);
 	tcase_add_test(tc, files_bad_lines);
 	tcase_add_loop_test(tc, mutations, 0,
