@@ -34,6 +34,8 @@ typedef struct _LIBSSH2_SFTP_STATVFS LIBSSH2_SFTP_STATVFS;
 #define LIBSSH2_SFTP_STAT 0
 #define LIBSSH2_SFTP_LSTAT 1
 #define LIBSSH2_SFTP_SETSTAT 2
+/* (beyond libssh2) lsetstat@openssh.com: a symlink's own attributes */
+#define LIBSSH2_SFTP_LSETSTAT 3
 
 /* symlink_ex() link_type */
 #define LIBSSH2_SFTP_SYMLINK 0
@@ -289,6 +291,58 @@ LIBSSH2_API int libssh2_sftp_symlink_ex(LIBSSH2_SFTP *sftp, const char *path,
 #define libssh2_sftp_realpath(sftp, path, target, maxlen)                   \
 	libssh2_sftp_symlink_ex((sftp), (path), (unsigned int)strlen(path), \
 				(target), (maxlen), LIBSSH2_SFTP_REALPATH)
+
+/*
+ * Beyond libssh2 1.11.1, in its style: OpenSSH's SFTP extensions.  Each
+ * fails with LIBSSH2_ERROR_METHOD_NOT_SUPPORTED when the server did not
+ * announce the extension; test with #ifdef LIBSSH2_SFTP_HAS_EXTENSIONS.
+ */
+#define LIBSSH2_SFTP_HAS_EXTENSIONS 1
+
+#define libssh2_sftp_lsetstat(sftp, path, attrs)                            \
+	libssh2_sftp_stat_ex((sftp), (path), (unsigned int)strlen(path),    \
+			     LIBSSH2_SFTP_LSETSTAT, (attrs))
+
+/* hardlink@openssh.com: newpath becomes another name of oldpath. */
+LIBSSH2_API int libssh2_sftp_hardlink_ex(LIBSSH2_SFTP *sftp,
+					 const char *oldpath,
+					 unsigned int oldpath_len,
+					 const char *newpath,
+					 unsigned int newpath_len);
+#define libssh2_sftp_hardlink(sftp, oldpath, newpath)                       \
+	libssh2_sftp_hardlink_ex((sftp), (oldpath),                         \
+				 (unsigned int)strlen(oldpath), (newpath),  \
+				 (unsigned int)strlen(newpath))
+
+/* copy-data: the server copies length bytes (0: to the end of the
+ * source) from src at src_offset to dst at dst_offset. */
+LIBSSH2_API int libssh2_sftp_copy_data(LIBSSH2_SFTP_HANDLE *src,
+				       libssh2_uint64_t src_offset,
+				       libssh2_uint64_t length,
+				       LIBSSH2_SFTP_HANDLE *dst,
+				       libssh2_uint64_t dst_offset);
+
+/* expand-path@openssh.com: path with "~" and "~user" expanded and made
+ * absolute, into target; returns its length like realpath. */
+LIBSSH2_API int libssh2_sftp_expand_path_ex(LIBSSH2_SFTP *sftp,
+					    const char *path,
+					    unsigned int path_len, char *target,
+					    unsigned int target_len);
+#define libssh2_sftp_expand_path(sftp, path, target, maxlen)                \
+	libssh2_sftp_expand_path_ex((sftp), (path),                         \
+				    (unsigned int)strlen(path), (target),   \
+				    (maxlen))
+
+/* home-directory: user's home directory ("" for the login user). */
+LIBSSH2_API int libssh2_sftp_home_directory_ex(LIBSSH2_SFTP *sftp,
+					       const char *user,
+					       unsigned int user_len,
+					       char *target,
+					       unsigned int target_len);
+#define libssh2_sftp_home_directory(sftp, user, target, maxlen)             \
+	libssh2_sftp_home_directory_ex((sftp), (user),                      \
+				       (unsigned int)strlen(user), (target), \
+				       (maxlen))
 
 #ifdef __cplusplus
 }

@@ -134,6 +134,15 @@ static int encode(struct sftp_core *c, const struct sreq *r)
 		return sftp_enc_fsync(w, id, r->h, r->hl);
 	case SREQ_HARDLINK:
 		return sftp_enc_hardlink(w, id, r->p1, r->l1, r->p2, r->l2);
+	case SREQ_LSETSTAT:
+		return sftp_enc_lsetstat(w, id, r->p1, r->l1, r->attrs);
+	case SREQ_EXPAND_PATH:
+		return sftp_enc_expand_path(w, id, r->p1, r->l1);
+	case SREQ_HOME_DIR:
+		return sftp_enc_home_directory(w, id, r->p1, r->l1);
+	case SREQ_COPY_DATA:
+		return sftp_enc_copy_data(w, id, r->h, r->hl, r->off1, r->len,
+					  r->h2, r->hl2, r->off2);
 	}
 	return LIBSSH2_ERROR_INVAL;
 }
@@ -492,6 +501,15 @@ LIBSSH2_API int libssh2_sftp_stat_ex(LIBSSH2_SFTP *sf, const char *path,
 		attrs_from_lib(attrs, &a);
 		r.attrs = &a;
 		return status_call(sf, &r);
+	case LIBSSH2_SFTP_LSETSTAT:
+		/* (beyond libssh2) a symlink's own attributes */
+		if (!(sf->core.ext & SFTP_HAS_LSETSTAT))
+			return sess_err(sf->s, LIBSSH2_ERROR_METHOD_NOT_SUPPORTED,
+					"the server has no lsetstat extension");
+		r.type = SREQ_LSETSTAT;
+		attrs_from_lib(attrs, &a);
+		r.attrs = &a;
+		return status_call(sf, &r);
 	}
 	return sess_err(sf->s, LIBSSH2_ERROR_INVAL, "unknown stat type %d",
 			stat_type);
@@ -562,6 +580,84 @@ LIBSSH2_API int libssh2_sftp_symlink_ex(LIBSSH2_SFTP *sf, const char *path,
 	}
 	return sess_err(sf->s, LIBSSH2_ERROR_INVAL, "unknown link type %d",
 			link_type);
+}
+
+/* ---- OpenSSH extensions beyond libssh2's API (same style) ------------------ */
+
+LIBSSH2_API int libssh2_sftp_hardlink_ex(LIBSSH2_SFTP *sf, const char *oldpath,
+					 unsigned int oldpath_len,
+					 const char *newpath,
+					 unsigned int newpath_len)
+{
+	struct sreq r = { .type = SREQ_HARDLINK, .p1 = oldpath,
+			  .l1 = oldpath_len, .p2 = newpath, .l2 = newpath_len };
+
+	if (!sf || !oldpath || !newpath)
+		return LIBSSH2_ERROR_BAD_USE;
+	if (!(sf->core.ext & SFTP_HAS_HARDLINK))
+		return sess_err(sf->s, LIBSSH2_ERROR_METHOD_NOT_SUPPORTED,
+				"the server has no hardlink extension");
+	return status_call(sf, &r);
+}
+
+LIBSSH2_API int libssh2_sftp_expand_path_ex(LIBSSH2_SFTP *sf, const char *path,
+					    unsigned int path_len, char *target,
+					    unsigned int target_len)
+{
+	struct sreq r = { .type = SREQ_EXPAND_PATH, .p1 = path,
+			  .l1 = path_len };
+
+	if (!sf || !path || !target)
+		return LIBSSH2_ERROR_BAD_USE;
+	if (!(sf->core.ext & SFTP_HAS_EXPAND_PATH))
+		return sess_err(sf->s, LIBSSH2_ERROR_METHOD_NOT_SUPPORTED,
+				"the server has no expand-path extension");
+	return name1_call(sf, &r, target, target_len);
+}
+
+LIBSSH2_API int libssh2_sftp_home_directory_ex(LIBSSH2_SFTP *sf,
+					       const char *user,
+					       unsigned int user_len,
+					       char *target,
+					       unsigned int target_len)
+{
+	struct sreq r = { .type = SREQ_HOME_DIR, .p1 = user, .l1 = user_len };
+
+	if (!sf || !user || !target)
+		return LIBSSH2_ERROR_BAD_USE;
+	if (!(sf->core.ext & SFTP_HAS_HOME_DIR))
+		return sess_err(sf->s, LIBSSH2_ERROR_METHOD_NOT_SUPPORTED,
+				"the server has no home-directory extension");
+	return name1_call(sf, &r, target, target_len);
+}
+
+LIBSSH2_API int libssh2_sftp_copy_data(LIBSSH2_SFTP_HANDLE *src,
+				       libssh2_uint64_t src_offset,
+				       libssh2_uint64_t length,
+				       LIBSSH2_SFTP_HANDLE *dst,
+				       libssh2_uint64_t dst_offset)
+{
+	struct sreq r = { .type = SREQ_COPY_DATA };
+	int rc;
+
+	if (!src || !dst || src->sf != dst->sf)
+		return LIBSSH2_ERROR_BAD_USE;
+	if (!(src->sf->core.ext & SFTP_HAS_COPY_DATA))
+		return sess_err(src->sf->s, LIBSSH2_ERROR_METHOD_NOT_SUPPORTED,
+				"the server has no copy-data extension");
+	/* the server copies what it has: our writes first */
+	if ((rc = sftp_writes_settle(src)) || (rc = sftp_writes_settle(dst)))
+		return rc;
+	/* what was read ahead of the destination is stale after it */
+	sftp_reads_drop(dst);
+	r.h = src->h;
+	r.hl = src->hlen;
+	r.h2 = dst->h;
+	r.hl2 = dst->hlen;
+	r.off1 = src_offset;
+	r.len = length;
+	r.off2 = dst_offset;
+	return status_call(src->sf, &r);
 }
 
 static int statvfs_call(LIBSSH2_SFTP *sf, const struct sreq *r,

@@ -29,6 +29,10 @@ enum {
 	SREQ_FSTATVFS,
 	SREQ_FSYNC,
 	SREQ_HARDLINK,
+	SREQ_LSETSTAT,
+	SREQ_EXPAND_PATH,
+	SREQ_HOME_DIR,
+	SREQ_COPY_DATA,
 };
 
 /* What one simple request needs; unused fields stay zero. */
@@ -40,6 +44,11 @@ struct sreq {
 	size_t hl;
 	uint32_t pflags;
 	const struct sftp_attrs *attrs;
+	/* copy-data: from h at off1, len bytes (0: to the end), to h2 at
+	 * off2 */
+	const uint8_t *h2;
+	size_t hl2;
+	uint64_t off1, off2, len;
 };
 
 /* A pipelined READ: data lands in its own buffer as the reply arrives. */

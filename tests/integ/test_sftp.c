@@ -22,6 +22,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1533,6 +1534,113 @@ START_TEST(statvfs_fstatvfs_fsync)
 }
 END_TEST
 
+/* ---- OpenSSH extensions beyond libssh2's API ------------------------------ */
+
+START_TEST(extensions)
+{
+	const char *user = integ_env("SFTPMNT_TEST_USER");
+	char path[PATH_MAX], path2[PATH_MAX], out[PATH_MAX], want[PATH_MAX];
+	LIBSSH2_SFTP_HANDLE *src, *dst;
+	LIBSSH2_SFTP_ATTRIBUTES a;
+	static unsigned char data[300000];
+	struct passwd *pw = getpwnam(user);
+	struct conn c;
+	struct stat st, st2;
+	unsigned char *got;
+	size_t n;
+	int rc;
+
+	ck_assert_ptr_nonnull(pw);
+	start(&c);
+	/* hardlink: one file, two names */
+	fill(data, sizeof(data), 77);
+	put_local(rpath(path, "hl-a"), data, 1000);
+	rpath(path2, "hl-b");
+	ck_assert_msg(libssh2_sftp_hardlink(c.sf, path, path2) == 0,
+		      "hardlink: %s", errmsg(c.s));
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(stat(path2, &st2), 0);
+	ck_assert_uint_eq(st.st_ino, st2.st_ino);
+	ck_assert_uint_eq(st.st_nlink, 2);
+	/* onto an existing name: the server's error, kept */
+	ck_assert_int_eq(libssh2_sftp_hardlink(c.sf, path, path2),
+			 LIBSSH2_ERROR_SFTP_PROTOCOL);
+	ck_assert_uint_ne(libssh2_sftp_last_error(c.sf), LIBSSH2_FX_OK);
+
+	/* lsetstat: the link's own times, not its target's */
+	rpath(path, "ls-target");
+	put_local(path, "t", 1);
+	rpath(path2, "ls-link");
+	ck_assert_int_eq(symlink("ls-target", path2), 0);
+	memset(&a, 0, sizeof(a));
+	a.flags = LIBSSH2_SFTP_ATTR_ACMODTIME;
+	a.atime = 1000000000;
+	a.mtime = 1100000000;
+	ck_assert_msg(libssh2_sftp_lsetstat(c.sf, path2, &a) == 0,
+		      "lsetstat: %s", errmsg(c.s));
+	ck_assert_int_eq(lstat(path2, &st), 0);
+	ck_assert_int_eq(st.st_mtime, 1100000000);
+	ck_assert_int_eq(stat(path, &st2), 0);
+	ck_assert_int_ne(st2.st_mtime, 1100000000);
+
+	/* expand-path: "~" and "~user" are the home directory; the server
+	 * canonicalises what exists ("." and ".." go) */
+	rc = libssh2_sftp_expand_path(c.sf, "~/./", out, sizeof(out));
+	ck_assert_msg(rc > 0, "expand-path: %d %s", rc, errmsg(c.s));
+	ck_assert_str_eq(out, pw->pw_dir);
+	ck_assert_int_eq(rc, (int)strlen(pw->pw_dir));
+	snprintf(want, sizeof(want), "~%s", user);
+	rc = libssh2_sftp_expand_path(c.sf, want, out, sizeof(out));
+	ck_assert_msg(rc > 0, "expand-path ~user: %d %s", rc, errmsg(c.s));
+	ck_assert_str_eq(out, pw->pw_dir);
+	ck_assert_int_eq(libssh2_sftp_expand_path(c.sf, "~", out, 2),
+			 LIBSSH2_ERROR_BUFFER_TOO_SMALL);
+	ck_assert_int_eq(libssh2_sftp_expand_path(c.sf, "~no-such-user-x9/a",
+						  out, sizeof(out)),
+			 LIBSSH2_ERROR_SFTP_PROTOCOL);
+
+	/* home-directory */
+	rc = libssh2_sftp_home_directory(c.sf, user, out, sizeof(out));
+	ck_assert_msg(rc > 0, "home-directory: %d %s", rc, errmsg(c.s));
+	ck_assert_str_eq(out, pw->pw_dir);
+	ck_assert_int_lt(libssh2_sftp_home_directory(c.sf, "no-such-user-x9",
+						     out, sizeof(out)),
+			 0);
+
+	/* copy-data: a part, and the rest to the end; right after our own
+	 * pipelined writes to the source */
+	src = open_or_fail(&c, rpath(path, "cd-src"),
+			   LIBSSH2_FXF_READ | LIBSSH2_FXF_WRITE |
+				   LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC,
+			   0644);
+	for (n = 0; n < sizeof(data);) {
+		ssize_t w = libssh2_sftp_write(src, (const char *)data + n,
+					       sizeof(data) - n);
+
+		ck_assert_msg(w > 0, "write: %zd %s", w, errmsg(c.s));
+		n += (size_t)w;
+	}
+	dst = open_or_fail(&c, rpath(path2, "cd-dst"),
+			   LIBSSH2_FXF_READ | LIBSSH2_FXF_WRITE |
+				   LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC,
+			   0644);
+	ck_assert_msg(libssh2_sftp_copy_data(src, 1000, 5000, dst, 0) == 0,
+		      "copy-data: %s", errmsg(c.s));
+	ck_assert_msg(libssh2_sftp_copy_data(src, 200000, 0, dst, 5000) == 0,
+		      "copy-data to the end: %s", errmsg(c.s));
+	ck_assert_int_eq(libssh2_sftp_close(src), 0);
+	ck_assert_int_eq(libssh2_sftp_close(dst), 0);
+	got = get_local(path2, &n);
+	ck_assert_uint_eq(n, 5000 + sizeof(data) - 200000);
+	ck_assert_int_eq(memcmp(got, data + 1000, 5000), 0);
+	ck_assert_int_eq(memcmp(got + 5000, data + 200000,
+				sizeof(data) - 200000),
+			 0);
+	free(got);
+	finish(&c);
+}
+END_TEST
+
 /* ---- errors
  * ---------------------------------------------------------------------- */
 
@@ -1687,6 +1795,7 @@ int main(void)
 	tcase_add_test(tc, write_errors);
 	tcase_add_test(tc, sftp_beside_exec_channel);
 	tcase_add_test(tc, readdir_5000);
+	tcase_add_test(tc, extensions);
 	tcase_add_test(tc, stat_lstat_setstat);
 	tcase_add_test(tc, open_with_mode);
 	tcase_add_test(tc, mkdir_rmdir_unlink);
