@@ -49,7 +49,7 @@ static void usage(FILE *f)
 		"      operation waits for a lost connection to come back\n"
 		"    max_read=BYTES max_write=BYTES  cap SFTP request sizes "
 		"(server's limits)\n"
-		"    write_channels=N (6)       SFTP channels a large write is "
+		"    write_channels=N (6)      SFTP channels a large write is "
 		"spread over\n"
 		"    password_stdin            read a password from stdin\n"
 		"    allow_other default_permissions fsname=NAME kernel_cache\n"
