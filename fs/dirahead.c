@@ -18,10 +18,8 @@
  * or the end of the listing stops further requests.
  *
  * A listing read from its start is also handed to dcache.c, which keeps
- * it complete to answer lookups.  Here too: a directory opened while its
- * kept listing is fresh is listed from a snapshot of it, without a
- * handle (serve_snap), and a directory where lookups keep missing is
- * listed in the background only to be kept (da_background).
+ * it complete to answer lookups; a directory where lookups keep missing
+ * is listed in the background only to be kept (da_background).
  */
 #include <errno.h>
 #include <limits.h>
@@ -471,96 +469,6 @@ static void serve(struct op *op)
 	(void)top_up(fh); /* room again under DA_BYTES_MAX */
 }
 
-/* A name of a snapshot with several links: the kernel gets the name and
- * type, and looks the attributes up (from the server) when it wants them.
- * 0, 1: the buffer is full, -errno. */
-static int add_bare(struct op *op, const char *name, size_t len,
-		    const struct sftp_attrs *a, size_t *used)
-{
-	struct fh *fh = op->fh;
-	char nm[NAME_MAX + 1], *p;
-	struct inode *in;
-	struct stat st;
-	size_t need;
-
-	memcpy(nm, name, len);
-	nm[len] = 0;
-	if (!(p = path_join(fh->dpath, nm)))
-		return -ENOMEM;
-	in = itable_get(op->c->it, p);
-	free(p);
-	if (!in)
-		return -ENOMEM;
-	memset(&st, 0, sizeof(st));
-	st.st_ino = in->ino;
-	st.st_mode = (a->flags & SSH_FILEXFER_ATTR_PERMISSIONS) ? a->perm & S_IFMT
-								  : 0;
-	if (op->plus) {
-		struct fuse_entry_param ep;
-
-		memset(&ep, 0, sizeof(ep));
-		ep.attr = st; /* ino 0: no entry, only the name */
-		need = fuse_add_direntry_plus(op->req, NULL, 0, nm, NULL, 0);
-		if (need > op->size - *used)
-			return 1;
-		fh->doff++;
-		*used += fuse_add_direntry_plus(op->req, op->buf + *used,
-						op->size - *used, nm, &ep,
-						fh->doff);
-	} else {
-		need = fuse_add_direntry(op->req, NULL, 0, nm, NULL, 0);
-		if (need > op->size - *used)
-			return 1;
-		fh->doff++;
-		*used += fuse_add_direntry(op->req, op->buf + *used,
-					   op->size - *used, nm, &st, fh->doff);
-	}
-	return 0;
-}
-
-/* A directory opened while its listing was kept: entries "." and "..",
- * then the snapshot's names, offset i is entry i. */
-static void serve_snap(struct op *op)
-{
-	struct fh *fh = op->fh;
-	struct dsnap *sn = fh->d_snap;
-	const struct sftp_attrs dir = { .flags = SSH_FILEXFER_ATTR_PERMISSIONS,
-					.perm = S_IFDIR | 0755 };
-	size_t used = 0;
-	int rc = 0;
-
-	while ((size_t)fh->doff < sn->n + 2) {
-		off_t at = fh->doff;
-		struct sftp_name_entry e = { 0 };
-
-		if (at < 2) {
-			e.filename = at ? ".." : ".";
-			e.filename_len = (size_t)at + 1;
-			e.attrs = dir;
-			rc = add_entry(op, &e, &used);
-		} else if (sn->e[at - 2].linked) {
-			rc = add_bare(op, sn->e[at - 2].name, sn->e[at - 2].len,
-				      &sn->e[at - 2].a, &used);
-		} else {
-			e.filename = sn->e[at - 2].name;
-			e.filename_len = sn->e[at - 2].len;
-			e.attrs = sn->e[at - 2].a;
-			rc = add_entry(op, &e, &used);
-		}
-		if (rc)
-			break;
-		if (fh->doff == at) /* skipped (never: names were checked) */
-			fh->doff++;
-	}
-	if (rc < 0 && used == 0) {
-		op_reply_err(op, -rc);
-		op_free(op);
-		return;
-	}
-	op_reply_buf(op, op->buf, used);
-	op_free(op);
-}
-
 void da_readdir(struct op *op)
 {
 	if (!op->buf && !(op->buf = malloc(op->size ? op->size : 1))) {
@@ -568,8 +476,5 @@ void da_readdir(struct op *op)
 		op_free(op);
 		return;
 	}
-	if (op->fh->d_snap)
-		serve_snap(op);
-	else
-		serve(op);
+	serve(op);
 }

@@ -22,8 +22,10 @@
 #include "sftpmnt.h"
 
 /* Write-behind: a WRITE is acknowledged to the application as soon as it
- * is queued, while the handle has less than this unacknowledged. */
+ * is queued, while the handle has less than this unacknowledged, and the
+ * whole mount less than WB_MOUNT_MAX. */
 #define WB_HANDLE_MAX (32u * 1024 * 1024)
+#define WB_MOUNT_MAX (128u * 1024 * 1024)
 /* Names per READDIR reply are bounded by the codec (SFTP_NAMES_MAX). */
 
 /*
@@ -756,6 +758,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 		if (op->pending > 0)
 			return;
 		fh->wb_bytes -= op->size;
+		op->c->wb_total -= op->size;
 		fh->refs--;
 		if (op->stage == 0) { /* the application still waits */
 			if (op->err)
@@ -1013,8 +1016,10 @@ static int start_write(struct op *op)
 	ra_drop(fh); /* what we cached may be stale now */
 	fh->ra_last_end = 0;
 	itable_bump_wgen(op->c->it, fh->ino); /* and other handles' too */
-	if (op->stage == 0) { /* not a replay: count it in */
+	if (!op->wb_counted) { /* once, not again for a replay */
+		op->wb_counted = 1;
 		fh->wb_bytes += op->size;
+		op->c->wb_total += op->size;
 		fh->refs++;
 		st_written(op->c, fh, op->size);
 	}
@@ -1037,8 +1042,12 @@ static int start_write(struct op *op)
 				fh->main_end = at + len;
 		}
 		if (rc) {
-			if (op->pending == 0 && op->stage == 0) {
-				fh->wb_bytes -= op->size; /* nothing went out */
+			if (op->pending == 0 && op->stage == 0 &&
+			    op->wb_counted) {
+				/* nothing went out */
+				op->wb_counted = 0;
+				fh->wb_bytes -= op->size;
+				op->c->wb_total -= op->size;
 				fh->refs--;
 			}
 			return rc;
@@ -1046,7 +1055,8 @@ static int start_write(struct op *op)
 	}
 	/* op->buf stays until every byte is acknowledged: a reconnect
 	 * replays the write from it */
-	if (op->stage == 0 && fh->wb_bytes <= WB_HANDLE_MAX) {
+	if (op->stage == 0 && fh->wb_bytes <= WB_HANDLE_MAX &&
+	    op->c->wb_total <= WB_MOUNT_MAX) {
 		/* write-behind: the data is on its way; an error comes
 		 * back at the next write, flush, fsync or close */
 		op_reply_write(op, op->size);
@@ -1149,14 +1159,21 @@ void op_give_up(struct op *op, int err)
 {
 	struct fh *fh = op->fh;
 
-	if (op->kind == OP_WRITE && op->stage == 1) {
-		/* the application was told it worked: the error is latched
-		 * and returned by the next write/flush/fsync/close */
-		if (!fh->wb_err)
-			fh->wb_err = err;
+	if (op->kind == OP_WRITE && op->wb_counted) {
+		op->wb_counted = 0;
 		fh->wb_bytes -= op->size;
+		op->c->wb_total -= op->size;
 		fh->refs--;
-		op_free(op);
+		if (op->stage == 1) {
+			/* the application was told it worked: the error is
+			 * latched and returned by the next write, flush,
+			 * fsync or close */
+			if (!fh->wb_err)
+				fh->wb_err = err;
+			op_free(op);
+		} else {
+			reply_err(op, err);
+		}
 		op_wb_settled(fh);
 		return;
 	}
@@ -1332,30 +1349,6 @@ static int dc_start(struct conn *c, struct op *op)
 		}
 		op_free(op);
 		return 1;
-	case OP_OPENDIR: {
-		/* listed a moment ago: list it again from what was kept */
-		struct dsnap *sn = dc_snapshot(c->dc, op->path);
-		struct fh *fh;
-
-		if (!sn)
-			return 0;
-		if (!(fh = calloc(1, sizeof(*fh))) ||
-		    !(fh->dpath = strdup(op->path))) {
-			free(fh);
-			dc_snap_free(sn);
-			return 0;
-		}
-		fh->d_snap = sn;
-		fh->ino = op->ino;
-		fh->c = c;
-		fh->gen = c->gen;
-		fh->is_dir = 1;
-		fh->d_end = 1;
-		op->fi.fh = (uintptr_t)fh;
-		op_reply_open(op, &op->fi);
-		op_free(op);
-		return 1;
-	}
 	case OP_MKNOD:
 	case OP_MKDIR:
 	case OP_UNLINK:
@@ -1440,25 +1433,10 @@ void op_start(struct conn *c, struct op *op)
 		st_release(c, fh);
 		ra_release(fh);
 		da_reset(fh);
-		dc_snap_free(fh->d_snap);
 		free(fh->dpath);
 		free(fh);
 		reply_err(op, 0);
 		return;
-	}
-	if (fh && fh->d_snap) { /* listed from a kept listing: no handle */
-		if (op->kind == OP_RELEASEDIR) {
-			dc_snap_free(fh->d_snap);
-			free(fh->dpath);
-			free(fh);
-			reply_err(op, 0);
-			return;
-		}
-		if (op->kind == OP_READDIR) {
-			fh->doff = op->off;
-			da_readdir(op);
-			return;
-		}
 	}
 	if (fh && op->kind != OP_FLUSH && fh_ready(c, op))
 		return;

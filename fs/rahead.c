@@ -22,6 +22,9 @@
 
 #define RA_WINDOW_MIN (512u * 1024)
 #define RA_WINDOW_MAX (64u * 1024 * 1024)
+/* All handles together read ahead at most this much (the readers share
+ * it; what a reader asks for itself is always fetched). */
+#define RA_MOUNT_MAX (128u * 1024 * 1024)
 
 struct rachunk {
 	struct rachunk *next;
@@ -52,6 +55,7 @@ enum drop_mode {
 static void drop(struct fh *fh, enum drop_mode mode)
 {
 	struct rachunk *c = fh->ra_head, *nx, **keep = &fh->ra_head;
+	size_t before = fh->ra_bytes;
 
 	fh->ra_head = fh->ra_tail = NULL;
 	fh->ra_bytes = 0;
@@ -72,6 +76,7 @@ static void drop(struct fh *fh, enum drop_mode mode)
 		}
 	}
 	fh->ra_eof = 0;
+	fh->c->ra_total -= before - fh->ra_bytes;
 }
 
 void ra_drop(struct fh *fh)
@@ -113,6 +118,7 @@ static int issue(struct conn *c, struct fh *fh, uint64_t off, uint32_t len)
 	if (!ch->next)
 		fh->ra_tail = ch;
 	fh->ra_bytes += len;
+	c->ra_total += len;
 	return 0;
 }
 
@@ -128,7 +134,8 @@ static int prefetch(struct conn *c, struct fh *fh, uint64_t from,
 	if (next < from)
 		next = from;
 	while (next < until && !fh->ra_eof &&
-	       fh->ra_bytes < RA_WINDOW_MAX + max) {
+	       fh->ra_bytes < RA_WINDOW_MAX + max &&
+	       c->ra_total < RA_MOUNT_MAX) {
 		if ((rc = issue(c, fh, next, max)))
 			return rc;
 		next += max;
@@ -267,6 +274,7 @@ static void trim(struct fh *fh, uint64_t off)
 		if (!fh->ra_head)
 			fh->ra_tail = NULL;
 		fh->ra_bytes -= c->len;
+		fh->c->ra_total -= c->len;
 		chunk_free(c);
 	}
 }
@@ -309,6 +317,7 @@ static void chunk_done(void *arg, int err, const uint8_t *body, size_t n)
 		for (pp = &fh->ra_head; *pp; pp = &(*pp)->next)
 			fh->ra_tail = *pp;
 		fh->ra_bytes -= c->len;
+		fh->c->ra_total -= c->len;
 		chunk_free(c);
 		w = fh->ra_waiters;
 		fh->ra_waiters = NULL;

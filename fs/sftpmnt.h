@@ -131,7 +131,6 @@ struct fh {
 	int d_bg;  /* listed only to keep the listing (da_background) */
 	struct op *d_waiters;
 	struct dlist *d_build; /* the listing being kept (dcache.c) */
-	struct dsnap *d_snap;  /* listed from a kept listing: no handle */
 	off_t doff; /* offset of the next entry */
 	char *dpath;
 	/* read cache and read-ahead (rahead.c) */
@@ -198,6 +197,7 @@ struct op {
 	int replied;	 /* answered (maybe early: ETIMEDOUT); later replies dropped */
 	int parked;	 /* waiting for a reconnect (conn->parked) */
 	uint64_t st_bar; /* waits for striped writes before this number */
+	int wb_counted;	 /* a write counted in its handle's wb_bytes */
 	struct op *anext, **aprev; /* conn->active */
 };
 
@@ -235,6 +235,9 @@ struct conn {
 	int x_want;	      /* a writer asked for them */
 	int x_failed;	      /* the server refused one: no more tries */
 	struct fh *st_list;   /* handles that stripe their writes */
+	/* memory of all handles: read-ahead cached or in flight, written
+	 * bytes not yet acknowledged (each capped per mount too) */
+	uint64_t ra_total, wb_total;
 	struct dcache *dc;    /* NULL: listings are not kept */
 	int dc_bg;	      /* background listings in progress */
 	int remote_uid_known;
@@ -343,19 +346,6 @@ void dc_set(struct dcache *d, const char *path, const struct sftp_attrs *a);
 void dc_gone(struct dcache *d, const char *path);
 void dc_drop_tree(struct dcache *d, const char *dir);
 void dc_empty_dir(struct dcache *d, const char *dir);
-/* A copy of dir's fresh complete listing to list it from (NULL: none,
- * or a name in it is being changed). */
-struct dsnap {
-	size_t n;
-	struct {
-		char *name;
-		size_t len;
-		int linked; /* attributes not to be handed out */
-		struct sftp_attrs a;
-	} e[];
-};
-struct dsnap *dc_snapshot(struct dcache *d, const char *dir);
-void dc_snap_free(struct dsnap *sn);
 /* A lookup of path was not answered: the directory to list in the
  * background (malloc'ed) when lookups there keep missing, else NULL. */
 char *dc_miss(struct dcache *d, const char *path);
