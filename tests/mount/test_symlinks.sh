@@ -12,7 +12,7 @@ set -uo pipefail
 srv=$SFTPMNT_TEST_ROOT/sym
 mkdir -p "$srv"
 # what changes on the server behind the mount's back shows once the
-# mount's caches expire (cache_timeout, 20 s by default, 1 s here): a
+# mount's caches expire (cache_timeout, 1 s; given here explicitly): a
 # kept listing of the directory may say "no such name" until then
 mount_sftp "$srv" -o cache_timeout=1 || { echo "FAIL: mount"; exit 1; }
 settle() { sleep 1.2; }
