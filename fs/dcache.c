@@ -12,7 +12,11 @@
  * unknown when it starts (lookups of it go to the server until the
  * outcome is known), and its success puts the new attributes in or takes
  * the name out.  A listing being read while a change in its directory
- * starts is spoiled and never published.  Everything runs on the
+ * starts is spoiled and never published.  An answer to a request sent
+ * before a change of the name began (or before the listing was started)
+ * is not believed (change stamps, sftpmnt.h); a write marks the name
+ * unknown again when it is acknowledged, and a file with writes on their
+ * way is never answered for (ops.c).  Everything runs on the
  * connection's I/O thread, which serializes it with the requests: the
  * server executes them in the order we send them.
  *
@@ -35,6 +39,8 @@ struct dent {
 	int linked; /* a file with other names: a write through one of them
 		     * would leave these attributes stale, so never known */
 	int atime_ok; /* a.atime holds while the rest is unknown (writes) */
+	uint64_t chg; /* chg_next() of the last change begun: an answer to
+		       * a request sent before it is not believed */
 	struct sftp_attrs a;
 };
 
@@ -46,6 +52,7 @@ struct dlist {
 	int building; /* a listing in progress */
 	int spoiled;  /* changed while being read: never published */
 	double expires;
+	uint64_t born; /* chg_now() when its first READDIR went out */
 	struct dent *ents; /* open addressing, by name hash */
 	size_t cap, n;	   /* cap: power of two */
 };
@@ -304,11 +311,14 @@ static void mark_unknown(struct dcache *d, const char *path, size_t len,
 	} else if (l->cap && (how & MARK_KEEP_ATIME) &&
 		   (e = slot(l, name, strlen(name)))->name) {
 		e->known = 0; /* what was known of the atime stays */
+		e->chg = chg_next();
 	} else if (put(d, l, name, strlen(name), NULL)) {
 		list_free(d, l); /* cannot say unknown: forget it all */
-	} else if (how & MARK_LINKED) {
+	} else {
 		e = slot(l, name, strlen(name));
-		e->linked = 1;
+		e->chg = chg_next();
+		if (how & MARK_LINKED)
+			e->linked = 1;
 	}
 	free(p);
 }
@@ -361,33 +371,47 @@ void dc_linked(struct dcache *d, const char *path)
 		mark_unknown(d, path, strlen(path), MARK_LINKED);
 }
 
-void dc_set(struct dcache *d, const char *path, const struct sftp_attrs *a)
-{
-	size_t dlen;
-	const char *name;
-	struct dlist *l;
-
-	if (!d)
-		return;
-	split(path, &dlen, &name);
-	if (!dlen || !(l = find(d, path, dlen)) || l->building)
-		return;
-	if (put(d, l, name, strlen(name), a))
-		list_free(d, l);
-}
-
-void dc_gone(struct dcache *d, const char *path)
+/* The listing of path's directory, if a reply to a request sent at
+ * since may update it: not when the listing is newer than the request or
+ * the name changed after it went out. */
+static struct dlist *updatable(struct dcache *d, const char *path,
+			       uint64_t since)
 {
 	size_t dlen;
 	const char *name;
 	struct dlist *l;
 	struct dent *e;
 
-	if (!d)
-		return;
 	split(path, &dlen, &name);
-	if (!dlen || !(l = find(d, path, dlen)) || l->building || !l->cap)
+	if (!dlen || !*name || !(l = find(d, path, dlen)) || l->building ||
+	    l->born > since)
+		return NULL;
+	if (l->cap && (e = slot(l, name, strlen(name)))->name && e->chg > since)
+		return NULL;
+	return l;
+}
+
+void dc_set(struct dcache *d, const char *path, const struct sftp_attrs *a,
+	    uint64_t since)
+{
+	struct dlist *l;
+
+	if (!d || !(l = updatable(d, path, since)))
 		return;
+	if (put(d, l, strrchr(path, '/') + 1, strlen(strrchr(path, '/') + 1),
+		a))
+		list_free(d, l);
+}
+
+void dc_gone(struct dcache *d, const char *path, uint64_t since)
+{
+	struct dlist *l;
+	struct dent *e;
+	const char *name;
+
+	if (!d || !(l = updatable(d, path, since)) || !l->cap)
+		return;
+	name = strrchr(path, '/') + 1;
 	e = slot(l, name, strlen(name));
 	if (e->name)
 		del(d, l, e);
@@ -473,6 +497,7 @@ struct dlist *dc_build(struct dcache *d, const char *dir)
 	}
 	l->hash = hash_mem(dir, strlen(dir));
 	l->building = 1;
+	l->born = chg_now();
 	l->hnext = d->tab[l->hash & (d->nb - 1)];
 	d->tab[l->hash & (d->nb - 1)] = l;
 	l->older = d->newest;
@@ -507,7 +532,7 @@ static unsigned long longname_links(const char *s, size_t n)
 
 int dc_build_add(struct dcache *d, struct dlist *l, const char *name,
 		 size_t len, const char *longname, size_t longlen,
-		 const struct sftp_attrs *a)
+		 const struct sftp_attrs *a, int stale)
 {
 	struct dent *e;
 
@@ -533,6 +558,12 @@ int dc_build_add(struct dcache *d, struct dlist *l, const char *name,
 		e = slot(l, name, len);
 		e->linked = 1;
 		e->known = 0;
+	}
+	/* listed, but maybe as it was before a change of ours */
+	if (stale) {
+		e = slot(l, name, len);
+		e->known = 0;
+		e->atime_ok = 0;
 	}
 	return 0;
 }

@@ -37,6 +37,7 @@ struct dchunk {
 	struct fh *fh; /* NULL once dropped: the reply frees the chunk */
 	int state;     /* 0 pending, 1 names, 2 end of listing, 3 error */
 	int err;
+	uint64_t since; /* chg_now() when the READDIR went out */
 	uint8_t *body; /* the NAME reply, which the iterator walks */
 	size_t len;
 	struct sftp_name_iter it;
@@ -91,6 +92,7 @@ static int issue(struct conn *c, struct fh *fh)
 	if (!ch)
 		return -ENOMEM;
 	ch->fh = fh;
+	ch->since = chg_now();
 	if (sftp_enc_readdir(sftp_core_out(core), sftp_core_id(core), fh->h,
 			     fh->hlen) ||
 	    sftp_core_track(core, mark, dchunk_done, ch)) {
@@ -124,6 +126,25 @@ static int top_up(struct fh *fh)
 	return 0;
 }
 
+/* 1: what a batch sent at since says of name in fh's directory may be
+ * older than a change of ours (that change began or ended after the
+ * READDIR went out, or its writes are still on their way). */
+static int changed_since(struct fh *fh, const char *name, size_t len,
+			 uint64_t since)
+{
+	char *n, *p;
+	int r;
+
+	if (chg_now() == since && fh->c->wb_total == 0)
+		return 0; /* nothing changed since (the common case) */
+	n = strndup(name, len);
+	p = n ? path_join(fh->dpath, n) : NULL;
+	r = p ? itable_changed_since(fh->c->it, p, since) : 1;
+	free(n);
+	free(p);
+	return r;
+}
+
 /* A complete listing is kept (dcache.c) to answer lookups. */
 static void keep_names(struct fh *fh, struct dchunk *ch)
 {
@@ -134,7 +155,9 @@ static void keep_names(struct fh *fh, struct dchunk *ch)
 		if (!bad_name(e.filename, e.filename_len) &&
 		    dc_build_add(fh->c->dc, fh->d_build, e.filename,
 				 e.filename_len, e.longname, e.longname_len,
-				 &e.attrs)) {
+				 &e.attrs,
+				 changed_since(fh, e.filename, e.filename_len,
+					       ch->since))) {
 			dc_build_end(fh->c->dc, fh->d_build, 0);
 			fh->d_build = NULL;
 			return;
@@ -338,7 +361,7 @@ static void dchunk_done(void *arg, int err, const uint8_t *body, size_t n)
 /* Add one entry to op's buffer at *used.  0: added (or skipped), 1: the
  * buffer is full, -errno: failed. */
 static int add_entry(struct op *op, const struct sftp_name_entry *e,
-		     size_t *used)
+		     uint64_t since, size_t *used)
 {
 	struct fh *fh = op->fh;
 	struct conn *c = op->c;
@@ -367,6 +390,22 @@ static int add_entry(struct op *op, const struct sftp_name_entry *e,
 		    (e->attrs.flags & SSH_FILEXFER_ATTR_PERMISSIONS) &&
 		    S_ISLNK(e->attrs.perm))
 			dot = 1;
+		/* and attributes that may be older than a change of ours
+		 * would overwrite the kernel's newer ones: the name alone */
+		if (!dot && changed_since(fh, e->filename, e->filename_len,
+					  since)) {
+			char *p = path_join(fh->dpath, name);
+			uint64_t ino = p ? itable_ino(c->it, p) : 0;
+
+			free(p);
+			attrs_to_stat(c, &e->attrs, &ep.attr,
+				      ino ? ino : fh->ino);
+			fh->doff++;
+			*used += fuse_add_direntry_plus(
+				op->req, op->buf + *used, op->size - *used,
+				name, &ep, fh->doff);
+			return 0;
+		}
 		if (!dot) {
 			char *p = path_join(fh->dpath, name);
 
@@ -453,7 +492,7 @@ static void serve(struct op *op)
 			ch->it.left = 0; /* checked at decode; not reached */
 			continue;
 		}
-		rc = add_entry(op, &e, &used);
+		rc = add_entry(op, &e, ch->since, &used);
 		if (rc) {
 			ch->it = save;
 			if (rc < 0 && used == 0) {

@@ -162,6 +162,18 @@ uint64_t itable_ref(struct itable *t, const char *path)
 	return ino;
 }
 
+uint64_t itable_ino(struct itable *t, const char *path)
+{
+	struct inode *e;
+	uint64_t ino = 0;
+
+	pthread_mutex_lock(&t->lock);
+	if ((e = find_path(t, path)))
+		ino = e->ino;
+	pthread_mutex_unlock(&t->lock);
+	return ino;
+}
+
 struct inode *itable_find(struct itable *t, uint64_t ino)
 {
 	struct inode *e;
@@ -242,6 +254,7 @@ void itable_rename(struct itable *t, const char *from, const char *to)
 		}
 		e->next_path = t->by_path[hash_str(e->path) & (t->nbuckets - 1)];
 		t->by_path[hash_str(e->path) & (t->nbuckets - 1)] = e;
+		e->chg = chg_next(); /* its new name shows other attributes */
 	}
 	pthread_mutex_unlock(&t->lock);
 }
@@ -300,4 +313,57 @@ uint64_t itable_wgen(struct itable *t, uint64_t ino)
 		g = e->wgen;
 	pthread_mutex_unlock(&t->lock);
 	return g;
+}
+
+/* ---- change stamps (sftpmnt.h) ---------------------------------------- */
+
+static uint64_t chg_counter = 1;
+
+uint64_t chg_now(void)
+{
+	return __atomic_load_n(&chg_counter, __ATOMIC_SEQ_CST);
+}
+
+uint64_t chg_next(void)
+{
+	return __atomic_add_fetch(&chg_counter, 1, __ATOMIC_SEQ_CST);
+}
+
+void itable_stamp(struct itable *t, uint64_t ino, int writes)
+{
+	struct inode *e;
+
+	pthread_mutex_lock(&t->lock);
+	e = find_ino(t, ino);
+	if (e) {
+		e->chg = chg_next();
+		e->writing += writes;
+		if (e->writing < 0)
+			e->writing = 0;
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+void itable_stamp_path(struct itable *t, const char *path)
+{
+	struct inode *e;
+
+	pthread_mutex_lock(&t->lock);
+	e = find_path(t, path);
+	if (e)
+		e->chg = chg_next();
+	pthread_mutex_unlock(&t->lock);
+}
+
+int itable_changed_since(struct itable *t, const char *path, uint64_t since)
+{
+	struct inode *e;
+	int r = 0;
+
+	pthread_mutex_lock(&t->lock);
+	e = find_path(t, path);
+	if (e)
+		r = e->chg > since || e->writing > 0;
+	pthread_mutex_unlock(&t->lock);
+	return r;
 }

@@ -40,7 +40,7 @@ static void usage(FILE *f)
 		"    StrictHostKeyChecking=yes|accept-new|no\n"
 		"    ConnectTimeout=SECONDS    (15)\n"
 		"    Ciphers=LIST KexAlgorithms=LIST MACs=LIST Compression=yes|no\n"
-		"    cache=yes|no cache_timeout=SECONDS (1): kept directory "
+		"    cache=yes|no cache_timeout=SECONDS (20): kept directory "
 		"listings\n"
 		"    attr_timeout=SECONDS (1): names and attributes in the "
 		"kernel\n"
@@ -362,7 +362,7 @@ int main(int argc, char **argv)
 	/* -1: not set yet (command line, then ssh_config, then default) */
 	struct opts o = { .port = 22, .strict_hostkey = -1,
 			  .connect_timeout = -1, .cache = 1,
-			  .cache_timeout = 1.0, .attr_timeout = 1.0, .reconnect = 1,
+			  .cache_timeout = 20.0, .attr_timeout = 1.0, .reconnect = 1,
 			  .write_channels = 6,
 			  .alive_interval = -1, .alive_count = -1,
 			  .op_timeout = 30, .identities_only = -1,

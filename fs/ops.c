@@ -216,7 +216,7 @@ static int entry_from(struct op *op, const char *path, const uint8_t *body,
 	/* lstat's view, as a listing has it (follow_symlinks looks up
 	 * with STAT) */
 	if (!(op->kind == OP_LOOKUP && op->c->o->follow_symlinks))
-		dc_set(op->c->dc, path, &ar.attrs);
+		dc_set(op->c->dc, path, &ar.attrs, op->since);
 	if (op->kind == OP_MKDIR)
 		dc_empty_dir(op->c->dc, path);
 	memset(e, 0, sizeof(*e));
@@ -232,6 +232,7 @@ static int entry_from(struct op *op, const char *path, const uint8_t *body,
 /* ---- sending requests -------------------------------------------------------- */
 
 static void op_reply(void *arg, int err, const uint8_t *body, size_t n);
+static void wb_uncount(struct op *op);
 
 static struct wbuf *W(struct op *op)
 {
@@ -469,7 +470,7 @@ static int reply_attr_from(struct op *op, const uint8_t *body, size_t n)
 	/* the server's word on a path (not on a handle: its file may have
 	 * been unlinked or renamed since) goes into a kept listing */
 	if (op->path && !op->c->o->follow_symlinks)
-		dc_set(op->c->dc, op->path, &ar.attrs);
+		dc_set(op->c->dc, op->path, &ar.attrs, op->since);
 	attrs_to_stat(op->c, &ar.attrs, &st, op->ino);
 	op_reply_attr(op, &st, op_attr_timeout(op));
 	op_free(op);
@@ -506,7 +507,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 	case OP_LOOKUP:
 		rc = entry_from(op, op->path, body, n, &e);
 		if (rc == -ENOENT)
-			dc_gone(op->c->dc, op->path);
+			dc_gone(op->c->dc, op->path, op->since);
 		if (rc == -ENOENT && op->c->o->cache) {
 			/* negative entry: the kernel remembers the miss */
 			memset(&e, 0, sizeof(e));
@@ -624,7 +625,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 		if (rc == -ENOENT && op->replays > 0)
 			rc = 0; /* the first try did it before the link died */
 		if (!rc && op->kind != OP_FSYNC) {
-			dc_gone(op->c->dc, op->path);
+			dc_gone(op->c->dc, op->path, op->since);
 			if (op->kind == OP_RMDIR)
 				dc_drop_tree(op->c->dc, op->path);
 		}
@@ -669,7 +670,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 			rc = 0;
 		if (!rc) {
 			itable_rename(op->c->it, op->path, op->path2);
-			dc_gone(op->c->dc, op->path);
+			dc_gone(op->c->dc, op->path, op->since);
 			dc_drop_tree(op->c->dc, op->path);
 			dc_drop_tree(op->c->dc, op->path2);
 		}
@@ -757,9 +758,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 			op->err = rc;
 		if (op->pending > 0)
 			return;
-		fh->wb_bytes -= op->size;
-		op->c->wb_total -= op->size;
-		fh->refs--;
+		wb_uncount(op);
 		if (op->stage == 0) { /* the application still waits */
 			if (op->err)
 				op_reply_err(op, op->err);
@@ -993,6 +992,35 @@ static int start_setattr(struct op *op)
 	return lstat_path(op);
 }
 
+/*
+ * A write is no longer in flight (done, failed, given up): its bytes
+ * leave the handle's and the mount's write-behind.  What a listing or a
+ * LSTAT said of the file while it was on its way may be older than it,
+ * and the file's size on the server may only now be what the kernel
+ * has: the kept listing forgets the file's attributes again, and the
+ * stamp makes replies to requests sent before now lose to it.
+ */
+static void wb_uncount(struct op *op)
+{
+	struct fh *fh = op->fh;
+	struct conn *c = op->c;
+	char *p;
+
+	op->wb_counted = 0;
+	fh->wb_bytes -= op->size;
+	c->wb_total -= op->size;
+	fh->refs--;
+	itable_stamp(c->it, fh->ino, -1);
+	if (!c->dc)
+		return;
+	if ((p = itable_path(c->it, fh->ino))) {
+		dc_changed(c->dc, p, 1);
+		free(p);
+	} else {
+		dc_drop_tree(c->dc, "/");
+	}
+}
+
 static int start_write(struct op *op)
 {
 	struct fh *fh = op->fh;
@@ -1021,6 +1049,7 @@ static int start_write(struct op *op)
 		fh->wb_bytes += op->size;
 		op->c->wb_total += op->size;
 		fh->refs++;
+		itable_stamp(op->c->it, fh->ino, 1);
 		st_written(op->c, fh, op->size);
 	}
 	/* FUSE writes may be larger than an SFTP WRITE may carry, and
@@ -1043,13 +1072,8 @@ static int start_write(struct op *op)
 		}
 		if (rc) {
 			if (op->pending == 0 && op->stage == 0 &&
-			    op->wb_counted) {
-				/* nothing went out */
-				op->wb_counted = 0;
-				fh->wb_bytes -= op->size;
-				op->c->wb_total -= op->size;
-				fh->refs--;
-			}
+			    op->wb_counted)
+				wb_uncount(op); /* nothing went out */
 			return rc;
 		}
 	}
@@ -1160,10 +1184,7 @@ void op_give_up(struct op *op, int err)
 	struct fh *fh = op->fh;
 
 	if (op->kind == OP_WRITE && op->wb_counted) {
-		op->wb_counted = 0;
-		fh->wb_bytes -= op->size;
-		op->c->wb_total -= op->size;
-		fh->refs--;
+		wb_uncount(op);
 		if (op->stage == 1) {
 			/* the application was told it worked: the error is
 			 * latched and returned by the next write, flush,
@@ -1313,7 +1334,9 @@ static int dc_start(struct conn *c, struct op *op)
 	switch (op->kind) {
 	case OP_LOOKUP:
 	case OP_GETATTR:
-		if (op->fh)
+		/* a file being written: the server's size lags the kernel's,
+		 * and only the server (after our writes, in order) says */
+		if (op->fh || itable_changed_since(c->it, op->path, UINT64_MAX))
 			return 0;
 		if (!(r = dc_lookup(c->dc, op->path, &a) + 1)) {
 			char *dir = dc_miss(c->dc, op->path);
@@ -1468,6 +1491,7 @@ void op_start(struct conn *c, struct op *op)
 		goto fail;
 	if (c->dc && dc_start(c, op))
 		return;
+	op->since = chg_now(); /* after the changes dc_start stamped */
 	switch (op->kind) {
 	case OP_LOOKUP:
 		rc = c->o->follow_symlinks ? stat_path(op) : lstat_path(op);

@@ -80,6 +80,8 @@ struct inode {
 	struct stat st;
 	double st_expires;
 	uint64_t wgen; /* bumped by every write or truncate */
+	uint64_t chg;  /* chg_next() when a change of it last began or ended */
+	int writing;   /* write requests in flight (the server's size lags) */
 };
 
 struct itable {
@@ -96,6 +98,8 @@ struct inode *itable_get(struct itable *t, const char *path);
  * inode number, or 0 on ENOMEM. */
 uint64_t itable_ref(struct itable *t, const char *path);
 struct inode *itable_find(struct itable *t, uint64_t ino);
+/* The inode number path has now, or 0 (no reference taken). */
+uint64_t itable_ino(struct itable *t, const char *path);
 /* Copy of an inode's path (free it); NULL if the inode is unknown. */
 char *itable_path(struct itable *t, uint64_t ino);
 void itable_forget(struct itable *t, uint64_t ino, uint64_t n);
@@ -106,6 +110,26 @@ void itable_bump_wgen(struct itable *t, uint64_t ino);
 uint64_t itable_wgen(struct itable *t, uint64_t ino);
 void itable_set_attr(struct itable *t, const char *path, const struct stat *st,
 		     double expires);
+
+/*
+ * Change stamps.  A reply can be older than a change we made: a request
+ * (a LSTAT, a READDIR) sent before a change began, or before a write
+ * still on its way (write-behind, other channels) reached the server.
+ * What it says about a name must not be believed then.  chg_now() is
+ * taken when a request goes out; every change stamps what it touches
+ * with chg_next() when it begins and when it ends; a reply is believed
+ * only if nothing it describes was stamped after its request went out.
+ */
+uint64_t chg_now(void);
+uint64_t chg_next(void);
+/* Stamp the inode (by number / by path), if the kernel knows it; and
+ * count its writes in flight (+1 at the start, -1 at the end). */
+void itable_stamp(struct itable *t, uint64_t ino, int writes);
+void itable_stamp_path(struct itable *t, const char *path);
+/* 1: what a reply to a request sent at `since` says of path may be stale
+ * (the inode was stamped after it or has writes in flight; since
+ * UINT64_MAX: only the latter). */
+int itable_changed_since(struct itable *t, const char *path, uint64_t since);
 
 /* ---- file handles ----------------------------------------------------- */
 
@@ -198,6 +222,7 @@ struct op {
 	int parked;	 /* waiting for a reconnect (conn->parked) */
 	uint64_t st_bar; /* waits for striped writes before this number */
 	int wb_counted;	 /* a write counted in its handle's wb_bytes */
+	uint64_t since;	 /* chg_now() when its requests went out */
 	struct op *anext, **aprev; /* conn->active */
 };
 
@@ -342,8 +367,11 @@ void dc_changed(struct dcache *d, const char *path, int data_only);
 int dc_atime(struct dcache *d, const char *path, uint32_t *atime);
 /* path has other names (a hard link was made): never answer for it. */
 void dc_linked(struct dcache *d, const char *path);
-void dc_set(struct dcache *d, const char *path, const struct sftp_attrs *a);
-void dc_gone(struct dcache *d, const char *path);
+/* The server's answer to a request sent at chg_now() == since: ignored if
+ * the name or its listing changed after that. */
+void dc_set(struct dcache *d, const char *path, const struct sftp_attrs *a,
+	    uint64_t since);
+void dc_gone(struct dcache *d, const char *path, uint64_t since);
 void dc_drop_tree(struct dcache *d, const char *dir);
 void dc_empty_dir(struct dcache *d, const char *dir);
 /* A lookup of path was not answered: the directory to list in the
@@ -355,7 +383,7 @@ char *dc_miss(struct dcache *d, const char *path);
 struct dlist *dc_build(struct dcache *d, const char *dir);
 int dc_build_add(struct dcache *d, struct dlist *l, const char *name,
 		 size_t len, const char *longname, size_t longlen,
-		 const struct sftp_attrs *a);
+		 const struct sftp_attrs *a, int stale);
 void dc_build_end(struct dcache *d, struct dlist *l, int complete);
 
 /* errmap.c */

@@ -155,6 +155,23 @@ with open(D + '/brandnew', 'w') as f: f.write('x')
 os.listdir(D)
 check(scan(D) == scan(srv + '/d'), 'listed again after changes through the mount: as the server has it')
 same('d/f13', 'a file replaced by a symlink')
+# a listing read ahead (opendir sends its READDIRs at once) while a file
+# in it is written through an fd: the names it hands over later must not
+# carry the size from before the write (readdirplus sets the kernel's)
+for i, name in enumerate(('f15', 'f16', 'f17')):
+    dfd = os.open(D, os.O_RDONLY | os.O_DIRECTORY)
+    time.sleep(0.05) # the READDIR replies are in
+    fd = os.open(D + '/' + name, os.O_WRONLY)
+    os.pwrite(fd, b'Y' * (7000 + i), 0) # acknowledged by write-behind
+    if i == 1: os.fsync(fd)
+    os.listdir(dfd)
+    os.close(dfd)
+    sz = os.lstat(D + '/' + name).st_size
+    check(sz == 7000 + i, 'the size of a file written while its directory was being '
+          'read ahead: %d (wrote %d bytes)' % (sz, 7000 + i))
+    same('d/' + name, 'written while its directory was being read ahead%s'
+         % (' (fsync)' if i == 1 else ''), kernel=True)
+    os.close(fd)
 sys.exit(1 if fails else 0)
 PY
 rc=$?

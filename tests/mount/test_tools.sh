@@ -168,7 +168,19 @@ git init -q "$repo" && ok "git init" || fail "git init"
 cp -r "$src/d1" "$src/d2" "$repo/" 2>/dev/null
 if (cd "$repo" && git add -A && git commit -qm first); then ok "git add, commit"; else fail "git add, commit"; fi
 st=$(cd "$repo" && git status --porcelain 2>&1)
-[ -z "$st" ] && ok "git status: clean after the commit" || fail "git status: $(echo "$st" | head -3 | tr '\n' ';')"
+if [ -z "$st" ]; then
+	ok "git status: clean after the commit"
+else
+	fail "git status: $(echo "$st" | head -3 | tr '\n' ';')"
+	# what git recorded, what the mount and the server say now
+	for f in $(echo "$st" | awk '{print $2}' | head -3); do
+		(cd "$repo" && git ls-files --debug -- "$f" | tr '\n' ' ')
+		echo
+		stat -c 'mount:  %n %F size %s mtime %Y ino %i' "$repo/$f"
+		stat -c 'server: %n %F size %s mtime %Y' "$srv/repo/$f"
+		[ -L "$repo/$f" ] && echo "readlink: mount '$(readlink "$repo/$f")' server '$(readlink "$srv/repo/$f")'"
+	done
+fi
 echo more >>"$repo/d1/f1.txt"
 rm "$repo/d2/f2.txt"
 st=$(cd "$repo" && git status --porcelain 2>&1 | tr '\n' ';')
