@@ -329,30 +329,24 @@ uint64_t chg_next(void)
 	return __atomic_add_fetch(&chg_counter, 1, __ATOMIC_SEQ_CST);
 }
 
-void itable_stamp(struct itable *t, uint64_t ino, int writes)
+uint64_t itable_stamp(struct itable *t, uint64_t ino, int writes,
+		      uint64_t *prev)
 {
 	struct inode *e;
+	uint64_t s = 0;
 
 	pthread_mutex_lock(&t->lock);
 	e = find_ino(t, ino);
 	if (e) {
-		e->chg = chg_next();
+		if (prev)
+			*prev = e->chg;
+		s = e->chg = chg_next();
 		e->writing += writes;
 		if (e->writing < 0)
 			e->writing = 0;
 	}
 	pthread_mutex_unlock(&t->lock);
-}
-
-void itable_stamp_path(struct itable *t, const char *path)
-{
-	struct inode *e;
-
-	pthread_mutex_lock(&t->lock);
-	e = find_path(t, path);
-	if (e)
-		e->chg = chg_next();
-	pthread_mutex_unlock(&t->lock);
+	return s;
 }
 
 int itable_changed_since(struct itable *t, const char *path, uint64_t since)
@@ -366,4 +360,48 @@ int itable_changed_since(struct itable *t, const char *path, uint64_t since)
 		r = e->chg > since || e->writing > 0;
 	pthread_mutex_unlock(&t->lock);
 	return r;
+}
+
+uint64_t itable_chg(struct itable *t, uint64_t ino)
+{
+	struct inode *e;
+	uint64_t s = 0;
+
+	pthread_mutex_lock(&t->lock);
+	if ((e = find_ino(t, ino)))
+		s = e->chg;
+	pthread_mutex_unlock(&t->lock);
+	return s;
+}
+
+void itable_set_bfh(struct itable *t, uint64_t ino, void *fh)
+{
+	struct inode *e;
+
+	pthread_mutex_lock(&t->lock);
+	if ((e = find_ino(t, ino)))
+		e->bfh = fh;
+	pthread_mutex_unlock(&t->lock);
+}
+
+void *itable_bfh(struct itable *t, uint64_t ino)
+{
+	struct inode *e;
+	void *fh = NULL;
+
+	pthread_mutex_lock(&t->lock);
+	if ((e = find_ino(t, ino)))
+		fh = e->bfh;
+	pthread_mutex_unlock(&t->lock);
+	return fh;
+}
+
+void itable_clear_bfh(struct itable *t, uint64_t ino, void *fh)
+{
+	struct inode *e;
+
+	pthread_mutex_lock(&t->lock);
+	if ((e = find_ino(t, ino)) && e->bfh == fh)
+		e->bfh = NULL;
+	pthread_mutex_unlock(&t->lock);
 }

@@ -72,7 +72,9 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
 	/* the server's chown(2), write(2) and truncate(2) clear set-user-ID
 	 * and set-group-ID bits as POSIX says, so the kernel need not ask
 	 * for fresh attributes before every chown to do it itself (that
-	 * GETATTR was one round trip per chown) */
+	 * GETATTR was one round trip per chown).  (libfuse 3.14 does not
+	 * pass this on to the kernel: the GETATTR still comes, and
+	 * set-behind answers it for files it knows, ops.c.) */
 	if (conn->capable & FUSE_CAP_HANDLE_KILLPRIV)
 		conn->want |= FUSE_CAP_HANDLE_KILLPRIV;
 	conn->max_readahead = 1024 * 1024;

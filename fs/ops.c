@@ -232,6 +232,7 @@ static int entry_from(struct op *op, const char *path, const uint8_t *body,
 /* ---- sending requests -------------------------------------------------------- */
 
 static void op_reply(void *arg, int err, const uint8_t *body, size_t n);
+static void behind_failed(struct op *op, int err);
 static void wb_uncount(struct op *op);
 
 static struct wbuf *W(struct op *op)
@@ -331,6 +332,7 @@ static struct fh *fh_from_handle(struct op *op, const uint8_t *body, size_t n,
 }
 
 static int start_setattr(struct op *op);
+static void create_battr(struct op *op, const uint8_t *body, size_t n);
 static int start_copy(struct op *op);
 static int lstat_path(struct op *op);
 
@@ -526,6 +528,20 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 			break;
 		return;
 	case OP_SETATTR:
+		if (op->behind) { /* answered already: keep an error */
+			struct fh *fh = op->fh;
+
+			if ((rc = body[0] == SSH_FXP_STATUS
+					  ? errmap_reply(body, n, op->kind)
+					  : EIO))
+				behind_failed(op, rc);
+			if (op->pending > 0)
+				return;
+			wb_uncount(op);
+			op_free(op);
+			op_wb_settled(fh);
+			return;
+		}
 		if (op->stage == 10) {
 			/* the current times, for the one not being set
 			 * (UTIME_OMIT): v3 sets both together */
@@ -717,6 +733,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 			break;
 		op->fh->ino = e.ino;
 		op->fh->flags = op->fi.flags;
+		create_battr(op, body, n);
 		op->fi.fh = (uintptr_t)op->fh;
 		op_reply_create(op, &e, &op->fi);
 		op_free(op);
@@ -909,29 +926,10 @@ static int lstat_path(struct op *op)
 				       strlen(op->path)));
 }
 
-static int start_setattr(struct op *op)
+/* What a setattr sets, as SFTP v3 attributes. */
+static void setattr_wire(struct op *op, struct sftp_attrs *ap)
 {
 	struct sftp_attrs a = { 0 };
-	struct fh *fh = op->fh;
-	int rc;
-	int set_a = op->to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW);
-	int set_m = op->to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW);
-
-	if ((set_a != 0) != (set_m != 0) && op->stage != 11) {
-		/* one time only: read the other first (stage 10) */
-		op->stage = 10;
-		if (fh)
-			return SEND(op, sftp_enc_fstat(W(op), ID(op), fh->h,
-						       fh->hlen));
-		return SEND(op, sftp_enc_lstat(W(op), ID(op), op->path,
-					       strlen(op->path)));
-	}
-
-	if (op->to_set & FUSE_SET_ATTR_SIZE) {
-		itable_bump_wgen(op->c->it, op->ino); /* caches are stale */
-		st_truncated(op->c, fh ? fh->ino : op->ino,
-			     (uint64_t)op->attr.st_size);
-	}
 
 	if (op->to_set & FUSE_SET_ATTR_SIZE) {
 		a.flags |= SSH_FILEXFER_ATTR_SIZE;
@@ -973,6 +971,201 @@ static int start_setattr(struct op *op)
 					     ? t
 					     : op->attr.st_mtime);
 	}
+	*ap = a;
+}
+
+/* Stamp fh's inode for a change made through fh (a write, a set-behind):
+ * fh's attributes stay the server's only if nothing else stamped the
+ * inode since fh last did. */
+static void fh_stamp(struct conn *c, struct fh *fh, int writes)
+{
+	uint64_t prev = 0, s = itable_stamp(c->it, fh->ino, writes, &prev);
+
+	if (fh->battr_ok && s && prev == fh->bstamp)
+		fh->bstamp = s;
+	else
+		fh->battr_ok = 0;
+}
+
+/*
+ * Set-behind: chmod, chown and utimes through a handle that made the
+ * file (tar -x: futimens, fchown, fchmod before close) are answered at
+ * once, like a write-behind write, when their outcome is known: the
+ * handle has the file's attributes as the server has them (it created
+ * the file and nothing else touched it since, fh->battr), the owner may
+ * always change mode and times, and an owner change is allowed only
+ * when the server made the file ours as root or nothing changes.  The
+ * request goes out in order after the writes; if the server refuses
+ * after all, the error is kept and returned by the next write, flush,
+ * fsync or close, as for a write.  The kernel keeps the attributes as
+ * usual when they are exact; when the mtime is only our guess (a write
+ * since the last time set) it gets no time to keep them, and its next
+ * stat asks the server (behind this request on the connection).
+ */
+/* The handle whose attributes of op's inode are the server's (after
+ * its requests on the way), or NULL. */
+static struct fh *behind_fh(struct op *op)
+{
+	struct conn *c = op->c;
+	struct fh *fh = op->fh ? op->fh : itable_bfh(c->it, op->ino);
+
+	if (!fh || fh->is_dir || !fh->battr_ok || fh->gen != c->gen ||
+	    fh->reopening || fh->stale || fh->ino != op->ino || fh->wb_err)
+		return NULL;
+	if (itable_chg(c->it, fh->ino) != fh->bstamp) {
+		fh->battr_ok = 0; /* changed by something else */
+		return NULL;
+	}
+	return fh;
+}
+
+/* A stat of a file a handle made and changed since (the kernel asks
+ * before every chown): answered from that handle's attributes. */
+static int getattr_behind(struct op *op)
+{
+	struct fh *fh = behind_fh(op);
+	struct stat st;
+
+	if (!fh || !fh->bmtime_set)
+		return 0;
+	attrs_to_stat(op->c, &fh->battr, &st, fh->ino);
+	op_reply_attr(op, &st, op_attr_timeout(op));
+	op_free(op);
+	return 1;
+}
+
+/* A set-behind the server refused: the error waits for the next write,
+ * flush, fsync or close; what the kernel was told is forgotten. */
+static void behind_failed(struct op *op, int err)
+{
+	struct fh *fh = op->fh;
+
+	if (!fh->wb_err)
+		fh->wb_err = err;
+	fh->battr_ok = 0;
+	if (op->c->se)
+		fuse_lowlevel_notify_inval_inode(op->c->se, fh->ino, -1, 0);
+}
+
+static void setattr_behind(struct op *op)
+{
+	const int ok = FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
+		       FUSE_SET_ATTR_GID | FUSE_SET_ATTR_ATIME |
+		       FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
+		       FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME;
+	struct fh *fh = op->fh;
+	struct conn *c = op->c;
+	struct sftp_attrs a, *b;
+	struct stat st;
+	uint64_t prev = 0, s;
+	int set_a = op->to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW);
+	int set_m = op->to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW);
+
+	/* the kernel sends fchmod, fchown, futimens without the handle
+	 * (only ftruncate has it): the one that made the file, if open */
+	if (op->wb_counted || !(fh = behind_fh(op)) ||
+	    (fh->flags & O_ACCMODE) == O_RDONLY ||
+	    (op->to_set & ~ok) || fh->wb_bytes >= WB_HANDLE_MAX ||
+	    c->wb_total >= WB_MOUNT_MAX)
+		return;
+	b = &fh->battr;
+	/* still what the server has?  (stamped: set-behind begins) */
+	s = itable_stamp(c->it, fh->ino, 0, &prev);
+	if (!s || prev != fh->bstamp) {
+		fh->battr_ok = 0;
+		return;
+	}
+	fh->bstamp = s;
+	if ((set_a != 0) != (set_m != 0)) { /* the other time: ours */
+		if (!set_a)
+			op->attr.st_atime = b->atime;
+		else
+			op->attr.st_mtime = b->mtime;
+		op->stage = 11;
+	}
+	setattr_wire(op, &a);
+	if ((a.flags & SSH_FILEXFER_ATTR_UIDGID) &&
+	    ((b->uid != 0 && ((a.uid != (uint32_t)-1 && a.uid != b->uid) ||
+			      (a.gid != (uint32_t)-1 && a.gid != b->gid))) ||
+	     (b->perm & (S_ISUID | S_ISGID))))
+		return; /* may be refused, or clear set-id bits: ask */
+	if ((a.flags & SSH_FILEXFER_ATTR_PERMISSIONS) && b->uid != 0 &&
+	    (a.perm & S_ISGID))
+		return; /* kept only for a group of ours: ask */
+	if (a.flags & SSH_FILEXFER_ATTR_PERMISSIONS)
+		b->perm = (b->perm & ~07777u) | (a.perm & 07777u);
+	if (a.flags & SSH_FILEXFER_ATTR_UIDGID) {
+		if (a.uid != (uint32_t)-1)
+			b->uid = a.uid;
+		if (a.gid != (uint32_t)-1)
+			b->gid = a.gid;
+	}
+	if (a.flags & SSH_FILEXFER_ATTR_ACMODTIME) {
+		b->atime = a.atime;
+		b->mtime = a.mtime;
+		fh->bmtime_set = 1;
+	}
+	op->behind = 1;
+	op->fh = fh; /* the request goes out on that handle */
+	op->size = 1; /* counted as one byte of write-behind */
+	op->wb_counted = 1;
+	fh->wb_bytes += 1;
+	c->wb_total += 1;
+	fh->refs++;
+	fh_stamp(c, fh, 1);
+	attrs_to_stat(c, b, &st, fh->ino);
+	op_reply_attr(op, &st, fh->bmtime_set ? op_attr_timeout(op) : 0.0);
+}
+
+/* A handle that made a file (or opened it with O_CREAT) has its
+ * attributes from the LSTAT that followed the OPEN: set-behind may use
+ * them while nothing else changes the file, unless someone else's
+ * writes were still on their way. */
+static void create_battr(struct op *op, const uint8_t *body, size_t n)
+{
+	const uint32_t all = SSH_FILEXFER_ATTR_SIZE | SSH_FILEXFER_ATTR_UIDGID |
+			     SSH_FILEXFER_ATTR_PERMISSIONS |
+			     SSH_FILEXFER_ATTR_ACMODTIME;
+	struct sftp_attrs_reply ar = sftp_dec_attrs(body, n);
+	struct fh *fh = op->fh;
+
+	fh->battr_ok = 0;
+	if (ar.rc || (ar.attrs.flags & all) != all ||
+	    !S_ISREG(ar.attrs.perm) ||
+	    itable_changed_since(op->c->it, op->path, UINT64_MAX))
+		return;
+	fh->battr = ar.attrs;
+	fh->bmtime_set = 1;
+	fh->bstamp = itable_stamp(op->c->it, fh->ino, 0, NULL);
+	fh->battr_ok = fh->bstamp != 0;
+	if (fh->battr_ok) /* fchmod & co. come without a handle */
+		itable_set_bfh(op->c->it, fh->ino, fh);
+}
+
+static int start_setattr(struct op *op)
+{
+	struct sftp_attrs a;
+	struct fh *fh = op->fh;
+	int rc;
+	int set_a = op->to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW);
+	int set_m = op->to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW);
+
+	if ((set_a != 0) != (set_m != 0) && op->stage != 11) {
+		/* one time only: read the other first (stage 10) */
+		op->stage = 10;
+		if (fh)
+			return SEND(op, sftp_enc_fstat(W(op), ID(op), fh->h,
+						       fh->hlen));
+		return SEND(op, sftp_enc_lstat(W(op), ID(op), op->path,
+					       strlen(op->path)));
+	}
+
+	if (op->to_set & FUSE_SET_ATTR_SIZE) {
+		itable_bump_wgen(op->c->it, op->ino); /* caches are stale */
+		st_truncated(op->c, fh ? fh->ino : op->ino,
+			     (uint64_t)op->attr.st_size);
+	}
+	setattr_wire(op, &a);
 	if (fh)
 		rc = SEND(op, sftp_enc_fsetstat(W(op), ID(op), fh->h, fh->hlen,
 						&a));
@@ -985,7 +1178,7 @@ static int start_setattr(struct op *op)
 	else
 		rc = SEND(op, sftp_enc_setstat(W(op), ID(op), op->path,
 					       strlen(op->path), &a));
-	if (rc)
+	if (rc || op->behind)
 		return rc;
 	if (fh)
 		return SEND(op, sftp_enc_fstat(W(op), ID(op), fh->h, fh->hlen));
@@ -1010,7 +1203,7 @@ static void wb_uncount(struct op *op)
 	fh->wb_bytes -= op->size;
 	c->wb_total -= op->size;
 	fh->refs--;
-	itable_stamp(c->it, fh->ino, -1);
+	fh_stamp(c, fh, -1);
 	if (!c->dc)
 		return;
 	if ((p = itable_path(c->it, fh->ino))) {
@@ -1049,7 +1242,14 @@ static int start_write(struct op *op)
 		fh->wb_bytes += op->size;
 		op->c->wb_total += op->size;
 		fh->refs++;
-		itable_stamp(op->c->it, fh->ino, 1);
+		fh_stamp(op->c, fh, 1);
+		if (fh->battr_ok) { /* what the server will have */
+			if ((uint64_t)op->off + op->size > fh->battr.size)
+				fh->battr.size = (uint64_t)op->off + op->size;
+			/* (the server's clock, when it writes) */
+			fh->battr.mtime = (uint32_t)time(NULL);
+			fh->bmtime_set = 0;
+		}
 		st_written(op->c, fh, op->size);
 	}
 	/* FUSE writes may be larger than an SFTP WRITE may carry, and
@@ -1183,9 +1383,11 @@ void op_give_up(struct op *op, int err)
 {
 	struct fh *fh = op->fh;
 
-	if (op->kind == OP_WRITE && op->wb_counted) {
+	if ((op->kind == OP_WRITE || op->behind) && op->wb_counted) {
+		if (op->behind)
+			behind_failed(op, err);
 		wb_uncount(op);
-		if (op->stage == 1) {
+		if (op->stage == 1 || op->behind) {
 			/* the application was told it worked: the error is
 			 * latched and returned by the next write, flush,
 			 * fsync or close */
@@ -1219,7 +1421,7 @@ void op_lost(struct op *op)
 	op->pending = 0;
 	op->err = 0;
 	op->got = 0;
-	if (op->kind != OP_WRITE)
+	if (op->kind != OP_WRITE && !op->behind)
 		op->stage = 0;
 	free(op->path);
 	free(op->path2);
@@ -1334,6 +1536,8 @@ static int dc_start(struct conn *c, struct op *op)
 	switch (op->kind) {
 	case OP_LOOKUP:
 	case OP_GETATTR:
+		if (op->kind == OP_GETATTR && !op->fh && getattr_behind(op))
+			return 1;
 		/* a file being written: the server's size lags the kernel's,
 		 * and only the server (after our writes, in order) says */
 		if (op->fh || itable_changed_since(c->it, op->path, UINT64_MAX))
@@ -1437,6 +1641,8 @@ void op_start(struct conn *c, struct op *op)
 	op->c = c;
 	op->parked = 0;
 	active_link(op);
+	if (op->kind == OP_RELEASE && fh) /* no set-behind through it now */
+		itable_clear_bfh(c->it, fh->ino, fh);
 	if (c->dead) {
 		if (c->o->reconnect)
 			conn_park(c, op);
@@ -1503,6 +1709,14 @@ void op_start(struct conn *c, struct op *op)
 					     : lstat_path(op);
 		break;
 	case OP_SETATTR:
+		setattr_behind(op);
+		fh = op->fh;
+		if (!op->behind) {
+			/* anything a handle knew of the attributes is old */
+			itable_stamp(c->it, fh ? fh->ino : op->ino, 0, NULL);
+			if (fh)
+				fh->battr_ok = 0;
+		}
 		rc = start_setattr(op);
 		break;
 	case OP_READLINK:

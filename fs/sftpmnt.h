@@ -82,6 +82,7 @@ struct inode {
 	uint64_t wgen; /* bumped by every write or truncate */
 	uint64_t chg;  /* chg_next() when a change of it last began or ended */
 	int writing;   /* write requests in flight (the server's size lags) */
+	void *bfh;     /* the handle that made the file (set-behind, ops.c) */
 };
 
 struct itable {
@@ -122,10 +123,18 @@ void itable_set_attr(struct itable *t, const char *path, const struct stat *st,
  */
 uint64_t chg_now(void);
 uint64_t chg_next(void);
-/* Stamp the inode (by number / by path), if the kernel knows it; and
- * count its writes in flight (+1 at the start, -1 at the end). */
-void itable_stamp(struct itable *t, uint64_t ino, int writes);
-void itable_stamp_path(struct itable *t, const char *path);
+/* Stamp the inode, if the kernel knows it, and count its writes in
+ * flight (+1 at the start, -1 at the end): the new stamp (0: no such
+ * inode), and in *prev the one before. */
+uint64_t itable_stamp(struct itable *t, uint64_t ino, int writes,
+		      uint64_t *prev);
+/* The inode's last stamp (0: no such inode). */
+uint64_t itable_chg(struct itable *t, uint64_t ino);
+/* The handle kept with the inode for set-behind: set (fh), get, and
+ * clear (only if it is still fh). */
+void itable_set_bfh(struct itable *t, uint64_t ino, void *fh);
+void *itable_bfh(struct itable *t, uint64_t ino);
+void itable_clear_bfh(struct itable *t, uint64_t ino, void *fh);
 /* 1: what a reply to a request sent at `since` says of path may be stale
  * (the inode was stamped after it or has writes in flight; since
  * UINT64_MAX: only the latter). */
@@ -177,6 +186,13 @@ struct fh {
 	struct stripes *st;
 	uint64_t written;  /* bytes written through this handle */
 	uint64_t main_end; /* end of the highest write on the main channel */
+	/* set-behind (ops.c): the attributes of a file this handle made,
+	 * as only this handle changed them since; they hold while the
+	 * inode's change stamp is the one this handle left (bstamp) */
+	int battr_ok;
+	int bmtime_set; /* battr.mtime was set, not guessed from a write */
+	uint64_t bstamp;
+	struct sftp_attrs battr;
 };
 
 /* ---- operations ------------------------------------------------------- */
@@ -223,6 +239,7 @@ struct op {
 	uint64_t st_bar; /* waits for striped writes before this number */
 	int wb_counted;	 /* a write counted in its handle's wb_bytes */
 	uint64_t since;	 /* chg_now() when its requests went out */
+	int behind;	 /* a setattr answered before the server (set-behind) */
 	struct op *anext, **aprev; /* conn->active */
 };
 
