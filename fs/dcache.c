@@ -607,3 +607,24 @@ char *dc_miss(struct dcache *d, const char *path)
 	return strndup(path, dlen);
 }
 
+
+int dc_each_file(struct dcache *d, const char *dir,
+		 void (*fn)(void *arg, const char *name,
+			    const struct sftp_attrs *a),
+		 void *arg)
+{
+	struct dlist *l;
+	size_t i;
+
+	if (!d || !d->timeout || !(l = fresh(d, dir, strlen(dir))))
+		return -1;
+	for (i = 0; i < l->cap; i++) {
+		struct dent *e = &l->ents[i];
+
+		if (e->name && e->known && !e->linked &&
+		    (e->a.flags & SSH_FILEXFER_ATTR_PERMISSIONS) &&
+		    (e->a.flags & SSH_FILEXFER_ATTR_SIZE) && S_ISREG(e->a.perm))
+			fn(arg, e->name, &e->a);
+	}
+	return 0;
+}

@@ -503,6 +503,7 @@ int main(int argc, char **argv)
 	 * keeps any number of operations in flight. */
 	rc = fuse_session_loop(se) ? 1 : 0;
 	conn_stop(&c);
+	pf_free(&c);
 	dc_free(c.dc);
 	itable_free(&it);
 out_unmount:

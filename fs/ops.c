@@ -776,6 +776,8 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 		if (op->pending > 0)
 			return;
 		wb_uncount(op);
+		if (op->err) /* what the server has is not known now */
+			fh->battr_ok = 0;
 		if (op->stage == 0) { /* the application still waits */
 			if (op->err)
 				op_reply_err(op, op->err);
@@ -1272,8 +1274,10 @@ static int start_write(struct op *op)
 		}
 		if (rc) {
 			if (op->pending == 0 && op->stage == 0 &&
-			    op->wb_counted)
+			    op->wb_counted) {
 				wb_uncount(op); /* nothing went out */
+				fh->battr_ok = 0;
+			}
 			return rc;
 		}
 	}
@@ -1384,6 +1388,7 @@ void op_give_up(struct op *op, int err)
 	struct fh *fh = op->fh;
 
 	if ((op->kind == OP_WRITE || op->behind) && op->wb_counted) {
+		fh->battr_ok = 0;
 		if (op->behind)
 			behind_failed(op, err);
 		wb_uncount(op);
@@ -1643,6 +1648,13 @@ void op_start(struct conn *c, struct op *op)
 	active_link(op);
 	if (op->kind == OP_RELEASE && fh) /* no set-behind through it now */
 		itable_clear_bfh(c->it, fh->ino, fh);
+	if (fh && fh->pf) { /* a file fetched ahead: no server handle */
+		if (op->kind != OP_GETATTR) {
+			pf_fh_op(op);
+			return;
+		}
+		op->fh = fh = NULL; /* a stat by name instead */
+	}
 	if (c->dead) {
 		if (c->o->reconnect)
 			conn_park(c, op);
@@ -1805,6 +1817,12 @@ void op_start(struct conn *c, struct op *op)
 		}
 		break;
 	case OP_OPEN:
+		if ((op->fi.flags & O_ACCMODE) == O_RDONLY &&
+		    !(op->fi.flags & O_TRUNC)) {
+			if (pf_open(op))
+				return;
+			pf_opened(c, op->path);
+		}
 		rc = SEND(op, sftp_enc_open(W(op), ID(op), op->path,
 					    strlen(op->path),
 					    open_flags(op->fi.flags), NULL));

@@ -189,6 +189,10 @@ struct fh {
 	/* set-behind (ops.c): the attributes of a file this handle made,
 	 * as only this handle changed them since; they hold while the
 	 * inode's change stamp is the one this handle left (bstamp) */
+	/* a file fetched ahead (prefetch.c): no server handle, its bytes */
+	int pf;
+	uint8_t *pf_data;
+	size_t pf_len;
 	int battr_ok;
 	int bmtime_set; /* battr.mtime was set, not guessed from a write */
 	uint64_t bstamp;
@@ -245,6 +249,8 @@ struct op {
 
 /* ---- connections -------------------------------------------------------- */
 
+struct pfset;
+
 #define XCH_MAX 7 /* extra SFTP channels (OpenSSH allows 10 sessions) */
 
 struct conn {
@@ -282,6 +288,7 @@ struct conn {
 	uint64_t ra_total, wb_total;
 	struct dcache *dc;    /* NULL: listings are not kept */
 	int dc_bg;	      /* background listings in progress */
+	struct pfset *pf;     /* small files fetched ahead (prefetch.c) */
 	int remote_uid_known;
 };
 
@@ -366,6 +373,17 @@ void da_readdir(struct op *op);
  * background to keep its listing. */
 void da_background(struct conn *c, char *dir);
 
+/* prefetch.c: small files fetched before they are opened (I/O thread).
+ * pf_opened: a file is being opened for reading the usual way (may
+ * start fetching its directory's small files); pf_open: an open for
+ * reading, answered from a fetch (1: answered or waiting for one, 0: go
+ * to the server); pf_fh_op: an op on a handle pf_open made; pf_free:
+ * at the end. */
+void pf_opened(struct conn *c, const char *path);
+int pf_open(struct op *op);
+void pf_fh_op(struct op *op);
+void pf_free(struct conn *c);
+
 /* dcache.c: complete directory listings answering lookups (I/O thread
  * only).  Paths are absolute remote paths. */
 struct dcache;
@@ -394,6 +412,12 @@ void dc_empty_dir(struct dcache *d, const char *dir);
 /* A lookup of path was not answered: the directory to list in the
  * background (malloc'ed) when lookups there keep missing, else NULL. */
 char *dc_miss(struct dcache *d, const char *path);
+/* fn for each regular file of dir's fresh listing whose attributes are
+ * known (not one with other links): 0, or -1 if dir has none. */
+int dc_each_file(struct dcache *d, const char *dir,
+		 void (*fn)(void *arg, const char *name,
+			    const struct sftp_attrs *a),
+		 void *arg);
 /* Reading a listing: NULL when none should be built (caching off,
  * another one in progress); add its names; end it (complete: the EOF
  * was reached without error), which publishes or drops it. */
