@@ -465,6 +465,10 @@ static void drop_extra(struct conn *c)
 {
 	int i;
 
+	/* (only with the session: the half-opened channels go with it) */
+	for (i = 0; i < c->nxo; i++)
+		sftp_open_drop(c->xopening[i], 1);
+	c->nxo = 0;
 	for (i = 0; i < c->nx; i++) {
 		libssh2_sftp_shutdown(c->xsftp[i]);
 		c->xsftp[i] = NULL;
@@ -474,33 +478,53 @@ static void drop_extra(struct conn *c)
 	c->x_want = 0;
 }
 
-/* Open the extra channels a striped write asked for, one at a time and
- * without blocking (libssh2_sftp_init resumes where it stopped). */
+/* Open the extra channels the striped writes will use, all at once and
+ * without blocking (each takes three round trips: CHANNEL_OPEN, the
+ * subsystem request, SFTP INIT; one after the other they took 18 round
+ * trips, which a large write right after mounting waited for). */
 static void open_extra(struct conn *c)
 {
+	int want = c->o->write_channels - 1, i, rc;
 	LIBSSH2_SFTP *sf;
 
-	if (!c->x_want || c->x_failed || c->dead ||
-	    c->nx >= c->o->write_channels - 1 || c->nx >= XCH_MAX)
+	if (want > XCH_MAX)
+		want = XCH_MAX;
+	if (!c->x_want || c->dead)
 		return;
-	sf = libssh2_sftp_init(c->s);
-	if (!sf) {
-		if (libssh2_session_last_errno(c->s) != LIBSSH2_ERROR_EAGAIN) {
+	while (!c->x_failed && c->nx + c->nxo < want) {
+		if (!(sf = sftp_open_begin(c->s))) {
+			c->x_failed = 1;
+			break;
+		}
+		c->xopening[c->nxo++] = sf;
+	}
+	for (i = 0; i < c->nxo;) {
+		sf = c->xopening[i];
+		rc = sftp_open_step(sf);
+		if (rc == LIBSSH2_ERROR_EAGAIN) {
+			i++;
+			continue;
+		}
+		c->xopening[i] = c->xopening[--c->nxo];
+		if (rc) {
 			char *msg;
 
 			libssh2_session_last_error(c->s, &msg, NULL, 0);
-			logmsg(c, LOG_NOTICE, "no more SFTP channels (%s): "
-					      "writes use %d",
-			       msg, c->nx + 1);
-			c->x_failed = 1;
+			if (!c->x_failed)
+				logmsg(c, LOG_NOTICE,
+				       "no more SFTP channels (%s): writes "
+				       "use %d",
+				       msg, c->nx + 1);
+			c->x_failed = 1; /* (MaxSessions): no more tries */
+			sftp_open_drop(sf, 0);
+			continue;
 		}
-		return;
+		c->xsftp[c->nx] = sf;
+		c->xcore[c->nx] = sftp_core_of(sf);
+		if (c->xcore[c->nx]->max_write > c->core->max_write)
+			c->xcore[c->nx]->max_write = c->core->max_write;
+		c->nx++;
 	}
-	c->xsftp[c->nx] = sf;
-	c->xcore[c->nx] = sftp_core_of(sf);
-	if (c->xcore[c->nx]->max_write > c->core->max_write)
-		c->xcore[c->nx]->max_write = c->core->max_write;
-	c->nx++;
 }
 
 static void drop_session(struct conn *c)

@@ -1648,7 +1648,7 @@ void op_start(struct conn *c, struct op *op)
 	active_link(op);
 	if (op->kind == OP_RELEASE && fh) /* no set-behind through it now */
 		itable_clear_bfh(c->it, fh->ino, fh);
-	if (fh && fh->pf) { /* a file fetched ahead: no server handle */
+	if (fh && fh->pf && !pf_stale(c, fh)) { /* fetched ahead */
 		if (op->kind != OP_GETATTR) {
 			pf_fh_op(op);
 			return;

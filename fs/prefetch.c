@@ -439,12 +439,28 @@ int pf_open(struct op *op)
 	fh->c = c;
 	fh->gen = c->gen;
 	fh->flags = op->fi.flags;
+	fh->pf_wgen = itable_wgen(c->it, op->ino);
 	drop(s, p);
 	op->fi.fh = (uintptr_t)fh;
 	if (c->o->kernel_cache)
 		op->fi.keep_cache = 1;
 	op_reply_open(op, &op->fi);
 	op_free(op);
+	return 1;
+}
+
+int pf_stale(struct conn *c, struct fh *fh)
+{
+	if (itable_wgen(c->it, fh->ino) == fh->pf_wgen)
+		return 0;
+	/* written or truncated through the mount since it was opened: from
+	 * now on a server handle (opened by path, as after a reconnect), so
+	 * reads see what the other handles wrote */
+	free(fh->pf_data);
+	fh->pf_data = NULL;
+	fh->pf_len = 0;
+	fh->pf = 0;
+	fh->gen = 0; /* (no connection has generation 0) */
 	return 1;
 }
 

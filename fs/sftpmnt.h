@@ -193,6 +193,7 @@ struct fh {
 	int pf;
 	uint8_t *pf_data;
 	size_t pf_len;
+	uint64_t pf_wgen; /* the inode's write generation at the open */
 	int battr_ok;
 	int bmtime_set; /* battr.mtime was set, not guessed from a write */
 	uint64_t bstamp;
@@ -280,6 +281,8 @@ struct conn {
 	LIBSSH2_SFTP *xsftp[XCH_MAX];
 	struct sftp_core *xcore[XCH_MAX];
 	int nx;		      /* ready */
+	LIBSSH2_SFTP *xopening[XCH_MAX]; /* on their way, all at once */
+	int nxo;
 	int x_want;	      /* a writer asked for them */
 	int x_failed;	      /* the server refused one: no more tries */
 	struct fh *st_list;   /* handles that stripe their writes */
@@ -382,6 +385,9 @@ void da_background(struct conn *c, char *dir);
 void pf_opened(struct conn *c, const char *path);
 int pf_open(struct op *op);
 void pf_fh_op(struct op *op);
+/* A fetched file written through the mount since its open becomes a
+ * handle like any other (reopened by path): 1. */
+int pf_stale(struct conn *c, struct fh *fh);
 void pf_free(struct conn *c);
 
 /* dcache.c: complete directory listings answering lookups (I/O thread

@@ -374,6 +374,51 @@ struct open_args {
 	size_t mlen;
 };
 
+/* A new channel in the session's list (not yet asked for). */
+static LIBSSH2_CHANNEL *chan_new(LIBSSH2_SESSION *s, uint32_t window,
+				 uint32_t maxpacket)
+{
+	LIBSSH2_CHANNEL *c = la_calloc(&s->a, sizeof(*c));
+
+	if (!c) {
+		sess_err(s, LIBSSH2_ERROR_ALLOC, "out of memory");
+		return NULL;
+	}
+	c->s = s;
+	c->local_id = s->next_channel_id++;
+	c->local_window = c->local_window_max = window;
+	c->local_maxpacket = maxpacket;
+	c->exit_status = 0;
+	c->next = s->channels;
+	s->channels = c;
+	return c;
+}
+
+/* Queue c's CHANNEL_OPEN unless it went out already. */
+static int send_open(LIBSSH2_CHANNEL *c, const struct open_args *a)
+{
+	LIBSSH2_SESSION *s = c->s;
+	int rc;
+
+	if (c->open_sent)
+		return 0;
+	if ((rc = sess_ready_to_send(s)))
+		return rc;
+	if ((rc = tp_pkt_begin(&s->tp, SSH_MSG_CHANNEL_OPEN)))
+		return sess_err(s, rc, "out of memory");
+	if (wb_string(&s->tp.out, a->type, a->tlen) ||
+	    wb_u32(&s->tp.out, c->local_id) || wb_u32(&s->tp.out, a->window) ||
+	    wb_u32(&s->tp.out, a->maxpacket) ||
+	    (a->msg && wb_bytes(&s->tp.out, a->msg, a->mlen))) {
+		tp_pkt_abort(&s->tp);
+		return sess_err(s, LIBSSH2_ERROR_ALLOC, "out of memory");
+	}
+	if ((rc = tp_pkt_end(&s->tp)))
+		return sess_err(s, rc, "unable to queue CHANNEL_OPEN");
+	c->open_sent = 1;
+	return 0;
+}
+
 static int open_step(LIBSSH2_SESSION *s, struct open_args *a)
 {
 	LIBSSH2_CHANNEL *c = s->opening;
@@ -383,37 +428,12 @@ static int open_step(LIBSSH2_SESSION *s, struct open_args *a)
 		return sess_err(s, LIBSSH2_ERROR_BAD_USE,
 				"the session is not authenticated");
 	if (!c) {
-		c = la_calloc(&s->a, sizeof(*c));
-		if (!c)
-			return sess_err(s, LIBSSH2_ERROR_ALLOC,
-					"out of memory");
-		c->s = s;
-		c->local_id = s->next_channel_id++;
-		c->local_window = c->local_window_max = a->window;
-		c->local_maxpacket = a->maxpacket;
-		c->exit_status = 0;
-		c->next = s->channels;
-		s->channels = c;
+		if (!(c = chan_new(s, a->window, a->maxpacket)))
+			return LIBSSH2_ERROR_ALLOC;
 		s->opening = c;
 	}
-	if (!c->open_sent) {
-		if ((rc = sess_ready_to_send(s)))
-			return rc;
-		if ((rc = tp_pkt_begin(&s->tp, SSH_MSG_CHANNEL_OPEN)))
-			return sess_err(s, rc, "out of memory");
-		if (wb_string(&s->tp.out, a->type, a->tlen) ||
-		    wb_u32(&s->tp.out, c->local_id) ||
-		    wb_u32(&s->tp.out, a->window) ||
-		    wb_u32(&s->tp.out, a->maxpacket) ||
-		    (a->msg && wb_bytes(&s->tp.out, a->msg, a->mlen))) {
-			tp_pkt_abort(&s->tp);
-			return sess_err(s, LIBSSH2_ERROR_ALLOC,
-					"out of memory");
-		}
-		if ((rc = tp_pkt_end(&s->tp)))
-			return sess_err(s, rc, "unable to queue CHANNEL_OPEN");
-		c->open_sent = 1;
-	}
+	if ((rc = send_open(c, a)))
+		return rc;
 	while (c->state == CHAN_OPENING)
 		if ((rc = sess_pump(s)))
 			return rc;
@@ -426,6 +446,45 @@ static int open_step(LIBSSH2_SESSION *s, struct open_args *a)
 		return rc;
 	}
 	return 0;
+}
+
+LIBSSH2_CHANNEL *chan_session_begin(LIBSSH2_SESSION *s, uint32_t window,
+				    uint32_t maxpacket)
+{
+	if (s->state != SESS_READY || !s->auth.authenticated) {
+		sess_err(s, LIBSSH2_ERROR_BAD_USE,
+			 "the session is not authenticated");
+		return NULL;
+	}
+	return chan_new(s, window, maxpacket);
+}
+
+int chan_session_step(LIBSSH2_CHANNEL *c)
+{
+	const struct open_args a = { "session", 7, c->local_window_max,
+				     c->local_maxpacket, NULL, 0 };
+	LIBSSH2_SESSION *s = c->s;
+	int rc;
+
+	if ((rc = send_open(c, &a)))
+		return rc;
+	while (c->state == CHAN_OPENING)
+		if ((rc = sess_pump(s)))
+			return rc;
+	if (c->state == CHAN_FAILED)
+		return sess_err(s, LIBSSH2_ERROR_CHANNEL_FAILURE,
+				"channel open refused (reason %u): %s",
+				c->open_fail_reason, c->open_fail_msg);
+	return 0;
+}
+
+void chan_session_drop(LIBSSH2_CHANNEL *c)
+{
+	if (c->state == CHAN_FAILED || !c->open_sent)
+		chan_release(c); /* the server knows nothing of it */
+	else if (c->state != CHAN_OPENING)
+		(void)libssh2_channel_free(c);
+	/* (still opening: it stays in the list, freed with the session) */
 }
 
 LIBSSH2_API LIBSSH2_CHANNEL *

@@ -86,6 +86,15 @@ int chan_dispatch(struct _LIBSSH2_SESSION *s, const uint8_t *p, size_t n);
 int chan_open_request(struct _LIBSSH2_SESSION *s, struct rbuf *r);
 /* Free every channel of a session. */
 void chan_free_all(struct _LIBSSH2_SESSION *s);
+/* A "session" channel opened without the session-wide state of
+ * libssh2_channel_open_ex (one open at a time), so that several opens
+ * can be on their way together: begin makes it (NULL: error set), step
+ * sends the CHANNEL_OPEN and waits for the answer (0: open, EAGAIN, or
+ * an error), drop gives it up. */
+struct _LIBSSH2_CHANNEL *chan_session_begin(struct _LIBSSH2_SESSION *s,
+				    uint32_t window, uint32_t maxpacket);
+int chan_session_step(struct _LIBSSH2_CHANNEL *c);
+void chan_session_drop(struct _LIBSSH2_CHANNEL *c);
 
 /* For the SFTP core: bytes available on the stdout stream, a pointer to
  * them, and consuming (which re-grants window). */

@@ -306,6 +306,53 @@ static int init_step(LIBSSH2_SESSION *s, LIBSSH2_SFTP **out)
 	return 0;
 }
 
+LIBSSH2_SFTP *sftp_open_begin(LIBSSH2_SESSION *s)
+{
+	LIBSSH2_SFTP *sf = la_calloc(&s->a, sizeof(*sf));
+
+	if (!sf) {
+		sess_err(s, LIBSSH2_ERROR_ALLOC, "out of memory");
+		return NULL;
+	}
+	sf->s = s;
+	sf->ch = chan_session_begin(s, SFTP_CHANNEL_WINDOW, CHAN_PACKET_MAX);
+	if (!sf->ch) {
+		la_free(&s->a, sf);
+		return NULL;
+	}
+	return sf;
+}
+
+int sftp_open_step(LIBSSH2_SFTP *sf)
+{
+	int rc;
+
+	if (!sf->ch_open) {
+		if ((rc = chan_session_step(sf->ch)))
+			return rc;
+		sf->ch_open = 1;
+	}
+	if (!sf->subsystem_ok) {
+		if ((rc = libssh2_channel_subsystem(sf->ch, "sftp")))
+			return rc;
+		sf->subsystem_ok = 1;
+		if ((rc = sftp_core_init(&sf->core, sf->s, sf->ch)))
+			return sess_err(sf->s, rc, "out of memory");
+	}
+	return sftp_core_hello(&sf->core);
+}
+
+void sftp_open_drop(LIBSSH2_SFTP *sf, int session_gone)
+{
+	LIBSSH2_SESSION *s = sf->s;
+
+	if (sf->subsystem_ok)
+		sftp_core_free(&sf->core, LIBSSH2_ERROR_SOCKET_DISCONNECT);
+	if (!session_gone)
+		chan_session_drop(sf->ch);
+	la_free(&s->a, sf);
+}
+
 LIBSSH2_API LIBSSH2_SFTP *libssh2_sftp_init(LIBSSH2_SESSION *s)
 {
 	LIBSSH2_SFTP *sf = NULL;

@@ -119,6 +119,7 @@ struct _LIBSSH2_SFTP {
 	LIBSSH2_CHANNEL *ch;
 	struct sftp_core core;
 	int subsystem_ok;
+	int ch_open; /* (sftp_open_step) */
 	unsigned long last_status;
 	int symlink_draft_order; /* the server reads SYMLINK as the draft */
 	struct sftp_op *op; /* NULL: none in progress */

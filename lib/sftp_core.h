@@ -106,7 +106,19 @@ int sftp_core_ready(const struct sftp_core *c);
 /* The core of a libssh2 SFTP session (for the daemon, which runs the
  * session non-blocking in its own loop and uses the core directly). */
 struct _LIBSSH2_SFTP;
+struct _LIBSSH2_SESSION;
 struct sftp_core *sftp_core_of(struct _LIBSSH2_SFTP *sf);
+
+/* Several SFTP sessions opened at once on one SSH session (for the
+ * daemon's extra channels; libssh2_sftp_init opens one at a time):
+ * begin queues nothing yet and returns the half-made session (NULL:
+ * error set on s); step advances it without blocking (0: ready, like a
+ * libssh2_sftp_init result; LIBSSH2_ERROR_EAGAIN; or an error); drop
+ * frees a half-made one (session_gone: the SSH session is being freed
+ * and takes the channel with it). */
+struct _LIBSSH2_SFTP *sftp_open_begin(struct _LIBSSH2_SESSION *s);
+int sftp_open_step(struct _LIBSSH2_SFTP *sf);
+void sftp_open_drop(struct _LIBSSH2_SFTP *sf, int session_gone);
 
 /* Milliseconds since the server last sent anything (for dead-peer
  * detection by the daemon). */

@@ -11,7 +11,7 @@ set -uo pipefail
 command -v python3 >/dev/null || { echo "SKIP: no python3"; exit 77; }
 
 srv=$SFTPMNT_TEST_ROOT/pf
-mkdir -p "$srv/d" "$srv/e"
+mkdir -p "$srv/d" "$srv/e" "$srv/h"
 python3 - "$srv" <<'PY'
 import os, sys
 srv = sys.argv[1]
@@ -23,6 +23,8 @@ with open(srv + '/d/big', 'wb') as f:
 for i in range(10):
     with open('%s/e/g%d' % (srv, i), 'wb') as f:
         f.write(b'g%d ' % i * 100)
+    with open('%s/h/h%d' % (srv, i), 'wb') as f:
+        f.write(os.urandom(20000))
 PY
 mount_sftp "$srv" -o cache_timeout=60 || { echo "FAIL: mount"; exit 1; }
 
@@ -78,6 +80,22 @@ ok = all(os.read(fd, 1 << 20) == rd('%s/d/f%d' % (srv, i))
          for fd, i in zip(fds, range(21, 30)))
 for fd in fds: os.close(fd)
 check(ok, '9 files open at once read right')
+# open (from the fetch), then written through another fd: the first fd
+# reads what was written, like any handle of the mount
+H = mnt + '/h'
+os.listdir(H); rd(H + '/h0'); rd(H + '/h1')
+time.sleep(0.5)
+fd = os.open(H + '/h5', os.O_RDONLY)
+first = os.read(fd, 10)
+wfd = os.open(H + '/h5', os.O_WRONLY)
+os.pwrite(wfd, b'W' * 5000, 2000); os.pwrite(wfd, b'tail', 30000); os.close(wfd)
+want = rd(srv + '/h/h5')
+check(first == want[:10], 'fetched fd: the first read')
+check(os.pread(fd, 6000, 1500) == want[1500:7500], 'fetched fd, written through another: '
+      'the new bytes')
+check(os.pread(fd, 100, 29990) == want[29990:30090], 'fetched fd, written through another '
+      'past its old end')
+os.close(fd)
 # a second directory: a changed file between the fetch and its open
 E = mnt + '/e'
 os.listdir(E)
