@@ -39,6 +39,7 @@ struct dent {
 	int linked; /* a file with other names: a write through one of them
 		     * would leave these attributes stale, so never known */
 	int atime_ok; /* a.atime holds while the rest is unknown (writes) */
+	int exist_unknown; /* whether the name exists is not known either */
 	uint64_t chg; /* chg_next() of the last change begun: an answer to
 		       * a request sent before it is not believed */
 	struct sftp_attrs a;
@@ -213,6 +214,11 @@ static int put(struct dcache *d, struct dlist *l, const char *name,
 			return -1;
 		l->n++;
 		d->entries++;
+		/* a name the listing did not have, known only as changed:
+		 * whether it is there now is the server's to say */
+		e->exist_unknown = a == NULL;
+	} else if (a) {
+		e->exist_unknown = 0;
 	}
 	e->known = a != NULL && !e->linked;
 	e->atime_ok = e->known && (a->flags & SSH_FILEXFER_ATTR_ACMODTIME);
@@ -287,6 +293,7 @@ int dc_lookup(struct dcache *d, const char *path, struct sftp_attrs *a)
 
 #define MARK_LINKED 1
 #define MARK_KEEP_ATIME 2
+#define MARK_EXIST 4 /* made, removed or renamed: it may or may not exist */
 
 static void mark_unknown(struct dcache *d, const char *path, size_t len,
 			 int how)
@@ -319,6 +326,8 @@ static void mark_unknown(struct dcache *d, const char *path, size_t len,
 		e->chg = chg_next();
 		if (how & MARK_LINKED)
 			e->linked = 1;
+		if (how & MARK_EXIST)
+			e->exist_unknown = 1;
 	}
 	free(p);
 }
@@ -359,7 +368,7 @@ void dc_unknown(struct dcache *d, const char *path)
 
 	if (!d)
 		return;
-	mark_unknown(d, path, strlen(path), 0);
+	mark_unknown(d, path, strlen(path), MARK_EXIST);
 	/* a name made or removed in a directory leaves its atime */
 	if ((s = strrchr(path, '/')) && s > path)
 		mark_unknown(d, path, (size_t)(s - path), MARK_KEEP_ATIME);
@@ -627,4 +636,45 @@ int dc_each_file(struct dcache *d, const char *dir,
 			fn(arg, e->name, &e->a);
 	}
 	return 0;
+}
+
+ssize_t dc_snapshot(struct dcache *d, const char *dir, struct dsnap **out)
+{
+	struct dlist *l;
+	struct dsnap *s;
+	size_t i, k = 0;
+
+	*out = NULL;
+	if (!d || !d->timeout || !(l = fresh(d, dir, strlen(dir))))
+		return -1;
+	for (i = 0; i < l->cap; i++)
+		if (l->ents[i].name && l->ents[i].exist_unknown)
+			return -1; /* the server knows which names there are */
+	if (!(s = calloc(l->n ? l->n : 1, sizeof(*s))))
+		return -1;
+	for (i = 0; i < l->cap; i++) {
+		struct dent *e = &l->ents[i];
+
+		if (!e->name)
+			continue;
+		if (!(e->a.flags & SSH_FILEXFER_ATTR_PERMISSIONS) ||
+		    !(s[k].name = strdup(e->name))) {
+			dc_snapshot_free(s, k);
+			return -1;
+		}
+		s[k].a = e->a;
+		s[k].known = e->known && !e->linked;
+		k++;
+	}
+	*out = s;
+	return (ssize_t)k;
+}
+
+void dc_snapshot_free(struct dsnap *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && s; i++)
+		free(s[i].name);
+	free(s);
 }

@@ -361,7 +361,7 @@ static void dchunk_done(void *arg, int err, const uint8_t *body, size_t n)
 /* Add one entry to op's buffer at *used.  0: added (or skipped), 1: the
  * buffer is full, -errno: failed. */
 static int add_entry(struct op *op, const struct sftp_name_entry *e,
-		     uint64_t since, size_t *used)
+		     uint64_t since, int bare, size_t *used)
 {
 	struct fh *fh = op->fh;
 	struct conn *c = op->c;
@@ -392,8 +392,8 @@ static int add_entry(struct op *op, const struct sftp_name_entry *e,
 			dot = 1;
 		/* and attributes that may be older than a change of ours
 		 * would overwrite the kernel's newer ones: the name alone */
-		if (!dot && changed_since(fh, e->filename, e->filename_len,
-					  since)) {
+		if (!dot && (bare || changed_since(fh, e->filename,
+						   e->filename_len, since))) {
 			char *p = path_join(fh->dpath, name);
 			uint64_t ino = p ? itable_ino(c->it, p) : 0;
 
@@ -492,7 +492,7 @@ static void serve(struct op *op)
 			ch->it.left = 0; /* checked at decode; not reached */
 			continue;
 		}
-		rc = add_entry(op, &e, ch->since, &used);
+		rc = add_entry(op, &e, ch->since, 0, &used);
 		if (rc) {
 			ch->it = save;
 			if (rc < 0 && used == 0) {
@@ -516,4 +516,104 @@ void da_readdir(struct op *op)
 		return;
 	}
 	serve(op);
+}
+
+/* ---- listing again from the kept listing -------------------------------- */
+
+/*
+ * A directory listed within cache_timeout (dcache.c keeps the listing,
+ * and our own changes keep it true) is listed again without the server:
+ * opendir takes a copy of the kept listing (fh->snap), readdir walks it
+ * ("." and ".." first; any offset, rewinddir included).  Names whose
+ * attributes are not known now (written, changed, several links) are
+ * given without attributes, and so is any name changed after the copy
+ * was taken; when a change of ours has left it open whether a name
+ * exists, the server lists the directory as usual.  Tools that list a
+ * directory twice (fts: rm -rf, find) or list it after a lookup listed it
+ * in the background save two round trips per directory.
+ */
+int da_snapshot_open(struct op *op)
+{
+	struct conn *c = op->c;
+	struct dsnap *s;
+	ssize_t n;
+	struct fh *fh;
+
+	if (!c->dc || (n = dc_snapshot(c->dc, op->path, &s)) < 0)
+		return 0;
+	if (!(fh = calloc(1, sizeof(*fh))) || !(fh->dpath = strdup(op->path))) {
+		free(fh);
+		dc_snapshot_free(s, (size_t)n);
+		return 0;
+	}
+	fh->snap = s;
+	fh->snap_n = (size_t)n;
+	fh->snap_since = chg_now();
+	fh->is_dir = 1;
+	fh->ino = op->ino;
+	fh->c = c;
+	fh->gen = c->gen;
+	fh->flags = op->fi.flags;
+	op->fi.fh = (uintptr_t)fh;
+	op_reply_open(op, &op->fi);
+	op_free(op);
+	return 1;
+}
+
+static void snap_readdir(struct op *op)
+{
+	struct fh *fh = op->fh;
+	struct sftp_attrs dir = { .flags = SSH_FILEXFER_ATTR_PERMISSIONS,
+				  .perm = S_IFDIR | 0755 };
+	size_t used = 0;
+	int rc = 0;
+
+	if (!op->buf && !(op->buf = malloc(op->size ? op->size : 1))) {
+		op_reply_err(op, ENOMEM);
+		return;
+	}
+	fh->doff = op->off; /* any offset: an index into the copy */
+	while (fh->doff >= 0 && (size_t)fh->doff < fh->snap_n + 2) {
+		struct sftp_name_entry e = { 0 };
+		size_t i = (size_t)fh->doff;
+		int bare = 0;
+
+		if (i < 2) {
+			e.filename = i ? ".." : ".";
+			e.filename_len = i + 1;
+			e.attrs = dir;
+		} else {
+			e.filename = fh->snap[i - 2].name;
+			e.filename_len = strlen(e.filename);
+			e.attrs = fh->snap[i - 2].a;
+			bare = !fh->snap[i - 2].known;
+		}
+		if ((rc = add_entry(op, &e, fh->snap_since, bare, &used)))
+			break;
+	}
+	if (rc < 0 && used == 0)
+		op_reply_err(op, -rc);
+	else
+		op_reply_buf(op, op->buf, used);
+}
+
+void da_snap_op(struct op *op)
+{
+	struct fh *fh = op->fh;
+
+	switch (op->kind) {
+	case OP_READDIR:
+		snap_readdir(op);
+		break;
+	case OP_RELEASEDIR:
+		dc_snapshot_free(fh->snap, fh->snap_n);
+		free(fh->dpath);
+		free(fh);
+		op_reply_err(op, 0);
+		break;
+	default:
+		op_reply_err(op, EBADF);
+		break;
+	}
+	op_free(op);
 }

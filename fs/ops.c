@@ -1648,6 +1648,10 @@ void op_start(struct conn *c, struct op *op)
 	active_link(op);
 	if (op->kind == OP_RELEASE && fh) /* no set-behind through it now */
 		itable_clear_bfh(c->it, fh->ino, fh);
+	if (fh && fh->snap) { /* a directory listed from the kept listing */
+		da_snap_op(op);
+		return;
+	}
 	if (fh && fh->pf && !pf_stale(c, fh)) { /* fetched ahead */
 		if (op->kind != OP_GETATTR) {
 			pf_fh_op(op);
@@ -1840,6 +1844,8 @@ void op_start(struct conn *c, struct op *op)
 		break;
 	}
 	case OP_OPENDIR:
+		if (da_snapshot_open(op))
+			return;
 		rc = SEND(op, sftp_enc_opendir(W(op), ID(op), op->path,
 					       strlen(op->path)));
 		break;

@@ -190,6 +190,10 @@ struct fh {
 	 * as only this handle changed them since; they hold while the
 	 * inode's change stamp is the one this handle left (bstamp) */
 	/* a file fetched ahead (prefetch.c): no server handle, its bytes */
+	/* a directory listed again from the kept listing (dirahead.c) */
+	struct dsnap *snap;
+	size_t snap_n;
+	uint64_t snap_since;
 	int pf;
 	uint8_t *pf_data;
 	size_t pf_len;
@@ -375,6 +379,10 @@ void da_readdir(struct op *op);
 /* Lookups keep missing in dir (absolute, taken over): list it in the
  * background to keep its listing. */
 void da_background(struct conn *c, char *dir);
+/* opendir from the kept listing (1: answered, the handle has fh->snap),
+ * and the ops on such a handle. */
+int da_snapshot_open(struct op *op);
+void da_snap_op(struct op *op);
 
 /* prefetch.c: small files fetched before they are opened (I/O thread).
  * pf_opened: a file is being opened for reading the usual way (may
@@ -418,6 +426,18 @@ void dc_empty_dir(struct dcache *d, const char *dir);
 /* A lookup of path was not answered: the directory to list in the
  * background (malloc'ed) when lookups there keep missing, else NULL. */
 char *dc_miss(struct dcache *d, const char *path);
+/* A copy of dir's fresh listing, to list it again without the server:
+ * the number of names (*out: free with dc_snapshot_free), or -1 when it
+ * cannot be (no fresh listing, or a name that may or may not exist: a
+ * change of ours whose outcome the server has not told).  known: a is
+ * the server's now; else only the type in a holds. */
+struct dsnap {
+	char *name;
+	struct sftp_attrs a;
+	int known;
+};
+ssize_t dc_snapshot(struct dcache *d, const char *dir, struct dsnap **out);
+void dc_snapshot_free(struct dsnap *s, size_t n);
 /* fn for each regular file of dir's fresh listing whose attributes are
  * known (not one with other links): 0, or -1 if dir has none. */
 int dc_each_file(struct dcache *d, const char *dir,

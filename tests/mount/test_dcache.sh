@@ -95,7 +95,43 @@ def scan(p):
         return sorted((e.name, e.is_dir(follow_symlinks=False), e.is_symlink(),
                        e.inode() != 0) for e in it)
 forget()
+before = c2s()
 check(scan(D) == scan(srv + '/d'), 'listed again: the server\'s names and types')
+sent = c2s() - before
+check(sent == 0, 'listed again from the kept listing: %d bytes to the server (0; OPENDIR, '
+      'READDIR, CLOSE would be ~300)' % sent)
+# and every offset of it: seekdir back and forth in one handle
+import ctypes, ctypes.util
+libc = ctypes.CDLL(ctypes.util.find_library('c'), use_errno=True)
+libc.opendir.restype = ctypes.c_void_p; libc.readdir.restype = ctypes.c_void_p
+libc.telldir.restype = ctypes.c_long
+libc.telldir.argtypes = libc.readdir.argtypes = libc.closedir.argtypes = [ctypes.c_void_p]
+libc.seekdir.argtypes = [ctypes.c_void_p, ctypes.c_long]
+libc.rewinddir.argtypes = [ctypes.c_void_p]
+class Dirent(ctypes.Structure):
+    _fields_ = [('d_ino', ctypes.c_uint64), ('d_off', ctypes.c_int64),
+                ('d_reclen', ctypes.c_ushort), ('d_type', ctypes.c_ubyte),
+                ('d_name', ctypes.c_char * 256)]
+def walk(dp):
+    out = []
+    while True:
+        p = libc.readdir(dp)
+        if not p: return out
+        out.append(ctypes.cast(p, ctypes.POINTER(Dirent)).contents.d_name.decode())
+dp = libc.opendir(D.encode())
+first = walk(dp)
+libc.rewinddir(dp)
+again = walk(dp)
+libc.rewinddir(dp)
+walk1 = [ctypes.cast(libc.readdir(dp), ctypes.POINTER(Dirent)).contents.d_name.decode()
+         for _ in range(10)]
+pos = libc.telldir(dp)
+rest = walk(dp)
+libc.seekdir(dp, pos)
+rest2 = walk(dp)
+libc.closedir(dp)
+check(first == again and sorted(first) == sorted(['.', '..'] + names) and rest == rest2 and
+      walk1 + rest == first, 'readdir, rewinddir, telldir/seekdir on a listing from the kept one')
 la = os.popen('ls -a ' + D).read().split()
 check(la[:2] == ['.', '..'] and len(la) == 55, 'ls -a: . and .. and 53 names')
 # a directory nobody listed: after two lookups miss in it, it is listed
