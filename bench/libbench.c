@@ -1,0 +1,133 @@
+/*
+ * libbench.c - the library-level transfer benchmark (bench/libbench).
+ *
+ * A plain libssh2 program: connect, authenticate with a key file, and
+ * read (download) or write (upload) one file through libssh2_sftp_read /
+ * libssh2_sftp_write with a large buffer, the way a program written for
+ * libssh2 moves data.  The same source is built against our library
+ * (make) and against Debian's libssh2 1.10 (bench/libbench compiles it
+ * with our header and links the system's libssh2.so.1: the ABI is
+ * libssh2's).  Prints one line: "bytes seconds MB/s cipher" (the
+ * seconds of the transfer alone, from open to close).
+ *
+ *   libbench HOST PORT USER KEYFILE read|write REMOTE_PATH [MIB]
+ *
+ * LIBBENCH_CIPHER=name asks for that cipher both ways (libssh2 1.10 has
+ * no AES-GCM: leave it unset there and the cipher used is printed).
+ *
+ * The host key is not checked: this runs against the private test sshd
+ * on 127.0.0.1 only.  Exit status 0 on success, 1 with a message.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libssh2.h"
+#include "libssh2_sftp.h"
+
+#define BUF (2u * 1024 * 1024)
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int fail(LIBSSH2_SESSION *s, const char *what)
+{
+	char *msg = NULL;
+
+	if (s)
+		libssh2_session_last_error(s, &msg, NULL, 0);
+	fprintf(stderr, "libbench: %s%s%s\n", what, msg ? ": " : "",
+		msg ? msg : "");
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	LIBSSH2_SESSION *s = NULL;
+	LIBSSH2_SFTP *sftp;
+	LIBSSH2_SFTP_HANDLE *h;
+	int sock, one = 1, writing, rc = 0;
+	unsigned long long total = 0, want;
+	char *buf;
+	double t0, dt;
+	const char *cipher;
+
+	if (argc < 7 || (strcmp(argv[5], "read") && strcmp(argv[5], "write"))) {
+		fprintf(stderr, "usage: libbench HOST PORT USER KEYFILE "
+				"read|write REMOTE_PATH [MIB]\n");
+		return 2;
+	}
+	writing = !strcmp(argv[5], "write");
+	want = (argc > 7 ? strtoull(argv[7], NULL, 10) : 256) << 20;
+	if (!(buf = malloc(BUF)))
+		return fail(NULL, "out of memory");
+	memset(buf, 'x', BUF);
+	sa.sin_port = htons((unsigned short)atoi(argv[2]));
+	if (inet_pton(AF_INET, argv[1], &sa.sin_addr) != 1)
+		return fail(NULL, "HOST must be an IPv4 address");
+	sock = socket(AF_INET, SOCK_STREAM, 0);
+	if (sock < 0 || connect(sock, (struct sockaddr *)&sa, sizeof(sa)))
+		return fail(NULL, "cannot connect");
+	setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (libssh2_init(0) || !(s = libssh2_session_init()))
+		return fail(NULL, "libssh2_init");
+	if (getenv("LIBBENCH_CIPHER") &&
+	    (libssh2_session_method_pref(s, LIBSSH2_METHOD_CRYPT_CS,
+					 getenv("LIBBENCH_CIPHER")) ||
+	     libssh2_session_method_pref(s, LIBSSH2_METHOD_CRYPT_SC,
+					 getenv("LIBBENCH_CIPHER"))))
+		return fail(s, "LIBBENCH_CIPHER");
+	if (libssh2_session_handshake(s, sock))
+		return fail(s, "handshake");
+	if (libssh2_userauth_publickey_fromfile(s, argv[3], NULL, argv[4], NULL))
+		return fail(s, "authentication");
+	if (!(sftp = libssh2_sftp_init(s)))
+		return fail(s, "sftp_init");
+	h = libssh2_sftp_open(sftp, argv[6],
+			      writing ? LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT |
+						LIBSSH2_FXF_TRUNC
+				      : LIBSSH2_FXF_READ,
+			      0644);
+	if (!h)
+		return fail(s, "open");
+	cipher = libssh2_session_methods(s, LIBSSH2_METHOD_CRYPT_SC);
+	t0 = now();
+	while (total < want) {
+		size_t n = want - total < BUF ? (size_t)(want - total) : BUF;
+		ssize_t r = writing ? libssh2_sftp_write(h, buf, n)
+				    : libssh2_sftp_read(h, buf, n);
+
+		if (r < 0) {
+			rc = fail(s, writing ? "write" : "read");
+			break;
+		}
+		if (r == 0)
+			break; /* end of the file */
+		total += (unsigned long long)r;
+	}
+	if (libssh2_sftp_close(h) && !rc)
+		rc = fail(s, "close");
+	dt = now() - t0;
+	libssh2_sftp_shutdown(sftp);
+	libssh2_session_disconnect(s, "done");
+	libssh2_session_free(s);
+	libssh2_exit();
+	close(sock);
+	free(buf);
+	if (!rc)
+		printf("%llu %.3f %.1f %s\n", total, dt,
+		       (double)total / dt / 1e6, cipher ? cipher : "?");
+	return rc;
+}
