@@ -678,3 +678,33 @@ void dc_snapshot_free(struct dsnap *s, size_t n)
 		free(s[i].name);
 	free(s);
 }
+
+int dc_listed(struct dcache *d, const char *dir)
+{
+	struct dlist *l;
+
+	if (!d || !(l = find(d, dir, strlen(dir))))
+		return 0;
+	return l->building || l->expires >= now_s();
+}
+
+int dc_each_dir(struct dcache *d, const char *dir,
+		void (*fn)(void *arg, const char *name,
+			   const struct sftp_attrs *a),
+		void *arg)
+{
+	struct dlist *l;
+	size_t i;
+
+	if (!d || !d->timeout || !(l = fresh(d, dir, strlen(dir))))
+		return -1;
+	for (i = 0; i < l->cap; i++) {
+		struct dent *e = &l->ents[i];
+
+		if (e->name && !e->exist_unknown &&
+		    (e->a.flags & SSH_FILEXFER_ATTR_PERMISSIONS) &&
+		    S_ISDIR(e->a.perm))
+			fn(arg, e->name, &e->a);
+	}
+	return 0;
+}

@@ -200,10 +200,22 @@ static void wake(struct fh *fh, int lost)
 
 static void bg_free(struct fh *fh)
 {
-	fh->c->dc_bg--;
+	struct conn *c = fh->c;
+
+	c->dc_bg--;
 	da_reset(fh);
 	free(fh->dpath);
 	free(fh);
+	/* the next one waiting, unless it got listed meanwhile */
+	while (c->da_qn > 0 && c->dc_bg < DA_BG_MAX && !c->dead) {
+		char *dir = c->da_q[0];
+
+		memmove(c->da_q, c->da_q + 1, --c->da_qn * sizeof(c->da_q[0]));
+		if (dc_listed(c->dc, dir))
+			free(dir);
+		else
+			da_background(c, dir);
+	}
 }
 
 static void bg_closed(void *arg, int err, const uint8_t *body, size_t n)
@@ -276,7 +288,22 @@ void da_background(struct conn *c, char *dir)
 	struct fh *fh;
 	size_t mark;
 
-	if (c->dc_bg >= DA_BG_MAX || c->dead || !(fh = calloc(1, sizeof(*fh)))) {
+	if (c->dc_bg >= DA_BG_MAX && !c->dead) {
+		int i;
+
+		/* its turn comes when one in progress ends */
+		for (i = 0; i < c->da_qn; i++)
+			if (!strcmp(c->da_q[i], dir))
+				break;
+		if (i == c->da_qn &&
+		    c->da_qn < (int)(sizeof(c->da_q) / sizeof(c->da_q[0]))) {
+			c->da_q[c->da_qn++] = dir;
+			return;
+		}
+		free(dir);
+		return;
+	}
+	if (c->dead || !(fh = calloc(1, sizeof(*fh)))) {
 		free(dir);
 		return;
 	}
@@ -616,4 +643,49 @@ void da_snap_op(struct op *op)
 		break;
 	}
 	op_free(op);
+}
+
+/* ---- listing ahead of a walk ------------------------------------------- */
+
+struct walk {
+	struct conn *c;
+	const char *parent;
+	const char *self; /* the one being opened now */
+};
+
+static void walk_one(void *arg, const char *name, const struct sftp_attrs *a)
+{
+	struct walk *w = arg;
+	char *p;
+
+	(void)a;
+	if (!strcmp(name, w->self) || !(p = path_join(w->parent, name)))
+		return;
+	if (dc_listed(w->c->dc, p))
+		free(p);
+	else
+		da_background(w->c, p); /* (takes p) */
+}
+
+void da_walk_ahead(struct conn *c, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *parent;
+	struct walk w;
+
+	if (!c->dc || !slash || !slash[1])
+		return;
+	if (!(parent = strndup(path, slash == path ? 1 : (size_t)(slash - path))))
+		return;
+	w.c = c;
+	w.parent = parent;
+	w.self = slash + 1;
+	(void)dc_each_dir(c->dc, parent, walk_one, &w);
+	free(parent);
+}
+
+void da_queue_free(struct conn *c)
+{
+	while (c->da_qn > 0)
+		free(c->da_q[--c->da_qn]);
 }

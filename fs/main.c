@@ -504,6 +504,7 @@ int main(int argc, char **argv)
 	rc = fuse_session_loop(se) ? 1 : 0;
 	conn_stop(&c);
 	pf_free(&c);
+	da_queue_free(&c);
 	dc_free(c.dc);
 	itable_free(&it);
 out_unmount:

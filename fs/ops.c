@@ -331,6 +331,40 @@ static struct fh *fh_from_handle(struct op *op, const uint8_t *body, size_t n,
 	return fh;
 }
 
+/* The kernel's open files, by inode: fstat(2) reaches us as a GETATTR
+ * without the handle (kernel 6.x), so a file unlinked or renamed over
+ * while open is found through its handle instead of its old name. */
+void op_open_link(struct conn *c, struct fh *fh)
+{
+	fh->onext = c->open_files;
+	if (c->open_files)
+		c->open_files->oprev = &fh->onext;
+	fh->oprev = &c->open_files;
+	c->open_files = fh;
+}
+
+static void open_unlink(struct fh *fh)
+{
+	if (!fh->oprev)
+		return;
+	*fh->oprev = fh->onext;
+	if (fh->onext)
+		fh->onext->oprev = fh->oprev;
+	fh->oprev = NULL;
+	fh->onext = NULL;
+}
+
+static struct fh *open_find(struct conn *c, uint64_t ino)
+{
+	struct fh *fh;
+
+	for (fh = c->open_files; fh; fh = fh->onext)
+		if (fh->ino == ino && (fh->pf || (fh->gen == c->gen &&
+						  !fh->reopening && !fh->stale)))
+			return fh;
+	return NULL;
+}
+
 static int start_setattr(struct op *op);
 static void create_battr(struct op *op, const uint8_t *body, size_t n);
 static int start_copy(struct op *op);
@@ -524,6 +558,30 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 		op_free(op);
 		return;
 	case OP_GETATTR:
+		if (body[0] == SSH_FXP_STATUS && !op->fh && op->stage == 0 &&
+		    errmap_reply(body, n, op->kind) == ENOENT) {
+			/* gone by that name: still open, its handle says */
+			struct fh *fh = open_find(op->c, op->ino);
+
+			if (fh && fh->pf) {
+				struct stat st;
+
+				attrs_to_stat(op->c, &fh->pf_attrs, &st, fh->ino);
+				op_reply_attr(op, &st, op_attr_timeout(op));
+				op_free(op);
+				return;
+			}
+			if (fh) {
+				op->stage = 1;
+				free(op->path); /* (no kept listing to update) */
+				op->path = NULL;
+				if ((rc = SEND(op, sftp_enc_fstat(W(op), ID(op),
+								   fh->h,
+								   fh->hlen))))
+					break;
+				return;
+			}
+		}
 		if ((rc = reply_attr_from(op, body, n)))
 			break;
 		return;
@@ -708,6 +766,8 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 		}
 		if (fh->is_dir)
 			da_start(fh);
+		else
+			op_open_link(op->c, fh);
 		op->fi.fh = (uintptr_t)fh;
 		if (op->c->o->kernel_cache)
 			op->fi.keep_cache = 1;
@@ -734,6 +794,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 		op->fh->ino = e.ino;
 		op->fh->flags = op->fi.flags;
 		create_battr(op, body, n);
+		op_open_link(op->c, op->fh);
 		op->fi.fh = (uintptr_t)op->fh;
 		op_reply_create(op, &e, &op->fi);
 		op_free(op);
@@ -1646,18 +1707,17 @@ void op_start(struct conn *c, struct op *op)
 	op->c = c;
 	op->parked = 0;
 	active_link(op);
-	if (op->kind == OP_RELEASE && fh) /* no set-behind through it now */
+	if (op->kind == OP_RELEASE && fh) { /* no set-behind through it now */
 		itable_clear_bfh(c->it, fh->ino, fh);
+		open_unlink(fh);
+	}
 	if (fh && fh->snap) { /* a directory listed from the kept listing */
 		da_snap_op(op);
 		return;
 	}
 	if (fh && fh->pf && !pf_stale(c, fh)) { /* fetched ahead */
-		if (op->kind != OP_GETATTR) {
-			pf_fh_op(op);
-			return;
-		}
-		op->fh = fh = NULL; /* a stat by name instead */
+		pf_fh_op(op);
+		return;
 	}
 	if (c->dead) {
 		if (c->o->reconnect)
@@ -1848,6 +1908,8 @@ void op_start(struct conn *c, struct op *op)
 			return;
 		rc = SEND(op, sftp_enc_opendir(W(op), ID(op), op->path,
 					       strlen(op->path)));
+		if (!rc) /* (after ours: they wait behind it) */
+			da_walk_ahead(c, op->path);
 		break;
 	case OP_READ:
 		ra_read(c, op);

@@ -440,7 +440,9 @@ int pf_open(struct op *op)
 	fh->gen = c->gen;
 	fh->flags = op->fi.flags;
 	fh->pf_wgen = itable_wgen(c->it, op->ino);
+	fh->pf_attrs = p->a;
 	drop(s, p);
+	op_open_link(c, fh);
 	op->fi.fh = (uintptr_t)fh;
 	if (c->o->kernel_cache)
 		op->fi.keep_cache = 1;
@@ -490,6 +492,13 @@ void pf_fh_op(struct op *op)
 	case OP_FSYNC:
 		op_reply_err(op, 0);
 		break;
+	case OP_GETATTR: { /* fstat: what was fetched, also once unlinked */
+		struct stat st;
+
+		attrs_to_stat(op->c, &fh->pf_attrs, &st, fh->ino);
+		op_reply_attr(op, &st, op_attr_timeout(op));
+		break;
+	}
 	default: /* (copy_file_range: the kernel copies itself) */
 		op_reply_err(op, op->kind == OP_COPY ? EOPNOTSUPP : EBADF);
 		break;

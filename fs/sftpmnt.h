@@ -198,6 +198,8 @@ struct fh {
 	uint8_t *pf_data;
 	size_t pf_len;
 	uint64_t pf_wgen; /* the inode's write generation at the open */
+	struct sftp_attrs pf_attrs; /* as fetched (fstat: even unlinked) */
+	struct fh *onext, **oprev; /* conn->open_files (files, not dirs) */
 	int battr_ok;
 	int bmtime_set; /* battr.mtime was set, not guessed from a write */
 	uint64_t bstamp;
@@ -295,7 +297,10 @@ struct conn {
 	uint64_t ra_total, wb_total;
 	struct dcache *dc;    /* NULL: listings are not kept */
 	int dc_bg;	      /* background listings in progress */
+	char *da_q[64];	      /* and waiting for their turn (dirahead.c) */
+	int da_qn;
 	struct pfset *pf;     /* small files fetched ahead (prefetch.c) */
+	struct fh *open_files; /* for fstat(2), which comes without one */
 	int remote_uid_known;
 };
 
@@ -383,6 +388,11 @@ void da_background(struct conn *c, char *dir);
  * and the ops on such a handle. */
 int da_snapshot_open(struct op *op);
 void da_snap_op(struct op *op);
+/* A directory is being opened the usual way: if its parent's listing is
+ * kept, the program is walking the tree; its sibling directories are
+ * listed in the background (kept, then listed again from that). */
+void da_walk_ahead(struct conn *c, const char *path);
+void da_queue_free(struct conn *c);
 
 /* prefetch.c: small files fetched before they are opened (I/O thread).
  * pf_opened: a file is being opened for reading the usual way (may
@@ -390,6 +400,8 @@ void da_snap_op(struct op *op);
  * reading, answered from a fetch (1: answered or waiting for one, 0: go
  * to the server); pf_fh_op: an op on a handle pf_open made; pf_free:
  * at the end. */
+/* ops.c: a file handle the kernel got (open, create, prefetch). */
+void op_open_link(struct conn *c, struct fh *fh);
 void pf_opened(struct conn *c, const char *path);
 int pf_open(struct op *op);
 void pf_fh_op(struct op *op);
@@ -440,6 +452,13 @@ ssize_t dc_snapshot(struct dcache *d, const char *dir, struct dsnap **out);
 void dc_snapshot_free(struct dsnap *s, size_t n);
 /* fn for each regular file of dir's fresh listing whose attributes are
  * known (not one with other links): 0, or -1 if dir has none. */
+/* 1: dir has a fresh listing or one being read. */
+int dc_listed(struct dcache *d, const char *dir);
+/* fn for each directory of dir's fresh listing: 0, or -1 (none). */
+int dc_each_dir(struct dcache *d, const char *dir,
+		void (*fn)(void *arg, const char *name,
+			   const struct sftp_attrs *a),
+		void *arg);
 int dc_each_file(struct dcache *d, const char *dir,
 		 void (*fn)(void *arg, const char *name,
 			    const struct sftp_attrs *a),

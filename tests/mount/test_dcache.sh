@@ -36,6 +36,7 @@ for i in $(seq 0 49); do echo "file $i" >"$srv/d/f$i"; done
 echo hello >"$srv/d/linked"
 ln "$srv/d/linked" "$srv/d/linked2"
 mkdir -p "$srv/e"
+for i in $(seq 0 6); do mkdir -p "$srv/walk/s$i"; for j in 1 2 3; do echo "$i $j" >"$srv/walk/s$i/x$j"; done; done
 for i in $(seq 0 59); do echo "g $i" >"$srv/e/g$i"; done
 
 "$bin" "$SFTPMNT_TEST_USER@127.0.0.1:$srv" "$mnt" \
@@ -186,6 +187,36 @@ os.pwrite(fd, b'Z' * 5000, 0); os.fsync(fd)
 same('d/f12', 'pwrite through an fd')
 os.close(fd)
 check(sorted(os.listdir(D)) == sorted(os.listdir(srv + '/d')), 'the listing again agrees with the server')
+# a walk: once a program opens one subdirectory of a listed directory,
+# the others are listed in the background, and listing them costs nothing
+W = mnt + '/walk'
+os.listdir(W)
+os.listdir(W + '/s0')
+time.sleep(0.5) # (a loaded machine: let the background listings end)
+before = c2s()
+got = {n: sorted(os.listdir(W + '/' + n)) for n in ['s%d' % i for i in range(1, 7)]}
+sent = c2s() - before
+check(sent == 0, 'a walk: 6 sibling directories listed with %d bytes to the server (0)' % sent)
+check(all(got[n] == sorted(os.listdir(srv + '/walk/' + n)) for n in got),
+      'a walk: the sibling listings are the server\'s')
+# fstat(2) comes without the handle (kernel 6.x): a file unlinked or
+# renamed over while open, once the kernel's attributes expired, is
+# found through its handle, not its old name
+fd = os.open(D + '/f40', os.O_RDWR) # ("file 40\n")
+os.unlink(D + '/f40')
+fd2 = os.open(D + '/f41', os.O_RDWR)
+with open(D + '/f41.new', 'wb') as f: f.write(b'replacement')
+os.rename(D + '/f41.new', D + '/f41')
+time.sleep(1.3) # attr_timeout (1 s) passes
+os.pwrite(fd, b'0123456789', 0)
+try: sz = os.fstat(fd).st_size
+except OSError as e: sz = 'error %s' % e
+check(sz == 10, 'fstat of an open, unlinked file after attr_timeout and a write: size %s (10)' % sz)
+try: sz = os.fstat(fd2).st_size
+except OSError as e: sz = 'error %s' % e
+check(sz == 8, 'fstat of an open file renamed over, after attr_timeout: size %s (8, '
+      'not the new file\'s 11)' % sz)
+os.close(fd); os.close(fd2)
 os.unlink(D + '/f13'); os.symlink('f14', D + '/f13')
 with open(D + '/brandnew', 'w') as f: f.write('x')
 os.listdir(D)

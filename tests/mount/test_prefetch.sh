@@ -29,7 +29,7 @@ PY
 mount_sftp "$srv" -o cache_timeout=60 || { echo "FAIL: mount"; exit 1; }
 
 MNT=$mnt SRV=$srv python3 - <<'PY'
-import os, sys, time
+import os, stat, sys, time
 mnt, srv = os.environ['MNT'], os.environ['SRV']
 fails = 0
 def check(ok, what):
@@ -95,6 +95,19 @@ check(os.pread(fd, 6000, 1500) == want[1500:7500], 'fetched fd, written through 
       'the new bytes')
 check(os.pread(fd, 100, 29990) == want[29990:30090], 'fetched fd, written through another '
       'past its old end')
+os.close(fd)
+# open (from the fetch), then unlinked: fstat and reads go on, as POSIX
+# says for an open file
+want = rd(srv + '/h/h7')
+fd = os.open(H + '/h7', os.O_RDONLY)
+os.unlink(H + '/h7')
+try:
+    st = os.fstat(fd)
+    check(st.st_size == len(want) and stat.S_ISREG(st.st_mode),
+          'fetched fd, unlinked: fstat (size %d)' % st.st_size)
+except OSError as e:
+    check(False, 'fetched fd, unlinked: fstat fails: %s' % e)
+check(os.pread(fd, 1000, 100) == want[100:1100], 'fetched fd, unlinked: pread')
 os.close(fd)
 # a second directory: a changed file between the fetch and its open
 E = mnt + '/e'
