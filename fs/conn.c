@@ -321,6 +321,14 @@ int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* One connection attempt: TCP, SSH, host key, login, SFTP.  On success
  * c->sock/s/sftp/core are the new ones. */
 static int connect_once(struct conn *c, char *err, size_t errlen)

@@ -26,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "sftpmnt.h"
 
@@ -61,36 +60,13 @@ struct dlist {
 #define DC_MISS_SLOTS 64
 
 struct dcache {
-	struct {
-		uint64_t hash;
-		int count;
-		double until;
-	} miss[DC_MISS_SLOTS]; /* recent lookups not answered, by directory */
+	struct dtally miss[DC_MISS_SLOTS]; /* recent lookups not answered */
 	struct dlist **tab;
 	size_t nb; /* buckets, power of two */
 	struct dlist *oldest, *newest;
 	size_t nlists, entries;
 	double timeout;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static uint64_t hash_mem(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-
-	while (n--) {
-		h ^= (unsigned char)*s++;
-		h *= 1099511628211ull;
-	}
-	return h;
-}
 
 struct dcache *dc_new(double timeout)
 {
@@ -147,7 +123,7 @@ void dc_free(struct dcache *d)
 
 static struct dlist *find(struct dcache *d, const char *path, size_t len)
 {
-	uint64_t h = hash_mem(path, len);
+	uint64_t h = fnv1a(path, len);
 	struct dlist *l;
 
 	for (l = d->tab[h & (d->nb - 1)]; l; l = l->hnext)
@@ -173,7 +149,7 @@ static struct dlist *fresh(struct dcache *d, const char *dir, size_t len)
 
 static struct dent *slot(struct dlist *l, const char *name, size_t len)
 {
-	size_t i = hash_mem(name, len) & (l->cap - 1);
+	size_t i = fnv1a(name, len) & (l->cap - 1);
 
 	for (;; i = (i + 1) & (l->cap - 1)) {
 		struct dent *e = &l->ents[i];
@@ -243,7 +219,7 @@ static void del(struct dcache *d, struct dlist *l, struct dent *e)
 		j = (j + 1) & (l->cap - 1);
 		if (!l->ents[j].name)
 			return;
-		k = hash_mem(l->ents[j].name, strlen(l->ents[j].name)) &
+		k = fnv1a(l->ents[j].name, strlen(l->ents[j].name)) &
 		    (l->cap - 1);
 		/* move j to i unless its home k lies cyclically in (i, j] */
 		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
@@ -504,7 +480,7 @@ struct dlist *dc_build(struct dcache *d, const char *dir)
 		free(l);
 		return NULL;
 	}
-	l->hash = hash_mem(dir, strlen(dir));
+	l->hash = fnv1a(dir, strlen(dir));
 	l->building = 1;
 	l->born = chg_now();
 	l->hnext = d->tab[l->hash & (d->nb - 1)];
@@ -588,54 +564,38 @@ void dc_build_end(struct dcache *d, struct dlist *l, int complete)
 	evict(d);
 }
 
+int dtally_add(struct dtally *t, size_t n, const char *dir, size_t dlen,
+	       double window, int slide)
+{
+	uint64_t h = fnv1a(dir, dlen);
+	struct dtally *e = &t[h % n];
+	double now = now_s();
+
+	if (e->hash != h || e->until < now) {
+		e->hash = h;
+		e->count = 0;
+		e->until = now + window;
+	}
+	if (slide)
+		e->until = now + window;
+	return ++e->count;
+}
+
 char *dc_miss(struct dcache *d, const char *path)
 {
 	size_t dlen;
 	const char *name;
-	uint64_t h;
-	int i;
-	double now;
 
 	if (!d || !d->timeout)
 		return NULL;
 	split(path, &dlen, &name);
 	if (!dlen || find(d, path, dlen))
 		return NULL; /* listed (the name is unknown) or being listed */
-	h = hash_mem(path, dlen);
-	i = (int)(h % DC_MISS_SLOTS);
-	now = now_s();
-	if (d->miss[i].hash != h || d->miss[i].until < now) {
-		d->miss[i].hash = h;
-		d->miss[i].count = 0;
-		d->miss[i].until = now + d->timeout;
-	}
 	/* the second miss in a while: more are likely (a tool going
 	 * through the names of a directory) */
-	if (++d->miss[i].count != 2)
+	if (dtally_add(d->miss, DC_MISS_SLOTS, path, dlen, d->timeout, 0) != 2)
 		return NULL;
 	return strndup(path, dlen);
-}
-
-
-int dc_each_file(struct dcache *d, const char *dir,
-		 void (*fn)(void *arg, const char *name,
-			    const struct sftp_attrs *a),
-		 void *arg)
-{
-	struct dlist *l;
-	size_t i;
-
-	if (!d || !d->timeout || !(l = fresh(d, dir, strlen(dir))))
-		return -1;
-	for (i = 0; i < l->cap; i++) {
-		struct dent *e = &l->ents[i];
-
-		if (e->name && e->known && !e->linked &&
-		    (e->a.flags & SSH_FILEXFER_ATTR_PERMISSIONS) &&
-		    (e->a.flags & SSH_FILEXFER_ATTR_SIZE) && S_ISREG(e->a.perm))
-			fn(arg, e->name, &e->a);
-	}
-	return 0;
 }
 
 ssize_t dc_snapshot(struct dcache *d, const char *dir, struct dsnap **out)
@@ -688,10 +648,10 @@ int dc_listed(struct dcache *d, const char *dir)
 	return l->building || l->expires >= now_s();
 }
 
-int dc_each_dir(struct dcache *d, const char *dir,
-		void (*fn)(void *arg, const char *name,
-			   const struct sftp_attrs *a),
-		void *arg)
+int dc_each(struct dcache *d, const char *dir, mode_t type,
+	    void (*fn)(void *arg, const char *name,
+		       const struct sftp_attrs *a),
+	    void *arg)
 {
 	struct dlist *l;
 	size_t i;
@@ -701,10 +661,16 @@ int dc_each_dir(struct dcache *d, const char *dir,
 	for (i = 0; i < l->cap; i++) {
 		struct dent *e = &l->ents[i];
 
-		if (e->name && !e->exist_unknown &&
-		    (e->a.flags & SSH_FILEXFER_ATTR_PERMISSIONS) &&
-		    S_ISDIR(e->a.perm))
-			fn(arg, e->name, &e->a);
+		if (!e->name || e->exist_unknown ||
+		    !(e->a.flags & SSH_FILEXFER_ATTR_PERMISSIONS) ||
+		    (e->a.perm & S_IFMT) != type)
+			continue;
+		/* a file's size must be the server's now */
+		if (type == S_IFREG &&
+		    (!e->known || e->linked ||
+		     !(e->a.flags & SSH_FILEXFER_ATTR_SIZE)))
+			continue;
+		fn(arg, e->name, &e->a);
 	}
 	return 0;
 }

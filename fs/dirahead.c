@@ -406,6 +406,7 @@ static int add_entry(struct op *op, const struct sftp_name_entry *e,
 	if (op->plus) {
 		struct fuse_entry_param ep;
 		int dot = !strcmp(name, ".") || !strcmp(name, "..");
+		uint64_t d_ino;
 
 		need = fuse_add_direntry_plus(op->req, NULL, 0, name, NULL, 0);
 		if (need > op->size - *used)
@@ -417,23 +418,22 @@ static int add_entry(struct op *op, const struct sftp_name_entry *e,
 		    (e->attrs.flags & SSH_FILEXFER_ATTR_PERMISSIONS) &&
 		    S_ISLNK(e->attrs.perm))
 			dot = 1;
-		/* and attributes that may be older than a change of ours
-		 * would overwrite the kernel's newer ones: the name alone */
-		if (!dot && (bare || changed_since(fh, e->filename,
-						   e->filename_len, since))) {
+		if (dot) {
+			/* "." and ".." get no kernel reference (ep.ino 0),
+			 * but a non-zero d_ino: readdir(3) hides d_ino 0 */
+			d_ino = name[1] ? FUSE_ROOT_ID : fh->ino;
+		} else if (bare || changed_since(fh, e->filename,
+						 e->filename_len, since)) {
+			/* attributes that may be older than a change of
+			 * ours would overwrite the kernel's newer ones: the
+			 * name alone */
 			char *p = path_join(fh->dpath, name);
-			uint64_t ino = p ? itable_ino(c->it, p) : 0;
 
+			d_ino = p ? itable_ino(c->it, p) : 0;
 			free(p);
-			attrs_to_stat(c, &e->attrs, &ep.attr,
-				      ino ? ino : fh->ino);
-			fh->doff++;
-			*used += fuse_add_direntry_plus(
-				op->req, op->buf + *used, op->size - *used,
-				name, &ep, fh->doff);
-			return 0;
-		}
-		if (!dot) {
+			if (!d_ino)
+				d_ino = fh->ino;
+		} else {
 			char *p = path_join(fh->dpath, name);
 
 			ep.ino = p ? itable_ref(c->it, p) : 0;
@@ -442,11 +442,9 @@ static int add_entry(struct op *op, const struct sftp_name_entry *e,
 				return -ENOMEM;
 			ep.attr_timeout = op_attr_timeout(op);
 			ep.entry_timeout = op_attr_timeout(op);
+			d_ino = ep.ino;
 		}
-		/* "." and ".." get no kernel reference (ep.ino 0), but a
-		 * non-zero d_ino: readdir(3) hides d_ino 0 */
-		attrs_to_stat(c, &e->attrs, &ep.attr,
-			      ep.ino ? ep.ino : name[1] ? FUSE_ROOT_ID : fh->ino);
+		attrs_to_stat(c, &e->attrs, &ep.attr, d_ino);
 		fh->doff++;
 		*used += fuse_add_direntry_plus(op->req, op->buf + *used,
 						op->size - *used, name, &ep,
@@ -680,7 +678,7 @@ void da_walk_ahead(struct conn *c, const char *path)
 	w.c = c;
 	w.parent = parent;
 	w.self = slash + 1;
-	(void)dc_each_dir(c->dc, parent, walk_one, &w);
+	(void)dc_each(c->dc, parent, S_IFDIR, walk_one, &w);
 	free(parent);
 }
 

@@ -11,15 +11,20 @@
 
 #include "sftpmnt.h"
 
-static uint64_t hash_str(const char *s)
+uint64_t fnv1a(const char *s, size_t n)
 {
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	uint64_t h = 1469598103934665603ull;
 
-	while (*s) {
+	while (n--) {
 		h ^= (unsigned char)*s++;
 		h *= 1099511628211ull;
 	}
 	return h;
+}
+
+static uint64_t hash_str(const char *s)
+{
+	return fnv1a(s, strlen(s));
 }
 
 static int grow(struct itable *t)

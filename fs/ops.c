@@ -563,12 +563,9 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 			/* gone by that name: still open, its handle says */
 			struct fh *fh = open_find(op->c, op->ino);
 
-			if (fh && fh->pf) {
-				struct stat st;
-
-				attrs_to_stat(op->c, &fh->pf_attrs, &st, fh->ino);
-				op_reply_attr(op, &st, op_attr_timeout(op));
-				op_free(op);
+			if (fh && fh->pf) { /* it answers fstat itself */
+				op->fh = fh;
+				pf_fh_op(op);
 				return;
 			}
 			if (fh) {
@@ -1120,7 +1117,6 @@ static void setattr_behind(struct op *op)
 	struct conn *c = op->c;
 	struct sftp_attrs a, *b;
 	struct stat st;
-	uint64_t prev = 0, s;
 	int set_a = op->to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW);
 	int set_m = op->to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW);
 
@@ -1132,13 +1128,6 @@ static void setattr_behind(struct op *op)
 	    c->wb_total >= WB_MOUNT_MAX)
 		return;
 	b = &fh->battr;
-	/* still what the server has?  (stamped: set-behind begins) */
-	s = itable_stamp(c->it, fh->ino, 0, &prev);
-	if (!s || prev != fh->bstamp) {
-		fh->battr_ok = 0;
-		return;
-	}
-	fh->bstamp = s;
 	if ((set_a != 0) != (set_m != 0)) { /* the other time: ours */
 		if (!set_a)
 			op->attr.st_atime = b->atime;

@@ -30,7 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "sftpmnt.h"
 
@@ -63,31 +62,8 @@ struct pfset {
 	struct pfile *head;
 	size_t n, bytes; /* files, and their listed sizes */
 	int inflight;
-	struct {
-		uint64_t hash;
-		int count;
-		double until;
-	} trig[PF_TRIG_SLOTS]; /* recent opens, by directory */
+	struct dtally trig[PF_TRIG_SLOTS]; /* recent opens, by directory */
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint64_t hash_mem(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	while (n--) {
-		h ^= (unsigned char)*s++;
-		h *= 1099511628211ull;
-	}
-	return h;
-}
 
 static struct pfset *set_of(struct conn *c)
 {
@@ -357,30 +333,20 @@ void pf_opened(struct conn *c, const char *path)
 	struct pfset *s;
 	const char *slash = strrchr(path, '/');
 	size_t dlen;
-	uint64_t h;
-	int i;
-	double now;
 
 	if (!c->dc || !slash || !(s = set_of(c)))
 		return;
 	expire(s);
 	dlen = slash == path ? 1 : (size_t)(slash - path);
-	h = hash_mem(path, dlen);
-	i = (int)(h % PF_TRIG_SLOTS);
-	now = now_s();
-	if (s->trig[i].hash != h || s->trig[i].until < now) {
-		s->trig[i].hash = h;
-		s->trig[i].count = 0;
-	}
-	s->trig[i].until = now + c->o->cache_timeout;
 	/* the second file of a directory opened in a while: the program
 	 * is going through them */
-	if (++s->trig[i].count == 2) {
+	if (dtally_add(s->trig, PF_TRIG_SLOTS, path, dlen,
+		       c->o->cache_timeout, 1) == 2) {
 		char *dir = strndup(path, dlen);
 		struct cand k = { c, dir, slash + 1 };
 
 		if (dir)
-			(void)dc_each_file(c->dc, dir, add_candidate, &k);
+			(void)dc_each(c->dc, dir, S_IFREG, add_candidate, &k);
 		free(dir);
 		pump(c);
 	}

@@ -85,6 +85,9 @@ struct inode {
 	void *bfh;     /* the handle that made the file (set-behind, ops.c) */
 };
 
+/* FNV-1a of n bytes: the hash of paths and names (ino.c, dcache.c). */
+uint64_t fnv1a(const char *s, size_t n);
+
 struct itable {
 	pthread_mutex_t lock;
 	struct inode **by_ino, **by_path;
@@ -312,7 +315,9 @@ int sshconf_read(struct opts *o, const char *file, const char *host);
 int conn_open(struct conn *c, struct opts *o, char *err, size_t errlen);
 /* Keep op until the connection is back (it is restarted then). */
 void conn_park(struct conn *c, struct op *op);
+/* The monotonic clock, in milliseconds and in seconds. */
 int64_t now_ms(void);
+double now_s(void);
 int conn_start(struct conn *c);
 void conn_stop(struct conn *c);
 void conn_submit(struct conn *c, struct op *op);
@@ -450,19 +455,27 @@ struct dsnap {
 };
 ssize_t dc_snapshot(struct dcache *d, const char *dir, struct dsnap **out);
 void dc_snapshot_free(struct dsnap *s, size_t n);
-/* fn for each regular file of dir's fresh listing whose attributes are
- * known (not one with other links): 0, or -1 if dir has none. */
+/* Events counted by directory (lookups that missed, files opened) in a
+ * small table of slots: the number for dir (dlen bytes of a path) within
+ * window seconds, this one included.  The window runs from the first
+ * event, or from the latest when slide is set. */
+struct dtally {
+	uint64_t hash;
+	int count;
+	double until;
+};
+int dtally_add(struct dtally *t, size_t n, const char *dir, size_t dlen,
+	       double window, int slide);
 /* 1: dir has a fresh listing or one being read. */
 int dc_listed(struct dcache *d, const char *dir);
-/* fn for each directory of dir's fresh listing: 0, or -1 (none). */
-int dc_each_dir(struct dcache *d, const char *dir,
-		void (*fn)(void *arg, const char *name,
-			   const struct sftp_attrs *a),
-		void *arg);
-int dc_each_file(struct dcache *d, const char *dir,
-		 void (*fn)(void *arg, const char *name,
-			    const struct sftp_attrs *a),
-		 void *arg);
+/* fn for each name of dir's fresh listing whose type is type (S_IFREG,
+ * S_IFDIR): files only with their attributes known (not one with other
+ * links), names only whose existence is known.  0, or -1 if dir has no
+ * fresh listing. */
+int dc_each(struct dcache *d, const char *dir, mode_t type,
+	    void (*fn)(void *arg, const char *name,
+		       const struct sftp_attrs *a),
+	    void *arg);
 /* Reading a listing: NULL when none should be built (caching off,
  * another one in progress); add its names; end it (complete: the EOF
  * was reached without error), which publishes or drops it. */

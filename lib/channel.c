@@ -419,6 +419,22 @@ static int send_open(LIBSSH2_CHANNEL *c, const struct open_args *a)
 	return 0;
 }
 
+/* Wait for the answer to c's CHANNEL_OPEN: 0 (open), EAGAIN, a transport
+ * error, or the refusal (c->state CHAN_FAILED). */
+static int await_open(LIBSSH2_CHANNEL *c)
+{
+	int rc;
+
+	while (c->state == CHAN_OPENING)
+		if ((rc = sess_pump(c->s)))
+			return rc;
+	if (c->state == CHAN_FAILED)
+		return sess_err(c->s, LIBSSH2_ERROR_CHANNEL_FAILURE,
+				"channel open refused (reason %u): %s",
+				c->open_fail_reason, c->open_fail_msg);
+	return 0;
+}
+
 static int open_step(LIBSSH2_SESSION *s, struct open_args *a)
 {
 	LIBSSH2_CHANNEL *c = s->opening;
@@ -434,18 +450,13 @@ static int open_step(LIBSSH2_SESSION *s, struct open_args *a)
 	}
 	if ((rc = send_open(c, a)))
 		return rc;
-	while (c->state == CHAN_OPENING)
-		if ((rc = sess_pump(s)))
-			return rc;
+	rc = await_open(c);
+	if (rc && c->state != CHAN_FAILED)
+		return rc; /* (EAGAIN: resumed by the next call) */
 	s->opening = NULL;
-	if (c->state == CHAN_FAILED) {
-		rc = sess_err(s, LIBSSH2_ERROR_CHANNEL_FAILURE,
-			      "channel open refused (reason %u): %s",
-			      c->open_fail_reason, c->open_fail_msg);
+	if (rc)
 		chan_release(c);
-		return rc;
-	}
-	return 0;
+	return rc;
 }
 
 LIBSSH2_CHANNEL *chan_session_begin(LIBSSH2_SESSION *s, uint32_t window,
@@ -463,19 +474,11 @@ int chan_session_step(LIBSSH2_CHANNEL *c)
 {
 	const struct open_args a = { "session", 7, c->local_window_max,
 				     c->local_maxpacket, NULL, 0 };
-	LIBSSH2_SESSION *s = c->s;
 	int rc;
 
 	if ((rc = send_open(c, &a)))
 		return rc;
-	while (c->state == CHAN_OPENING)
-		if ((rc = sess_pump(s)))
-			return rc;
-	if (c->state == CHAN_FAILED)
-		return sess_err(s, LIBSSH2_ERROR_CHANNEL_FAILURE,
-				"channel open refused (reason %u): %s",
-				c->open_fail_reason, c->open_fail_msg);
-	return 0;
+	return await_open(c);
 }
 
 void chan_session_drop(LIBSSH2_CHANNEL *c)

@@ -270,6 +270,22 @@ static int status_call(LIBSSH2_SFTP *sf, const struct sreq *r)
 
 /* ---- init and shutdown ------------------------------------------------------ */
 
+/* From an open channel to a ready SFTP session: the subsystem request,
+ * then INIT/VERSION (resumes where it stopped). */
+static int start_subsystem(LIBSSH2_SFTP *sf)
+{
+	int rc;
+
+	if (!sf->subsystem_ok) {
+		if ((rc = libssh2_channel_subsystem(sf->ch, "sftp")))
+			return rc;
+		sf->subsystem_ok = 1;
+		if ((rc = sftp_core_init(&sf->core, sf->s, sf->ch)))
+			return sess_err(sf->s, rc, "out of memory");
+	}
+	return sftp_core_hello(&sf->core);
+}
+
 static int init_step(LIBSSH2_SESSION *s, LIBSSH2_SFTP **out)
 {
 	LIBSSH2_SFTP *sf = s->sftp_opening;
@@ -291,15 +307,7 @@ static int init_step(LIBSSH2_SESSION *s, LIBSSH2_SFTP **out)
 		if (!sf->ch)
 			return libssh2_session_last_errno(s);
 	}
-	if (!sf->subsystem_ok) {
-		rc = libssh2_channel_subsystem(sf->ch, "sftp");
-		if (rc)
-			return rc;
-		sf->subsystem_ok = 1;
-		if ((rc = sftp_core_init(&sf->core, s, sf->ch)))
-			return sess_err(s, rc, "out of memory");
-	}
-	if ((rc = sftp_core_hello(&sf->core)))
+	if ((rc = start_subsystem(sf)))
 		return rc;
 	s->sftp_opening = NULL;
 	*out = sf;
@@ -332,14 +340,7 @@ int sftp_open_step(LIBSSH2_SFTP *sf)
 			return rc;
 		sf->ch_open = 1;
 	}
-	if (!sf->subsystem_ok) {
-		if ((rc = libssh2_channel_subsystem(sf->ch, "sftp")))
-			return rc;
-		sf->subsystem_ok = 1;
-		if ((rc = sftp_core_init(&sf->core, sf->s, sf->ch)))
-			return sess_err(sf->s, rc, "out of memory");
-	}
-	return sftp_core_hello(&sf->core);
+	return start_subsystem(sf);
 }
 
 void sftp_open_drop(LIBSSH2_SFTP *sf, int session_gone)
@@ -389,12 +390,8 @@ void sftp_drop_opening(LIBSSH2_SESSION *s)
 	LIBSSH2_SFTP *half = s->sftp_opening;
 
 	s->sftp_opening = NULL;
-	if (!half)
-		return;
-	if (half->subsystem_ok)
-		sftp_core_free(&half->core, LIBSSH2_ERROR_SOCKET_DISCONNECT);
-	/* its channel goes with the session's */
-	la_free(&s->a, half);
+	if (half) /* its channel goes with the session's */
+		sftp_open_drop(half, 1);
 }
 
 LIBSSH2_API int libssh2_sftp_shutdown(LIBSSH2_SFTP *sf)
