@@ -422,7 +422,8 @@ static int add_entry(struct op *op, const struct sftp_name_entry *e,
 			/* "." and ".." get no kernel reference (ep.ino 0),
 			 * but a non-zero d_ino: readdir(3) hides d_ino 0 */
 			d_ino = name[1] ? FUSE_ROOT_ID : fh->ino;
-		} else if (bare || changed_since(fh, e->filename,
+		} else if (bare || attrs_ids_ok(c, &e->attrs) ||
+			   changed_since(fh, e->filename,
 						 e->filename_len, since)) {
 			/* attributes that may be older than a change of
 			 * ours would overwrite the kernel's newer ones: the

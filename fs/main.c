@@ -53,7 +53,9 @@ static void usage(FILE *f)
 		"spread over\n"
 		"    password_stdin            read a password from stdin\n"
 		"    allow_other default_permissions fsname=NAME kernel_cache\n"
-		"    idmap=none|user uid=N gid=N umask=OCTAL\n"
+		"    idmap=none|user|file uidfile=FILE gidfile=FILE "
+		"nomap=error|ignore\n"
+		"    uid=N gid=N umask=OCTAL\n"
 		"    follow_symlinks transform_symlinks contain_symlinks\n"
 		"    mount-only words (_netdev noauto user users nofail auto "
 		"rw x-systemd.*) are accepted and ignored\n");
@@ -182,13 +184,28 @@ static int opt_one(struct opts *o, char *w)
 		o->op_timeout = atoi(v) > 0 ? atoi(v) : 30;
 	} else if (IS("idmap")) {
 		if (!strcasecmp(v, "user"))
-			o->idmap_user = 1;
+			o->idmap = IDMAP_USER;
 		else if (!strcasecmp(v, "none"))
-			o->idmap_user = 0;
+			o->idmap = IDMAP_NONE;
+		else if (!strcasecmp(v, "file"))
+			o->idmap = IDMAP_FILE;
 		else {
-			fprintf(stderr, "sftpmnt: idmap=%s: only none and user "
-					"are supported (use uid=/gid= to show "
-					"fixed owners)\n",
+			fprintf(stderr, "sftpmnt: idmap=%s: none, user or "
+					"file (with uidfile=/gidfile=)\n",
+				v);
+			return -1;
+		}
+	} else if (IS("uidfile") || IS("gidfile")) {
+		char **f = IS("uidfile") ? &o->uidfile : &o->gidfile;
+
+		free(*f);
+		if (!(*f = strdup(v)))
+			return -1;
+	} else if (IS("nomap")) {
+		if (!strcasecmp(v, "error") || !strcasecmp(v, "ignore"))
+			o->nomap_error = !strcasecmp(v, "error");
+		else {
+			fprintf(stderr, "sftpmnt: nomap=%s: error or ignore\n",
 				v);
 			return -1;
 		}
@@ -309,6 +326,9 @@ static void opts_free(struct opts *o)
 	free(o->hostkeyalgs);
 	free(o->fsname);
 	free(o->identity_agent);
+	free(o->uidfile);
+	free(o->gidfile);
+	idmap_free(o);
 	if (o->password) {
 		memset(o->password, 0, strlen(o->password));
 		free(o->password);
@@ -366,7 +386,7 @@ int main(int argc, char **argv)
 			  .write_channels = 6,
 			  .alive_interval = -1, .alive_count = -1,
 			  .op_timeout = 30, .identities_only = -1,
-			  .uid = -1, .gid = -1, .umask = -1,
+			  .uid = -1, .gid = -1, .umask = -1, .nomap_error = 1,
 			  .compression = -1 };
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_session *se;
@@ -439,6 +459,8 @@ int main(int argc, char **argv)
 		EXIT(2);
 	if (finish_opts(&o))
 		EXIT(2);
+	if (idmap_load(&o))
+		EXIT(1);
 	if (o.password_stdin) {
 		/* one line from stdin, for password and keyboard-interactive
 		 * authentication (never echoed, never prompted for) */

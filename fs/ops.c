@@ -168,8 +168,13 @@ void attrs_to_stat(const struct conn *c, const struct sftp_attrs *a,
 		st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
 	}
 	if (a->flags & SSH_FILEXFER_ATTR_UIDGID) {
-		st->st_uid = a->uid;
-		st->st_gid = a->gid;
+		uint32_t uid = a->uid, gid = a->gid;
+
+		/* idmap=: unmapped ids under nomap=error were refused
+		 * before (attrs_ids_ok); here they stay as they are */
+		(void)idmap_in(c, &uid, &gid);
+		st->st_uid = uid;
+		st->st_gid = gid;
 	}
 	if (a->flags & SSH_FILEXFER_ATTR_PERMISSIONS)
 		st->st_mode = a->perm;
@@ -180,13 +185,6 @@ void attrs_to_stat(const struct conn *c, const struct sftp_attrs *a,
 		st->st_mtime = a->mtime;
 		st->st_ctime = a->mtime;
 	}
-	/* idmap=user: the remote account we log in as is the local user */
-	if (o->idmap_user && c->remote_uid_known) {
-		if (st->st_uid == c->remote_uid)
-			st->st_uid = getuid();
-		if (st->st_gid == c->remote_gid)
-			st->st_gid = getgid();
-	}
 	if (ino && c->st_list) /* striped writes still on their way */
 		st_patch(c, ino, st);
 	if (o->uid >= 0)
@@ -195,6 +193,15 @@ void attrs_to_stat(const struct conn *c, const struct sftp_attrs *a,
 		st->st_gid = (gid_t)o->gid;
 	if (o->umask >= 0)
 		st->st_mode &= ~((mode_t)o->umask & 07777);
+}
+
+int attrs_ids_ok(const struct conn *c, const struct sftp_attrs *a)
+{
+	uint32_t uid = a->uid, gid = a->gid;
+
+	if (!(a->flags & SSH_FILEXFER_ATTR_UIDGID) || c->o->idmap != IDMAP_FILE)
+		return 0;
+	return idmap_in(c, &uid, &gid);
 }
 
 double op_attr_timeout(const struct op *op)
@@ -207,6 +214,7 @@ static int entry_from(struct op *op, const char *path, const uint8_t *body,
 		      size_t n, struct fuse_entry_param *e)
 {
 	struct sftp_attrs_reply ar;
+	int rc;
 
 	if (body[0] != SSH_FXP_ATTRS)
 		return -errmap_reply(body, n, op->kind);
@@ -220,6 +228,8 @@ static int entry_from(struct op *op, const char *path, const uint8_t *body,
 	if (op->kind == OP_MKDIR)
 		dc_empty_dir(op->c->dc, path);
 	memset(e, 0, sizeof(*e));
+	if ((rc = attrs_ids_ok(op->c, &ar.attrs)))
+		return rc;
 	e->ino = itable_ref(op->c->it, path);
 	if (!e->ino)
 		return -ENOMEM;
@@ -497,6 +507,7 @@ static int reply_attr_from(struct op *op, const uint8_t *body, size_t n)
 {
 	struct sftp_attrs_reply ar;
 	struct stat st;
+	int rc;
 
 	if (body[0] != SSH_FXP_ATTRS)
 		return -errmap_reply(body, n, op->kind);
@@ -507,6 +518,11 @@ static int reply_attr_from(struct op *op, const uint8_t *body, size_t n)
 	 * been unlinked or renamed since) goes into a kept listing */
 	if (op->path && !op->c->o->follow_symlinks)
 		dc_set(op->c->dc, op->path, &ar.attrs, op->since);
+	if ((rc = attrs_ids_ok(op->c, &ar.attrs))) {
+		op_reply_err(op, -rc);
+		op_free(op);
+		return 0;
+	}
 	attrs_to_stat(op->c, &ar.attrs, &st, op->ino);
 	op_reply_attr(op, &st, op_attr_timeout(op));
 	op_free(op);
@@ -1007,15 +1023,9 @@ static void setattr_wire(struct op *op, struct sftp_attrs *ap)
 						       : (uint32_t)-1;
 		a.gid = op->to_set & FUSE_SET_ATTR_GID ? op->attr.st_gid
 						       : (uint32_t)-1;
-		/* idmap=user: the local user is the remote login account */
-		if (op->c->o->idmap_user && op->c->remote_uid_known) {
-			if ((op->to_set & FUSE_SET_ATTR_UID) &&
-			    op->attr.st_uid == getuid())
-				a.uid = op->c->remote_uid;
-			if ((op->to_set & FUSE_SET_ATTR_GID) &&
-			    op->attr.st_gid == getgid())
-				a.gid = op->c->remote_gid;
-		}
+		/* idmap=: local owners as the server knows them (an
+		 * unmapped one was refused in op_start) */
+		(void)idmap_out(op->c, &a.uid, &a.gid);
 	}
 	if (op->to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
 			  FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)) {
@@ -1086,7 +1096,7 @@ static int getattr_behind(struct op *op)
 	struct fh *fh = behind_fh(op);
 	struct stat st;
 
-	if (!fh || !fh->bmtime_set)
+	if (!fh || !fh->bmtime_set || attrs_ids_ok(op->c, &fh->battr))
 		return 0;
 	attrs_to_stat(op->c, &fh->battr, &st, fh->ino);
 	op_reply_attr(op, &st, op_attr_timeout(op));
@@ -1608,6 +1618,8 @@ static int dc_start(struct conn *c, struct op *op)
 		    (a.flags & SSH_FILEXFER_ATTR_PERMISSIONS) &&
 		    S_ISLNK(a.perm))
 			return 0; /* the target's attributes are wanted */
+		if (r == 2 && attrs_ids_ok(c, &a))
+			return 0; /* the server's answer gives the error */
 		if (op->kind == OP_GETATTR) {
 			struct stat st;
 
@@ -1774,6 +1786,17 @@ void op_start(struct conn *c, struct op *op)
 					     : lstat_path(op);
 		break;
 	case OP_SETATTR:
+		if (op->to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+			uint32_t u = op->to_set & FUSE_SET_ATTR_UID
+					     ? op->attr.st_uid
+					     : (uint32_t)-1;
+			uint32_t g = op->to_set & FUSE_SET_ATTR_GID
+					     ? op->attr.st_gid
+					     : (uint32_t)-1;
+
+			if ((rc = idmap_out(c, &u, &g)))
+				break; /* no id on the server (nomap=error) */
+		}
 		setattr_behind(op);
 		fh = op->fh;
 		if (!op->behind) {

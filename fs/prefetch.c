@@ -461,6 +461,10 @@ void pf_fh_op(struct op *op)
 	case OP_GETATTR: { /* fstat: what was fetched, also once unlinked */
 		struct stat st;
 
+		if (attrs_ids_ok(op->c, &fh->pf_attrs)) {
+			op_reply_err(op, EPERM); /* idmap=file, nomap=error */
+			break;
+		}
 		attrs_to_stat(op->c, &fh->pf_attrs, &st, fh->ino);
 		op_reply_attr(op, &st, op_attr_timeout(op));
 		break;

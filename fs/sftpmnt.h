@@ -58,7 +58,10 @@ struct opts {
 	int alive_interval;	/* ServerAliveInterval seconds (15) */
 	int alive_count;	/* ServerAliveCountMax (3) */
 	int op_timeout;		/* seconds an op may wait for a link (60) */
-	int idmap_user;		/* idmap=user */
+	int idmap;		/* IDMAP_NONE, _USER, _FILE (idmap.c) */
+	char *uidfile, *gidfile; /* idmap=file: "name:remote id" lines */
+	int nomap_error;	/* nomap=error (1, default) or ignore (0) */
+	struct idmap_tab *uidmap, *gidmap; /* loaded from those files */
 	long uid, gid;		/* uid=, gid=: shown for every file (-1 off) */
 	long umask;		/* umask=: bits cleared in shown modes (-1) */
 	int follow_symlinks;	/* present symlinks as what they point to */
@@ -492,5 +495,19 @@ int errmap_reply(const uint8_t *body, size_t n, enum op_kind kind);
 /* attrs */
 void attrs_to_stat(const struct conn *c, const struct sftp_attrs *a,
 		   struct stat *st, uint64_t ino);
+/* -EPERM when a's owner has no local id (idmap=file, nomap=error). */
+int attrs_ids_ok(const struct conn *c, const struct sftp_attrs *a);
+
+/* ---- owners (idmap.c) ---------------------------------------------------- */
+
+enum { IDMAP_NONE, IDMAP_USER, IDMAP_FILE };
+struct idmap_tab;
+/* Load uidfile=/gidfile= for idmap=file: -1 after a message. */
+int idmap_load(struct opts *o);
+void idmap_free(struct opts *o);
+/* Server ids -> shown ids, and back (chown): -EPERM for an id a file
+ * map lacks under nomap=error; (uint32_t)-1 passes unchanged out. */
+int idmap_in(const struct conn *c, uint32_t *uid, uint32_t *gid);
+int idmap_out(const struct conn *c, uint32_t *uid, uint32_t *gid);
 
 #endif

@@ -152,4 +152,49 @@ mounted && umnt
 "$bin" "$SFTPMNT_TEST_USER@127.0.0.1:$ln_root" "$mnt" -o "$base,$kh,max_read=100" 2>"$work/err" &&
 	{ fail "max_read=100 accepted"; umnt; } || { grep -q "max_read" "$work/err" && ok "max_read=100 refused: $(cat "$work/err")" || fail "max_read=100 message"; }
 
+# 7. idmap=file: uidfile=/gidfile= lines "local name:remote id", as
+# sshfs reads them; an id the file lacks is EPERM (nomap=error, the
+# default) or shown as it is (nomap=ignore); chown maps back
+id_root=$SFTPMNT_TEST_ROOT/idmap
+mkdir -p "$id_root"
+for f in a b c; do echo "$f" >"$id_root/$f"; done
+chown 0:0 "$id_root/a"
+chown 1234:1234 "$id_root/b"
+chown 4321:4321 "$id_root/c"
+printf '# local:remote\ndaemon:1234\nroot:0\n  \n' >"$work/uids"
+printf 'daemon:1234\nroot:0\n' >"$work/gids"
+idf="idmap=file,uidfile=$work/uids,gidfile=$work/gids"
+daemon_ids="$(id -u daemon) $(id -g daemon)"
+if "$bin" "$SFTPMNT_TEST_USER@127.0.0.1:$id_root" "$mnt" -o "$base,$kh,$idf"; then
+	got="$(stat -c '%u %g' "$mnt/a")|$(stat -c '%u %g' "$mnt/b")"
+	[ "$got" = "0 0|$daemon_ids" ] && ok "idmap=file: remote 0 and 1234 shown as root and daemon" ||
+		fail "idmap=file: got $got"
+	err=$(stat "$mnt/c" 2>&1) && fail "idmap=file: an unmapped owner stat'ed: $err" ||
+		{ echo "$err" | grep -q "not permitted" && ok "nomap=error: unmapped owner gives EPERM" ||
+			fail "nomap=error: $err"; }
+	[ "$(ls "$mnt" | tr '\n' ' ')" = "a b c " ] && ok "idmap=file: names still listed" || fail "idmap=file: ls $(ls "$mnt")"
+	chown daemon:daemon "$mnt/a" && [ "$(stat -c '%u %g' "$id_root/a")" = "1234 1234" ] &&
+		[ "$(stat -c '%u %g' "$mnt/a")" = "$daemon_ids" ] &&
+		ok "idmap=file: chown daemon:daemon sets 1234:1234 on the server" ||
+		fail "idmap=file chown: server $(stat -c '%u %g' "$id_root/a")"
+	err=$(chown 4242 "$mnt/b" 2>&1) && fail "chown to an unmapped uid worked" ||
+		{ echo "$err" | grep -q "not permitted" && [ "$(stat -c %u "$id_root/b")" = 1234 ] &&
+			ok "nomap=error: chown to an unmapped uid gives EPERM" || fail "unmapped chown: $err"; }
+	umnt
+else
+	fail "mount with $idf"
+fi
+"$bin" "$SFTPMNT_TEST_USER@127.0.0.1:$id_root" "$mnt" -o "$base,$kh,$idf,nomap=ignore" &&
+	[ "$(stat -c '%u %g' "$mnt/c")" = "4321 4321" ] && ok "nomap=ignore: unmapped ids shown as they are" ||
+	fail "nomap=ignore: $(stat -c '%u %g' "$mnt/c" 2>&1)"
+mounted && umnt
+printf 'daemon:1234\nno colon here\n' >"$work/uids_bad"
+refuse "a bad uidfile line" "uids_bad:2" "$SFTPMNT_TEST_USER@127.0.0.1:$id_root" "$mnt" \
+	-o "$base,$kh,idmap=file,uidfile=$work/uids_bad"
+printf 'nosuchuser_xyz:5\n' >"$work/uids_unk"
+refuse "an unknown local user in uidfile" "no local user" "$SFTPMNT_TEST_USER@127.0.0.1:$id_root" "$mnt" \
+	-o "$base,$kh,idmap=file,uidfile=$work/uids_unk"
+refuse "idmap=file without files" "needs uidfile" "$SFTPMNT_TEST_USER@127.0.0.1:$id_root" "$mnt" \
+	-o "$base,$kh,idmap=file"
+
 [ $fails = 0 ] || { echo "$fails failures"; exit 1; }
