@@ -24,8 +24,8 @@
 
 #include "sftpmnt.h"
 
-static int tcp_connect(const char *host, int port, int timeout_s, char *err,
-		       size_t errlen)
+int tcp_connect(const char *host, int port, int timeout_s, char *err,
+		size_t errlen)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
 	char portstr[16];
@@ -82,16 +82,16 @@ static int knownhost_keytype(int hostkey_type)
  * ports, @revoked keys refused.  StrictHostKeyChecking=yes refuses an
  * unknown host, accept-new records it, no accepts anything.
  */
-static int verify_host(struct conn *c, char *err, size_t errlen)
+static int verify_host(LIBSSH2_SESSION *s, const struct opts *o, char *err,
+		       size_t errlen)
 {
-	struct opts *o = c->o;
 	LIBSSH2_KNOWNHOSTS *kh;
 	const char *key;
 	char path[1024];
 	size_t len;
 	int type, rc;
 
-	key = libssh2_session_hostkey(c->s, &len, &type);
+	key = libssh2_session_hostkey(s, &len, &type);
 	if (!key) {
 		snprintf(err, errlen, "the server sent no host key");
 		return -1;
@@ -105,7 +105,7 @@ static int verify_host(struct conn *c, char *err, size_t errlen)
 		snprintf(path, sizeof(path), "%s/.ssh/known_hosts",
 			 home ? home : pw ? pw->pw_dir : "/");
 	}
-	kh = libssh2_knownhost_init(c->s);
+	kh = libssh2_knownhost_init(s);
 	if (!kh) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -165,9 +165,8 @@ static int verify_host(struct conn *c, char *err, size_t errlen)
 
 /* Keys held by ssh-agent ($SSH_AUTH_SOCK or IdentityAgent), as ssh
  * tries them before key files.  0 when one was accepted. */
-static int login_agent(struct conn *c)
+static int login_agent(LIBSSH2_SESSION *s, const struct opts *o)
 {
-	struct opts *o = c->o;
 	struct libssh2_agent_publickey *id = NULL;
 	LIBSSH2_AGENT *ag;
 	int rc = -1;
@@ -177,7 +176,7 @@ static int login_agent(struct conn *c)
 		return -1;
 	if (!o->identity_agent && !getenv("SSH_AUTH_SOCK"))
 		return -1;
-	ag = libssh2_agent_init(c->s);
+	ag = libssh2_agent_init(s);
 	if (!ag)
 		return -1;
 	if (o->identity_agent)
@@ -218,23 +217,22 @@ static LIBSSH2_USERAUTH_KBDINT_RESPONSE_FUNC(kbd_answer)
 	}
 }
 
-static int login_password(struct conn *c)
+static int login_password(LIBSSH2_SESSION *s, const struct opts *o)
 {
-	struct opts *o = c->o;
 	const char *list;
 
 	if (!o->password)
 		return -1;
-	list = libssh2_userauth_list(c->s, o->user,
+	list = libssh2_userauth_list(s, o->user,
 				     (unsigned)strlen(o->user));
-	if (libssh2_userauth_authenticated(c->s))
+	if (libssh2_userauth_authenticated(s))
 		return 0;
 	if (list && strstr(list, "password") &&
-	    !libssh2_userauth_password(c->s, o->user, o->password))
+	    !libssh2_userauth_password(s, o->user, o->password))
 		return 0;
 	if (list && strstr(list, "keyboard-interactive")) {
 		kbd_password = o->password;
-		if (!libssh2_userauth_keyboard_interactive(c->s, o->user,
+		if (!libssh2_userauth_keyboard_interactive(s, o->user,
 							   kbd_answer))
 			return 0;
 	}
@@ -258,20 +256,20 @@ static int key_private(const char *path, char *note, size_t notelen)
 	return -1;
 }
 
-static int login(struct conn *c, char *err, size_t errlen)
+static int login(LIBSSH2_SESSION *s, const struct opts *o, char *err,
+		 size_t errlen)
 {
-	struct opts *o = c->o;
 	const char *home = getenv("HOME");
 	static const char *const defaults[] = { "id_ed25519", "id_ecdsa",
 						"id_rsa" };
 	char path[1024], note[1024] = "", *msg;
 	int i;
 
-	if (!login_agent(c))
+	if (!login_agent(s, o))
 		return 0;
 	for (i = 0; i < o->nidentity; i++)
 		if (!key_private(o->identity[i], note, sizeof(note)) &&
-		    !libssh2_userauth_publickey_fromfile(c->s, o->user, NULL,
+		    !libssh2_userauth_publickey_fromfile(s, o->user, NULL,
 							 o->identity[i], NULL))
 			return 0;
 	if (o->nidentity == 0 && home) {
@@ -282,13 +280,13 @@ static int login(struct conn *c, char *err, size_t errlen)
 			    key_private(path, note, sizeof(note)))
 				continue;
 			if (!libssh2_userauth_publickey_fromfile(
-				    c->s, o->user, NULL, path, NULL))
+				    s, o->user, NULL, path, NULL))
 				return 0;
 		}
 	}
-	if (!login_password(c))
+	if (!login_password(s, o))
 		return 0;
-	libssh2_session_last_error(c->s, &msg, NULL, 0);
+	libssh2_session_last_error(s, &msg, NULL, 0);
 	snprintf(err, errlen, "authentication as %s failed: %s%s%s", o->user,
 		 msg && *msg ? msg : "no usable key", *note ? "; " : "", note);
 	return -1;
@@ -329,50 +327,67 @@ double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* One connection attempt: TCP, SSH, host key, login, SFTP.  On success
- * c->sock/s/sftp/core are the new ones. */
-static int connect_once(struct conn *c, char *err, size_t errlen)
+/* SSH over a connected socket: algorithms as configured, handshake, host
+ * key, login.  The session, or NULL after a message in err (the socket
+ * stays the caller's).  The jump host's session is made the same way. */
+LIBSSH2_SESSION *ssh_start(const struct opts *o, int sock, char *err,
+			   size_t errlen)
 {
-	struct opts *o = c->o;
+	LIBSSH2_SESSION *s = libssh2_session_init();
 	char *msg;
-	int rc, sock;
 
-	sock = tcp_connect(o->host, o->port, o->connect_timeout, err, errlen);
-	if (sock < 0)
-		return -1;
-	c->sock = sock;
-	c->s = libssh2_session_init();
-	if (!c->s) {
+	if (!s) {
 		snprintf(err, errlen, "out of memory");
-		goto fail;
+		return NULL;
 	}
-	libssh2_session_set_timeout(c->s, (long)o->connect_timeout * 1000);
+	libssh2_session_set_timeout(s, (long)o->connect_timeout * 1000);
 	if (o->compression == 1)
-		libssh2_session_flag(c->s, LIBSSH2_FLAG_COMPRESS, 1);
+		libssh2_session_flag(s, LIBSSH2_FLAG_COMPRESS, 1);
 	if ((o->ciphers && (libssh2_session_method_pref(
-				    c->s, LIBSSH2_METHOD_CRYPT_CS, o->ciphers) ||
+				    s, LIBSSH2_METHOD_CRYPT_CS, o->ciphers) ||
 			    libssh2_session_method_pref(
-				    c->s, LIBSSH2_METHOD_CRYPT_SC, o->ciphers))) ||
-	    (o->kex && libssh2_session_method_pref(c->s, LIBSSH2_METHOD_KEX,
-						   o->kex)) ||
-	    (o->macs && (libssh2_session_method_pref(c->s, LIBSSH2_METHOD_MAC_CS,
+				    s, LIBSSH2_METHOD_CRYPT_SC, o->ciphers))) ||
+	    (o->kex &&
+	     libssh2_session_method_pref(s, LIBSSH2_METHOD_KEX, o->kex)) ||
+	    (o->macs && (libssh2_session_method_pref(s, LIBSSH2_METHOD_MAC_CS,
 						     o->macs) ||
-			 libssh2_session_method_pref(c->s, LIBSSH2_METHOD_MAC_SC,
+			 libssh2_session_method_pref(s, LIBSSH2_METHOD_MAC_SC,
 						     o->macs)))) {
-		libssh2_session_last_error(c->s, &msg, NULL, 0);
+		libssh2_session_last_error(s, &msg, NULL, 0);
 		snprintf(err, errlen, "bad algorithm option: %s", msg);
 		goto fail;
 	}
-	rc = libssh2_session_handshake(c->s, c->sock);
-	if (rc) {
-		libssh2_session_last_error(c->s, &msg, NULL, 0);
+	if (libssh2_session_handshake(s, sock)) {
+		libssh2_session_last_error(s, &msg, NULL, 0);
 		snprintf(err, errlen, "SSH handshake with %s failed: %s",
 			 o->host, msg);
 		goto fail;
 	}
 	/* A server that comes back with another host key is refused just
 	 * like at mount time: never silently accepted. */
-	if (verify_host(c, err, errlen) || login(c, err, errlen))
+	if (verify_host(s, o, err, errlen) || login(s, o, err, errlen))
+		goto fail;
+	return s;
+fail:
+	libssh2_session_free(s);
+	return NULL;
+}
+
+/* One connection attempt: TCP (or a channel through the jump host), SSH,
+ * host key, login, SFTP.  On success c->sock/s/sftp/core are the new
+ * ones. */
+static int connect_once(struct conn *c, char *err, size_t errlen)
+{
+	struct opts *o = c->o;
+	char *msg;
+
+	c->sock = o->jump ? jump_open(o->jump, o->host, o->port, err, errlen)
+			  : tcp_connect(o->host, o->port, o->connect_timeout,
+					err, errlen);
+	if (c->sock < 0)
+		return -1;
+	c->s = ssh_start(o, c->sock, err, errlen);
+	if (!c->s)
 		goto fail;
 	c->sftp = libssh2_sftp_init(c->s);
 	if (!c->sftp) {
@@ -740,6 +755,8 @@ int conn_start(struct conn *c)
 {
 	if (!c->o->foreground)
 		openlog("sftpmnt", LOG_PID, LOG_DAEMON);
+	if (c->o->jump && jump_start())
+		logmsg(c, LOG_WARNING, "the ProxyJump thread did not start");
 	c->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (c->wakefd < 0)
 		return -1;

@@ -57,6 +57,8 @@ static void usage(FILE *f)
 		"nomap=error|ignore\n"
 		"    uid=N gid=N umask=OCTAL\n"
 		"    follow_symlinks transform_symlinks contain_symlinks\n"
+		"    ProxyJump=[user@]host[:port]  reach the host through "
+		"another (ssh -J)\n"
 		"    mount-only words (_netdev noauto user users nofail auto "
 		"rw x-systemd.*) are accepted and ignored\n");
 }
@@ -166,6 +168,8 @@ static int opt_one(struct opts *o, char *w)
 		return set_str(&o->kex, v);
 	} else if (IS("MACs")) {
 		return set_str(&o->macs, v);
+	} else if (IS("ProxyJump")) {
+		return set_str(&o->proxy_jump, v);
 	} else if (IS("cache")) {
 		o->cache = strcasecmp(v, "no") != 0;
 	} else if (IS("cache_timeout") || IS("cache_dir_timeout") ||
@@ -329,15 +333,20 @@ static void opts_free(struct opts *o)
 	free(o->uidfile);
 	free(o->gidfile);
 	idmap_free(o);
+	free(o->proxy_jump);
+	if (o->jump) {
+		opts_free(o->jump);
+		free(o->jump);
+	}
 	if (o->password) {
 		memset(o->password, 0, strlen(o->password));
 		free(o->password);
 	}
 }
 
-/* ssh_config(5): -F file, or ~/.ssh/config then /etc/ssh/ssh_config;
- * then the defaults for what nobody set. */
-static int finish_opts(struct opts *o)
+/* ssh_config(5) for o->host: -F file, or ~/.ssh/config then
+ * /etc/ssh/ssh_config (what is set already wins). */
+static int read_config(struct opts *o)
 {
 	const char *home = getenv("HOME");
 	char path[4096];
@@ -361,6 +370,12 @@ static int finish_opts(struct opts *o)
 		o->host = o->hostname;
 		o->hostname = NULL;
 	}
+	return 0;
+}
+
+/* The defaults for what neither the command line nor ssh_config set. */
+static int default_opts(struct opts *o)
+{
 	if (!o->user) {
 		struct passwd *pw = getpwuid(getuid());
 
@@ -375,6 +390,95 @@ static int finish_opts(struct opts *o)
 	if (o->alive_count <= 0)
 		o->alive_count = 3;
 	return o->user && o->host ? 0 : -1;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+/* ProxyJump=[user@]host[:port]: the jump host's options.  Its own
+ * ssh_config block applies first; what that leaves unset comes from the
+ * mount's options (known_hosts, keys, agent, host key policy, timeouts),
+ * so one set of credentials serves both hops. */
+static int jump_opts(struct opts *o)
+{
+	struct opts *j;
+	char *spec, *at, *colon;
+	int i;
+
+	if (!o->proxy_jump || !strcasecmp(o->proxy_jump, "none"))
+		return 0;
+	if (strchr(o->proxy_jump, ',')) {
+		fprintf(stderr, "sftpmnt: ProxyJump=%s: one jump host only\n",
+			o->proxy_jump);
+		return -1;
+	}
+	if (!(j = calloc(1, sizeof(*j))) || !(spec = strdup(o->proxy_jump))) {
+		free(j);
+		return -1;
+	}
+	o->jump = j;
+	j->port = 22;
+	j->strict_hostkey = j->connect_timeout = j->alive_interval = -1;
+	j->alive_count = j->identities_only = j->compression = -1;
+	j->config = o->config;
+	at = strrchr(spec, '@');
+	if (at) {
+		*at = '\0';
+		j->user = strdup(spec);
+		j->user_set = 1;
+	}
+	j->host = strdup(at ? at + 1 : spec);
+	if (j->host && (colon = strrchr(j->host, ':')) &&
+	    !strchr(colon + 1, ']')) {
+		char *end;
+		long port = strtol(colon + 1, &end, 10);
+
+		if (*end || port <= 0 || port > 65535) {
+			fprintf(stderr, "sftpmnt: ProxyJump=%s: bad port\n",
+				o->proxy_jump);
+			free(spec);
+			return -1;
+		}
+		*colon = '\0';
+		j->port = (int)port;
+		j->port_set = 1;
+	}
+	free(spec);
+	if (!j->host || !*j->host || (at && !j->user)) {
+		fprintf(stderr, "sftpmnt: ProxyJump=%s: expected "
+				"[user@]host[:port]\n",
+			o->proxy_jump);
+		return -1;
+	}
+	if (read_config(j))
+		return -1;
+	if (!j->known_hosts)
+		j->known_hosts = dup_or_null(o->known_hosts);
+	if (!j->identity_agent)
+		j->identity_agent = dup_or_null(o->identity_agent);
+	if (j->nidentity == 0)
+		for (i = 0; i < o->nidentity; i++)
+			if ((j->identity[j->nidentity] =
+				     strdup(o->identity[i])))
+				j->nidentity++;
+	if (j->identities_only < 0)
+		j->identities_only = o->identities_only;
+	if (j->strict_hostkey < 0)
+		j->strict_hostkey = o->strict_hostkey;
+	if (j->connect_timeout < 0)
+		j->connect_timeout = o->connect_timeout;
+	if (j->alive_interval < 0)
+		j->alive_interval = o->alive_interval;
+	return default_opts(j);
+}
+
+static int finish_opts(struct opts *o)
+{
+	if (read_config(o) || default_opts(o))
+		return -1;
+	return jump_opts(o);
 }
 
 int main(int argc, char **argv)
@@ -515,6 +619,8 @@ int main(int argc, char **argv)
 		goto out_signals;
 	}
 	/* detach only now: every error so far reached the terminal */
+	if (o.jump && !o.foreground)
+		jump_hold();
 	if (fuse_daemonize(o.foreground))
 		goto out_unmount;
 	if (conn_start(&c)) {

@@ -70,6 +70,8 @@ struct opts {
 	int kernel_cache;	/* keep the page cache across opens */
 	char kopts[256];	/* ro, nosuid, noexec...: for the kernel */
 	int compression;	/* Compression=yes: zlib@openssh.com (-1 unset) */
+	char *proxy_jump;	/* ProxyJump=[user@]host[:port] or "none" */
+	struct opts *jump;	/* the jump host's options (jump.c) */
 };
 
 /* ---- inodes ----------------------------------------------------------- */
@@ -497,6 +499,27 @@ void attrs_to_stat(const struct conn *c, const struct sftp_attrs *a,
 		   struct stat *st, uint64_t ino);
 /* -EPERM when a's owner has no local id (idmap=file, nomap=error). */
 int attrs_ids_ok(const struct conn *c, const struct sftp_attrs *a);
+
+/* ---- connecting (conn.c, jump.c) ---------------------------------------- */
+
+/* A TCP connection to host:port (TCP_NODELAY), or -1 with err set. */
+int tcp_connect(const char *host, int port, int timeout_s, char *err,
+		size_t errlen);
+/* SSH over sock: handshake, host key checked against known_hosts as
+ * ssh does, login; NULL with err set. */
+LIBSSH2_SESSION *ssh_start(const struct opts *o, int sock, char *err,
+			   size_t errlen);
+/* ProxyJump: log in to the jump host j, open a direct-tcpip channel to
+ * host:port and return a stream socket carrying it (a thread copies the
+ * bytes, ending when either side does); -1 with err set. */
+int jump_open(const struct opts *j, const char *host, int port, char *err,
+	      size_t errlen);
+/* Around fuse_daemonize's fork: jump_hold stops the threads of the
+ * jumps made so far (keeping their state), jump_start (in the daemon)
+ * starts them again; jumps made after that run at once.  jump_start:
+ * -1 if a thread could not start (its connection then reads EOF). */
+void jump_hold(void);
+int jump_start(void);
 
 /* ---- owners (idmap.c) ---------------------------------------------------- */
 

@@ -176,6 +176,8 @@ static int apply(struct opts *o, const char *kw, char *v, const char *host)
 		return set_once(&o->kex, v);
 	} else if (KW("MACs")) {
 		return set_once(&o->macs, v);
+	} else if (KW("ProxyJump")) {
+		return set_once(&o->proxy_jump, v);
 	}
 #undef KW
 	return 0;

@@ -514,6 +514,85 @@ libssh2_channel_open_ex(LIBSSH2_SESSION *s, const char *channel_type,
 	return c;
 }
 
+/* Append an SSH string (length, bytes) at *at in buf of size cap; -1 when
+ * it does not fit. */
+static int put_string(uint8_t *buf, size_t cap, size_t *at, const char *s,
+		      size_t n)
+{
+	if (n > cap || *at > cap - n || cap - n - *at < 4)
+		return -1;
+	put_u32(buf + *at, (uint32_t)n);
+	memcpy(buf + *at + 4, s, n);
+	*at += 4 + n;
+	return 0;
+}
+
+static int put_port(uint8_t *buf, size_t cap, size_t *at, int port)
+{
+	if (cap - *at < 4)
+		return -1;
+	put_u32(buf + *at, (uint32_t)port);
+	*at += 4;
+	return 0;
+}
+
+/* A channel of type `type` whose CHANNEL_OPEN carries msg (RFC 4254 7.2,
+ * OpenSSH's PROTOCOL 2.4); rebuilt on every call, sent by the first. */
+static LIBSSH2_CHANNEL *open_forward(LIBSSH2_SESSION *s, const char *type,
+				     const uint8_t *msg, size_t mlen)
+{
+	return libssh2_channel_open_ex(s, type, (unsigned)strlen(type),
+				       LIBSSH2_CHANNEL_WINDOW_DEFAULT,
+				       LIBSSH2_CHANNEL_PACKET_DEFAULT,
+				       (const char *)msg, (unsigned)mlen);
+}
+
+LIBSSH2_API LIBSSH2_CHANNEL *
+libssh2_channel_direct_tcpip_ex(LIBSSH2_SESSION *s, const char *host,
+				int port, const char *shost, int sport)
+{
+	uint8_t msg[2 * 1024 + 16];
+	size_t at = 0;
+
+	if (!s)
+		return NULL;
+	if (!host || !shost || port < 0 || port > 65535 || sport < 0 ||
+	    sport > 65535 ||
+	    put_string(msg, sizeof(msg), &at, host, strlen(host)) ||
+	    put_port(msg, sizeof(msg), &at, port) ||
+	    put_string(msg, sizeof(msg), &at, shost, strlen(shost)) ||
+	    put_port(msg, sizeof(msg), &at, sport)) {
+		sess_err(s, LIBSSH2_ERROR_INVAL,
+			 "direct-tcpip: bad host or port");
+		return NULL;
+	}
+	return open_forward(s, "direct-tcpip", msg, at);
+}
+
+LIBSSH2_API LIBSSH2_CHANNEL *
+libssh2_channel_direct_streamlocal_ex(LIBSSH2_SESSION *s,
+				      const char *socket_path,
+				      const char *shost, int sport)
+{
+	uint8_t msg[2 * 1024 + 16];
+	size_t at = 0;
+
+	if (!s)
+		return NULL;
+	/* OpenSSH reads a socket path, then a reserved string and uint32
+	 * (libssh2 sends the originator there) */
+	if (!socket_path || !shost || sport < 0 || sport > 65535 ||
+	    put_string(msg, sizeof(msg), &at, socket_path,
+		       strlen(socket_path)) ||
+	    put_string(msg, sizeof(msg), &at, shost, strlen(shost)) ||
+	    put_port(msg, sizeof(msg), &at, sport)) {
+		sess_err(s, LIBSSH2_ERROR_INVAL,
+			 "direct-streamlocal: bad socket path or port");
+		return NULL;
+	}
+	return open_forward(s, "direct-streamlocal@openssh.com", msg, at);
+}
+
 /* ---- requests ------------------------------------------------------------- */
 
 /* Send a CHANNEL_REQUEST with want_reply and wait for its answer.

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "libssh2.h"
@@ -729,6 +731,66 @@ START_TEST(unknown_subsystem_and_type)
 }
 END_TEST
 
+/* direct-tcpip (RFC 4254 7.2): a channel to the test sshd's own port
+ * carries its identification line; a closed port is refused with the
+ * server's reason; a bad port is refused before anything is sent.
+ * direct-streamlocal@openssh.com: a Unix socket the test listens on. */
+START_TEST(direct_tcpip_and_streamlocal)
+{
+	int fd, port = atoi(integ_env("SFTPMNT_TEST_PORT"));
+	LIBSSH2_SESSION *s = start(&fd);
+	LIBSSH2_CHANNEL *c;
+	char buf[256], path[108];
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	ssize_t n;
+	int lfd, afd;
+
+	c = libssh2_channel_direct_tcpip_ex(s, "127.0.0.1", port, "127.0.0.1",
+					    4242);
+	ck_assert_msg(c != NULL, "direct-tcpip: %s", errmsg(s));
+	n = libssh2_channel_read(c, buf, sizeof(buf) - 1);
+	ck_assert_msg(n >= 8, "read: %zd %s", n, errmsg(s));
+	buf[n] = 0;
+	ck_assert_msg(!strncmp(buf, "SSH-2.0-", 8), "got %s", buf);
+	/* our own identification goes the other way: the server answers
+	 * with its KEXINIT, a binary packet */
+	ck_assert_int_eq(libssh2_channel_write(c, "SSH-2.0-test\r\n", 14), 14);
+	ck_assert_int_eq(close_channel(c), 0);
+
+	c = libssh2_channel_direct_tcpip(s, "127.0.0.1", 1);
+	ck_assert_ptr_null(c);
+	ck_assert_int_eq(libssh2_session_last_errno(s),
+			 LIBSSH2_ERROR_CHANNEL_FAILURE);
+	c = libssh2_channel_direct_tcpip(s, "127.0.0.1", 70000);
+	ck_assert_ptr_null(c);
+	ck_assert_int_eq(libssh2_session_last_errno(s), LIBSSH2_ERROR_INVAL);
+
+	snprintf(path, sizeof(path), "/tmp/sftpmnt-sl.%d", (int)getpid());
+	unlink(path);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_ge(lfd, 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(listen(lfd, 1), 0);
+	c = libssh2_channel_direct_streamlocal_ex(s, path, "127.0.0.1", 0);
+	ck_assert_msg(c != NULL, "direct-streamlocal: %s", errmsg(s));
+	afd = accept(lfd, NULL, NULL);
+	ck_assert_int_ge(afd, 0);
+	ck_assert_int_eq(write(afd, "from the socket", 15), 15);
+	n = libssh2_channel_read(c, buf, sizeof(buf));
+	ck_assert_int_eq(n, 15);
+	ck_assert_int_eq(memcmp(buf, "from the socket", 15), 0);
+	ck_assert_int_eq(libssh2_channel_write(c, "back", 4), 4);
+	ck_assert_int_eq(read(afd, buf, sizeof(buf)), 4);
+	ck_assert_int_eq(memcmp(buf, "back", 4), 0);
+	close(afd);
+	ck_assert_int_eq(close_channel(c), 0);
+	close(lfd);
+	unlink(path);
+	finish(s, fd);
+}
+END_TEST
+
 /* A second exec on a channel that already runs a command is refused by
  * OpenSSH; the first command is unaffected. */
 START_TEST(second_exec_refused)
@@ -760,6 +822,7 @@ int main(void)
 	integ_env("SFTPMNT_TEST_PORT");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, exec_echo);
+	tcase_add_test(tc, direct_tcpip_and_streamlocal);
 	tcase_add_test(tc, exit_status);
 	tcase_add_test(tc, stderr_separate_and_merged);
 	tcase_add_test(tc, large_stderr);
