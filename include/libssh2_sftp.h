@@ -344,6 +344,15 @@ LIBSSH2_API int libssh2_sftp_home_directory_ex(LIBSSH2_SFTP *sftp,
 				       (unsigned int)strlen(user), (target), \
 				       (maxlen))
 
+/* users-groups-by-id@openssh.com: the names of nuids user ids and
+ * ngids group ids, into names as NUL-terminated strings (users first,
+ * each list in the order asked; "" for an id without a name); returns
+ * the bytes used. */
+LIBSSH2_API int libssh2_sftp_users_groups_by_id(
+	LIBSSH2_SFTP *sftp, const unsigned long *uids, unsigned int nuids,
+	const unsigned long *gids, unsigned int ngids, char *names,
+	size_t names_len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -143,6 +143,9 @@ static int encode(struct sftp_core *c, const struct sreq *r)
 	case SREQ_COPY_DATA:
 		return sftp_enc_copy_data(w, id, r->h, r->hl, r->off1, r->len,
 					  r->h2, r->hl2, r->off2);
+	case SREQ_USERS_GROUPS:
+		return sftp_enc_users_groups_by_id(w, id, r->ids1, r->n1,
+						   r->ids2, r->n2);
 	}
 	return LIBSSH2_ERROR_INVAL;
 }
@@ -702,6 +705,91 @@ LIBSSH2_API int libssh2_sftp_copy_data(LIBSSH2_SFTP_HANDLE *src,
 	r.len = length;
 	r.off2 = dst_offset;
 	return status_call(src->sf, &r);
+}
+
+/* Copy one packed list of names into out as NUL-terminated strings. */
+static int put_names(const uint8_t *p, size_t len, char *out, size_t cap,
+		     size_t *used)
+{
+	struct sftp_strlist_iter it;
+	const char *name;
+	size_t nlen;
+	int rc;
+
+	sftp_strlist_iter_init(&it, p, len);
+	while ((rc = sftp_strlist_next(&it, &name, &nlen)) > 0) {
+		if (nlen >= cap - *used)
+			return LIBSSH2_ERROR_BUFFER_TOO_SMALL;
+		memcpy(out + *used, name, nlen);
+		out[*used + nlen] = '\0';
+		*used += nlen + 1;
+	}
+	return rc < 0 ? LIBSSH2_ERROR_SFTP_PROTOCOL : 0;
+}
+
+LIBSSH2_API int libssh2_sftp_users_groups_by_id(
+	LIBSSH2_SFTP *sf, const unsigned long *uids, unsigned int nuids,
+	const unsigned long *gids, unsigned int ngids, char *names,
+	size_t names_len)
+{
+	struct sreq r = { .type = SREQ_USERS_GROUPS };
+	struct sftp_users_groups u;
+	uint32_t *ids = NULL;
+	uint8_t *reply;
+	size_t n, used = 0, i;
+	int rc;
+
+	if (!sf || (nuids && !uids) || (ngids && !gids) || !names)
+		return LIBSSH2_ERROR_BAD_USE;
+	if (!(sf->core.ext & SFTP_HAS_USERS_GROUPS))
+		return sess_err(sf->s, LIBSSH2_ERROR_METHOD_NOT_SUPPORTED,
+				"the server has no users-groups-by-id "
+				"extension");
+	if (nuids > SFTP_NAMES_MAX || ngids > SFTP_NAMES_MAX)
+		return sess_err(sf->s, LIBSSH2_ERROR_INVAL,
+				"more than %u ids in one request",
+				SFTP_NAMES_MAX);
+	/* the ids as the wire has them (every call: a call resumed after
+	 * EAGAIN does not encode again, but the arguments are the same) */
+	if (nuids + ngids &&
+	    !(ids = la_alloc(&sf->s->a,
+			     ((size_t)nuids + ngids) * sizeof(*ids))))
+		return sess_err(sf->s, LIBSSH2_ERROR_ALLOC, "out of memory");
+	for (i = 0; i < nuids; i++)
+		ids[i] = (uint32_t)uids[i];
+	for (i = 0; i < ngids; i++)
+		ids[nuids + i] = (uint32_t)gids[i];
+	r.ids1 = ids;
+	r.n1 = nuids;
+	r.ids2 = ids ? ids + nuids : NULL;
+	r.n2 = ngids;
+	rc = op_wait(sf, &r, &reply, &n);
+	la_free(&sf->s->a, ids);
+	if (rc)
+		return rc;
+	if (reply[0] != SSH_FXP_EXTENDED_REPLY) {
+		rc = reply_other(sf, reply, n, "users-groups-by-id");
+		goto out;
+	}
+	u = sftp_dec_users_groups(reply, n);
+	if (u.rc || u.n_users != nuids || u.n_groups != ngids) {
+		rc = sess_err(sf->s, LIBSSH2_ERROR_SFTP_PROTOCOL,
+			      "malformed users-groups-by-id reply");
+		goto out;
+	}
+	if ((rc = put_names(u.users, u.users_len, names, names_len, &used)) ||
+	    (rc = put_names(u.groups, u.groups_len, names, names_len, &used))) {
+		rc = sess_err(sf->s, rc,
+			      rc == LIBSSH2_ERROR_BUFFER_TOO_SMALL
+				      ? "the names do not fit the buffer"
+				      : "malformed users-groups-by-id reply");
+		goto out;
+	}
+	sf->last_status = SSH_FX_OK;
+	rc = (int)used;
+out:
+	la_free(&sf->s->a, reply);
+	return rc;
 }
 
 static int statvfs_call(LIBSSH2_SFTP *sf, const struct sreq *r,

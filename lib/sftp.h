@@ -33,6 +33,7 @@ enum {
 	SREQ_EXPAND_PATH,
 	SREQ_HOME_DIR,
 	SREQ_COPY_DATA,
+	SREQ_USERS_GROUPS,
 };
 
 /* What one simple request needs; unused fields stay zero. */
@@ -49,6 +50,9 @@ struct sreq {
 	const uint8_t *h2;
 	size_t hl2;
 	uint64_t off1, off2, len;
+	/* users-groups-by-id: the ids asked for */
+	const uint32_t *ids1, *ids2;
+	size_t n1, n2;
 };
 
 /* A pipelined READ: data lands in its own buffer as the reply arrives. */

@@ -22,6 +22,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1606,6 +1607,42 @@ START_TEST(extensions)
 	ck_assert_int_lt(libssh2_sftp_home_directory(c.sf, "no-such-user-x9",
 						     out, sizeof(out)),
 			 0);
+
+	/* users-groups-by-id: names as the server's passwd and group have
+	 * them (this machine's), "" for ids nobody has */
+	{
+		const unsigned long uids[] = { 0, 4294967290UL, pw->pw_uid };
+		const unsigned long gids[] = { 4294967291UL, 0 };
+		struct group *g0 = getgrgid(0);
+		char names[256], wantn[256];
+		size_t at = 0;
+
+		ck_assert_ptr_nonnull(g0);
+		at += (size_t)snprintf(wantn + at, sizeof(wantn) - at, "%s%c%c",
+				       getpwuid(0)->pw_name, 0, 0);
+		at += (size_t)snprintf(wantn + at, sizeof(wantn) - at, "%s%c%c",
+				       pw->pw_name, 0, 0);
+		at += (size_t)snprintf(wantn + at, sizeof(wantn) - at, "%s%c",
+				       g0->gr_name, 0);
+		rc = libssh2_sftp_users_groups_by_id(c.sf, uids, 3, gids, 2,
+						     names, sizeof(names));
+		ck_assert_msg(rc == (int)at, "users-groups-by-id: %d (want %zu) %s",
+			      rc, at, errmsg(c.s));
+		ck_assert_int_eq(memcmp(names, wantn, at), 0);
+		/* none asked: nothing back */
+		ck_assert_int_eq(libssh2_sftp_users_groups_by_id(
+					 c.sf, NULL, 0, NULL, 0, names,
+					 sizeof(names)),
+				 0);
+		ck_assert_int_eq(libssh2_sftp_users_groups_by_id(
+					 c.sf, uids, 3, gids, 2, names, 5),
+				 LIBSSH2_ERROR_BUFFER_TOO_SMALL);
+		/* the session goes on */
+		ck_assert_int_eq(libssh2_sftp_users_groups_by_id(
+					 c.sf, uids, 1, NULL, 0, names,
+					 sizeof(names)),
+				 (int)strlen(getpwuid(0)->pw_name) + 1);
+	}
 
 	/* copy-data: a part, and the rest to the end; right after our own
 	 * pipelined writes to the source */

@@ -921,6 +921,46 @@ START_TEST(symlink_openssh_banner)
 }
 END_TEST
 
+/* OpenSSH extensions AsyncSSH's server does not announce: each call says
+ * METHOD_NOT_SUPPORTED without sending anything, and the session goes
+ * on. */
+START_TEST(sftp_extensions_unsupported)
+{
+	struct sconn sc;
+	LIBSSH2_SFTP_ATTRIBUTES a = { .flags = LIBSSH2_SFTP_ATTR_PERMISSIONS,
+				      .permissions = 0644 };
+	LIBSSH2_SFTP_HANDLE *h1, *h2;
+	const unsigned long id0 = 0;
+	char out[256];
+
+	sftp_start(&sc, NULL);
+	ck_assert_int_eq(libssh2_sftp_expand_path(sc.sf, "~", out, sizeof(out)),
+			 LIBSSH2_ERROR_METHOD_NOT_SUPPORTED);
+	ck_assert_int_eq(libssh2_sftp_home_directory(sc.sf, "", out,
+						     sizeof(out)),
+			 LIBSSH2_ERROR_METHOD_NOT_SUPPORTED);
+	ck_assert_int_eq(libssh2_sftp_users_groups_by_id(sc.sf, &id0, 1, NULL,
+							 0, out, sizeof(out)),
+			 LIBSSH2_ERROR_METHOD_NOT_SUPPORTED);
+	ck_assert_int_eq(libssh2_sftp_lsetstat(sc.sf, "/", &a),
+			 LIBSSH2_ERROR_METHOD_NOT_SUPPORTED);
+	h1 = open_or_fail(&sc, "/ext-a",
+			  LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT, 0644,
+			  LIBSSH2_SFTP_OPENFILE);
+	h2 = open_or_fail(&sc, "/ext-b",
+			  LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT, 0644,
+			  LIBSSH2_SFTP_OPENFILE);
+	ck_assert_int_eq(libssh2_sftp_copy_data(h1, 0, 0, h2, 0),
+			 LIBSSH2_ERROR_METHOD_NOT_SUPPORTED);
+	ck_assert_int_eq(libssh2_sftp_close(h1), 0);
+	ck_assert_int_eq(libssh2_sftp_close(h2), 0);
+	/* what it does announce still works */
+	ck_assert_int_gt(libssh2_sftp_realpath(sc.sf, ".", out, sizeof(out)),
+			 0);
+	sftp_finish(&sc);
+}
+END_TEST
+
 START_TEST(sftp_statvfs)
 {
 	LIBSSH2_SFTP_STATVFS v;
@@ -1089,6 +1129,7 @@ int main(void)
 	tcase_add_test(tc, symlink_libssh2_banner);
 	tcase_add_test(tc, symlink_openssh_banner);
 	tcase_add_test(tc, sftp_statvfs);
+	tcase_add_test(tc, sftp_extensions_unsupported);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
