@@ -1719,28 +1719,90 @@ START_TEST(open_errors)
 }
 END_TEST
 
-/* A read-only sftp-server (-R): writes are refused with
- * PERMISSION_DENIED (OpenSSH sftp-server.c, readonly checks). */
-static int fixture_sftp_readonly(int on)
+/* The fixture's sftp-server with extra flags (NULL: as it was): -R makes
+ * it read-only, -P LIST denies the named requests (OpenSSH
+ * sftp-server.c, readonly and request_denylist checks). */
+static int fixture_sftp_flags(const char *flags)
 {
 	char cmd[4 * PATH_MAX];
 	const char *dir = integ_env("SFTPMNT_FIXTURE_DIR");
 
 	/* `restart DIR 'Subsystem=sftp ... -R'` is refused by OpenSSH 9.2
 	 * ("Subsystem 'sftp' already defined": the config file already
-	 * names one), so the fixture's own config line is edited. */
-	if (on)
+	 * names one), so the fixture's own config line is edited; the
+	 * flags added are marked with a trailing " #t" to take them off */
+	if (flags)
 		snprintf(cmd, sizeof(cmd),
-			 "sed -i 's|^\\(Subsystem sftp .*\\)$|\\1 -R|' "
+			 "sed -i 's|^\\(Subsystem sftp .*\\)$|\\1 %s #t|' "
 			 "'%s/sshd_config' && '%s' restart '%s'",
-			 dir, integ_env("SFTPMNT_FIXTURE"), dir);
+			 flags, dir, integ_env("SFTPMNT_FIXTURE"), dir);
 	else
 		snprintf(cmd, sizeof(cmd),
-			 "sed -i 's|^\\(Subsystem sftp .*\\) -R$|\\1|' "
+			 "sed -i 's|^\\(Subsystem sftp [^#]*[^# ]\\) .* #t$|\\1|' "
 			 "'%s/sshd_config' && '%s' restart '%s'",
 			 dir, integ_env("SFTPMNT_FIXTURE"), dir);
 	return system(cmd);
 }
+
+static int fixture_sftp_readonly(int on)
+{
+	return fixture_sftp_flags(on ? "-R" : NULL);
+}
+
+/* Requests an administrator denied (sftp-server -P, which names
+ * extensions without their @openssh.com): each is
+ * PERMISSION_DENIED through last_error, the others still work. */
+START_TEST(denied_requests)
+{
+	char path[PATH_MAX], path2[PATH_MAX], dpath[PATH_MAX];
+	unsigned long st_rm, st_mkdir, st_hl, st_link;
+	int rc_rm, rc_mkdir, rc_hl, rc_link, rc_stat, restored;
+	LIBSSH2_SFTP_ATTRIBUTES a;
+	struct conn c;
+
+	put_local(rpath(path, "deny-file"), "x", 1);
+	rpath(path2, "deny-hl");
+	rpath(dpath, "deny-dir");
+	ck_assert_int_eq(
+		fixture_sftp_flags("-P remove,mkdir,symlink,hardlink"),
+		0);
+	start(&c);
+	rc_rm = libssh2_sftp_unlink(c.sf, path);
+	st_rm = libssh2_sftp_last_error(c.sf);
+	rc_mkdir = libssh2_sftp_mkdir(c.sf, dpath, 0755);
+	st_mkdir = libssh2_sftp_last_error(c.sf);
+	rc_hl = libssh2_sftp_hardlink(c.sf, path, path2);
+	st_hl = libssh2_sftp_last_error(c.sf);
+	rc_link = libssh2_sftp_symlink(c.sf, "deny-file", path2);
+	st_link = libssh2_sftp_last_error(c.sf);
+	rc_stat = libssh2_sftp_stat(c.sf, path, &a);
+	finish(&c);
+	restored = fixture_sftp_flags(NULL);
+
+	fprintf(stderr, "sftp-server -P: remove %d/%lu mkdir %d/%lu "
+			"hardlink %d/%lu symlink %d/%lu stat %d\n",
+		rc_rm, st_rm, rc_mkdir, st_mkdir, rc_hl, st_hl, rc_link,
+		st_link, rc_stat);
+	ck_assert_int_eq(restored, 0);
+	ck_assert_int_eq(rc_rm, LIBSSH2_ERROR_SFTP_PROTOCOL);
+	ck_assert_uint_eq(st_rm, LIBSSH2_FX_PERMISSION_DENIED);
+	ck_assert_int_eq(rc_mkdir, LIBSSH2_ERROR_SFTP_PROTOCOL);
+	ck_assert_uint_eq(st_mkdir, LIBSSH2_FX_PERMISSION_DENIED);
+	/* a denied extension is not announced: nothing is sent */
+	ck_assert_int_eq(rc_hl, LIBSSH2_ERROR_METHOD_NOT_SUPPORTED);
+	(void)st_hl;
+	ck_assert_int_eq(rc_link, LIBSSH2_ERROR_SFTP_PROTOCOL);
+	ck_assert_uint_eq(st_link, LIBSSH2_FX_PERMISSION_DENIED);
+	ck_assert_int_eq(rc_stat, 0); /* not denied */
+	ck_assert_int_eq(access(path, F_OK), 0);
+	ck_assert_int_eq(access(path2, F_OK), -1);
+	ck_assert_int_eq(access(dpath, F_OK), -1);
+	/* the full server is back */
+	start(&c);
+	ck_assert_int_eq(libssh2_sftp_unlink(c.sf, path), 0);
+	finish(&c);
+}
+END_TEST
 
 START_TEST(readonly_server)
 {
@@ -1843,6 +1905,7 @@ int main(void)
 	/* these two restart the server: last, in this order */
 	tcase_add_test(tc, server_rekeys_during_transfer);
 	tcase_add_test(tc, readonly_server);
+	tcase_add_test(tc, denied_requests);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
