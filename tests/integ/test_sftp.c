@@ -1729,18 +1729,20 @@ static int fixture_sftp_flags(const char *flags)
 
 	/* `restart DIR 'Subsystem=sftp ... -R'` is refused by OpenSSH 9.2
 	 * ("Subsystem 'sftp' already defined": the config file already
-	 * names one), so the fixture's own config line is edited; the
-	 * flags added are marked with a trailing " #t" to take them off */
+	 * names one), so the fixture's own config line is edited (the
+	 * file kept aside to put back) */
 	if (flags)
 		snprintf(cmd, sizeof(cmd),
-			 "sed -i 's|^\\(Subsystem sftp .*\\)$|\\1 %s #t|' "
+			 "cp '%s/sshd_config' '%s/sshd_config.saved' && "
+			 "sed -i 's|^\\(Subsystem sftp .*\\)$|\\1 %s|' "
 			 "'%s/sshd_config' && '%s' restart '%s'",
-			 flags, dir, integ_env("SFTPMNT_FIXTURE"), dir);
+			 dir, dir, flags, dir, integ_env("SFTPMNT_FIXTURE"),
+			 dir);
 	else
 		snprintf(cmd, sizeof(cmd),
-			 "sed -i 's|^\\(Subsystem sftp [^#]*[^# ]\\) .* #t$|\\1|' "
-			 "'%s/sshd_config' && '%s' restart '%s'",
-			 dir, integ_env("SFTPMNT_FIXTURE"), dir);
+			 "mv '%s/sshd_config.saved' '%s/sshd_config' && "
+			 "'%s' restart '%s'",
+			 dir, dir, integ_env("SFTPMNT_FIXTURE"), dir);
 	return system(cmd);
 }
 
