@@ -1480,6 +1480,16 @@ void op_lost(struct op *op)
 		op_give_up(op, EIO);
 		return;
 	}
+	/* A write on an O_APPEND handle goes wherever the end of the file
+	 * is when the server gets it: the first try may have appended
+	 * already, and a replay would append again (or after later
+	 * writes).  Not replayed: the error reaches the application at
+	 * this write or, if it was told the write worked, at the next
+	 * write, flush, fsync or close. */
+	if (op->kind == OP_WRITE && op->fh && (op->fh->flags & O_APPEND)) {
+		op_give_up(op, EIO);
+		return;
+	}
 	/* forget the first attempt; op_start redoes it from the start */
 	op->replays++;
 	op->lost = 0;
