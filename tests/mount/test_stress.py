@@ -38,13 +38,7 @@ HISTORY = 12               # operations on the file shown with the first
 
 # Known discrepancies worked around so that the rest of the run means
 # something; each prints a "known-bad:" line.  Remove an entry once fixed.
-KNOWN_BAD = {
-    # test_stress.sh checks this one on its own first (and fails on it).
-    "rw-fd-hang": "a write on a handle whose read-ahead READs are in "
-                  "flight strands them (fs/rahead.c ra_drop() from "
-                  "start_write) and the mount hangs; until fixed, each fd "
-                  "here only reads or only writes",
-}
+KNOWN_BAD = {}
 
 WEIGHTS = [("open", 10), ("close", 7), ("pwrite", 22), ("write", 10),
            ("pread", 20), ("read", 8), ("ftruncate", 4), ("truncate", 2),
@@ -165,18 +159,8 @@ class Stress:
             op = "open"
         if op == "open" and h is not None:
             op = "pread"
-        if h is not None and "rw-fd-hang" in KNOWN_BAD:
-            # a split fd: the op becomes one it can do
-            acc = h[2] & os.O_ACCMODE
-            if acc == os.O_WRONLY and op in ("read", "pread"):
-                op = "pwrite"
-            elif acc == os.O_RDONLY and op in ("write", "pwrite",
-                                               "ftruncate"):
-                op = "pread"
         if op == "open":
             flags = os.O_RDWR | os.O_CREAT
-            if "rw-fd-hang" in KNOWN_BAD:
-                flags = rng.choice((os.O_RDONLY, os.O_WRONLY)) | os.O_CREAT
             if rng.random() < 0.15:
                 flags |= os.O_APPEND
             if rng.random() < 0.04 and flags & os.O_ACCMODE != os.O_RDONLY:

@@ -13,11 +13,10 @@ mkdir -p "$srv" "$work/ref"
 mount_sftp "$srv" || { echo "FAIL: mount"; exit 1; }
 ok "mounted"
 
-# The hang the stress runs into first, checked on its own: read a file
+# A hang the stress once ran into, checked on its own: read a file
 # sequentially (the kernel and sftpmnt read ahead), then write through the
-# same fd, reopen.  A READ left unanswered keeps a page locked and the
-# next open/write waits forever.  (test_stress.py's KNOWN_BAD works
-# around it so that the stress itself can run.)
+# same fd, reopen.  A READ left unanswered would keep a page locked and
+# the next open/write would wait forever.
 readahead_then_write_on_one_fd() {
 	python3 - "$mnt/probe" <<'PY'
 import os, sys
@@ -35,7 +34,7 @@ PY
 if run_guarded 8 readahead_then_write_on_one_fd; then
 	ok "200 rounds of sequential reads then a write on the same fd"
 else
-	echo "  (a READ is never answered: see test_stress.py KNOWN_BAD rw-fd-hang)"
+	fail "a READ was never answered after a write on the same fd"
 	# the daemon was killed: mount again for the stress
 	fusermount3 -uz "$mnt" 2>/dev/null
 	mount_sftp "$srv" || { echo "FAIL: mount again"; exit 1; }
