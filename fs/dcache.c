@@ -244,6 +244,22 @@ static void split(const char *path, size_t *dlen, const char **name)
 	*name = s + 1;
 }
 
+int dc_is_linked(struct dcache *d, const char *path)
+{
+	size_t dlen;
+	const char *name;
+	struct dlist *l;
+	struct dent *e;
+
+	if (!d || !d->timeout)
+		return 0;
+	split(path, &dlen, &name);
+	if (!dlen || !*name || !(l = fresh(d, path, dlen)) || !l->cap)
+		return 0;
+	e = slot(l, name, strlen(name));
+	return e->name && e->linked;
+}
+
 int dc_lookup(struct dcache *d, const char *path, struct sftp_attrs *a)
 {
 	size_t dlen;

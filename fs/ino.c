@@ -379,6 +379,28 @@ uint64_t itable_chg(struct itable *t, uint64_t ino)
 	return s;
 }
 
+void itable_set_linked(struct itable *t, uint64_t ino)
+{
+	struct inode *e;
+
+	pthread_mutex_lock(&t->lock);
+	if ((e = find_ino(t, ino)))
+		e->linked = 1;
+	pthread_mutex_unlock(&t->lock);
+}
+
+int itable_linked(struct itable *t, uint64_t ino)
+{
+	struct inode *e;
+	int v = 0;
+
+	pthread_mutex_lock(&t->lock);
+	if ((e = find_ino(t, ino)))
+		v = e->linked;
+	pthread_mutex_unlock(&t->lock);
+	return v;
+}
+
 void itable_set_bfh(struct itable *t, uint64_t ino, void *fh)
 {
 	struct inode *e;

@@ -209,6 +209,15 @@ double op_attr_timeout(const struct op *op)
 	return op->c->o->cache ? op->c->o->attr_timeout : 0.0;
 }
 
+/* The kernel's attribute timeout for ino: none for a file with other
+ * names (see itable_set_linked). */
+static double attr_timeout_of(const struct op *op, uint64_t ino)
+{
+	if (ino && itable_linked(op->c->it, ino))
+		return 0.0;
+	return op_attr_timeout(op);
+}
+
 /* An ATTRS reply for path: a new kernel reference and the entry. */
 static int entry_from(struct op *op, const char *path, const uint8_t *body,
 		      size_t n, struct fuse_entry_param *e)
@@ -233,8 +242,14 @@ static int entry_from(struct op *op, const char *path, const uint8_t *body,
 	e->ino = itable_ref(op->c->it, path);
 	if (!e->ino)
 		return -ENOMEM;
+	if (op->kind == OP_LINK) { /* op->ino: the existing name */
+		itable_set_linked(op->c->it, op->ino);
+		itable_set_linked(op->c->it, e->ino);
+	} else if (dc_is_linked(op->c->dc, path)) {
+		itable_set_linked(op->c->it, e->ino);
+	}
 	attrs_to_stat(op->c, &ar.attrs, &e->attr, e->ino);
-	e->attr_timeout = op_attr_timeout(op);
+	e->attr_timeout = attr_timeout_of(op, e->ino);
 	e->entry_timeout = op_attr_timeout(op);
 	return 0;
 }
@@ -524,7 +539,7 @@ static int reply_attr_from(struct op *op, const uint8_t *body, size_t n)
 		return 0;
 	}
 	attrs_to_stat(op->c, &ar.attrs, &st, op->ino);
-	op_reply_attr(op, &st, op_attr_timeout(op));
+	op_reply_attr(op, &st, attr_timeout_of(op, op->ino));
 	op_free(op);
 	return 0;
 }

@@ -88,6 +88,8 @@ struct inode {
 	uint64_t chg;  /* chg_next() when a change of it last began or ended */
 	int writing;   /* write requests in flight (the server's size lags) */
 	void *bfh;     /* the handle that made the file (set-behind, ops.c) */
+	int linked;    /* known to have other names (link(2), a listing's
+			* link count): the kernel keeps no attributes */
 };
 
 /* FNV-1a of n bytes: the hash of paths and names (ino.c, dcache.c). */
@@ -109,6 +111,11 @@ uint64_t itable_ref(struct itable *t, const char *path);
 struct inode *itable_find(struct itable *t, uint64_t ino);
 /* The inode number path has now, or 0 (no reference taken). */
 uint64_t itable_ino(struct itable *t, const char *path);
+/* A file with other names: SFTP cannot tell which inodes are the same
+ * file, so a write through one name must not leave another's size
+ * cached in the kernel (attributes of such inodes time out at once). */
+void itable_set_linked(struct itable *t, uint64_t ino);
+int itable_linked(struct itable *t, uint64_t ino);
 /* Copy of an inode's path (free it); NULL if the inode is unknown. */
 char *itable_path(struct itable *t, uint64_t ino);
 void itable_forget(struct itable *t, uint64_t ino, uint64_t n);
@@ -438,6 +445,8 @@ void dc_changed(struct dcache *d, const char *path, int data_only);
 int dc_atime(struct dcache *d, const char *path, uint32_t *atime);
 /* path has other names (a hard link was made): never answer for it. */
 void dc_linked(struct dcache *d, const char *path);
+/* 1 when a fresh listing says path has other names. */
+int dc_is_linked(struct dcache *d, const char *path);
 /* The server's answer to a request sent at chg_now() == since: ignored if
  * the name or its listing changed after that. */
 void dc_set(struct dcache *d, const char *path, const struct sftp_attrs *a,
