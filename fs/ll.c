@@ -110,6 +110,19 @@ static struct fh *fh_of(struct fuse_file_info *fi)
 	return fi ? (struct fh *)(uintptr_t)fi->fh : NULL;
 }
 
+/* access(2) without default_permissions (with it the kernel checks
+ * itself): a getattr whose answer is checked against the caller's ids
+ * (op_reply_attr). */
+static void ll_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	struct op *op = op_new(req, OP_GETATTR, ino);
+
+	if (!op)
+		return;
+	op->access = mask + 1;
+	submit(op);
+}
+
 static void ll_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
@@ -398,6 +411,7 @@ const struct fuse_lowlevel_ops sftpmnt_ops = {
 	.forget = ll_forget,
 	.forget_multi = ll_forget_multi,
 	.getattr = ll_getattr,
+	.access = ll_access,
 	.setattr = ll_setattr,
 	.readlink = ll_readlink,
 	.mknod = ll_mknod,

@@ -50,8 +50,47 @@ void op_reply_entry(struct op *op, const struct fuse_entry_param *e)
 	REPLY(op, fuse_reply_entry(op->req, e));
 }
 
+/* access(2) as a local file system answers it, from the attributes
+ * shown: the caller's uid and groups against the owner, group and other
+ * bits; root may read and write anything and execute what has an x bit
+ * (or is a directory).  The server still decides what really happens. */
+static int access_check(fuse_req_t req, const struct stat *st, int mask)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	mode_t bits;
+	gid_t groups[64];
+	int i, n;
+
+	mask &= R_OK | W_OK | X_OK;
+	if (!mask)
+		return 0;
+	if (ctx->uid == 0) {
+		if ((mask & X_OK) && !S_ISDIR(st->st_mode) &&
+		    !(st->st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)))
+			return EACCES;
+		return 0;
+	}
+	if (ctx->uid == st->st_uid) {
+		bits = (st->st_mode >> 6) & 7;
+	} else {
+		int in_group = ctx->gid == st->st_gid;
+
+		n = in_group ? 0 : fuse_req_getgroups(req, 64, groups);
+		for (i = 0; i < n && i < 64 && !in_group; i++)
+			in_group = groups[i] == st->st_gid;
+		bits = in_group ? (st->st_mode >> 3) & 7 : st->st_mode & 7;
+	}
+	return ((unsigned)mask & ~(unsigned)bits) ? EACCES : 0;
+}
+
 void op_reply_attr(struct op *op, const struct stat *st, double t)
 {
+	if (op->access) {
+		REPLY(op, fuse_reply_err(op->req,
+					 access_check(op->req, st,
+						      op->access - 1)));
+		return;
+	}
 	REPLY(op, fuse_reply_attr(op->req, st, t));
 }
 

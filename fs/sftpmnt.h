@@ -266,6 +266,7 @@ struct op {
 	int wb_counted;	 /* a write counted in its handle's wb_bytes */
 	uint64_t since;	 /* chg_now() when its requests went out */
 	int behind;	 /* a setattr answered before the server (set-behind) */
+	int access;	 /* OP_GETATTR for access(2): its mask + 1 */
 	struct op *anext, **aprev; /* conn->active */
 };
 

@@ -61,8 +61,6 @@ ALLOW = [
 # (step glob, label glob, note).  Each is an open defect of sftpmnt,
 # listed in the issue notes; remove the entry when it is fixed.
 KNOWN_BAD = [
-    ("access", "ac-*.X", "no access handler: access(2) without "
-     "default_permissions is not checked against the mode"),
 ]
 
 

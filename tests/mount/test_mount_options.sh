@@ -152,6 +152,30 @@ mounted && umnt
 "$bin" "$SFTPMNT_TEST_USER@127.0.0.1:$ln_root" "$mnt" -o "$base,$kh,max_read=100" 2>"$work/err" &&
 	{ fail "max_read=100 accepted"; umnt; } || { grep -q "max_read" "$work/err" && ok "max_read=100 refused: $(cat "$work/err")" || fail "max_read=100 message"; }
 
+# access(2) without default_permissions, for another user (allow_other):
+# the mode bits shown, checked against the caller's ids
+acc_root=$SFTPMNT_TEST_ROOT/access
+mkdir -p "$acc_root"
+for m in 600 640 644 666 755; do echo x >"$acc_root/m$m"; chmod $m "$acc_root/m$m"; done
+chown 0:65534 "$acc_root/m640"
+chmod 711 "$work" # (the other user must reach the mount point)
+if command -v setpriv >/dev/null &&
+	"$bin" "$SFTPMNT_TEST_USER@127.0.0.1:$acc_root" "$mnt" -o "$base,$kh,allow_other"; then
+	got=$(setpriv --reuid=65534 --regid=65533 --groups=65534 /usr/bin/python3 -c '
+import os, sys
+d = sys.argv[1]
+print(" ".join("%s:%s%s%s" % (f, "r" if os.access(d + "/" + f, os.R_OK) else "-",
+    "w" if os.access(d + "/" + f, os.W_OK) else "-", "x" if os.access(d + "/" + f, os.X_OK) else "-")
+    for f in sorted(os.listdir(d))))' "$mnt" 2>&1)
+	want="m600:--- m640:r-- m644:r-- m666:rw- m755:r-x"
+	[ "$got" = "$want" ] && ok "access(2) for another user (group by supplementary id): $got" ||
+		fail "access(2) for another user: got $got want $want"
+	umnt
+else
+	mounted && umnt
+	echo "note: access(2) for another user not checked (no setpriv or allow_other refused)"
+fi
+
 # 7. idmap=file: uidfile=/gidfile= lines "local name:remote id", as
 # sshfs reads them; an id the file lacks is EPERM (nomap=error, the
 # default) or shown as it is (nomap=ignore); chown maps back
