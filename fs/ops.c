@@ -1440,9 +1440,13 @@ static int start_copy(struct op *op)
 	}
 	if (op->size > COPY_MAX)
 		op->size = COPY_MAX;
-	/* what is cached of the destination is stale now */
+	/* what is cached of the destination is stale now, also the
+	 * attributes set-behind answers from (cp -a: fchmod after the
+	 * copy must not give the kernel the size from before it) */
 	ra_drop(out);
 	out->ra_last_end = 0;
+	out->battr_ok = 0;
+	itable_stamp(c->it, out->ino, 0, NULL);
 	itable_bump_wgen(c->it, out->ino);
 	if ((p = itable_path(c->it, out->ino))) {
 		dc_changed(c->dc, p, 1);
