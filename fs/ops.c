@@ -257,26 +257,21 @@ static double attr_timeout_of(const struct op *op, uint64_t ino)
 	return op_attr_timeout(op);
 }
 
-/* An ATTRS reply for path: a new kernel reference and the entry. */
-static int entry_from(struct op *op, const char *path, const uint8_t *body,
-		      size_t n, struct fuse_entry_param *e)
+/* Attributes of path: a new kernel reference and the entry. */
+static int entry_from_attrs(struct op *op, const char *path,
+			    const struct sftp_attrs *a,
+			    struct fuse_entry_param *e)
 {
-	struct sftp_attrs_reply ar;
 	int rc;
 
-	if (body[0] != SSH_FXP_ATTRS)
-		return -errmap_reply(body, n, op->kind);
-	ar = sftp_dec_attrs(body, n);
-	if (ar.rc)
-		return -EIO;
 	/* lstat's view, as a listing has it (follow_symlinks looks up
 	 * with STAT) */
 	if (!(op->kind == OP_LOOKUP && op->c->o->follow_symlinks))
-		dc_set(op->c->dc, path, &ar.attrs, op->since);
+		dc_set(op->c->dc, path, a, op->since);
 	if (op->kind == OP_MKDIR)
 		dc_empty_dir(op->c->dc, path);
 	memset(e, 0, sizeof(*e));
-	if ((rc = attrs_ids_ok(op->c, &ar.attrs)))
+	if ((rc = attrs_ids_ok(op->c, a)))
 		return rc;
 	e->ino = itable_ref(op->c->it, path);
 	if (!e->ino)
@@ -287,10 +282,24 @@ static int entry_from(struct op *op, const char *path, const uint8_t *body,
 	} else if (dc_is_linked(op->c->dc, path)) {
 		itable_set_linked(op->c->it, e->ino);
 	}
-	attrs_to_stat(op->c, &ar.attrs, &e->attr, e->ino);
+	attrs_to_stat(op->c, a, &e->attr, e->ino);
 	e->attr_timeout = attr_timeout_of(op, e->ino);
 	e->entry_timeout = op_attr_timeout(op);
 	return 0;
+}
+
+/* An ATTRS reply for path: a new kernel reference and the entry. */
+static int entry_from(struct op *op, const char *path, const uint8_t *body,
+		      size_t n, struct fuse_entry_param *e)
+{
+	struct sftp_attrs_reply ar;
+
+	if (body[0] != SSH_FXP_ATTRS)
+		return -errmap_reply(body, n, op->kind);
+	ar = sftp_dec_attrs(body, n);
+	if (ar.rc)
+		return -EIO;
+	return entry_from_attrs(op, path, &ar.attrs, e);
 }
 
 /* ---- sending requests -------------------------------------------------------- */
@@ -338,6 +347,53 @@ char *path_join(const char *dir, const char *name)
 	if (asprintf(&p, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", name) < 0)
 		return NULL;
 	return p;
+}
+
+
+/*
+ * What we create gets the mode the caller asked for (the kernel applied
+ * the caller's umask already), as on a local file system; the server
+ * takes its own umask off as well (sftp-server runs with sshd's, usually
+ * 022, so umask 002 gave 0644 instead of 0664).  Given the LSTAT after
+ * the create: when the server's mode lacks bits that were asked for, a
+ * (F)SETSTAT puts them back before the entry is answered (one round trip,
+ * only then).  A create without O_EXCL is fixed only if the file looks
+ * just made (empty, its mode a part of the one asked): it may have
+ * existed, and open(2) does not change an existing file's mode.
+ * 1: sent; the STATUS comes back with op->modefix set.
+ */
+static int fix_mode(struct op *op, const uint8_t *body, size_t n)
+{
+	struct sftp_attrs_reply ar;
+	struct sftp_attrs a = { .flags = SSH_FILEXFER_ATTR_PERMISSIONS };
+	uint32_t want = op->mode & 07777, have;
+	int rc;
+
+	if (body[0] != SSH_FXP_ATTRS)
+		return 0;
+	ar = sftp_dec_attrs(body, n);
+	if (ar.rc || !(ar.attrs.flags & SSH_FILEXFER_ATTR_PERMISSIONS))
+		return 0;
+	have = ar.attrs.perm & 07777;
+	if (have == want || (have & ~want))
+		return 0;
+	if (op->kind == OP_CREATE && !(op->fi.flags & O_EXCL) &&
+	    (!(ar.attrs.flags & SSH_FILEXFER_ATTR_SIZE) || ar.attrs.size))
+		return 0;
+	a.perm = want;
+	if (op->kind == OP_CREATE && op->fh)
+		rc = SEND(op, sftp_enc_fsetstat(W(op), ID(op), op->fh->h,
+						op->fh->hlen, &a));
+	else
+		rc = SEND(op, sftp_enc_setstat(W(op), ID(op), op->path,
+					       strlen(op->path), &a));
+	if (rc)
+		return 0;
+	op->cattr = ar.attrs;
+	op->cattr.perm = (ar.attrs.perm & ~07777u) | want;
+	op->srv_perm = ar.attrs.perm;
+	op->modefix = 1;
+	return 1;
 }
 
 /* ---- the state machines ---------------------------------------------------- */
@@ -430,7 +486,7 @@ static struct fh *open_find(struct conn *c, uint64_t ino)
 }
 
 static int start_setattr(struct op *op);
-static void create_battr(struct op *op, const uint8_t *body, size_t n);
+static void create_battr(struct op *op, const struct sftp_attrs *a);
 static int start_copy(struct op *op);
 static int lstat_path(struct op *op);
 
@@ -728,6 +784,15 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 	case OP_SYMLINK:
 	case OP_LINK:
 	case OP_MKNOD:
+		if (op->modefix) { /* mkdir's SETSTAT (fix_mode) */
+			op->modefix = 0;
+			if (errmap_reply(body, n, op->kind))
+				op->cattr.perm = op->srv_perm;
+			if ((rc = entry_from_attrs(op, op->path, &op->cattr,
+						   &e)))
+				break;
+			goto reply_entry;
+		}
 		/* first a STATUS (or, for mknod, the OPEN's HANDLE and the
 		 * CLOSE's STATUS), then the LSTAT with the new entry */
 		if (body[0] == SSH_FXP_STATUS || body[0] == SSH_FXP_HANDLE) {
@@ -752,8 +817,13 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 		}
 		if (op->err)
 			goto check_done;
+		/* (mkdir: the directory is new; mknod's CLOSE may still be
+		 * on its way, so its mode is left as the server made it) */
+		if (op->kind == OP_MKDIR && fix_mode(op, body, n))
+			goto check_done;
 		if ((rc = entry_from(op, op->path, body, n, &e)))
 			break;
+	reply_entry:
 		op_reply_entry(op, &e);
 		/* mknod's CLOSE may still be out: freed at its answer */
 		if (op->pending == 0)
@@ -856,11 +926,33 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 							op->fh->hlen));
 			goto check_done;
 		}
-		if ((rc = entry_from(op, op->path, body, n, &e)))
+		if (op->modefix) {
+			/* the FSETSTAT's STATUS: on a refusal the server's
+			 * mode stays (and is what the kernel is told) */
+			op->modefix = 0;
+			if (errmap_reply(body, n, op->kind))
+				op->cattr.perm = op->srv_perm;
+		} else {
+			struct sftp_attrs_reply ar;
+
+			if (fix_mode(op, body, n))
+				goto check_done;
+			if (body[0] != SSH_FXP_ATTRS) {
+				rc = -errmap_reply(body, n, op->kind);
+				break;
+			}
+			ar = sftp_dec_attrs(body, n);
+			if (ar.rc) {
+				rc = -EIO;
+				break;
+			}
+			op->cattr = ar.attrs;
+		}
+		if ((rc = entry_from_attrs(op, op->path, &op->cattr, &e)))
 			break;
 		op->fh->ino = e.ino;
 		op->fh->flags = op->fi.flags;
-		create_battr(op, body, n);
+		create_battr(op, &op->cattr);
 		op_open_link(op->c, op->fh);
 		op->fi.fh = (uintptr_t)op->fh;
 		op_reply_create(op, &e, &op->fi);
@@ -1237,20 +1329,18 @@ static void setattr_behind(struct op *op)
  * attributes from the LSTAT that followed the OPEN: set-behind may use
  * them while nothing else changes the file, unless someone else's
  * writes were still on their way. */
-static void create_battr(struct op *op, const uint8_t *body, size_t n)
+static void create_battr(struct op *op, const struct sftp_attrs *a)
 {
 	const uint32_t all = SSH_FILEXFER_ATTR_SIZE | SSH_FILEXFER_ATTR_UIDGID |
 			     SSH_FILEXFER_ATTR_PERMISSIONS |
 			     SSH_FILEXFER_ATTR_ACMODTIME;
-	struct sftp_attrs_reply ar = sftp_dec_attrs(body, n);
 	struct fh *fh = op->fh;
 
 	fh->battr_ok = 0;
-	if (ar.rc || (ar.attrs.flags & all) != all ||
-	    !S_ISREG(ar.attrs.perm) ||
+	if ((a->flags & all) != all || !S_ISREG(a->perm) ||
 	    itable_changed_since(op->c->it, op->path, UINT64_MAX))
 		return;
-	fh->battr = ar.attrs;
+	fh->battr = *a;
 	fh->bmtime_set = 1;
 	fh->bstamp = itable_stamp(op->c->it, fh->ino, 0, NULL);
 	fh->battr_ok = fh->bstamp != 0;

@@ -267,6 +267,10 @@ struct op {
 	uint64_t since;	 /* chg_now() when its requests went out */
 	int behind;	 /* a setattr answered before the server (set-behind) */
 	int access;	 /* OP_GETATTR for access(2): its mask + 1 */
+	int modefix;	 /* create/mkdir/mknod: the (F)SETSTAT that gives the
+			  * asked mode back (fix_mode) is out */
+	struct sftp_attrs cattr; /* ...and the attributes to answer with */
+	uint32_t srv_perm;	 /* ...and the mode the server gave */
 	struct op *anext, **aprev; /* conn->active */
 };
 

@@ -40,6 +40,8 @@ SECONDS = float(os.environ.get("SECONDS_", os.environ.get("SOAK_SECONDS", "20"))
 WORKERS = int(os.environ.get("WORKERS", "8"))
 SEED = int(os.environ.get("SEED", str(int(time.time()))))
 HANG = int(os.environ.get("HANG", "60"))
+CUT_MIN = float(os.environ.get("CUT_MIN", "1.0"))  # seconds between cuts
+CUT_MAX = float(os.environ.get("CUT_MAX", "3.0"))
 LOG = os.environ.get("SOAK_LOG")  # a file: every operation, every cut
 LOG_F = open(LOG, "a") if LOG else None
 SUBDIRS = ["", "a", "b"]
@@ -308,7 +310,7 @@ def main():
     rnd = random.Random(SEED)
     cuts = 0
     while time.time() < deadline - 1:
-        time.sleep(rnd.uniform(1.0, 3.0))
+        time.sleep(rnd.uniform(CUT_MIN, CUT_MAX))
         if os.environ.get("CUTS", "1") != "0" and \
                 time.time() < deadline - 1 and ctl("cut").startswith("ok"):
             cuts += 1
