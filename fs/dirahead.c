@@ -586,6 +586,28 @@ int da_snapshot_open(struct op *op)
 	return 1;
 }
 
+void da_snap_rewind(struct fh *fh)
+{
+	struct dsnap *s;
+	ssize_t n = -1;
+
+	if (fh->c->dc)
+		n = dc_snapshot(fh->c->dc, fh->dpath, &s);
+	dc_snapshot_free(fh->snap, fh->snap_n);
+	fh->snap = NULL;
+	fh->snap_n = 0;
+	fh->doff = 0;
+	if (n >= 0) { /* kept and certain still: a new copy */
+		fh->snap = s;
+		fh->snap_n = (size_t)n;
+		fh->snap_since = chg_now();
+		return;
+	}
+	/* otherwise the server lists it: the handle is opened now, as
+	 * after a reconnect (fh_ready) */
+	fh->gen = 0;
+}
+
 static void snap_readdir(struct op *op)
 {
 	struct fh *fh = op->fh;

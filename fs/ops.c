@@ -1870,6 +1870,9 @@ void op_start(struct conn *c, struct op *op)
 		itable_clear_bfh(c->it, fh->ino, fh);
 		open_unlink(fh);
 	}
+	if (fh && fh->snap && op->kind == OP_READDIR && op->off == 0 &&
+	    fh->doff > 0)
+		da_snap_rewind(fh); /* rewinddir: the directory as it is now */
 	if (fh && fh->snap) { /* a directory listed from the kept listing */
 		da_snap_op(op);
 		return;

@@ -410,6 +410,9 @@ void da_background(struct conn *c, char *dir);
  * and the ops on such a handle. */
 int da_snapshot_open(struct op *op);
 void da_snap_op(struct op *op);
+/* rewinddir on a handle listed from the kept listing: a fresh copy of
+ * it, or (not kept or not certain now) a server handle from here on. */
+void da_snap_rewind(struct fh *fh);
 /* A directory is being opened the usual way: if its parent's listing is
  * kept, the program is walking the tree; its sibling directories are
  * listed in the background (kept, then listed again from that). */

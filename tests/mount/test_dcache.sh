@@ -239,6 +239,25 @@ for i, name in enumerate(('f15', 'f16', 'f17')):
     same('d/' + name, 'written while its directory was being read ahead%s'
          % (' (fsync)' if i == 1 else ''), kernel=True)
     os.close(fd)
+# rewinddir on a directory listed from the kept listing: it shows the
+# directory as it is now (POSIX: as opendir would), with our own changes
+# from a fresh copy of the kept listing...
+os.mkdir(D + '/rw')
+open(D + '/rw/one', 'w').close()
+os.listdir(D + '/rw')
+dfd = os.open(D + '/rw', os.O_RDONLY | os.O_DIRECTORY)
+first = sorted(os.listdir(dfd))
+open(D + '/rw/two', 'w').close()
+os.unlink(D + '/rw/one')
+again = sorted(os.listdir(dfd)) # (listdir on an fd rewinds it)
+check(first == ['one'] and again == ['two'],
+      'rewinddir after changes through the mount: %s then %s' % (first, again))
+# ...and, once a change leaves the kept listing uncertain (a name renamed
+# in from elsewhere), from the server
+os.rename(D + '/f18', D + '/rw/three')
+third = sorted(os.listdir(dfd))
+check(third == ['three', 'two'], 'rewinddir after a rename into it: %s' % third)
+os.close(dfd)
 sys.exit(1 if fails else 0)
 PY
 rc=$?
