@@ -196,7 +196,7 @@ char *itable_path(struct itable *t, uint64_t ino)
 
 	pthread_mutex_lock(&t->lock);
 	e = find_ino(t, ino);
-	if (e)
+	if (e && e->path && e->path[0]) /* (detached: no name) */
 		p = strdup(e->path);
 	pthread_mutex_unlock(&t->lock);
 	return p;
@@ -222,6 +222,29 @@ void itable_forget(struct itable *t, uint64_t ino, uint64_t n)
 }
 
 /* Rewrite the path of `from` and of everything below it. */
+/* e loses its name: it lives on while the kernel holds it, reachable
+ * by number only (itable_path says NULL), and a new file made under the
+ * name gets a new inode (never the old one's: the kernel would take the
+ * two for one file). */
+static void detach(struct itable *t, struct inode *e)
+{
+	unlink_path(t, e);
+	free(e->path);
+	e->path = strdup("");
+	e->next_path = NULL;
+}
+
+void itable_unlink(struct itable *t, const char *path)
+{
+	struct inode *e;
+
+	pthread_mutex_lock(&t->lock);
+	e = find_path(t, path);
+	if (e && e->ino != FUSE_ROOT_ID)
+		detach(t, e);
+	pthread_mutex_unlock(&t->lock);
+}
+
 void itable_rename(struct itable *t, const char *from, const char *to)
 {
 	size_t fl = strlen(from), i;
@@ -231,12 +254,8 @@ void itable_rename(struct itable *t, const char *from, const char *to)
 	/* A file renamed over another: the old inode of `to` loses its
 	 * name (it lives on while the kernel holds it, unreachable). */
 	e = find_path(t, to);
-	if (e && strcmp(from, to)) {
-		unlink_path(t, e);
-		free(e->path);
-		e->path = strdup("");
-		e->next_path = NULL;
-	}
+	if (e && strcmp(from, to))
+		detach(t, e);
 	for (i = 0; i < t->nbuckets; i++) {
 		for (e = t->by_ino[i]; e; e = e->next_ino) {
 			if (strncmp(e->path, from, fl) ||

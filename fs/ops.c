@@ -837,6 +837,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 			rc = 0; /* the first try did it before the link died */
 		if (!rc && op->kind != OP_FSYNC) {
 			dc_gone(op->c->dc, op->path, op->since);
+			itable_unlink(op->c->it, op->path);
 			if (op->kind == OP_RMDIR)
 				dc_drop_tree(op->c->dc, op->path);
 		}
@@ -1927,6 +1928,17 @@ void op_start(struct conn *c, struct op *op)
 	case OP_SETATTR:
 		if (!fh)
 			rc = resolve(op);
+		if (rc == -ESTALE && op->kind == OP_GETATTR &&
+		    (fh = open_find(c, op->ino))) {
+			/* no name any more (unlinked): still open, its
+			 * handle says */
+			rc = 0;
+			op->fh = fh;
+			if (fh->pf) {
+				pf_fh_op(op);
+				return;
+			}
+		}
 		break;
 	default:
 		break;

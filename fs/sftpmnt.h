@@ -119,6 +119,8 @@ int itable_linked(struct itable *t, uint64_t ino);
 /* Copy of an inode's path (free it); NULL if the inode is unknown. */
 char *itable_path(struct itable *t, uint64_t ino);
 void itable_forget(struct itable *t, uint64_t ino, uint64_t n);
+/* An unlink or rmdir: the inode at path (if any) loses its name. */
+void itable_unlink(struct itable *t, const char *path);
 /* A rename: the inode at from (and everything under it) moves to to. */
 void itable_rename(struct itable *t, const char *from, const char *to);
 void itable_free(struct itable *t);
