@@ -1429,10 +1429,12 @@ static int start_write(struct op *op)
 	int rc;
 
 	if (op->stage == 0 && fh->wb_err) {
-		/* a write that failed earlier: report it now, once */
-		rc = fh->wb_err;
-		fh->wb_err = 0;
-		return -rc;
+		/* A write that failed earlier: every later write fails too,
+		 * until a flush or fsync has reported it.  (Said once, by
+		 * the second half of a write the kernel split, it became a
+		 * short write that the program completed, and the failed
+		 * first half went unreported: a lost write.) */
+		return -fh->wb_err;
 	}
 	if (op->size == 0) {
 		op_reply_write(op, 0);
@@ -1523,10 +1525,8 @@ static int start_copy(struct op *op)
 		reply_err(op, EOPNOTSUPP);
 		return 1;
 	}
-	if (out->wb_err) { /* an earlier write failed: say it now */
-		rc = out->wb_err;
-		out->wb_err = 0;
-		reply_err(op, rc);
+	if (out->wb_err) { /* an earlier write failed (kept for flush) */
+		reply_err(op, out->wb_err);
 		return 1;
 	}
 	if (op->size > COPY_MAX)
