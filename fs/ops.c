@@ -1576,8 +1576,10 @@ void op_forget_reply(void *arg, int err, const uint8_t *body, size_t n)
 /* ---- connection loss -------------------------------------------------------- */
 
 /* Replays per op: a request that kills the connection every time must
- * not loop forever. */
-#define OP_MAX_REPLAYS 3
+ * not loop forever (op_timeout bounds the time as well).  A link that
+ * breaks every second or so must not make a write fail, though: a
+ * failed write is an error the program sees, a replay only a delay. */
+#define OP_MAX_REPLAYS 10
 
 void op_wb_settled(struct fh *fh)
 {
