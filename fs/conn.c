@@ -256,6 +256,58 @@ static int key_private(const char *path, char *note, size_t notelen)
 	return -1;
 }
 
+/* Public key authentication with one key file.  An encrypted one is
+ * opened with the passphrase that opened it before (a reconnect), or one
+ * asked for on the terminal or through SSH_ASKPASS (three tries, as ssh
+ * gives); note says why a key was not used. */
+static int try_key(LIBSSH2_SESSION *s, const struct opts *o,
+		   const char *path, char *note, size_t notelen)
+{
+	char prompt[1200], *pass, *msg;
+	size_t n;
+	int tries;
+
+	if (key_private(path, note, notelen))
+		return -1;
+	pass = keypass_get(path);
+	if (!libssh2_userauth_publickey_fromfile(s, o->user, NULL, path,
+						 pass))
+		goto ok;
+	askpass_free(pass);
+	libssh2_session_last_error(s, &msg, NULL, 0);
+	if (!msg || !strstr(msg, "passphrase"))
+		return -1; /* refused, or not a key we can read */
+	snprintf(prompt, sizeof(prompt), "Enter passphrase for key '%s': ",
+		 path);
+	for (tries = 0; tries < 3; tries++) {
+		if (!(pass = askpass(prompt))) {
+			n = strlen(note);
+			snprintf(note + n, notelen - n,
+				 "%s%s is encrypted and no passphrase could "
+				 "be asked for (no terminal, no SSH_ASKPASS; "
+				 "use ssh-agent)",
+				 n ? "; " : "", path);
+			return -1;
+		}
+		if (!libssh2_userauth_publickey_fromfile(s, o->user, NULL,
+							 path, pass))
+			goto ok;
+		askpass_free(pass);
+		libssh2_session_last_error(s, &msg, NULL, 0);
+		if (!msg || !strstr(msg, "wrong passphrase"))
+			return -1;
+	}
+	n = strlen(note);
+	snprintf(note + n, notelen - n, "%s%s: wrong passphrase",
+		 n ? "; " : "", path);
+	return -1;
+ok:
+	if (pass) /* for the next login (reconnect: no terminal then) */
+		keypass_keep(path, pass);
+	askpass_free(pass);
+	return 0;
+}
+
 static int login(LIBSSH2_SESSION *s, const struct opts *o, char *err,
 		 size_t errlen)
 {
@@ -268,19 +320,14 @@ static int login(LIBSSH2_SESSION *s, const struct opts *o, char *err,
 	if (!login_agent(s, o))
 		return 0;
 	for (i = 0; i < o->nidentity; i++)
-		if (!key_private(o->identity[i], note, sizeof(note)) &&
-		    !libssh2_userauth_publickey_fromfile(s, o->user, NULL,
-							 o->identity[i], NULL))
+		if (!try_key(s, o, o->identity[i], note, sizeof(note)))
 			return 0;
 	if (o->nidentity == 0 && home) {
 		for (i = 0; i < 3; i++) {
 			snprintf(path, sizeof(path), "%s/.ssh/%s", home,
 				 defaults[i]);
-			if (access(path, R_OK) ||
-			    key_private(path, note, sizeof(note)))
-				continue;
-			if (!libssh2_userauth_publickey_fromfile(
-				    s, o->user, NULL, path, NULL))
+			if (!access(path, R_OK) &&
+			    !try_key(s, o, path, note, sizeof(note)))
 				return 0;
 		}
 	}

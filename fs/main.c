@@ -644,6 +644,7 @@ out_session:
 out_opts:
 	fuse_opt_free_args(&args);
 	opts_free(&o);
+	keypass_wipe();
 	return rc;
 #undef EXIT
 }

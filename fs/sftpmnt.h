@@ -540,6 +540,18 @@ int jump_open(const struct opts *j, const char *host, int port, char *err,
 void jump_hold(void);
 int jump_start(void);
 
+/* ---- passphrases (askpass.c) ------------------------------------------- */
+
+/* A line asked for on /dev/tty (echo off), else through SSH_ASKPASS as
+ * ssh uses it; NULL if neither can.  Free with askpass_free (wipes). */
+char *askpass(const char *prompt);
+void askpass_free(char *p);
+/* Passphrases that opened a key file, for reconnects: keypass_get gives
+ * a copy (askpass_free it) or NULL; keypass_wipe at exit. */
+char *keypass_get(const char *path);
+void keypass_keep(const char *path, const char *pass);
+void keypass_wipe(void);
+
 /* ---- owners (idmap.c) ---------------------------------------------------- */
 
 enum { IDMAP_NONE, IDMAP_USER, IDMAP_FILE };
