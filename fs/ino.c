@@ -283,18 +283,34 @@ void itable_rename(struct itable *t, const char *from, const char *to)
 	pthread_mutex_unlock(&t->lock);
 }
 
-void itable_set_attr(struct itable *t, const char *path, const struct stat *st,
-		     double expires)
+void itable_seen(struct itable *t, uint64_t ino, uint64_t size,
+		 uint32_t mtime)
 {
 	struct inode *e;
 
 	pthread_mutex_lock(&t->lock);
-	e = find_path(t, path);
-	if (e) {
-		e->st = *st;
-		e->st_expires = expires;
+	if ((e = find_ino(t, ino))) {
+		e->seen_size = size;
+		e->seen_mtime = mtime;
+		e->seen = 1;
 	}
 	pthread_mutex_unlock(&t->lock);
+}
+
+int itable_seen_get(struct itable *t, uint64_t ino, uint64_t *size,
+		    uint32_t *mtime)
+{
+	struct inode *e;
+	int r = 0;
+
+	pthread_mutex_lock(&t->lock);
+	if ((e = find_ino(t, ino)) && e->seen) {
+		*size = e->seen_size;
+		*mtime = e->seen_mtime;
+		r = 1;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return r;
 }
 
 void itable_free(struct itable *t)

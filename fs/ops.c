@@ -224,6 +224,9 @@ void attrs_to_stat(const struct conn *c, const struct sftp_attrs *a,
 		st->st_mtime = a->mtime;
 		st->st_ctime = a->mtime;
 	}
+	if (ino && (a->flags & SSH_FILEXFER_ATTR_SIZE) &&
+	    (a->flags & SSH_FILEXFER_ATTR_ACMODTIME) && S_ISREG(st->st_mode))
+		itable_seen(c->it, ino, a->size, a->mtime);
 	if (ino && c->st_list) /* striped writes still on their way */
 		st_patch(c, ino, st);
 	if (o->uid >= 0)
@@ -897,6 +900,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 		}
 		fh->flags = op->fi.flags;
 		fh->is_dir = op->kind == OP_OPENDIR;
+		fh->open_wgen = itable_wgen(op->c->it, op->ino);
 		if (fh->is_dir && !(fh->dpath = strdup(op->path))) {
 			free(fh);
 			rc = -ENOMEM;
@@ -1665,20 +1669,67 @@ void op_lost(struct op *op)
 	conn_park(c, op);
 }
 
+static void reopen_release(struct fh *fh, struct op *w, int e)
+{
+	struct op *nx;
+
+	for (; w; w = nx) {
+		nx = w->next;
+		if (e < 0)
+			op_lost(w); /* the link died again: wait again */
+		else if (e)
+			op_give_up(w, e);
+		else
+			op_start(w->c, w);
+	}
+	(void)fh;
+}
+
+/* The FSTAT of a file reopened after a reconnect: another size or mtime
+ * than the kernel was last shown, with no write through the mount since
+ * the handle was opened, means the file was replaced or changed on the
+ * server while the link was down.  Its descriptors get ESTALE rather
+ * than the other file's data (SFTP v3 has no file identity to tell a
+ * replacement from a change). */
+static void reopen_checked(void *arg, int err, const uint8_t *body, size_t n)
+{
+	struct fh *fh = arg;
+	struct op *w = fh->reopen_waiters;
+	struct sftp_attrs_reply ar;
+	uint64_t size;
+	uint32_t mtime;
+	int e = 0;
+
+	fh->reopen_waiters = NULL;
+	fh->reopening = 0;
+	if (err) {
+		fh->gen = 0; /* reopened on the next connection */
+		reopen_release(fh, w, -1);
+		return;
+	}
+	ar = sftp_dec_attrs(body, n);
+	if (body[0] == SSH_FXP_ATTRS && !ar.rc &&
+	    (ar.attrs.flags & SSH_FILEXFER_ATTR_SIZE) &&
+	    (ar.attrs.flags & SSH_FILEXFER_ATTR_ACMODTIME) &&
+	    itable_seen_get(fh->c->it, fh->ino, &size, &mtime) &&
+	    (ar.attrs.size != size || ar.attrs.mtime != mtime)) {
+		fh->stale = 1;
+		e = ESTALE;
+	}
+	reopen_release(fh, w, e);
+}
+
 static void reopen_done(void *arg, int err, const uint8_t *body, size_t n)
 {
 	struct fh *fh = arg;
-	struct op *w = fh->reopen_waiters, *nx;
+	struct op *w = fh->reopen_waiters;
 	struct sftp_handle hd;
 	int e = 0;
 
 	fh->reopen_waiters = NULL;
 	fh->reopening = 0;
 	if (err) { /* the link died again: everybody waits again */
-		for (; w; w = nx) {
-			nx = w->next;
-			op_lost(w);
-		}
+		reopen_release(fh, w, -1);
 		return;
 	}
 	hd = sftp_dec_handle(body, n);
@@ -1695,14 +1746,24 @@ static void reopen_done(void *arg, int err, const uint8_t *body, size_t n)
 		/* a listing starts over: skip what the kernel already has */
 		da_reset(fh);
 		fh->dskip = fh->doff;
+		if (!fh->is_dir && fh->written == 0 &&
+		    itable_wgen(fh->c->it, fh->ino) == fh->open_wgen) {
+			/* still the same file? (reopen_checked) */
+			struct sftp_core *core = fh->c->core;
+			size_t mark = sftp_core_out(core)->len;
+
+			if (!sftp_enc_fstat(sftp_core_out(core),
+					    sftp_core_id(core), fh->h, fh->hlen) &&
+			    !sftp_core_track(core, mark, reopen_checked, fh)) {
+				fh->reopen_waiters = w;
+				fh->reopening = 1;
+				return;
+			}
+			sftp_core_out(core)->len = mark;
+			sftp_core_out(core)->err = 0;
+		}
 	}
-	for (; w; w = nx) {
-		nx = w->next;
-		if (e)
-			op_give_up(w, e);
-		else
-			op_start(w->c, w);
-	}
+	reopen_release(fh, w, e);
 }
 
 /* An op needs fh, which belongs to a dead connection: reopen it by path

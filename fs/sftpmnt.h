@@ -81,9 +81,11 @@ struct inode {
 	uint64_t nlookup;
 	char *path; /* remote path, absolute */
 	struct inode *next_ino, *next_path;
-	/* attribute cache */
-	struct stat st;
-	double st_expires;
+	/* the size and mtime the kernel was last given (seen: 1), to tell a
+	 * file replaced while the link was down (reopen_done) */
+	uint64_t seen_size;
+	uint32_t seen_mtime;
+	int seen;
 	uint64_t wgen; /* bumped by every write or truncate */
 	uint64_t chg;  /* chg_next() when a change of it last began or ended */
 	int writing;   /* write requests in flight (the server's size lags) */
@@ -126,8 +128,12 @@ void itable_rename(struct itable *t, const char *from, const char *to);
 void itable_free(struct itable *t);
 void itable_bump_wgen(struct itable *t, uint64_t ino);
 uint64_t itable_wgen(struct itable *t, uint64_t ino);
-void itable_set_attr(struct itable *t, const char *path, const struct stat *st,
-		     double expires);
+/* The size and mtime last shown for ino (attrs_to_stat), and whether
+ * there are any (1). */
+void itable_seen(struct itable *t, uint64_t ino, uint64_t size,
+		 uint32_t mtime);
+int itable_seen_get(struct itable *t, uint64_t ino, uint64_t *size,
+		    uint32_t *mtime);
 
 /*
  * Change stamps.  A reply can be older than a change we made: a request
@@ -202,6 +208,7 @@ struct fh {
 	/* writes spread over several channels (stripe.c) */
 	struct stripes *st;
 	uint64_t written;  /* bytes written through this handle */
+	uint64_t open_wgen; /* the inode's wgen when it was opened */
 	uint64_t main_end; /* end of the highest write on the main channel */
 	/* set-behind (ops.c): the attributes of a file this handle made,
 	 * as only this handle changed them since; they hold while the
