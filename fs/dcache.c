@@ -37,6 +37,7 @@ struct dent {
 	int known;  /* 0: present or not, the server knows */
 	int linked; /* a file with other names: a write through one of them
 		     * would leave these attributes stale, so never known */
+	unsigned nlink; /* its link count from the long name (0: none) */
 	int atime_ok; /* a.atime holds while the rest is unknown (writes) */
 	int exist_unknown; /* whether the name exists is not known either */
 	uint64_t chg; /* chg_next() of the last change begun: an answer to
@@ -242,6 +243,22 @@ static void split(const char *path, size_t *dlen, const char **name)
 	}
 	*dlen = s == path ? 1 : (size_t)(s - path);
 	*name = s + 1;
+}
+
+unsigned dc_links(struct dcache *d, const char *path)
+{
+	size_t dlen;
+	const char *name;
+	struct dlist *l;
+	struct dent *e;
+
+	if (!d || !d->timeout)
+		return 0;
+	split(path, &dlen, &name);
+	if (!dlen || !*name || !(l = fresh(d, path, dlen)) || !l->cap)
+		return 0;
+	e = slot(l, name, strlen(name));
+	return e->name ? e->nlink : 0;
 }
 
 int dc_is_linked(struct dcache *d, const char *path)
@@ -515,7 +532,7 @@ struct dlist *dc_build(struct dcache *d, const char *dir)
 
 /* The link count in an ls -l style long name ("-rw-r--r--    2 user
  * ..."), or 0 when there is none to read. */
-static unsigned long longname_links(const char *s, size_t n)
+unsigned long longname_links(const char *s, size_t n)
 {
 	size_t i = 0;
 	unsigned long v = 0;
@@ -555,8 +572,9 @@ int dc_build_add(struct dcache *d, struct dlist *l, const char *name,
 	}
 	/* a file with more than one name (or whose count we cannot read)
 	 * is listed, but its attributes come from the server each time */
-	if (!S_ISDIR(a->perm) && longname_links(longname, longlen) != 1) {
-		e = slot(l, name, len);
+	e = slot(l, name, len);
+	e->nlink = (unsigned)longname_links(longname, longlen);
+	if (!S_ISDIR(a->perm) && e->nlink != 1) {
 		e->linked = 1;
 		e->known = 0;
 	}
@@ -640,6 +658,7 @@ ssize_t dc_snapshot(struct dcache *d, const char *dir, struct dsnap **out)
 		}
 		s[k].a = e->a;
 		s[k].known = e->known && !e->linked;
+		s[k].nlink = e->nlink;
 		k++;
 	}
 	*out = s;

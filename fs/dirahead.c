@@ -386,9 +386,10 @@ static void dchunk_done(void *arg, int err, const uint8_t *body, size_t n)
 }
 
 /* Add one entry to op's buffer at *used.  0: added (or skipped), 1: the
- * buffer is full, -errno: failed. */
+ * buffer is full, -errno: failed.  nlink: the file's link count, or 0 to
+ * read it from e's long name. */
 static int add_entry(struct op *op, const struct sftp_name_entry *e,
-		     uint64_t since, int bare, size_t *used)
+		     uint64_t since, int bare, unsigned nlink, size_t *used)
 {
 	struct fh *fh = op->fh;
 	struct conn *c = op->c;
@@ -441,6 +442,10 @@ static int add_entry(struct op *op, const struct sftp_name_entry *e,
 			free(p);
 			if (!ep.ino)
 				return -ENOMEM;
+			if (!nlink && e->longname)
+				nlink = (unsigned)longname_links(
+					e->longname, e->longname_len);
+			itable_set_nlink(c->it, ep.ino, nlink);
 			ep.attr_timeout = op_attr_timeout(op);
 			ep.entry_timeout = op_attr_timeout(op);
 			d_ino = ep.ino;
@@ -518,7 +523,7 @@ static void serve(struct op *op)
 			ch->it.left = 0; /* checked at decode; not reached */
 			continue;
 		}
-		rc = add_entry(op, &e, ch->since, 0, &used);
+		rc = add_entry(op, &e, ch->since, 0, 0, &used);
 		if (rc) {
 			ch->it = save;
 			if (rc < 0 && used == 0) {
@@ -625,6 +630,7 @@ static void snap_readdir(struct op *op)
 		struct sftp_name_entry e = { 0 };
 		size_t i = (size_t)fh->doff;
 		int bare = 0;
+		unsigned nlink = 0;
 
 		if (i < 2) {
 			e.filename = i ? ".." : ".";
@@ -635,8 +641,10 @@ static void snap_readdir(struct op *op)
 			e.filename_len = strlen(e.filename);
 			e.attrs = fh->snap[i - 2].a;
 			bare = !fh->snap[i - 2].known;
+			nlink = fh->snap[i - 2].nlink;
 		}
-		if ((rc = add_entry(op, &e, fh->snap_since, bare, &used)))
+		if ((rc = add_entry(op, &e, fh->snap_since, bare, nlink,
+				    &used)))
 			break;
 	}
 	if (rc < 0 && used == 0)

@@ -297,6 +297,30 @@ void itable_seen(struct itable *t, uint64_t ino, uint64_t size,
 	pthread_mutex_unlock(&t->lock);
 }
 
+void itable_set_nlink(struct itable *t, uint64_t ino, uint32_t n)
+{
+	struct inode *e;
+
+	if (!n)
+		return;
+	pthread_mutex_lock(&t->lock);
+	if ((e = find_ino(t, ino)))
+		e->nlink = n;
+	pthread_mutex_unlock(&t->lock);
+}
+
+uint32_t itable_nlink(struct itable *t, uint64_t ino)
+{
+	struct inode *e;
+	uint32_t n = 0;
+
+	pthread_mutex_lock(&t->lock);
+	if ((e = find_ino(t, ino)))
+		n = e->nlink;
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
+
 int itable_seen_get(struct itable *t, uint64_t ino, uint64_t *size,
 		    uint32_t *mtime)
 {

@@ -227,6 +227,14 @@ void attrs_to_stat(const struct conn *c, const struct sftp_attrs *a,
 	if (ino && (a->flags & SSH_FILEXFER_ATTR_SIZE) &&
 	    (a->flags & SSH_FILEXFER_ATTR_ACMODTIME) && S_ISREG(st->st_mode))
 		itable_seen(c->it, ino, a->size, a->mtime);
+	/* a file's link count, where a listing said it (SFTP v3 attributes
+	 * have none); a directory's stays 1, "not known" to find(1) */
+	if (ino && S_ISREG(st->st_mode)) {
+		uint32_t n = itable_nlink(c->it, ino);
+
+		if (n)
+			st->st_nlink = n;
+	}
 	if (ino && c->st_list) /* striped writes still on their way */
 		st_patch(c, ino, st);
 	if (o->uid >= 0)
@@ -280,10 +288,18 @@ static int entry_from_attrs(struct op *op, const char *path,
 	if (!e->ino)
 		return -ENOMEM;
 	if (op->kind == OP_LINK) { /* op->ino: the existing name */
+		uint32_t n = itable_nlink(op->c->it, op->ino);
+
+		n = (n ? n : 1) + 1;
+		itable_set_nlink(op->c->it, op->ino, n);
+		itable_set_nlink(op->c->it, e->ino, n);
 		itable_set_linked(op->c->it, op->ino);
 		itable_set_linked(op->c->it, e->ino);
-	} else if (dc_is_linked(op->c->dc, path)) {
-		itable_set_linked(op->c->it, e->ino);
+	} else {
+		if (dc_is_linked(op->c->dc, path))
+			itable_set_linked(op->c->it, e->ino);
+		itable_set_nlink(op->c->it, e->ino,
+				 dc_links(op->c->dc, path));
 	}
 	attrs_to_stat(op->c, a, &e->attr, e->ino);
 	e->attr_timeout = attr_timeout_of(op, e->ino);
@@ -828,6 +844,11 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 			break;
 	reply_entry:
 		op_reply_entry(op, &e);
+		/* the kernel keeps the old name's attributes (another
+		 * inode to it): its link count changed */
+		if (op->kind == OP_LINK && op->c->se)
+			fuse_lowlevel_notify_inval_inode(op->c->se, op->ino, -1,
+							 0);
 		/* mknod's CLOSE may still be out: freed at its answer */
 		if (op->pending == 0)
 			op_free(op);

@@ -86,6 +86,8 @@ struct inode {
 	uint64_t seen_size;
 	uint32_t seen_mtime;
 	int seen;
+	uint32_t nlink; /* a regular file's link count, when a listing (or a
+			 * link(2) of ours) said it; 0: not known */
 	uint64_t wgen; /* bumped by every write or truncate */
 	uint64_t chg;  /* chg_next() when a change of it last began or ended */
 	int writing;   /* write requests in flight (the server's size lags) */
@@ -134,6 +136,9 @@ void itable_seen(struct itable *t, uint64_t ino, uint64_t size,
 		 uint32_t mtime);
 int itable_seen_get(struct itable *t, uint64_t ino, uint64_t *size,
 		    uint32_t *mtime);
+/* A file's link count (0: not known); set_nlink ignores 0. */
+void itable_set_nlink(struct itable *t, uint64_t ino, uint32_t n);
+uint32_t itable_nlink(struct itable *t, uint64_t ino);
 
 /*
  * Change stamps.  A reply can be older than a change we made: a request
@@ -462,8 +467,13 @@ void dc_changed(struct dcache *d, const char *path, int data_only);
 int dc_atime(struct dcache *d, const char *path, uint32_t *atime);
 /* path has other names (a hard link was made): never answer for it. */
 void dc_linked(struct dcache *d, const char *path);
-/* 1 when a fresh listing says path has other names. */
+/* 1 when a fresh listing says path has other names; its link count
+ * (from OpenSSH's long name) or 0. */
 int dc_is_linked(struct dcache *d, const char *path);
+unsigned dc_links(struct dcache *d, const char *path);
+/* The link count in an ls -l style long name ("-rw-r--r--    2 user
+ * ..."), or 0 when there is none to read. */
+unsigned long longname_links(const char *s, size_t n);
 /* The server's answer to a request sent at chg_now() == since: ignored if
  * the name or its listing changed after that. */
 void dc_set(struct dcache *d, const char *path, const struct sftp_attrs *a,
@@ -483,6 +493,7 @@ struct dsnap {
 	char *name;
 	struct sftp_attrs a;
 	int known;
+	unsigned nlink; /* from the long name, 0: not known */
 };
 ssize_t dc_snapshot(struct dcache *d, const char *dir, struct dsnap **out);
 void dc_snapshot_free(struct dsnap *s, size_t n);

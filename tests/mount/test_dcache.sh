@@ -239,6 +239,14 @@ for i, name in enumerate(('f15', 'f16', 'f17')):
     same('d/' + name, 'written while its directory was being read ahead%s'
          % (' (fsync)' if i == 1 else ''), kernel=True)
     os.close(fd)
+# link counts: from the listing's long names (SFTP v3 attributes have
+# none), and a link(2) through the mount counts on both names at once
+os.listdir(D)
+nl = (os.lstat(D + '/linked').st_nlink, os.lstat(D + '/linked2').st_nlink, os.lstat(D + '/f1').st_nlink)
+check(nl == (2, 2, 1), 'link counts after a listing: linked %d, linked2 %d, f1 %d' % nl)
+os.link(D + '/f2', D + '/f2-link')
+nl = (os.stat(D + '/f2').st_nlink, os.stat(D + '/f2-link').st_nlink)
+check(nl == (2, 2), 'after link(2) through the mount: %d and %d' % nl)
 # rewinddir on a directory listed from the kept listing: it shows the
 # directory as it is now (POSIX: as opendir would), with our own changes
 # from a fresh copy of the kept listing...
