@@ -110,6 +110,32 @@ int itable_init(struct itable *t, const char *root)
 	return 0;
 }
 
+static void drop(struct itable *t, struct inode *e)
+{
+	unlink_ino(t, e);
+	unlink_path(t, e);
+	t->count--;
+	free(e->path);
+	free(e);
+}
+
+static void ghost_del(struct itable *t, struct inode *e)
+{
+	if (!e->ghost)
+		return;
+	if (e->gprev)
+		e->gprev->gnext = e->gnext;
+	else
+		t->ghost_head = e->gnext;
+	if (e->gnext)
+		e->gnext->gprev = e->gprev;
+	else
+		t->ghost_tail = e->gprev;
+	e->gprev = e->gnext = NULL;
+	e->ghost = 0;
+	t->nghosts--;
+}
+
 static struct inode *find_path(struct itable *t, const char *path)
 {
 	struct inode *e = t->by_path[hash_str(path) & (t->nbuckets - 1)];
@@ -160,6 +186,7 @@ uint64_t itable_ref(struct itable *t, const char *path)
 
 	pthread_mutex_lock(&t->lock);
 	if (e) {
+		ghost_del(t, e); /* the kernel holds it again */
 		e->nlookup++;
 		ino = e->ino;
 	}
@@ -210,12 +237,27 @@ void itable_forget(struct itable *t, uint64_t ino, uint64_t n)
 	e = find_ino(t, ino);
 	if (e && ino != FUSE_ROOT_ID) {
 		e->nlookup = n > e->nlookup ? 0 : e->nlookup - n;
-		if (e->nlookup == 0) {
-			unlink_ino(t, e);
-			unlink_path(t, e);
-			t->count--;
-			free(e->path);
-			free(e);
+		if (e->nlookup == 0 && !e->path[0]) {
+			drop(t, e); /* no name: nothing can find it again */
+		} else if (e->nlookup == 0 && !e->ghost) {
+			/* what was learnt of it may be old when it is
+			 * looked up again */
+			e->linked = 0;
+			e->nlink = 0;
+			e->ghost = 1;
+			e->gprev = t->ghost_tail;
+			if (t->ghost_tail)
+				t->ghost_tail->gnext = e;
+			else
+				t->ghost_head = e;
+			t->ghost_tail = e;
+			t->nghosts++;
+			while (t->nghosts > ITABLE_GHOSTS) {
+				struct inode *old = t->ghost_head;
+
+				ghost_del(t, old);
+				drop(t, old);
+			}
 		}
 	}
 	pthread_mutex_unlock(&t->lock);
@@ -228,9 +270,18 @@ void itable_forget(struct itable *t, uint64_t ino, uint64_t n)
  * two for one file). */
 static void detach(struct itable *t, struct inode *e)
 {
+	char *empty;
+
+	if (e->ghost) { /* the kernel does not hold it: gone for good */
+		ghost_del(t, e);
+		drop(t, e);
+		return;
+	}
+	if (!(empty = strdup("")))
+		return; /* (out of memory: it keeps the name) */
 	unlink_path(t, e);
 	free(e->path);
-	e->path = strdup("");
+	e->path = empty;
 	e->next_path = NULL;
 }
 

@@ -77,6 +77,12 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
 	 * set-behind answers it for files it knows, ops.c.) */
 	if (conn->capable & FUSE_CAP_HANDLE_KILLPRIV)
 		conn->want |= FUSE_CAP_HANDLE_KILLPRIV;
+	/* file handles (name_to_handle_at, open_by_handle_at, NFS export)
+	 * stay good after the kernel forgot the inode: it then looks up
+	 * "." and ".." by inode number, which resolve() answers (inode
+	 * numbers are never reused, so generation 0 is enough) */
+	if (conn->capable & FUSE_CAP_EXPORT_SUPPORT)
+		conn->want |= FUSE_CAP_EXPORT_SUPPORT;
 	conn->max_readahead = 1024 * 1024;
 }
 

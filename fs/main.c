@@ -109,8 +109,10 @@ static int opt_one(struct opts *o, char *w)
 
 			snprintf(o->kopts + l, sizeof(o->kopts) - l, "%s%s",
 				 l ? "," : "", w);
-		} else if (IS("delay_connect") || IS("no_check_root"))
-			; /* sshfs options with nothing to do here */
+		} else if (IS("delay_connect") || IS("no_check_root") ||
+			   IS("remount"))
+			; /* sshfs options with nothing to do here (and
+			   * remount: a FUSE mount keeps its options) */
 		else if (IS("_netdev") || IS("noauto") || IS("auto") ||
 			 IS("user") || IS("users") || IS("nofail") ||
 			 IS("rw") || IS("defaults") || IS("nouser") ||

@@ -1140,7 +1140,21 @@ static int resolve(struct op *op)
 	dir = itable_path(op->c->it, op->ino);
 	if (!dir)
 		return -ESTALE;
-	if (op->name) {
+	if (op->kind == OP_LOOKUP && op->name &&
+	    (!strcmp(op->name, ".") || !strcmp(op->name, ".."))) {
+		/* (exported file handles: the kernel asks for an inode's
+		 * "." and its parent "..") the same inode, not a new one
+		 * for "dir/."; never above the mount's root */
+		if (op->name[1] && strcmp(dir, op->c->home)) {
+			char *slash = strrchr(dir, '/');
+
+			if (slash && slash != dir)
+				*slash = '\0';
+			else if (slash)
+				slash[1] = '\0';
+		}
+		op->path = dir;
+	} else if (op->name) {
 		op->path = path_join(dir, op->name);
 		free(dir);
 	} else {

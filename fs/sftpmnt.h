@@ -94,6 +94,8 @@ struct inode {
 	void *bfh;     /* the handle that made the file (set-behind, ops.c) */
 	int linked;    /* known to have other names (link(2), a listing's
 			* link count): the kernel keeps no attributes */
+	int ghost;     /* forgotten by the kernel, kept (struct itable) */
+	struct inode *gprev, *gnext;
 };
 
 /* FNV-1a of n bytes: the hash of paths and names (ino.c, dcache.c). */
@@ -104,7 +106,13 @@ struct itable {
 	struct inode **by_ino, **by_path;
 	size_t nbuckets, count;
 	uint64_t next_ino;
+	/* inodes the kernel forgot, oldest first, kept (up to ITABLE_GHOSTS)
+	 * so that a name keeps its inode number and a file handle
+	 * (open_by_handle_at) still finds its path */
+	struct inode *ghost_head, *ghost_tail;
+	size_t nghosts;
 };
+#define ITABLE_GHOSTS 16384
 
 int itable_init(struct itable *t, const char *root);
 /* The inode of path, created if new (nlookup unchanged); NULL on ENOMEM. */

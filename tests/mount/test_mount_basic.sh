@@ -70,6 +70,39 @@ touch -d '2001-02-03 04:05:06 UTC' "$mnt/copy.txt" &&
 	[ "$(stat -c %Y "$srv/copy.txt")" = 981173106 ] && ok "touch -d" || fail "touch"
 df "$mnt" | grep -q sftpmnt && ok "df" || fail "df"
 
+# file handles (name_to_handle_at / open_by_handle_at, what NFS export
+# and some backup tools use): a handle taken through the mount opens the
+# same file again, also after the kernel dropped its cached inodes
+mkdir -p "$mnt/fh/sub" && echo "by handle" >"$mnt/fh/sub/f"
+out=$(/usr/bin/python3 - "$mnt" <<'PY'
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+class FH(ctypes.Structure):
+    _fields_ = [("handle_bytes", ctypes.c_uint), ("handle_type", ctypes.c_int),
+                ("f_handle", ctypes.c_ubyte * 128)]
+mnt = sys.argv[1]
+h = FH(); h.handle_bytes = 128; mid = ctypes.c_int()
+if libc.name_to_handle_at(-100, (mnt + "/fh/sub/f").encode(), ctypes.byref(h), ctypes.byref(mid), 0):
+    print("name_to_handle_at: errno %d" % ctypes.get_errno()); sys.exit(1)
+mfd = os.open(mnt, os.O_RDONLY | os.O_DIRECTORY)
+def by_handle():
+    fd = libc.open_by_handle_at(mfd, ctypes.byref(h), os.O_RDONLY)
+    if fd < 0:
+        return "errno %d" % ctypes.get_errno()
+    data = os.read(fd, 100); os.close(fd)
+    return data.decode().strip()
+first = by_handle()
+ino = os.stat(mnt + "/fh/sub/f").st_ino
+os.system("echo 2 > /proc/sys/vm/drop_caches")  # the kernel forgets dentries and inodes
+second = by_handle()
+same = os.stat(mnt + "/fh/sub/f").st_ino == ino
+print("%s|%s|%s" % (first, second, "same inode" if same else "inode changed"))
+PY
+)
+[ "$out" = "by handle|by handle|same inode" ] &&
+	ok "open_by_handle_at through the mount, also after the kernel forgot the inode; its number stays" ||
+	fail "file handles: $out"
+
 fusermount3 -u "$mnt" && ok "unmounted" || fail "unmount"
 for _ in $(seq 1 50); do
 	grep -q " $mnt " /proc/mounts || break
