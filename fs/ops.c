@@ -368,7 +368,6 @@ char *path_join(const char *dir, const char *name)
 	return p;
 }
 
-
 /*
  * What we create gets the mode the caller asked for (the kernel applied
  * the caller's umask already), as on a local file system; the server
