@@ -816,8 +816,16 @@ static int dispatch(LIBSSH2_SESSION *s, const uint8_t *p, size_t n)
 		return fwd_on_reply(s, s->greq_done++, p, n);
 	}
 	if (type >= SSH_MSG_CHANNEL_OPEN_CONFIRMATION &&
-	    type <= SSH_MSG_CHANNEL_FAILURE)
+	    type <= SSH_MSG_CHANNEL_FAILURE) {
+		/* the channel's life, not its data */
+		if (TRACE_ON(s, LIBSSH2_TRACE_CONN) && n >= 5 &&
+		    type != SSH_MSG_CHANNEL_DATA &&
+		    type != SSH_MSG_CHANNEL_EXTENDED_DATA &&
+		    type != SSH_MSG_CHANNEL_WINDOW_ADJUST)
+			trace_emit(s, LIBSSH2_TRACE_CONN, "%s for channel %u",
+				   trace_msg_name(type), get_u32(p + 1));
 		return chan_dispatch(s, p, n);
+	}
 	return queue_packet(s, p, n);
 }
 
