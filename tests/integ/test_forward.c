@@ -221,6 +221,58 @@ START_TEST(accept_nonblocking)
 }
 END_TEST
 
+/* Global requests are answered in the order they were sent (RFC 4254
+ * 4): a keepalive sent while tcpip-forward waits for its answer has its
+ * own answer after it, and neither may be taken for the other (OpenSSH
+ * refuses keepalive@openssh.com: taken for the listen's, it would fail
+ * it). */
+START_TEST(keepalive_while_listening)
+{
+	int fd, bound = 0, next = 0, tfd, sent_first = 0;
+	LIBSSH2_SESSION *s = integ_start(&fd);
+	LIBSSH2_LISTENER *l;
+	LIBSSH2_CHANNEL *c;
+	long waits = 0;
+	char buf[8];
+
+	libssh2_keepalive_config(s, 1, 2);
+	libssh2_session_set_blocking(s, 0);
+	l = libssh2_channel_forward_listen_ex(s, "127.0.0.1", 0, &bound, 2);
+	if (!l) {
+		ck_assert_int_eq(libssh2_session_last_errno(s),
+				 LIBSSH2_ERROR_EAGAIN);
+		sent_first = 1;
+		/* quiet for longer than the interval: a keepalive is due */
+		usleep(2200 * 1000);
+		ck_assert_int_eq(libssh2_keepalive_send(s, &next), 0);
+		ck_assert_int_ge(next, 1);
+		while (!(l = libssh2_channel_forward_listen_ex(
+				 s, "127.0.0.1", 0, &bound, 2))) {
+			ck_assert_msg(libssh2_session_last_errno(s) ==
+					      LIBSSH2_ERROR_EAGAIN,
+				      "listen: %s", integ_errmsg(s));
+			integ_wait(s, fd, &waits);
+		}
+	}
+	ck_assert_int_gt(bound, 0);
+	libssh2_session_set_blocking(s, 1);
+	tfd = tcp_to(bound);
+	ck_assert_int_ge(tfd, 0);
+	c = libssh2_channel_forward_accept(l);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(write(tfd, "k", 1), 1);
+	ck_assert_int_eq(libssh2_channel_read(c, buf, sizeof(buf)), 1);
+	close(tfd);
+	ck_assert_int_eq(libssh2_channel_free(c), 0);
+	/* the keepalive's answer was dropped, not kept for the cancel */
+	ck_assert_int_eq(libssh2_channel_forward_cancel(l), 0);
+	if (!sent_first)
+		fprintf(stderr, "keepalive_while_listening: the answer came "
+				"at once, the order was not exercised\n");
+	integ_finish(s, fd);
+}
+END_TEST
+
 /* ---- queue limit, libssh2_poll on a listener ----------------------------- */
 
 /* Take in packets for ms milliseconds: libssh2_poll on the listener
@@ -370,6 +422,7 @@ int main(void)
 	tcase_add_test(tc, listen_accept_cancel);
 	tcase_add_test(tc, listen_fixed_port_and_refusals);
 	tcase_add_test(tc, accept_nonblocking);
+	tcase_add_test(tc, keepalive_while_listening);
 	tcase_add_test(tc, queue_limit);
 	tcase_add_test(tc, session_free_frees_listeners);
 	tcase_add_test(tc, poll_channels_and_sockets);
