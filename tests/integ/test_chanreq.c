@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "libssh2.h"
+#include "libssh2_sftp.h"
 
 #include "integ.h"
 #include "integ_ssh.h"
@@ -307,7 +308,7 @@ END_TEST
 /* ---- libssh2_trace ---------------------------------------------------------- */
 
 struct trace_log {
-	int lines, bad, trans, kex, auth, conn, error, sock;
+	int lines, bad, trans, kex, auth, conn, error, sock, sftp;
 	int after_off;
 	int off;
 };
@@ -334,6 +335,7 @@ static void on_trace(LIBSSH2_SESSION *s, void *ctx, const char *line,
 	t->conn += strstr(copy, " Conn: ") != NULL;
 	t->error += strstr(copy, " Error: ") != NULL;
 	t->sock += strstr(copy, " Socket: ") != NULL;
+	t->sftp += strstr(copy, " SFTP: ") != NULL;
 }
 
 START_TEST(trace_handler)
@@ -341,7 +343,8 @@ START_TEST(trace_handler)
 	struct trace_log t = { 0 };
 	LIBSSH2_SESSION *s = libssh2_session_init();
 	LIBSSH2_CHANNEL *c;
-	char buf[64];
+	LIBSSH2_SFTP *sftp;
+	char buf[4096];
 	int fd, rc;
 
 	ck_assert_ptr_nonnull(s);
@@ -374,6 +377,14 @@ START_TEST(trace_handler)
 			 LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED);
 	ck_assert_int_gt(t.error, 0);
 	ck_assert_int_eq(libssh2_channel_free(c), 0);
+	/* SFTP requests and replies */
+	ck_assert_int_eq(libssh2_trace(s, LIBSSH2_TRACE_SFTP), 0);
+	sftp = libssh2_sftp_init(s);
+	ck_assert_ptr_nonnull(sftp);
+	ck_assert_int_gt(libssh2_sftp_realpath(sftp, ".", buf, sizeof(buf)),
+			 0);
+	ck_assert_int_ge(t.sftp, 2);
+	ck_assert_int_eq(libssh2_sftp_shutdown(sftp), 0);
 	/* categories not asked for stay quiet */
 	ck_assert_int_eq(t.sock, 0);
 	ck_assert_int_eq(t.bad, 0);
