@@ -107,9 +107,11 @@ LIBSSH2_API int libssh2_userauth_hostbased_fromfile_ex(
 	const char *hostname, unsigned int hostname_len,
 	const char *local_username, unsigned int local_username_len)
 {
-	struct hb_args a = { username, hostname, local_username,
-			     username_len, hostname_len, local_username_len,
-			     NULL, NULL, NULL, 0 };
+	struct hb_args a = {username,	    hostname,
+			    local_username, username_len,
+			    hostname_len,   local_username_len,
+			    NULL,	    NULL,
+			    NULL,	    0};
 	struct key *k = NULL;
 	const char *why = NULL;
 	char *data = NULL;

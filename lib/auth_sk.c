@@ -10,10 +10,13 @@
  * authenticator and hands back its signature, flags and counter, which
  * go on the wire as
  *
- *	string	"sk-ecdsa-sha2-nistp256@openssh.com"	string "sk-ssh-ed25519@openssh.com"
- *	string	(mpint r, mpint s)			string signature[64]
- *	byte	flags					byte flags
- *	uint32	counter					uint32 counter
+ *	string	"sk-ecdsa-sha2-nistp256@openssh.com"
+ *	string	(mpint r, mpint s)
+ *	byte	flags
+ *	uint32	counter
+ *
+ * or, for "sk-ssh-ed25519@openssh.com", with string signature[64] in
+ * place of the ECDSA one.
  */
 #include <string.h>
 
@@ -41,16 +44,15 @@ LIBSSH2_API int libssh2_sign_sk(LIBSSH2_SESSION *session, unsigned char **sig,
 
 	if (!session || !sig || !sig_len)
 		return LIBSSH2_ERROR_BAD_USE;
-	if (!sk || !sk->sign_callback || !sk->key_handle ||
-	    sk->handle_len == 0)
+	if (!sk || !sk->sign_callback || !sk->key_handle || sk->handle_len == 0)
 		return LIBSSH2_ERROR_DECRYPT;
 	memset(&si, 0, sizeof(si));
 	rc = sk->sign_callback(session, &si, data, data_len, sk->algorithm,
 			       sk->flags, sk->application, sk->key_handle,
 			       sk->handle_len, sk->orig_abstract);
-	if (rc == 0 && (!si.sig_r || si.sig_r_len == 0 ||
-			si.sig_r_len > SK_SIG_PART_MAX ||
-			si.sig_s_len > SK_SIG_PART_MAX))
+	if (rc == 0 &&
+	    (!si.sig_r || si.sig_r_len == 0 || si.sig_r_len > SK_SIG_PART_MAX ||
+	     si.sig_s_len > SK_SIG_PART_MAX))
 		rc = LIBSSH2_ERROR_DECRYPT;
 	if (rc == 0) {
 		int bad;
@@ -117,8 +119,8 @@ LIBSSH2_API int libssh2_userauth_publickey_sk(
 	LIBSSH2_SESSION *s, const char *username, size_t username_len,
 	const unsigned char *pubkeydata, size_t pubkeydata_len,
 	const char *privatekeydata, size_t privatekeydata_len,
-	const char *passphrase,
-	LIBSSH2_USERAUTH_SK_SIGN_FUNC((*sign_callback)), void **abstract)
+	const char *passphrase, LIBSSH2_USERAUTH_SK_SIGN_FUNC((*sign_callback)),
+	void **abstract)
 {
 	struct sk_ctx x;
 	void *xp = &x;
@@ -139,8 +141,8 @@ LIBSSH2_API int libssh2_userauth_publickey_sk(
 	if (!privatekeydata || !privatekeydata_len)
 		return sess_err(s, LIBSSH2_ERROR_FILE,
 				"no security key file given");
-	rc = key_load_sk(&s->a, privatekeydata, privatekeydata_len,
-			 passphrase, &k, &why);
+	rc = key_load_sk(&s->a, privatekeydata, privatekeydata_len, passphrase,
+			 &k, &why);
 	if (rc)
 		return sess_err(s, LIBSSH2_ERROR_FILE,
 				"unable to use the security key file: %s",

@@ -383,7 +383,7 @@ struct open_args {
 
 /* A new channel in the session's list (not yet asked for). */
 LIBSSH2_CHANNEL *chan_new(LIBSSH2_SESSION *s, uint32_t window,
-				 uint32_t maxpacket)
+			  uint32_t maxpacket)
 {
 	LIBSSH2_CHANNEL *c = la_calloc(&s->a, sizeof(*c));
 

@@ -13,7 +13,7 @@
 
 /* Longest terminal type and encoded terminal modes we send (RFC 4254
  * 6.2, 8: the modes are opcode/argument pairs, a few hundred bytes). */
-#define CHAN_TERM_MAX 256
+#define CHAN_TERM_MAX  256
 #define CHAN_MODES_MAX 4096
 /* Longest signal name (RFC 4254 6.9: "TERM", "USR1", ...). */
 #define CHAN_SIGNAME_MAX 64
@@ -82,15 +82,13 @@ static int dims_ok(int a, int b, int c, int d)
 	return a >= 0 && b >= 0 && c >= 0 && d >= 0;
 }
 
-/* ---- pseudo-terminal (RFC 4254 6.2, 6.7) ---------------------------------- */
+/* ---- pseudo-terminal (RFC 4254 6.2, 6.7) --------------------------------- */
 
-LIBSSH2_API int libssh2_channel_request_pty_ex(LIBSSH2_CHANNEL *c,
-					       const char *term,
-					       unsigned int term_len,
-					       const char *modes,
-					       unsigned int modes_len,
-					       int width, int height,
-					       int width_px, int height_px)
+LIBSSH2_API int
+libssh2_channel_request_pty_ex(LIBSSH2_CHANNEL *c, const char *term,
+			       unsigned int term_len, const char *modes,
+			       unsigned int modes_len, int width, int height,
+			       int width_px, int height_px)
 {
 	struct wbuf w;
 
@@ -114,8 +112,7 @@ LIBSSH2_API int libssh2_channel_request_pty_ex(LIBSSH2_CHANNEL *c,
 
 LIBSSH2_API int libssh2_channel_request_pty_size_ex(LIBSSH2_CHANNEL *c,
 						    int width, int height,
-						    int width_px,
-						    int height_px)
+						    int width_px, int height_px)
 {
 	struct wbuf w;
 
@@ -131,7 +128,7 @@ LIBSSH2_API int libssh2_channel_request_pty_size_ex(LIBSSH2_CHANNEL *c,
 	return noreply(c, "window-change", &w);
 }
 
-/* ---- signal (RFC 4254 6.9) ---------------------------------------------- */
+/* ---- signal (RFC 4254 6.9) ----------------------------------------------- */
 
 LIBSSH2_API int libssh2_channel_signal_ex(LIBSSH2_CHANNEL *c,
 					  const char *signame,
@@ -152,7 +149,7 @@ LIBSSH2_API int libssh2_channel_signal_ex(LIBSSH2_CHANNEL *c,
 	return noreply(c, "signal", &w);
 }
 
-/* ---- agent and X11 forwarding requests --------------------------------- */
+/* ---- agent and X11 forwarding requests ----------------------------------- */
 
 LIBSSH2_API int libssh2_channel_request_auth_agent(LIBSSH2_CHANNEL *c)
 {
@@ -214,8 +211,7 @@ LIBSSH2_API int libssh2_channel_x11_req_ex(LIBSSH2_CHANNEL *c,
 
 /* ---- receive window (RFC 4254 5.2) --------------------------------------- */
 
-static int adjust_step(LIBSSH2_CHANNEL *c, unsigned long adjustment,
-		       int force)
+static int adjust_step(LIBSSH2_CHANNEL *c, unsigned long adjustment, int force)
 {
 	LIBSSH2_SESSION *s = c->s;
 	uint64_t add = (uint64_t)c->adjust_queue + adjustment;
@@ -255,11 +251,9 @@ static int adjust_step(LIBSSH2_CHANNEL *c, unsigned long adjustment,
 	return rc == LIBSSH2_ERROR_EAGAIN ? 0 : rc;
 }
 
-LIBSSH2_API int
-libssh2_channel_receive_window_adjust2(LIBSSH2_CHANNEL *c,
-				       unsigned long adjustment,
-				       unsigned char force,
-				       unsigned int *storewindow)
+LIBSSH2_API int libssh2_channel_receive_window_adjust2(
+	LIBSSH2_CHANNEL *c, unsigned long adjustment, unsigned char force,
+	unsigned int *storewindow)
 {
 	int rc;
 
@@ -273,18 +267,15 @@ libssh2_channel_receive_window_adjust2(LIBSSH2_CHANNEL *c,
 	return rc;
 }
 
-LIBSSH2_API unsigned long
-libssh2_channel_receive_window_adjust(LIBSSH2_CHANNEL *c,
-				      unsigned long adjustment,
-				      unsigned char force)
+LIBSSH2_API unsigned long libssh2_channel_receive_window_adjust(
+	LIBSSH2_CHANNEL *c, unsigned long adjustment, unsigned char force)
 {
 	unsigned int win = 0;
 	int rc;
 
 	if (!c)
 		return (unsigned long)LIBSSH2_ERROR_BAD_USE;
-	rc = libssh2_channel_receive_window_adjust2(c, adjustment, force,
-						    &win);
+	rc = libssh2_channel_receive_window_adjust2(c, adjustment, force, &win);
 	/* as libssh2: the new window, or the error code cast */
 	return rc ? (unsigned long)rc : win;
 }

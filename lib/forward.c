@@ -31,7 +31,7 @@ struct fwd_listen {
 	uint32_t port; /* from a success answer to a request for port 0 */
 };
 
-/* ---- answers to our global requests -------------------------------- */
+/* ---- answers to our global requests -------------------------------------- */
 
 int fwd_on_reply(LIBSSH2_SESSION *s, uint32_t ticket, const uint8_t *p,
 		 size_t n)
@@ -58,7 +58,7 @@ int fwd_on_reply(LIBSSH2_SESSION *s, uint32_t ticket, const uint8_t *p,
 	return 0; /* a keepalive's, or a request given up */
 }
 
-/* ---- incoming forwarded-tcpip opens -------------------------------- */
+/* ---- incoming forwarded-tcpip opens -------------------------------------- */
 
 /* RFC 4254 5.1: CHANNEL_OPEN_FAILURE, reason 1 (administratively
  * prohibited). */
@@ -76,8 +76,8 @@ static int refuse(LIBSSH2_SESSION *s, uint32_t sender, const char *why)
 	return tp_pkt_end(&s->tp);
 }
 
-static LIBSSH2_LISTENER *find(LIBSSH2_SESSION *s, const char *host,
-			      size_t hn, uint32_t port)
+static LIBSSH2_LISTENER *find(LIBSSH2_SESSION *s, const char *host, size_t hn,
+			      uint32_t port)
 {
 	LIBSSH2_LISTENER *l;
 
@@ -182,7 +182,7 @@ void fwd_free_all(LIBSSH2_SESSION *s)
 		listener_free(s->listeners, 0);
 }
 
-/* ---- tcpip-forward / cancel-tcpip-forward -------------------------- */
+/* ---- tcpip-forward / cancel-tcpip-forward -------------------------------- */
 
 /* GLOBAL_REQUEST name, want_reply, string host, uint32 port (RFC 4254
  * 7.1); returns its ticket in *ticket. */
@@ -213,8 +213,7 @@ struct listen_args {
 	LIBSSH2_LISTENER *out;
 };
 
-static int listen_made(LIBSSH2_SESSION *s, struct listen_args *a,
-		       uint32_t port)
+static int listen_made(LIBSSH2_SESSION *s, struct listen_args *a, uint32_t port)
 {
 	LIBSSH2_LISTENER *l = la_calloc(&s->a, sizeof(*l));
 
@@ -278,8 +277,8 @@ LIBSSH2_API LIBSSH2_LISTENER *
 libssh2_channel_forward_listen_ex(LIBSSH2_SESSION *s, const char *host,
 				  int port, int *bound_port, int queue_maxsize)
 {
-	struct listen_args a = { host ? host : "0.0.0.0", (uint32_t)port,
-				 FWD_QUEUE_CAP, NULL };
+	struct listen_args a = {host ? host : "0.0.0.0", (uint32_t)port,
+				FWD_QUEUE_CAP, NULL};
 	int rc;
 
 	if (!s)
@@ -325,8 +324,8 @@ static int cancel_step(LIBSSH2_LISTENER *l)
 			return rc;
 	if (l->cancel_answer < 0)
 		return sess_err(s, LIBSSH2_ERROR_REQUEST_DENIED,
-				"the server refused to cancel %s:%u",
-				l->host, l->port);
+				"the server refused to cancel %s:%u", l->host,
+				l->port);
 	return 0;
 }
 
@@ -346,7 +345,7 @@ LIBSSH2_API int libssh2_channel_forward_cancel(LIBSSH2_LISTENER *l)
 	return rc;
 }
 
-/* ---- accepting ------------------------------------------------------ */
+/* ---- accepting ----------------------------------------------------------- */
 
 /* Confirm the open p as a new channel (RFC 4254 5.1). */
 static int confirm(LIBSSH2_LISTENER *l, struct fwd_pending *p,
@@ -362,8 +361,7 @@ static int confirm(LIBSSH2_LISTENER *l, struct fwd_pending *p,
 		return LIBSSH2_ERROR_ALLOC;
 	if ((rc = tp_pkt_begin(&s->tp, SSH_MSG_CHANNEL_OPEN_CONFIRMATION)))
 		goto fail;
-	if (wb_u32(&s->tp.out, p->sender) ||
-	    wb_u32(&s->tp.out, c->local_id) ||
+	if (wb_u32(&s->tp.out, p->sender) || wb_u32(&s->tp.out, c->local_id) ||
 	    wb_u32(&s->tp.out, c->local_window) ||
 	    wb_u32(&s->tp.out, c->local_maxpacket)) {
 		tp_pkt_abort(&s->tp);

@@ -23,7 +23,7 @@ struct fwd_pending {
 struct _LIBSSH2_LISTENER {
 	struct _LIBSSH2_SESSION *s;
 	struct _LIBSSH2_LISTENER *next;
-	char *host; /* as sent in tcpip-forward; the server echoes it */
+	char *host;    /* as sent in tcpip-forward; the server echoes it */
 	uint32_t port; /* the bound port */
 	unsigned queue_max, queued;
 	struct fwd_pending *q_head, **q_tail;
@@ -52,8 +52,8 @@ int fwd_incoming(struct _LIBSSH2_SESSION *s, const char *type, size_t tn,
 
 /* REQUEST_SUCCESS or REQUEST_FAILURE p[0..n) answering the global
  * request with ticket number `ticket` (session.h greq_sent). */
-int fwd_on_reply(struct _LIBSSH2_SESSION *s, uint32_t ticket,
-		 const uint8_t *p, size_t n);
+int fwd_on_reply(struct _LIBSSH2_SESSION *s, uint32_t ticket, const uint8_t *p,
+		 size_t n);
 
 /* The session goes: free its listeners and a half-made listen. */
 void fwd_free_all(struct _LIBSSH2_SESSION *s);

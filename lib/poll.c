@@ -126,8 +126,9 @@ LIBSSH2_API int libssh2_poll(LIBSSH2_POLLFD *fds, unsigned int nfds,
 
 	if (nfds == 0 || !fds) {
 		if (timeout > 0)
-			(void)poll(NULL, 0, timeout > 1000000000 ? 1000000000
-								 : (int)timeout);
+			(void)poll(NULL, 0,
+				   timeout > 1000000000 ? 1000000000
+							: (int)timeout);
 		return 0;
 	}
 	p = calloc(nfds, sizeof(*p));
@@ -154,9 +155,9 @@ LIBSSH2_API int libssh2_poll(LIBSSH2_POLLFD *fds, unsigned int nfds,
 		else {
 			int64_t left = deadline - sess_now_ms();
 
-			wait = n || left <= 0 ? 0
-					      : left > 1000000000 ? 1000000000
-								  : (int)left;
+			wait = n || left <= 0	   ? 0
+			       : left > 1000000000 ? 1000000000
+						   : (int)left;
 		}
 		for (i = 0; i < nfds; i++) {
 			LIBSSH2_SESSION *s = owner(&fds[i]);
@@ -182,8 +183,8 @@ LIBSSH2_API int libssh2_poll(LIBSSH2_POLLFD *fds, unsigned int nfds,
 		n = 0;
 		for (i = 0; i < nfds; i++) {
 			if (fds[i].type == LIBSSH2_POLLFD_SOCKET) {
-				fds[i].revents = r > 0 ? to_lib(p[i].revents)
-						       : 0;
+				fds[i].revents =
+					r > 0 ? to_lib(p[i].revents) : 0;
 				if (fds[i].revents)
 					n++;
 			} else if (r > 0 && p[i].revents) {

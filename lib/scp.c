@@ -3,15 +3,20 @@
  * speaks with "scp -f" and "scp -t"): libssh2_scp_recv2, libssh2_scp_recv,
  * libssh2_scp_send64 and libssh2_scp_send_ex.
  *
- * The protocol, as the remote scp speaks it (one file, no recursion):
+ * The protocol, as the remote scp speaks it (one file, no recursion).
+ * Download, remote "scp [-p]f path":
  *
- *	download, remote "scp [-p]f path":	upload, remote "scp [-p]t path":
- *	  we  -> \0			          scp -> \0 (ready)
- *	  scp -> T<mtime> 0 <atime> 0\n (-p)	  we  -> T<mtime> 0 <atime> 0\n (-p)
- *	  we  -> \0			          scp -> \0
- *	  scp -> C<mode> <size> <name>\n	  we  -> C<mode> <size> <name>\n
- *	  we  -> \0			          scp -> \0
- *	  scp -> size bytes, then \0	          we  -> size bytes, then \0
+ *	we  -> \0
+ *	scp -> T<mtime> 0 <atime> 0\n	(with -p) and we -> \0
+ *	scp -> C<mode> <size> <name>\n	and we -> \0
+ *	scp -> <size> bytes, then \0
+ *
+ * Upload, remote "scp [-p]t path":
+ *
+ *	scp -> \0			(ready)
+ *	we  -> T<mtime> 0 <atime> 0\n	(with -p) and scp -> \0
+ *	we  -> C<mode> <size> <name>\n	and scp -> \0
+ *	we  -> <size> bytes, then \0
  *
  * A response other than \0 is \1 (error) or \2 (fatal error) followed by
  * a message line.  The calls here run the protocol up to the data and
@@ -44,8 +49,8 @@
 
 enum scp_phase {
 	/* download */
-	RECV_GO = 0,	/* send the first \0 */
-	RECV_LINE,	/* read T (then C) or an error line */
+	RECV_GO = 0, /* send the first \0 */
+	RECV_LINE,   /* read T (then C) or an error line */
 	/* upload */
 	SEND_START,	/* read the remote scp's first \0 */
 	SEND_TIMES_ACK, /* T line sent: read its \0 */
@@ -67,7 +72,7 @@ struct scp_op {
 	unsigned mode;
 };
 
-/* ---- helpers ------------------------------------------------------------ */
+/* ---- helpers ------------------------------------------------------------- */
 
 /* Append path for the remote shell: in single quotes, where nothing is
  * special; a ' or ! inside closes them, goes out backslash-escaped (! for
@@ -206,8 +211,7 @@ static int read_line(struct scp_op *op, const uint8_t **p, size_t *n)
 	for (;;) {
 		avail = chan_avail(c, &d);
 		nl = avail ? memchr(d, '\n',
-				    avail < SCP_LINE_MAX ? avail
-							 : SCP_LINE_MAX)
+				    avail < SCP_LINE_MAX ? avail : SCP_LINE_MAX)
 			   : NULL;
 		if (nl) {
 			*p = d;
@@ -263,14 +267,13 @@ static int read_response(struct scp_op *op)
 	else {
 		sanitize(msg, sizeof(msg), p, n);
 		rc = sess_err(op->c->s, LIBSSH2_ERROR_SCP_PROTOCOL,
-			      "unexpected answer from the remote scp: %s",
-			      msg);
+			      "unexpected answer from the remote scp: %s", msg);
 	}
 	(void)chan_consume(op->c, n + 1);
 	return rc;
 }
 
-/* ---- parsing the lines of a download -------------------------------- */
+/* ---- parsing the lines of a download ------------------------------------- */
 
 struct cur {
 	const uint8_t *p, *end;
@@ -307,7 +310,7 @@ static int get_char(struct cur *c, uint8_t ch)
 /* "T<mtime> <usec> <atime> <usec>" */
 static int parse_times(struct scp_op *op, const uint8_t *p, size_t n)
 {
-	struct cur c = { p + 1, p + n };
+	struct cur c = {p + 1, p + n};
 	uint64_t mt, mu, at, au;
 
 	if (get_num(&c, 10, INT64_MAX, &mt) || get_char(&c, ' ') ||
@@ -325,7 +328,7 @@ static int parse_times(struct scp_op *op, const uint8_t *p, size_t n)
  * file's own (not used, but it must be one: no '/', not "." or ".."). */
 static int parse_file(struct scp_op *op, const uint8_t *p, size_t n)
 {
-	struct cur c = { p + 1, p + n };
+	struct cur c = {p + 1, p + n};
 	uint64_t mode, size;
 	size_t nl;
 
@@ -342,7 +345,7 @@ static int parse_file(struct scp_op *op, const uint8_t *p, size_t n)
 	return 0;
 }
 
-/* ---- the steps ------------------------------------------------------------ */
+/* ---- the steps ----------------------------------------------------------- */
 
 static int open_and_exec(LIBSSH2_SESSION *s, struct scp_op *op)
 {
@@ -589,11 +592,10 @@ int scp_before_eof(LIBSSH2_CHANNEL *c)
 	return 0;
 }
 
-/* ---- API -------------------------------------------------------------------- */
+/* ---- API ----------------------------------------------------------------- */
 
-LIBSSH2_API LIBSSH2_CHANNEL *libssh2_scp_recv2(LIBSSH2_SESSION *s,
-					       const char *path,
-					       libssh2_struct_stat *sb)
+LIBSSH2_API LIBSSH2_CHANNEL *
+libssh2_scp_recv2(LIBSSH2_SESSION *s, const char *path, libssh2_struct_stat *sb)
 {
 	struct scp_op *op;
 	int rc;
@@ -634,7 +636,7 @@ LIBSSH2_API LIBSSH2_CHANNEL *libssh2_scp_send64(LIBSSH2_SESSION *s,
 						libssh2_int64_t size,
 						time_t mtime, time_t atime)
 {
-	struct send_args a = { mode, size, mtime, atime, NULL };
+	struct send_args a = {mode, size, mtime, atime, NULL};
 	struct scp_op *op;
 	int rc;
 
@@ -656,8 +658,7 @@ LIBSSH2_API LIBSSH2_CHANNEL *libssh2_scp_send64(LIBSSH2_SESSION *s,
 	a.base = path ? strrchr(path, '/') : NULL;
 	a.base = a.base ? a.base + 1 : path;
 	if (!s->scp && (!a.base || !*a.base || strchr(a.base, '\n'))) {
-		sess_err(s, LIBSSH2_ERROR_INVAL,
-			 "SCP: the path names no file");
+		sess_err(s, LIBSSH2_ERROR_INVAL, "SCP: the path names no file");
 		return NULL;
 	}
 	op = op_begin(s, mtime || atime ? "pt" : "t", path, SEND_START);

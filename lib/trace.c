@@ -47,9 +47,9 @@ void trace_emit(LIBSSH2_SESSION *s, int cat, const char *fmt, ...)
 	va_list ap;
 	int n, m;
 
-	n = snprintf(line, sizeof(line), "[libssh2] %lld.%03lld %s: ",
-		     (long long)(ms / 1000), (long long)(ms % 1000),
-		     cat_name(cat));
+	n = snprintf(line, sizeof(line),
+		     "[libssh2] %lld.%03lld %s: ", (long long)(ms / 1000),
+		     (long long)(ms % 1000), cat_name(cat));
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return;
 	va_start(ap, fmt);
@@ -69,25 +69,40 @@ const char *trace_msg_name(uint8_t type)
 		uint8_t type;
 		const char *name;
 	} names[] = {
-		{ 1, "DISCONNECT" },	       { 2, "IGNORE" },
-		{ 3, "UNIMPLEMENTED" },	       { 4, "DEBUG" },
-		{ 5, "SERVICE_REQUEST" },      { 6, "SERVICE_ACCEPT" },
-		{ 7, "EXT_INFO" },	       { 20, "KEXINIT" },
-		{ 21, "NEWKEYS" },	       { 30, "KEX_30" },
-		{ 31, "KEX_31" },	       { 32, "KEX_32" },
-		{ 33, "KEX_33" },	       { 34, "KEX_34" },
-		{ 50, "USERAUTH_REQUEST" },    { 51, "USERAUTH_FAILURE" },
-		{ 52, "USERAUTH_SUCCESS" },    { 53, "USERAUTH_BANNER" },
-		{ 60, "USERAUTH_60" },	       { 61, "USERAUTH_INFO_RESPONSE" },
-		{ 80, "GLOBAL_REQUEST" },      { 81, "REQUEST_SUCCESS" },
-		{ 82, "REQUEST_FAILURE" },     { 90, "CHANNEL_OPEN" },
-		{ 91, "CHANNEL_OPEN_CONFIRMATION" },
-		{ 92, "CHANNEL_OPEN_FAILURE" },
-		{ 93, "CHANNEL_WINDOW_ADJUST" },
-		{ 94, "CHANNEL_DATA" },	       { 95, "CHANNEL_EXTENDED_DATA" },
-		{ 96, "CHANNEL_EOF" },	       { 97, "CHANNEL_CLOSE" },
-		{ 98, "CHANNEL_REQUEST" },     { 99, "CHANNEL_SUCCESS" },
-		{ 100, "CHANNEL_FAILURE" },
+		{1, "DISCONNECT"},
+		{2, "IGNORE"},
+		{3, "UNIMPLEMENTED"},
+		{4, "DEBUG"},
+		{5, "SERVICE_REQUEST"},
+		{6, "SERVICE_ACCEPT"},
+		{7, "EXT_INFO"},
+		{20, "KEXINIT"},
+		{21, "NEWKEYS"},
+		{30, "KEX_30"},
+		{31, "KEX_31"},
+		{32, "KEX_32"},
+		{33, "KEX_33"},
+		{34, "KEX_34"},
+		{50, "USERAUTH_REQUEST"},
+		{51, "USERAUTH_FAILURE"},
+		{52, "USERAUTH_SUCCESS"},
+		{53, "USERAUTH_BANNER"},
+		{60, "USERAUTH_60"},
+		{61, "USERAUTH_INFO_RESPONSE"},
+		{80, "GLOBAL_REQUEST"},
+		{81, "REQUEST_SUCCESS"},
+		{82, "REQUEST_FAILURE"},
+		{90, "CHANNEL_OPEN"},
+		{91, "CHANNEL_OPEN_CONFIRMATION"},
+		{92, "CHANNEL_OPEN_FAILURE"},
+		{93, "CHANNEL_WINDOW_ADJUST"},
+		{94, "CHANNEL_DATA"},
+		{95, "CHANNEL_EXTENDED_DATA"},
+		{96, "CHANNEL_EOF"},
+		{97, "CHANNEL_CLOSE"},
+		{98, "CHANNEL_REQUEST"},
+		{99, "CHANNEL_SUCCESS"},
+		{100, "CHANNEL_FAILURE"},
 	};
 	size_t i;
 

@@ -17,10 +17,10 @@
 
 #define TRACE_ON(s, cat) (((s)->trace_mask & (cat)) && (s)->trace_cb)
 
-#define TRACE(s, cat, ...)                                                  \
-	do {                                                                \
-		if (TRACE_ON((s), (cat)))                                   \
-			trace_emit((s), (cat), __VA_ARGS__);                \
+#define TRACE(s, cat, ...)                                                     \
+	do {                                                                   \
+		if (TRACE_ON((s), (cat)))                                      \
+			trace_emit((s), (cat), __VA_ARGS__);                   \
 	} while (0)
 
 /* Format one line and hand it to the session's handler. */

@@ -92,7 +92,7 @@ int integ_close(LIBSSH2_CHANNEL *c)
 
 void integ_wait(LIBSSH2_SESSION *s, int fd, long *waits)
 {
-	struct pollfd p = { .fd = fd };
+	struct pollfd p = {.fd = fd};
 	int d = libssh2_session_block_directions(s);
 
 	ck_assert_msg(d != 0, "EAGAIN without a block direction");

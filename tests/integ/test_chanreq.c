@@ -19,16 +19,17 @@
 #include "integ_ssh.h"
 
 /* Read stdout until needle appears (or EOF); the text read so far. */
-static size_t read_until(LIBSSH2_CHANNEL *c, char *buf, size_t cap,
-			 size_t got, const char *needle)
+static size_t read_until(LIBSSH2_CHANNEL *c, char *buf, size_t cap, size_t got,
+			 const char *needle)
 {
 	ssize_t n;
 
 	buf[got] = 0;
 	while (!strstr(buf, needle)) {
 		n = libssh2_channel_read(c, buf + got, cap - 1 - got);
-		ck_assert_msg(n > 0, "read while waiting for \"%s\": %zd "
-				     "(have \"%s\")",
+		ck_assert_msg(n > 0,
+			      "read while waiting for \"%s\": %zd "
+			      "(have \"%s\")",
 			      needle, n, buf);
 		got += (size_t)n;
 		ck_assert_uint_lt(got, cap - 1);
@@ -37,7 +38,7 @@ static size_t read_until(LIBSSH2_CHANNEL *c, char *buf, size_t cap,
 	return got;
 }
 
-/* ---- pseudo-terminal ------------------------------------------------------ */
+/* ---- pseudo-terminal ----------------------------------------------------- */
 
 /* pty-req (RFC 4254 6.2): the command runs on a /dev/pts terminal of the
  * size asked for; window-change (6.7) resizes it. */
@@ -51,8 +52,8 @@ START_TEST(pty_tty_size_and_window_change)
 	int rc;
 
 	ck_assert_ptr_nonnull(c);
-	rc = libssh2_channel_request_pty_ex(c, "xterm", 5, NULL, 0, 100, 40,
-					    0, 0);
+	rc = libssh2_channel_request_pty_ex(c, "xterm", 5, NULL, 0, 100, 40, 0,
+					    0);
 	ck_assert_msg(rc == 0, "pty-req: %d %s", rc, integ_errmsg(s));
 	ck_assert_int_eq(libssh2_channel_exec(c, "tty; stty size; read x; "
 						 "echo resized; stty size"),
@@ -84,15 +85,15 @@ END_TEST
  * to 0, then TTY_OP_END). */
 START_TEST(pty_modes)
 {
-	static const char modes[] = { 53, 0, 0, 0, 0, 0 };
+	static const char modes[] = {53, 0, 0, 0, 0, 0};
 	int fd, rc;
 	LIBSSH2_SESSION *s = integ_start(&fd);
 	LIBSSH2_CHANNEL *c = libssh2_channel_open_session(s);
 	char buf[4096];
 
 	ck_assert_ptr_nonnull(c);
-	rc = libssh2_channel_request_pty_ex(c, "vt100", 5, modes,
-					    sizeof(modes), 80, 24, 640, 480);
+	rc = libssh2_channel_request_pty_ex(c, "vt100", 5, modes, sizeof(modes),
+					    80, 24, 640, 480);
 	ck_assert_msg(rc == 0, "pty-req: %d %s", rc, integ_errmsg(s));
 	ck_assert_int_eq(libssh2_channel_exec(c, "stty -a"), 0);
 	integ_read_all(c, 0, buf, sizeof(buf));
@@ -115,7 +116,7 @@ START_TEST(pty_modes)
 }
 END_TEST
 
-/* ---- signal (RFC 4254 6.9; OpenSSH since 7.9) --------------------------- */
+/* ---- signal (RFC 4254 6.9; OpenSSH since 7.9) ---------------------------- */
 
 /* Does the fixture's sshd log contain text (after `from` bytes)? */
 static int log_has(const char *text, long from)
@@ -184,7 +185,8 @@ static void signal_case(LIBSSH2_SESSION *s, const char *name, size_t len,
 	ck_assert_msg(rc == 0, "signal: %d %s", rc, integ_errmsg(s));
 	if (root)
 		ck_assert_msg(log_wait("session signalling requires privilege "
-				       "separation", from),
+				       "separation",
+				       from),
 			      "sshd did not log the signal %s", want);
 	integ_read_all(c, 0, buf, sizeof(buf));
 	ck_assert_int_eq(libssh2_channel_close(c), 0);
@@ -228,7 +230,7 @@ START_TEST(signal_term)
 }
 END_TEST
 
-/* ---- agent and X11 requests -------------------------------------------- */
+/* ---- agent and X11 requests ---------------------------------------------- */
 
 START_TEST(agent_and_x11_requests)
 {
@@ -257,7 +259,7 @@ START_TEST(agent_and_x11_requests)
 }
 END_TEST
 
-/* ---- receive window ------------------------------------------------------- */
+/* ---- receive window ------------------------------------------------------ */
 
 START_TEST(receive_window_adjust)
 {
@@ -279,8 +281,7 @@ START_TEST(receive_window_adjust)
 			 0);
 	ck_assert_uint_eq(w, w0);
 	/* 100 + 1000 >= 1024: sent, both */
-	ck_assert_int_eq(libssh2_channel_receive_window_adjust2(c, 1000, 0,
-								&w),
+	ck_assert_int_eq(libssh2_channel_receive_window_adjust2(c, 1000, 0, &w),
 			 0);
 	ck_assert_uint_eq(w, w0 + 1100);
 	/* forced: sent however small; the old call returns the window */
@@ -305,7 +306,7 @@ START_TEST(receive_window_adjust)
 }
 END_TEST
 
-/* ---- libssh2_trace ---------------------------------------------------------- */
+/* ---- libssh2_trace ------------------------------------------------------- */
 
 struct trace_log {
 	int lines, bad, trans, kex, auth, conn, error, sock, sftp;
@@ -340,7 +341,7 @@ static void on_trace(LIBSSH2_SESSION *s, void *ctx, const char *line,
 
 START_TEST(trace_handler)
 {
-	struct trace_log t = { 0 };
+	struct trace_log t = {0};
 	LIBSSH2_SESSION *s = libssh2_session_init();
 	LIBSSH2_CHANNEL *c;
 	LIBSSH2_SFTP *sftp;
@@ -381,8 +382,7 @@ START_TEST(trace_handler)
 	ck_assert_int_eq(libssh2_trace(s, LIBSSH2_TRACE_SFTP), 0);
 	sftp = libssh2_sftp_init(s);
 	ck_assert_ptr_nonnull(sftp);
-	ck_assert_int_gt(libssh2_sftp_realpath(sftp, ".", buf, sizeof(buf)),
-			 0);
+	ck_assert_int_gt(libssh2_sftp_realpath(sftp, ".", buf, sizeof(buf)), 0);
 	ck_assert_int_ge(t.sftp, 2);
 	ck_assert_int_eq(libssh2_sftp_shutdown(sftp), 0);
 	/* categories not asked for stay quiet */

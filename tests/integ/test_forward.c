@@ -26,7 +26,7 @@
 /* A TCP connection to 127.0.0.1:port; -errno when refused. */
 static int tcp_to(int port)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct sockaddr_in sin = {.sin_family = AF_INET};
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
 	ck_assert_int_ge(fd, 0);
@@ -47,7 +47,7 @@ static void sock_read(int fd, char *buf, size_t n)
 	size_t got = 0;
 
 	while (got < n) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		ssize_t r;
 
 		ck_assert_msg(poll(&p, 1, 10000) == 1, "socket read timed out");
@@ -60,7 +60,7 @@ static void sock_read(int fd, char *buf, size_t n)
 /* The peer closed the socket (EOF or reset) within 10 s. */
 static int sock_closed(int fd)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 	char c;
 
 	if (poll(&p, 1, 10000) != 1)
@@ -68,7 +68,7 @@ static int sock_closed(int fd)
 	return read(fd, &c, 1) <= 0;
 }
 
-/* ---- listen, accept, both ways, cancel ---------------------------------- */
+/* ---- listen, accept, both ways, cancel ----------------------------------- */
 
 START_TEST(listen_accept_cancel)
 {
@@ -171,7 +171,7 @@ START_TEST(listen_fixed_port_and_refusals)
 }
 END_TEST
 
-/* ---- non-blocking accept -------------------------------------------------- */
+/* ---- non-blocking accept ------------------------------------------------- */
 
 START_TEST(accept_nonblocking)
 {
@@ -246,8 +246,8 @@ START_TEST(keepalive_while_listening)
 		usleep(2200 * 1000);
 		ck_assert_int_eq(libssh2_keepalive_send(s, &next), 0);
 		ck_assert_int_ge(next, 1);
-		while (!(l = libssh2_channel_forward_listen_ex(
-				 s, "127.0.0.1", 0, &bound, 2))) {
+		while (!(l = libssh2_channel_forward_listen_ex(s, "127.0.0.1",
+							       0, &bound, 2))) {
 			ck_assert_msg(libssh2_session_last_errno(s) ==
 					      LIBSSH2_ERROR_EAGAIN,
 				      "listen: %s", integ_errmsg(s));
@@ -279,7 +279,7 @@ END_TEST
  * asking for nothing returns only when the time is up. */
 static void pump_for(LIBSSH2_LISTENER *l, long ms)
 {
-	LIBSSH2_POLLFD f = { .type = LIBSSH2_POLLFD_LISTENER };
+	LIBSSH2_POLLFD f = {.type = LIBSSH2_POLLFD_LISTENER};
 
 	f.fd.listener = l;
 	f.events = 0;
@@ -292,7 +292,7 @@ START_TEST(queue_limit)
 	LIBSSH2_SESSION *s = integ_start(&fd);
 	LIBSSH2_LISTENER *l;
 	LIBSSH2_CHANNEL *c;
-	LIBSSH2_POLLFD f = { .type = LIBSSH2_POLLFD_LISTENER };
+	LIBSSH2_POLLFD f = {.type = LIBSSH2_POLLFD_LISTENER};
 	char buf[16];
 
 	l = libssh2_channel_forward_listen_ex(s, "127.0.0.1", 0, &bound, 1);
@@ -342,7 +342,7 @@ START_TEST(session_free_frees_listeners)
 	int fd, bound = 0, a;
 	LIBSSH2_SESSION *s = integ_start(&fd);
 	LIBSSH2_LISTENER *l;
-	LIBSSH2_POLLFD f = { .type = LIBSSH2_POLLFD_LISTENER };
+	LIBSSH2_POLLFD f = {.type = LIBSSH2_POLLFD_LISTENER};
 
 	l = libssh2_channel_forward_listen_ex(s, "127.0.0.1", 0, &bound, 8);
 	ck_assert_ptr_nonnull(l);
@@ -358,7 +358,7 @@ START_TEST(session_free_frees_listeners)
 }
 END_TEST
 
-/* ---- libssh2_poll on channels and sockets ------------------------------- */
+/* ---- libssh2_poll on channels and sockets -------------------------------- */
 
 START_TEST(poll_channels_and_sockets)
 {

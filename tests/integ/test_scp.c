@@ -88,7 +88,7 @@ static unsigned char *read_local(const char *path, size_t *n)
 	return p;
 }
 
-/* ---- up and down ---------------------------------------------------------- */
+/* ---- up and down --------------------------------------------------------- */
 
 START_TEST(send_and_recv_1m)
 {
@@ -194,7 +194,7 @@ START_TEST(send_without_times)
 }
 END_TEST
 
-/* ---- errors ------------------------------------------------------------------ */
+/* ---- errors -------------------------------------------------------------- */
 
 static void expect_error(LIBSSH2_SESSION *s, LIBSSH2_CHANNEL *c, int code,
 			 const char *text)
@@ -203,10 +203,10 @@ static void expect_error(LIBSSH2_SESSION *s, LIBSSH2_CHANNEL *c, int code,
 
 	ck_assert_ptr_null(c);
 	ck_assert_msg(libssh2_session_last_errno(s) == code,
-		      "error %d (%s), wanted %d",
-		      libssh2_session_last_errno(s), m, code);
-	ck_assert_msg(strstr(m, text) != NULL, "message \"%s\" lacks \"%s\"",
-		      m, text);
+		      "error %d (%s), wanted %d", libssh2_session_last_errno(s),
+		      m, code);
+	ck_assert_msg(strstr(m, text) != NULL, "message \"%s\" lacks \"%s\"", m,
+		      text);
 }
 
 START_TEST(remote_errors)
@@ -222,10 +222,9 @@ START_TEST(remote_errors)
 	c = libssh2_scp_recv2(s, "/nonexistent-sftpmnt/x", &sb);
 	expect_error(s, c, LIBSSH2_ERROR_SCP_PROTOCOL,
 		     "No such file or directory");
-	ck_assert_msg(strstr(integ_errmsg(s), "/nonexistent-sftpmnt/x"),
-		      "%s", integ_errmsg(s));
-	c = libssh2_scp_send64(s, "/nonexistent-sftpmnt/dir/f", 0644, 3, 0,
-			       0);
+	ck_assert_msg(strstr(integ_errmsg(s), "/nonexistent-sftpmnt/x"), "%s",
+		      integ_errmsg(s));
+	c = libssh2_scp_send64(s, "/nonexistent-sftpmnt/dir/f", 0644, 3, 0, 0);
 	expect_error(s, c, LIBSSH2_ERROR_SCP_PROTOCOL,
 		     "No such file or directory");
 	/* a directory is not a file */
@@ -250,7 +249,7 @@ START_TEST(remote_errors)
 }
 END_TEST
 
-/* ---- non-blocking ----------------------------------------------------------- */
+/* ---- non-blocking -------------------------------------------------------- */
 
 START_TEST(nonblocking_send_and_recv)
 {
@@ -337,7 +336,7 @@ START_TEST(nonblocking_send_and_recv)
 }
 END_TEST
 
-/* ---- a hostile remote scp ------------------------------------------------- */
+/* ---- a hostile remote scp ------------------------------------------------ */
 
 /* sshd runs this instead of scp (ForceCommand): what it prints depends on
  * the case named in the path. */

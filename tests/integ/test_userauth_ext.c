@@ -106,8 +106,8 @@ START_TEST(hostbased_refused_by_default)
 	ck_assert_int_eq(libssh2_userauth_authenticated(s), 0);
 	/* bad arguments: nothing sent */
 	ck_assert_int_eq(libssh2_userauth_hostbased_fromfile_ex(
-				 s, "u", 1, NULL, "/nonexistent-key", NULL,
-				 "h", 1, "u", 1),
+				 s, "u", 1, NULL, "/nonexistent-key", NULL, "h",
+				 1, "u", 1),
 			 LIBSSH2_ERROR_FILE);
 	ck_assert_int_eq(libssh2_userauth_hostbased_fromfile_ex(
 				 s, "u", 1, NULL, key, NULL, NULL, 0, "u", 1),
@@ -132,8 +132,9 @@ START_TEST(hostbased_accepted)
 	long from;
 
 	if (getuid() != 0) {
-		fprintf(stderr, "hostbased_accepted: not root, the fixture "
-				"cannot give sshd a home of our own: skipped\n");
+		fprintf(stderr,
+			"hostbased_accepted: not root, the fixture "
+			"cannot give sshd a home of our own: skipped\n");
 		return;
 	}
 	snprintf(ov, sizeof(ov), "%s/home-overlay", dir);
@@ -142,15 +143,16 @@ START_TEST(hostbased_accepted)
 	/* the client host's keys in ~/.ssh/known_hosts, the host and user
 	 * in ~/.shosts */
 	ck_assert_int_eq(
-		integ_sh("set -e; rm -rf '%s' '%s' '%s.pub' '%s' '%s.pub'; "
-			 "mkdir -p '%s/.ssh'; "
-			 "ssh-keygen -q -t ed25519 -N '' -f '%s'; "
-			 "ssh-keygen -q -t rsa -b 2048 -N '' -f '%s'; "
-			 "for k in '%s' '%s'; do "
-			 "echo \"client.sftpmnt.test $(cut -d' ' -f1,2 $k.pub)\""
-			 " >>'%s/.ssh/known_hosts'; done; "
-			 "echo 'client.sftpmnt.test %s' >'%s/.shosts'",
-			 ov, ed, ed, rsa, rsa, ov, ed, rsa, ed, rsa, ov, u, ov),
+		integ_sh(
+			"set -e; rm -rf '%s' '%s' '%s.pub' '%s' '%s.pub'; "
+			"mkdir -p '%s/.ssh'; "
+			"ssh-keygen -q -t ed25519 -N '' -f '%s'; "
+			"ssh-keygen -q -t rsa -b 2048 -N '' -f '%s'; "
+			"for k in '%s' '%s'; do "
+			"echo \"client.sftpmnt.test $(cut -d' ' -f1,2 $k.pub)\""
+			" >>'%s/.ssh/known_hosts'; done; "
+			"echo 'client.sftpmnt.test %s' >'%s/.shosts'",
+			ov, ed, ed, rsa, rsa, ov, ed, rsa, ed, rsa, ov, u, ov),
 		0);
 	/* IgnoreRhosts=shosts-only: ~/.shosts counts (it is ignored by
 	 * default); the host name is taken from the request, not DNS */
@@ -191,15 +193,15 @@ START_TEST(hostbased_accepted)
 }
 END_TEST
 
-/* ---- security keys --------------------------------------------------------- */
+/* ---- security keys ------------------------------------------------------- */
 
-#define SK_APP "ssh:"
+#define SK_APP	  "ssh:"
 #define SK_HANDLE "sftpmnt-test-key-handle"
 
 struct sk_test {
 	int ecdsa;
-	uint8_t seed[32], pk[32];  /* Ed25519 */
-	struct crypto_ecdh ec;	   /* P-256: d and the public Q */
+	uint8_t seed[32], pk[32]; /* Ed25519 */
+	struct crypto_ecdh ec;	  /* P-256: d and the public Q */
 	uint8_t q[65];
 	uint32_t counter;
 	int calls, fail, corrupt;
@@ -207,7 +209,8 @@ struct sk_test {
 
 static char *b64(const uint8_t *p, size_t n)
 {
-	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrst"
+				"uvwxyz0123456789+/";
 	char *o = malloc(4 * ((n + 2) / 3) + 1), *w = o;
 	size_t i;
 
@@ -257,7 +260,8 @@ static char *sk_make(struct sk_test *t, int ecdsa)
 	t->counter = 1;
 	if (ecdsa)
 		ck_assert_int_eq(
-			crypto_ecdh_keygen(&t->ec, CRYPTO_EC_NISTP256, t->q), 0);
+			crypto_ecdh_keygen(&t->ec, CRYPTO_EC_NISTP256, t->q),
+			0);
 	else {
 		ck_assert_int_eq(crypto_random(t->seed, 32), 0);
 		ck_assert_int_eq(ed25519_pubkey(t->pk, t->seed), 0);
@@ -266,18 +270,17 @@ static char *sk_make(struct sk_test *t, int ecdsa)
 	ck_assert_int_eq(wb_cstring(&pub, sk_type(t)) || sk_pub_fields(&pub, t),
 			 0);
 	wb_init(&priv, &lalloc_system, 4096);
-	ck_assert_int_eq(wb_u32(&priv, 0x5eed5eed) ||
-				 wb_u32(&priv, 0x5eed5eed) ||
-				 wb_cstring(&priv, sk_type(t)) ||
-				 (ecdsa ? wb_cstring(&priv, "nistp256") ||
-						  wb_string(&priv, t->q, 65)
-					: wb_string(&priv, t->pk, 32)) ||
-				 wb_cstring(&priv, SK_APP) ||
-				 wb_u8(&priv, LIBSSH2_SK_PRESENCE_REQUIRED) ||
-				 wb_cstring(&priv, SK_HANDLE) ||
-				 wb_cstring(&priv, "") ||
-				 wb_cstring(&priv, "sftpmnt test sk key"),
-			 0);
+	ck_assert_int_eq(
+		wb_u32(&priv, 0x5eed5eed) || wb_u32(&priv, 0x5eed5eed) ||
+			wb_cstring(&priv, sk_type(t)) ||
+			(ecdsa ? wb_cstring(&priv, "nistp256") ||
+					 wb_string(&priv, t->q, 65)
+			       : wb_string(&priv, t->pk, 32)) ||
+			wb_cstring(&priv, SK_APP) ||
+			wb_u8(&priv, LIBSSH2_SK_PRESENCE_REQUIRED) ||
+			wb_cstring(&priv, SK_HANDLE) || wb_cstring(&priv, "") ||
+			wb_cstring(&priv, "sftpmnt test sk key"),
+		0);
 	for (pad = 1; priv.len % 8; pad++)
 		ck_assert_int_eq(wb_u8(&priv, (uint8_t)pad), 0);
 	wb_init(&file, &lalloc_system, 8192);
@@ -348,8 +351,8 @@ static LIBSSH2_USERAUTH_SK_SIGN_FUNC(sk_sign)
 	if (t->ecdsa) {
 		sig_info->sig_r = malloc(32);
 		sig_info->sig_s = malloc(32);
-		ck_assert_int_eq(crypto_hash(CRYPTO_SHA256, msg, sizeof(msg), h),
-				 0);
+		ck_assert_int_eq(
+			crypto_hash(CRYPTO_SHA256, msg, sizeof(msg), h), 0);
 		ck_assert_int_eq(crypto_ecdsa_sign(CRYPTO_EC_NISTP256, t->ec.d,
 						   32, h, 32, sig_info->sig_r,
 						   sig_info->sig_s),
