@@ -20,6 +20,7 @@
 
 #include "key.h"
 #include "session.h"
+#include "trace.h"
 
 #define SSH_MSG_USERAUTH_REQUEST 50
 #define SSH_MSG_USERAUTH_FAILURE 51
@@ -151,12 +152,15 @@ static int on_failure(LIBSSH2_SESSION *s, struct sess_pkt *p)
 		return sess_err(s, LIBSSH2_ERROR_ALLOC, "out of memory");
 	la_free(&s->a, s->auth.list);
 	s->auth.list = list;
+	TRACE(s, LIBSSH2_TRACE_AUTH, "failure%s; methods that can continue: %s",
+	      partial ? " (partial success)" : "", list);
 	return 0;
 }
 
 static void on_success(LIBSSH2_SESSION *s)
 {
 	s->auth.authenticated = 1;
+	TRACE(s, LIBSSH2_TRACE_AUTH, "authenticated");
 }
 
 /* ---- none: the list of methods ----------------------------------------- */
@@ -793,4 +797,58 @@ LIBSSH2_API int libssh2_userauth_publickey_frommemory(
 		return sess_err(s, LIBSSH2_ERROR_FILE, "no private key data");
 	return pk_with_key(s, username, username_len, privatekeyfiledata,
 			   privatekeyfiledata_len, passphrase);
+}
+
+/* ---- for the methods in other files (auth_hostbased.c) -------------------- */
+
+int auth_service_step(LIBSSH2_SESSION *s)
+{
+	return auth_service(s);
+}
+
+int auth_request_begin(LIBSSH2_SESSION *s, const char *user, size_t ulen,
+		       const char *method)
+{
+	return request_begin(s, user, ulen, method);
+}
+
+int auth_request_end(LIBSSH2_SESSION *s)
+{
+	return request_end(s);
+}
+
+const char *auth_sig_alg(LIBSSH2_SESSION *s, const char *keytype)
+{
+	return sig_alg(s, keytype);
+}
+
+int auth_read_file(LIBSSH2_SESSION *s, const char *path, char **out,
+		   size_t *len)
+{
+	return read_file(s, path, out, len);
+}
+
+int auth_reply_step(LIBSSH2_SESSION *s, int fail_code, const char *what)
+{
+	struct sess_pkt *p;
+	int rc;
+
+	if ((rc = reply_wait(s, &p)))
+		return rc;
+	s->auth.pending = 0;
+	if (p->data[0] == SSH_MSG_USERAUTH_SUCCESS) {
+		la_free(&s->a, p);
+		on_success(s);
+		return 0;
+	}
+	if (p->data[0] == SSH_MSG_USERAUTH_FAILURE) {
+		rc = on_failure(s, p);
+		la_free(&s->a, p);
+		return rc ? rc
+			  : sess_err(s, fail_code, "the server refused %s",
+				     what);
+	}
+	la_free(&s->a, p);
+	return sess_err(s, LIBSSH2_ERROR_PROTO,
+			"unexpected reply to a %s request", what);
 }

@@ -39,4 +39,23 @@ int auth_publickey_alg(struct _LIBSSH2_SESSION *s, const char *user,
 		       LIBSSH2_USERAUTH_PUBLICKEY_SIGN_FUNC((*cb)),
 		       void **abstract);
 
+/*
+ * For authentication methods kept in other files: the ssh-userauth
+ * service step, a USERAUTH_REQUEST's start (user, service, method) and
+ * end (queued, s->auth.pending set), the signature algorithm for a key
+ * type (RSA keys: rsa-sha2-*, as for publickey), a key file's contents
+ * (free with la_free_wipe) and the wait for the reply: 0 when
+ * authenticated, fail_code (message naming `what`) on FAILURE, EAGAIN or
+ * another error.
+ */
+int auth_service_step(struct _LIBSSH2_SESSION *s);
+int auth_request_begin(struct _LIBSSH2_SESSION *s, const char *user,
+		       size_t ulen, const char *method);
+int auth_request_end(struct _LIBSSH2_SESSION *s);
+const char *auth_sig_alg(struct _LIBSSH2_SESSION *s, const char *keytype);
+int auth_read_file(struct _LIBSSH2_SESSION *s, const char *path, char **out,
+		   size_t *len);
+int auth_reply_step(struct _LIBSSH2_SESSION *s, int fail_code,
+		    const char *what);
+
 #endif

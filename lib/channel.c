@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "forward.h"
+#include "scp.h"
 #include "session.h"
 
 static void chan_release(LIBSSH2_CHANNEL *c);
@@ -322,12 +324,17 @@ int chan_open_request(LIBSSH2_SESSION *s, struct rbuf *r)
 {
 	const char *type;
 	size_t tn;
-	uint32_t sender;
+	uint32_t sender, window, maxpacket;
 	int rc;
 
-	if (rb_text(r, &type, &tn, 256) || rb_u32(r, &sender))
+	if (rb_text(r, &type, &tn, 256) || rb_u32(r, &sender) ||
+	    rb_u32(r, &window) || rb_u32(r, &maxpacket))
 		return sess_err(s, LIBSSH2_ERROR_PROTO,
 				"malformed CHANNEL_OPEN");
+	/* forwarded-tcpip for one of our listeners (forward.c) */
+	rc = fwd_incoming(s, type, tn, sender, window, maxpacket, r);
+	if (rc)
+		return rc > 0 ? 0 : rc;
 	/* RFC 4254 5.1: reason 1, SSH_OPEN_ADMINISTRATIVELY_PROHIBITED */
 	if ((rc = tp_pkt_begin(&s->tp, SSH_MSG_CHANNEL_OPEN_FAILURE)))
 		return sess_err(s, rc, "out of memory");
@@ -375,8 +382,8 @@ struct open_args {
 };
 
 /* A new channel in the session's list (not yet asked for). */
-static LIBSSH2_CHANNEL *chan_new(LIBSSH2_SESSION *s, uint32_t window,
-				 uint32_t maxpacket)
+LIBSSH2_CHANNEL *chan_new(LIBSSH2_SESSION *s, uint32_t window,
+			  uint32_t maxpacket)
 {
 	LIBSSH2_CHANNEL *c = la_calloc(&s->a, sizeof(*c));
 
@@ -637,8 +644,8 @@ static int request_step(LIBSSH2_CHANNEL *c, const char *name,
 	return 0;
 }
 
-static int request(LIBSSH2_CHANNEL *c, const char *name,
-		   const struct wbuf *fields)
+int chan_request(LIBSSH2_CHANNEL *c, const char *name,
+		 const struct wbuf *fields)
 {
 	if (!c)
 		return LIBSSH2_ERROR_BAD_USE;
@@ -664,7 +671,7 @@ LIBSSH2_API int libssh2_channel_process_startup(LIBSSH2_CHANNEL *c,
 		wb_free(&w);
 		return sess_err(c->s, LIBSSH2_ERROR_ALLOC, "out of memory");
 	}
-	rc = request(c, name, &w);
+	rc = chan_request(c, name, &w);
 	wb_free(&w);
 	return rc;
 }
@@ -686,7 +693,7 @@ LIBSSH2_API int libssh2_channel_setenv_ex(LIBSSH2_CHANNEL *c,
 		wb_free(&w);
 		return sess_err(c->s, LIBSSH2_ERROR_ALLOC, "out of memory");
 	}
-	rc = request(c, "env", &w);
+	rc = chan_request(c, "env", &w);
 	wb_free(&w);
 	return rc;
 }
@@ -727,6 +734,8 @@ static long send_some(LIBSSH2_CHANNEL *c, int stream, const uint8_t *p,
 		if ((rc = tp_pkt_end(&s->tp)))
 			return sess_err(s, rc, "unable to queue data");
 		c->remote_window -= (uint32_t)chunk;
+		if (!stream)
+			c->data_out += chunk;
 		sent += chunk;
 	}
 	return (long)sent;
@@ -937,6 +946,9 @@ static int eof_step(LIBSSH2_CHANNEL *c)
 	LIBSSH2_SESSION *s = c->s;
 	int rc;
 
+	/* an SCP upload ends its file with a NUL (scp.c) */
+	if (!c->eof_queued && c->scp_end && (rc = scp_before_eof(c)))
+		return rc;
 	if (!c->eof_queued) {
 		if (c->state != CHAN_OPEN || c->close_recv)
 			return sess_err(s, LIBSSH2_ERROR_CHANNEL_CLOSED,

@@ -77,13 +77,28 @@ struct _LIBSSH2_CHANNEL {
 	int eof_queued;
 	int close_queued;
 	int orphan; /* freed by the caller; released at the server's CLOSE */
+	uint64_t data_out; /* stdout bytes queued, ever */
+	/* An scp -t upload (scp.c): data_out once the caller has written
+	 * the whole file, which then ends with a NUL; 0 otherwise. */
+	uint64_t scp_end;
+	/* receive_window_adjust: small adjustments kept for later */
+	uint32_t adjust_queue;
 };
 
 /* Channel messages 91..100 read by the pump. */
 int chan_dispatch(struct _LIBSSH2_SESSION *s, const uint8_t *p, size_t n);
 /* A server-initiated CHANNEL_OPEN (90): refused unless a listener wants
- * it (forwarding comes later). */
+ * it (forward.c). */
 int chan_open_request(struct _LIBSSH2_SESSION *s, struct rbuf *r);
+/* A new channel in the session's list, nothing sent for it yet (NULL:
+ * out of memory, error set). */
+struct _LIBSSH2_CHANNEL *chan_new(struct _LIBSSH2_SESSION *s, uint32_t window,
+				  uint32_t maxpacket);
+/* Send a CHANNEL_REQUEST `name` with want_reply, `fields` (may be NULL)
+ * after it, and wait for the answer (blocking as the session is): 0,
+ * LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED, EAGAIN or another error. */
+int chan_request(struct _LIBSSH2_CHANNEL *c, const char *name,
+		 const struct wbuf *fields);
 /* Free every channel of a session. */
 void chan_free_all(struct _LIBSSH2_SESSION *s);
 /* A "session" channel opened without the session-wide state of

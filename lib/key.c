@@ -61,6 +61,15 @@ static const struct key_kind key_kinds[] = {
 	{"ssh-rsa", NULL, KEY_RSA, 0, 0},
 };
 
+/* Security keys (OpenSSH PROTOCOL.u2f): the authenticator holds the
+ * private key; a key file has the public key, the application, flags
+ * and the authenticator's key handle.  key_load_sk only. */
+static const struct key_kind sk_kinds[] = {
+	{"sk-ssh-ed25519@openssh.com", NULL, KEY_SK_ED25519, 0, 0},
+	{"sk-ecdsa-sha2-nistp256@openssh.com", "nistp256", KEY_SK_ECDSA_P256,
+	 CRYPTO_EC_NISTP256, CRYPTO_SHA256},
+};
+
 struct key {
 	const struct key_kind *kind;
 	uint8_t *pub; /* public key blob, RFC 4253 §6.6 */
@@ -78,6 +87,11 @@ struct key {
 		} ec;
 		struct crypto_rsa_priv rsa;
 	} u;
+	/* security keys: application, flags, key handle (PROTOCOL.u2f) */
+	const char *sk_app;
+	const uint8_t *sk_handle;
+	size_t sk_applen, sk_handlelen;
+	uint8_t sk_flags;
 };
 
 static int name_is(const char *p, size_t n, const char *want)
@@ -93,6 +107,22 @@ static const struct key_kind *kind_by_name(const char *p, size_t n)
 		if (name_is(p, n, key_kinds[i].name))
 			return &key_kinds[i];
 	return NULL;
+}
+
+static const struct key_kind *sk_kind_by_name(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(sk_kinds) / sizeof(sk_kinds[0]); i++)
+		if (name_is(p, n, sk_kinds[i].name))
+			return &sk_kinds[i];
+	return NULL;
+}
+
+static int is_sk(const struct key *k)
+{
+	return k->kind->type == KEY_SK_ED25519 ||
+	       k->kind->type == KEY_SK_ECDSA_P256;
 }
 
 /* OpenSSH certificate types (PROTOCOL.certkeys) end in this. */
@@ -296,8 +326,41 @@ static int decode_rsa(struct key *k, struct rbuf *r, const char **why)
 	return 0;
 }
 
+/*
+ * sk-ssh-ed25519@openssh.com and sk-ecdsa-sha2-nistp256@openssh.com
+ * (PROTOCOL.u2f):
+ *	string pk[32]			or  string curve, string Q
+ *	string application, uint8 flags, string key_handle, string reserved
+ */
+static int decode_sk(struct key *k, struct rbuf *r)
+{
+	const uint8_t *reserved;
+	const char *curve;
+	size_t n;
+	int ec = k->kind->ec;
+
+	if (k->kind->type == KEY_SK_ED25519) {
+		if (rb_string(r, &k->u.ed.pk, &n, ED25519_PK_LEN) ||
+		    n != ED25519_PK_LEN)
+			return LIBSSH2_ERROR_FILE;
+	} else if (rb_text(r, &curve, &n, KEY_NAME_MAX) ||
+		   !name_is(curve, n, k->kind->curve) ||
+		   rb_string(r, &k->u.ec.q, &k->u.ec.qlen,
+			     crypto_ec_point_len(ec)) ||
+		   crypto_ec_check_point(ec, k->u.ec.q, k->u.ec.qlen)) {
+		return LIBSSH2_ERROR_FILE;
+	}
+	if (rb_text(r, &k->sk_app, &k->sk_applen, KEY_SK_APP_MAX) ||
+	    rb_u8(r, &k->sk_flags) ||
+	    rb_string(r, &k->sk_handle, &k->sk_handlelen, KEY_SK_HANDLE_MAX) ||
+	    rb_string(r, &reserved, &n, KEY_SK_HANDLE_MAX) ||
+	    k->sk_handlelen == 0)
+		return LIBSSH2_ERROR_FILE;
+	return 0;
+}
+
 /* The public key blob of a decoded key (RFC 4253 §6.6, RFC 5656 §3.1,
- * RFC 8709 §4). */
+ * RFC 8709 §4, PROTOCOL.u2f for security keys). */
 static int build_pub(const struct lalloc *a, struct key *k)
 {
 	struct wbuf w;
@@ -306,7 +369,7 @@ static int build_pub(const struct lalloc *a, struct key *k)
 	wb_init(&w, a, KEY_BLOB_MAX);
 	if (wb_cstring(&w, k->kind->name))
 		goto out;
-	if (k->kind->type == KEY_ED25519) {
+	if (k->kind->type == KEY_ED25519 || k->kind->type == KEY_SK_ED25519) {
 		if (wb_string(&w, k->u.ed.pk, ED25519_PK_LEN))
 			goto out;
 	} else if (k->kind->type == KEY_RSA) {
@@ -317,6 +380,8 @@ static int build_pub(const struct lalloc *a, struct key *k)
 		   wb_string(&w, k->u.ec.q, k->u.ec.qlen)) {
 		goto out;
 	}
+	if (is_sk(k) && wb_string(&w, k->sk_app, k->sk_applen))
+		goto out;
 out:
 	rc = wb_ok(&w);
 	if (rc) {
@@ -354,12 +419,16 @@ static int key_decode(const struct lalloc *a, struct rbuf *r, struct key **out,
 	if (rb_text(&kr, &type, &n, KEY_NAME_MAX))
 		goto fail;
 	k->kind = kind_by_name(type, n);
+	if (!k->kind)
+		k->kind = sk_kind_by_name(type, n); /* refused but by key_load_sk */
 	if (!k->kind) {
 		*why = unknown_kind_why(type, n);
 		rc = LIBSSH2_ERROR_METHOD_NOT_SUPPORTED;
 		goto fail;
 	}
-	if (k->kind->type == KEY_ED25519)
+	if (is_sk(k))
+		rc = decode_sk(k, &kr);
+	else if (k->kind->type == KEY_ED25519)
 		rc = decode_ed25519(k, &kr, why);
 	else if (k->kind->type == KEY_RSA)
 		rc = decode_rsa(k, &kr, why);
@@ -757,8 +826,8 @@ static int load_armoured(const struct lalloc *a, const char *begin,
 	return LIBSSH2_ERROR_FILE;
 }
 
-int key_load_private(const struct lalloc *a, const char *data, size_t len,
-		     const char *passphrase, struct key **out, const char **why)
+static int key_load(const struct lalloc *a, const char *data, size_t len,
+		    const char *passphrase, struct key **out, const char **why)
 {
 	static const char putty[] = "PuTTY-User-Key-File-";
 	const char *dummy, *begin;
@@ -788,6 +857,60 @@ int key_load_private(const struct lalloc *a, const char *data, size_t len,
 	if (rc == 0)
 		*out = k;
 	return rc;
+}
+
+int key_load_private(const struct lalloc *a, const char *data, size_t len,
+		     const char *passphrase, struct key **out, const char **why)
+{
+	const char *dummy;
+	struct key *k = NULL;
+	int rc;
+
+	if (!why)
+		why = &dummy;
+	if ((rc = key_load(a, data, len, passphrase, &k, why)))
+		return rc;
+	if (is_sk(k)) {
+		/* signing needs the authenticator: key_load_sk */
+		key_free(a, k);
+		*why = "security key (sk-*) keys are not supported";
+		return LIBSSH2_ERROR_METHOD_NOT_SUPPORTED;
+	}
+	*out = k;
+	return 0;
+}
+
+int key_load_sk(const struct lalloc *a, const char *data, size_t len,
+		const char *passphrase, struct key **out, const char **why)
+{
+	const char *dummy;
+	struct key *k = NULL;
+	int rc;
+
+	if (!why)
+		why = &dummy;
+	if ((rc = key_load(a, data, len, passphrase, &k, why)))
+		return rc;
+	if (!is_sk(k)) {
+		key_free(a, k);
+		*why = "not a security key (sk-*) file";
+		return LIBSSH2_ERROR_FILE;
+	}
+	*out = k;
+	return 0;
+}
+
+int key_sk_info(const struct key *k, const char **app, size_t *applen,
+		uint8_t *flags, const uint8_t **handle, size_t *handlelen)
+{
+	if (!is_sk(k))
+		return LIBSSH2_ERROR_BAD_USE;
+	*app = k->sk_app;
+	*applen = k->sk_applen;
+	*flags = k->sk_flags;
+	*handle = k->sk_handle;
+	*handlelen = k->sk_handlelen;
+	return 0;
 }
 
 /* ---- using a key ----------------------------------------------------- */
@@ -903,7 +1026,9 @@ int key_sign(const struct key *k, const char *sigalg, const uint8_t *data,
 	int rc;
 
 	wb_init(&w, a, KEY_SIG_MAX);
-	if (k->kind->type == KEY_ED25519)
+	if (is_sk(k))
+		rc = LIBSSH2_ERROR_METHOD_NOT_SUPPORTED; /* the authenticator's */
+	else if (k->kind->type == KEY_ED25519)
 		rc = sign_ed25519(k, alg, data, len, &w);
 	else if (k->kind->type == KEY_RSA)
 		rc = sign_rsa(k, alg, data, len, &w);

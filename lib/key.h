@@ -56,7 +56,13 @@ enum key_type {
 	KEY_ECDSA_P384,
 	KEY_ECDSA_P521,
 	KEY_RSA,
+	KEY_SK_ED25519,	   /* key_load_sk only */
+	KEY_SK_ECDSA_P256, /* key_load_sk only */
 };
+
+/* Longest application string and key handle of a security key. */
+#define KEY_SK_APP_MAX 1024u
+#define KEY_SK_HANDLE_MAX 4096u
 
 /* Opaque: type, public blob, comment and the private parts (wiped on
  * free). */
@@ -71,6 +77,21 @@ struct key;
 int key_load_private(const struct lalloc *a, const char *data, size_t len,
 		     const char *passphrase, struct key **out, const char **why)
 	__attribute__((warn_unused_result));
+
+/*
+ * A security key file (OpenSSH PROTOCOL.u2f: sk-ssh-ed25519@openssh.com,
+ * sk-ecdsa-sha2-nistp256@openssh.com), which key_load_private refuses:
+ * the key's public blob, application, flags and key handle, for an
+ * authenticator to sign with (key_sign cannot).  LIBSSH2_ERROR_FILE for
+ * other key types.
+ */
+int key_load_sk(const struct lalloc *a, const char *data, size_t len,
+		const char *passphrase, struct key **out, const char **why)
+	__attribute__((warn_unused_result));
+/* The application (app[0..applen), no NUL inside, not terminated),
+ * flags and key handle of a key from key_load_sk, owned by k. */
+int key_sk_info(const struct key *k, const char **app, size_t *applen,
+		uint8_t *flags, const uint8_t **handle, size_t *handlelen);
 
 /* The public key blob (RFC 4253 §6.6 wire format), owned by k. */
 int key_public_blob(const struct key *k, const uint8_t **blob, size_t *len);

@@ -15,6 +15,9 @@
 #include <unistd.h>
 
 #include "crypto/crypto.h"
+#include "forward.h"
+#include "scp.h"
+#include "trace.h"
 
 /* ---- allocation ----------------------------------------------------------- */
 
@@ -161,6 +164,7 @@ libssh2_session_init_ex(LIBSSH2_ALLOC_FUNC((*my_alloc)),
 	wb_init(&s->kex.i_c, &s->a, SSH_PACKET_MAX);
 	wb_init(&s->kex.i_s, &s->a, SSH_PACKET_MAX);
 	s->q_tail = &s->q_head;
+	s->trace_t0 = sess_now_ms();
 	return s;
 }
 
@@ -179,6 +183,8 @@ LIBSSH2_API int libssh2_session_free(LIBSSH2_SESSION *s)
 		la_free_wipe(&a, p, sizeof(*p) + p->n);
 	}
 	sftp_drop_opening(s);
+	scp_drop(s);
+	fwd_free_all(s);
 	chan_free_all(s);
 	auth_free(s);
 	kex_free(s, &s->kex);
@@ -205,6 +211,8 @@ int sess_err(LIBSSH2_SESSION *s, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(s->errmsg, sizeof(s->errmsg), fmt, ap);
 	va_end(ap);
+	if (code != LIBSSH2_ERROR_EAGAIN)
+		TRACE(s, LIBSSH2_TRACE_ERROR, "error %d: %s", code, s->errmsg);
 	return code;
 }
 
@@ -457,6 +465,7 @@ int sess_flush(LIBSSH2_SESSION *s)
 		}
 		tp_out_consume(&s->tp, (size_t)r);
 		s->last_send_ms = sess_now_ms();
+		TRACE(s, LIBSSH2_TRACE_SOCKET, "sent %zd bytes", r);
 	}
 	return 0;
 }
@@ -491,6 +500,7 @@ int sess_fill(LIBSSH2_SESSION *s)
 	}
 	tp_in_commit(&s->tp, (size_t)r);
 	s->last_recv_ms = sess_now_ms();
+	TRACE(s, LIBSSH2_TRACE_SOCKET, "received %zd bytes", r);
 	return (int)r;
 }
 
@@ -707,6 +717,29 @@ static int on_global_request(LIBSSH2_SESSION *s, struct rbuf *r)
 	return 0;
 }
 
+/* Trace lines for key exchange messages: the first KEXINIT of a round,
+ * and the round's end with what was agreed. */
+static void trace_kex(LIBSSH2_SESSION *s, uint8_t type, int before,
+		      int rc)
+{
+	const struct kex *k = &s->kex;
+
+	if (rc && rc != LIBSSH2_ERROR_EAGAIN) {
+		TRACE(s, LIBSSH2_TRACE_KEX, "key exchange failed: %d", rc);
+		return;
+	}
+	if (type == SSH_MSG_KEXINIT)
+		TRACE(s, LIBSSH2_TRACE_KEX, "server KEXINIT (round %d)",
+		      before + 1);
+	if (k->rounds != before)
+		TRACE(s, LIBSSH2_TRACE_KEX,
+		      "key exchange %d done: %s, host key %s, %s / %s",
+		      k->rounds, k->agreed[LIBSSH2_METHOD_KEX] ?: "?",
+		      k->agreed[LIBSSH2_METHOD_HOSTKEY] ?: "?",
+		      k->agreed[LIBSSH2_METHOD_CRYPT_CS] ?: "?",
+		      k->agreed[LIBSSH2_METHOD_CRYPT_SC] ?: "?");
+}
+
 static int dispatch(LIBSSH2_SESSION *s, const uint8_t *p, size_t n)
 {
 	struct kex *k = &s->kex;
@@ -725,7 +758,10 @@ static int dispatch(LIBSSH2_SESSION *s, const uint8_t *p, size_t n)
 		if (type == SSH_MSG_KEXINIT && k->rounds == 0 &&
 		    s->tp.rx_seq != 1)
 			k->first_not_kexinit = 1;
+		int rounds = k->rounds;
 		int rc = kex_handle(s, p, n);
+		if (TRACE_ON(s, LIBSSH2_TRACE_KEX))
+			trace_kex(s, type, rounds, rc);
 		if (!rc && k->strict && k->first_not_kexinit)
 			return sess_err(s, LIBSSH2_ERROR_PROTO,
 					"strict KEX: the server's first "
@@ -772,15 +808,24 @@ static int dispatch(LIBSSH2_SESSION *s, const uint8_t *p, size_t n)
 	case 80: /* SSH_MSG_GLOBAL_REQUEST */
 		return on_global_request(s, &r);
 	}
-	if ((type == SSH_MSG_REQUEST_SUCCESS ||
-	     type == SSH_MSG_REQUEST_FAILURE) &&
-	    s->ka_replies > 0) {
-		s->ka_replies--; /* the answer to a keepalive */
-		return 0;
+	if (type == SSH_MSG_REQUEST_SUCCESS ||
+	    type == SSH_MSG_REQUEST_FAILURE) {
+		/* an answer nothing was asked for is dropped */
+		if (s->greq_done == s->greq_sent)
+			return 0;
+		return fwd_on_reply(s, s->greq_done++, p, n);
 	}
 	if (type >= SSH_MSG_CHANNEL_OPEN_CONFIRMATION &&
-	    type <= SSH_MSG_CHANNEL_FAILURE)
+	    type <= SSH_MSG_CHANNEL_FAILURE) {
+		/* the channel's life, not its data */
+		if (TRACE_ON(s, LIBSSH2_TRACE_CONN) && n >= 5 &&
+		    type != SSH_MSG_CHANNEL_DATA &&
+		    type != SSH_MSG_CHANNEL_EXTENDED_DATA &&
+		    type != SSH_MSG_CHANNEL_WINDOW_ADJUST)
+			trace_emit(s, LIBSSH2_TRACE_CONN, "%s for channel %u",
+				   trace_msg_name(type), get_u32(p + 1));
 		return chan_dispatch(s, p, n);
+	}
 	return queue_packet(s, p, n);
 }
 
@@ -835,6 +880,8 @@ int sess_pump(LIBSSH2_SESSION *s)
 		if (rc < 0)
 			return rc;
 	}
+	TRACE(s, LIBSSH2_TRACE_TRANS, "received packet type %u (%s), %zu bytes",
+	      p[0], trace_msg_name(p[0]), n);
 	rc = dispatch(s, p, n);
 	if (rc && rc != LIBSSH2_ERROR_EAGAIN)
 		sess_mark_dead(s, rc);
@@ -1022,7 +1069,7 @@ LIBSSH2_API int libssh2_keepalive_send(LIBSSH2_SESSION *s,
 		if (rc && rc != LIBSSH2_ERROR_EAGAIN)
 			return rc;
 		if (s->ka_want_reply)
-			s->ka_replies++;
+			s->greq_sent++; /* its answer is dropped */
 		s->last_send_ms = now;
 		due = now + (int64_t)s->ka_interval * 1000;
 	}

@@ -89,10 +89,26 @@ struct _LIBSSH2_SESSION {
 	int ka_want_reply;
 	unsigned ka_interval;
 	int64_t last_send_ms;
-	unsigned ka_replies; /* keepalive answers still to come */
 	int64_t last_recv_ms; /* when the server last sent us anything */
 	int disc_queued;
 	int dead_err; /* the fatal error that ended the session */
+
+	/* Global requests sent with want_reply (keepalives, tcpip-forward):
+	 * the server answers them in order (RFC 4254 4), so the n-th
+	 * REQUEST_SUCCESS/FAILURE is the answer to ticket n (forward.c). */
+	uint32_t greq_sent, greq_done;
+
+	/* remote port forwarding (forward.c) */
+	struct _LIBSSH2_LISTENER *listeners;
+	struct fwd_listen *fwd_listening; /* forward_listen_ex in progress */
+
+	struct scp_op *scp; /* libssh2_scp_send/recv in progress (scp.c) */
+
+	/* libssh2_trace (trace.c) */
+	int trace_mask;
+	libssh2_trace_handler_func trace_cb;
+	void *trace_ctx;
+	int64_t trace_t0; /* trace lines count time from here */
 };
 
 /* A queued message. */

@@ -8,6 +8,7 @@
 #include "channel.h"
 #include "session.h"
 #include "sftp_proto.h"
+#include "trace.h"
 
 #define SLOTS_MIN 64
 /* Move unsent requests to the front once this much was sent. */
@@ -124,6 +125,9 @@ int sftp_core_track(struct sftp_core *c, size_t mark, sftp_done_fn fn,
 	sl->fn = fn;
 	sl->arg = arg;
 	c->inflight++;
+	TRACE(c->s, LIBSSH2_TRACE_SFTP, "request %u, type %u, %zu bytes", id,
+	      c->out.len - mark > 4 ? c->out.p[mark + 4] : 0,
+	      c->out.len - mark);
 	/* 0 is never used: it would look like an unset id */
 	c->next_id = id + 1 ? id + 1 : 1;
 	return 0;
@@ -179,6 +183,8 @@ static int deliver(struct sftp_core *c, const uint8_t *body, size_t n)
 				"SFTP reply for unknown request %u", id);
 	sl->used = 0;
 	c->inflight--;
+	TRACE(c->s, LIBSSH2_TRACE_SFTP, "reply to %u, type %u, %zu bytes", id,
+	      type, n);
 	sl->fn(sl->arg, 0, body, n);
 	return 0;
 }

@@ -235,6 +235,8 @@ int tp_pkt_end(struct tp *t)
 		tp_pkt_abort(t);
 		return LIBSSH2_ERROR_OUT_OF_BOUNDARY;
 	}
+	if (t->obs)
+		t->obs(t->obs_arg, t->out.p + t->pkt_start + 5, payload);
 	/* From here a failure loses a packet that the compression context
 	 * has already seen: the stream is then broken for good. */
 	if (zipped && (rc = pkt_compress(t, &payload)))

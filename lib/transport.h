@@ -62,6 +62,11 @@ struct tp {
 	 * NEWKEYS; zlib@openssh.com waits for authentication. */
 	struct comp_stream zrx, ztx;
 	int authenticated; /* USERAUTH_SUCCESS received */
+
+	/* Optional observer of every packet we send (libssh2_trace): the
+	 * payload, type byte first, before compression and encryption. */
+	void (*obs)(void *arg, const uint8_t *payload, size_t n);
+	void *obs_arg;
 };
 
 int tp_init(struct tp *t, const struct lalloc *a);
