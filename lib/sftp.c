@@ -363,23 +363,22 @@ LIBSSH2_API LIBSSH2_SFTP *libssh2_sftp_init(LIBSSH2_SESSION *s)
 	if (rc == LIBSSH2_ERROR_EAGAIN)
 		return NULL;
 	if (rc) {
-		/* give up the half-made SFTP session */
+		/* give up the half-made SFTP session; the reason first: the
+		 * channel's close may set another error (non-blocking: "would
+		 * block") */
 		LIBSSH2_SFTP *half = s->sftp_opening;
+		char why[SSH_ERRMSG_MAX];
 
+		snprintf(why, sizeof(why), "%s", s->errmsg);
 		s->sftp_opening = NULL;
 		if (half) {
 			if (half->subsystem_ok)
 				sftp_core_free(&half->core, rc);
 			if (half->ch)
-				libssh2_channel_free(half->ch);
+				chan_session_drop(half->ch);
 			la_free(&s->a, half);
 		}
-		{
-			char why[SSH_ERRMSG_MAX];
-
-			snprintf(why, sizeof(why), "%s", s->errmsg);
-			sess_err(s, rc, "unable to start SFTP: %s", why);
-		}
+		sess_err(s, rc, "unable to start SFTP: %s", why);
 		return NULL;
 	}
 	return sf;
