@@ -641,6 +641,12 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 			break;
 		}
 		nm = sftp_dec_name1(body, n);
+		/* no target that long fits the kernel's buffer, which would
+		 * refuse the reply (EIO, and an error from libfuse) */
+		if (!nm.rc && nm.e.filename_len >= PATH_MAX) {
+			rc = -ENAMETOOLONG;
+			break;
+		}
 		if (nm.rc || !(t = strndup(nm.e.filename, nm.e.filename_len))) {
 			rc = -EIO;
 			break;
