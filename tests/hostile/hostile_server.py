@@ -1142,6 +1142,7 @@ def main():
             if ls in r:
                 break
         sock, _ = ls.accept()
+        log('connection %d: accepted' % (n + 1))
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.settimeout(SEND_TIMEOUT)
         conn = Conn(sock, args, hostkey)

@@ -62,6 +62,9 @@
 #define RAW_PACKET 32768
 
 static const char *python, *script;
+/* Every server's directory is made in here; what a failed test left
+ * (Check's child ends with _exit) is shown and removed at the end. */
+static char *base;
 
 /* ---- the server --------------------------------------------------------- */
 
@@ -81,7 +84,10 @@ static void hs_start(struct hs *h, const char *cs, const char *extra)
 	FILE *f;
 
 	memset(h, 0, sizeof(*h));
-	h->dir = interop_mkdtemp("hostile");
+	h->dir = malloc(PATH_MAX);
+	ck_assert_ptr_nonnull(h->dir);
+	snprintf(h->dir, PATH_MAX, "%s/%s.XXXXXX", base, cs);
+	ck_assert_msg(mkdtemp(h->dir) != NULL, "mkdtemp: %s", strerror(errno));
 	argv[7] = h->dir;
 	argv[8] = (char *)extra;
 	snprintf(log, sizeof(log), "%s/server.log", h->dir);
@@ -1033,6 +1039,7 @@ int main(void)
 	}
 	/* a server that died must not kill us with SIGPIPE */
 	signal(SIGPIPE, SIG_IGN);
+	base = interop_mkdtemp("hostile");
 
 	tcase_set_timeout(tc, ALARM_S + 30);
 	tcase_add_test(tc, good_none);
@@ -1057,5 +1064,11 @@ int main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	/* the servers of failed tests: their logs */
+	interop_system("for f in '%s'/*/server.log; do [ -f \"$f\" ] || "
+		       "continue; echo \"---- $f\"; tail -n 20 \"$f\"; done",
+		       base);
+	interop_rmtree(base);
+	free(base);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
