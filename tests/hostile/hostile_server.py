@@ -657,16 +657,15 @@ class Conn:
         ch = Chan(self, self.next_chan, sender, window, maxpkt)
         self.channels[self.next_chan] = ch
         self.next_chan += 1
-        our_window, our_max = OUR_WINDOW, OUR_MAXPACKET
         recipient = sender
         if self.case == 'chan-confirm-wrong-id':
             recipient = sender + 1000
         if self.case == 'chan-window-max':
-            our_window = 0xffffffff
+            ch.our_window = 0xffffffff
         if self.case == 'chan-maxpacket-zero':
-            our_max = 0
+            ch.our_max = 0
         self.send(u8(MSG_CHANNEL_OPEN_CONFIRMATION) + u32(recipient) +
-                  u32(ch.ours) + u32(our_window) + u32(our_max))
+                  u32(ch.ours) + u32(ch.our_window) + u32(ch.our_max))
 
     def on_channel_msg(self, p):
         r = Reader(p[1:])
@@ -700,9 +699,10 @@ class Conn:
             return
         c = self.case
         if c == 'chan-window-max':
-            # 2^32-1 already granted: this one overflows 2^32
+            # 2^32-1 already granted: this one overflows 2^32 (a client
+            # that wraps is left with a window of 255 bytes and stalls)
             self.send(u8(MSG_CHANNEL_WINDOW_ADJUST) + u32(ch.theirs) +
-                      u32(0xfffffff0))
+                      u32(0x100))
         elif c == 'chan-data-over-window':
             self.send(u8(MSG_CHANNEL_DATA) + u32(ch.theirs) +
                       sstr(b'O' * (ch.window + 1)))
@@ -738,6 +738,9 @@ class Chan:
     def __init__(self, conn, ours, theirs, window, maxpkt):
         self.conn, self.ours, self.theirs = conn, ours, theirs
         self.window, self.maxpkt = window, maxpkt
+        # what we granted: the client must keep within both (with a
+        # maximum packet of 0 it may use the 1 KiB floor RFC 4254 lacks)
+        self.our_window, self.our_max = OUR_WINDOW, OUR_MAXPACKET
         self.consumed = 0
         self.closed = False
         self.flooded = 0
@@ -746,10 +749,17 @@ class Chan:
         self.sftp = Sftp(self)
 
     def on_data(self, d):
+        if len(d) > max(self.our_max, 1024):
+            raise Gone('client data of %d bytes, maximum packet %d' %
+                       (len(d), self.our_max))
+        if len(d) > self.our_window:
+            raise Gone('client data beyond our window')
+        self.our_window -= len(d)
         self.consumed += len(d)
         if self.consumed >= OUR_WINDOW // 2:
             self.conn.send(u8(MSG_CHANNEL_WINDOW_ADJUST) + u32(self.theirs) +
                            u32(self.consumed))
+            self.our_window += self.consumed
             self.consumed = 0
         self.sftp.feed(d)
 
