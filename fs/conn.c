@@ -473,12 +473,12 @@ static void drop_extra(struct conn *c)
 {
 	int i;
 
-	/* (only with the session: the half-opened channels go with it) */
+	/* (only with the session: the channels go with it) */
 	for (i = 0; i < c->nxo; i++)
 		sftp_open_drop(c->xopening[i], 1);
 	c->nxo = 0;
 	for (i = 0; i < c->nx; i++) {
-		libssh2_sftp_shutdown(c->xsftp[i]);
+		sftp_open_drop(c->xsftp[i], 1);
 		c->xsftp[i] = NULL;
 		c->xcore[i] = NULL;
 	}
@@ -538,8 +538,13 @@ static void open_extra(struct conn *c)
 static void drop_session(struct conn *c)
 {
 	drop_extra(c);
+	/* The session goes next, and its channels with it: no close to wait
+	 * for.  (libssh2_sftp_shutdown would wait for the server's CLOSE:
+	 * non-blocking, it returned EAGAIN before freeing anything, and a
+	 * connection dropped while the server was still there leaked its
+	 * SFTP sessions.) */
 	if (c->sftp)
-		libssh2_sftp_shutdown(c->sftp);
+		sftp_open_drop(c->sftp, 1);
 	if (c->s)
 		libssh2_session_free(c->s);
 	if (c->sock >= 0)

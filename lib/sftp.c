@@ -347,8 +347,14 @@ void sftp_open_drop(LIBSSH2_SFTP *sf, int session_gone)
 {
 	LIBSSH2_SESSION *s = sf->s;
 
-	if (sf->subsystem_ok)
+	/* (a ready session too: as libssh2_sftp_shutdown, without waiting
+	 * for the channel's close) */
+	while (sf->handles)
+		sftp_handle_release(sf->handles);
+	if (sf->subsystem_ok) {
+		op_abandon(sf);
 		sftp_core_free(&sf->core, LIBSSH2_ERROR_SOCKET_DISCONNECT);
+	}
 	if (!session_gone)
 		chan_session_drop(sf->ch);
 	la_free(&s->a, sf);

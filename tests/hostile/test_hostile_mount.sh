@@ -119,8 +119,12 @@ start_server() {
 # mount_hostile REMOTE_DIR
 mount_hostile() {
 	local p
-	# (9>&-: the daemon must not hold the server's standard input)
-	echo secret | timeout $GUARD "$bin" "tester@127.0.0.1:$1" "$mnt" -o \
+	# (9>&-: the daemon must not hold the server's standard input; in
+	# a sanitizer build its reports go to $work/san.*, checked after it
+	# exits)
+	echo secret | ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$work/san" \
+		UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$work/san:print_stacktrace=1" \
+		timeout $GUARD "$bin" "tester@127.0.0.1:$1" "$mnt" -o \
 		"port=$(cat "$sdir/port"),UserKnownHostsFile=$sdir/known_hosts,password_stdin" \
 		9>&- || return 1
 	grep -q " $mnt fuse.sftpmnt " /proc/mounts || return 1
@@ -166,6 +170,11 @@ end_case() {
 	grep -q " $mnt " /proc/mounts && fail "$1: still mounted"
 	stop_daemon
 	stop_server
+	if compgen -G "$work/san.*" >/dev/null; then
+		fail "$1: sanitizer reports from sftpmnt"
+		cat "$work"/san.*
+		rm -f "$work"/san.*
+	fi
 	if pgrep -f -- "$mnt" >/dev/null; then
 		fail "$1: processes left: $(pgrep -af -- "$mnt")"
 	fi
