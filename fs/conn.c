@@ -396,6 +396,8 @@ fail:
 	return -1;
 }
 
+static void drop_session(struct conn *c);
+
 int conn_open(struct conn *c, struct opts *o, char *err, size_t errlen)
 {
 	char buf[4096];
@@ -415,6 +417,7 @@ int conn_open(struct conn *c, struct opts *o, char *err, size_t errlen)
 					 LIBSSH2_FX_NO_SUCH_FILE
 				 ? "no such directory"
 				 : "cannot resolve");
+		drop_session(c);
 		return -1;
 	}
 	c->home = strdup(buf);
@@ -775,7 +778,26 @@ void conn_stop(struct conn *c)
 		libssh2_session_set_timeout(c->s, 2000);
 		libssh2_session_disconnect(c->s, "unmounted");
 	}
+	/* (dead: what fails now starts nothing new on the cores going) */
+	if (!c->dead)
+		c->dead = LIBSSH2_ERROR_SOCKET_DISCONNECT;
 	drop_session(c);
+	/* What is still queued or waits for the link (the requests still in
+	 * flight have just failed into it) is answered: nobody restarts it
+	 * now.  A release parked there leaked with its handle. */
+	{
+		struct op *op, *nx;
+
+		for (op = take_queue(c); op; op = nx) {
+			nx = op->next;
+			op_give_up(op, ENOTCONN);
+		}
+		while ((op = c->parked)) {
+			c->parked = op->next;
+			op->next = NULL;
+			op_give_up(op, ENOTCONN);
+		}
+	}
 	close(c->wakefd);
 	free(c->home);
 }

@@ -344,7 +344,9 @@ static void dchunk_done(void *arg, int err, const uint8_t *body, size_t n)
 	fh->d_inflight--;
 	if (err) {
 		/* the connection died: the listing resumes on a reopened
-		 * handle, skipping what the kernel already has */
+		 * handle, skipping what the kernel already has (this batch,
+		 * answered, is freed with the others: it leaked) */
+		ch->state = 3;
 		da_reset(fh);
 		wake(fh, 1);
 		if (fh->d_bg)

@@ -321,5 +321,72 @@ else
 fi
 end_case dup-id
 
+# ---- more faults: the operation that meets one fails with EIO (some
+# only after the daemon has reconnected and replayed it a few times), the
+# rest of the mount goes on ------------------------------------------------
+pyread() {
+	g "$py" -c '
+import os, sys
+try:
+    with open(sys.argv[1], "rb") as f:
+        print("OK", len(f.read()))
+except OSError as e:
+    print("ERR", e.errno)
+' "$1"
+}
+pylist() {
+	g "$py" -c '
+import os, sys
+try:
+    print("OK", len(os.listdir(sys.argv[1])))
+except OSError as e:
+    print("ERR", e.errno)
+' "$1"
+}
+for spec in sftp-unknown-id:stat sftp-len-zero:stat sftp-len-max:stat \
+	sftp-status-overflow:stat sftp-attrs-ext-count:stat \
+	sftp-name-count:list sftp-read-too-much:read \
+	sftp-read-data-overflow:read sftp-wrong-type-read:read; do
+	cs=${spec%:*}
+	op=${spec#*:}
+	start_server "$cs" 20
+	if ! mount_hostile /; then
+		fail "$cs: mount"
+		end_case "$cs"
+		continue
+	fi
+	case $op in
+	stat) out=$(pyop stat "$mnt/bad.txt") ;;
+	list) out=$(pylist "$mnt/baddir") ;;
+	read) out=$(pyread "$mnt/bad.txt") ;;
+	esac
+	[ "$out" = "ERR 5" ] && ok "$cs: $op is EIO" || fail "$cs: $op gave $out"
+	[ "$(g cat "$mnt/hello.txt")" = "hello, hostile world" ] &&
+		ok "$cs: cat afterwards" || fail "$cs: cat afterwards"
+	end_case "$cs"
+done
+
+# ---- faults before the mount is up: sftpmnt fails, cleanly -------------
+for cs in banner-long pkt-len-max kexreply-bad-sig bad-mac \
+	auth-failure-overflow chan-confirm-wrong-id sftp-version-6 rekey-weak; do
+	start_server "$cs" 4
+	if mount_hostile /; then
+		fail "$cs: mounted"
+		fusermount3 -u "$mnt"
+		stop_daemon
+	else
+		grep -q " $mnt " /proc/mounts && fail "$cs: a mount is left"
+		ok "$cs: sftpmnt refused to mount"
+	fi
+	daemon=
+	stop_server
+	if compgen -G "$work/san.*" >/dev/null; then
+		fail "$cs: sanitizer reports from sftpmnt"
+		cat "$work"/san.*
+		rm -f "$work"/san.*
+	fi
+	pgrep -f -- "$mnt" >/dev/null && fail "$cs: processes left"
+done
+
 [ "$fails" = 0 ] || { echo "$fails failures"; exit 1; }
 exit 0
