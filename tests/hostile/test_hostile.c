@@ -66,7 +66,7 @@ static const char *python, *script;
  * (Check's child ends with _exit) is shown and removed at the end. */
 static char *base;
 
-/* ---- the server --------------------------------------------------------- */
+/* ---- the server ---------------------------------------------------------- */
 
 struct hs {
 	struct interop_server srv;
@@ -77,10 +77,8 @@ struct hs {
 static void hs_start(struct hs *h, const char *cs, const char *extra)
 {
 	char log[PATH_MAX], portf[PATH_MAX];
-	char *argv[] = {(char *)python, "-W",	    "ignore", (char *)script,
-			"--case",	(char *)cs, "--dir",  NULL,
-			NULL,		NULL};
-	int fds[2], i;
+	char *argv[10];
+	int fds[2], i, n = 0;
 	FILE *f;
 
 	memset(h, 0, sizeof(*h));
@@ -88,8 +86,17 @@ static void hs_start(struct hs *h, const char *cs, const char *extra)
 	ck_assert_ptr_nonnull(h->dir);
 	snprintf(h->dir, PATH_MAX, "%s/%s.XXXXXX", base, cs);
 	ck_assert_msg(mkdtemp(h->dir) != NULL, "mkdtemp: %s", strerror(errno));
-	argv[7] = h->dir;
-	argv[8] = (char *)extra;
+	/* python -W ignore hostile_server.py --case CS --dir DIR [EXTRA] */
+	argv[n++] = (char *)python;
+	argv[n++] = "-W";
+	argv[n++] = "ignore";
+	argv[n++] = (char *)script;
+	argv[n++] = "--case";
+	argv[n++] = (char *)cs;
+	argv[n++] = "--dir";
+	argv[n++] = h->dir;
+	argv[n++] = (char *)extra;
+	argv[n] = NULL;
 	snprintf(log, sizeof(log), "%s/server.log", h->dir);
 	snprintf(portf, sizeof(portf), "%s/port", h->dir);
 	if (pipe2(fds, O_CLOEXEC)) {
@@ -123,7 +130,7 @@ static void hs_stop(struct hs *h)
 	h->dir = NULL;
 }
 
-/* ---- a connection ------------------------------------------------------ */
+/* ---- a connection -------------------------------------------------------- */
 
 struct cx {
 	struct hs h;
@@ -261,8 +268,7 @@ static void cx_end(struct cx *c)
 	alarm(0);
 }
 
-/* ---- SFTP helpers ----------------------------------------------------------
- */
+/* ---- SFTP helpers -------------------------------------------------------- */
 
 static int c_stat(struct cx *c, const char *path, LIBSSH2_SFTP_ATTRIBUTES *a)
 {
@@ -345,8 +351,7 @@ static int list_dir(struct cx *c, const char *path, char *out, size_t cap)
 	return rc;
 }
 
-/* ---- the good path
- * ------------------------------------------------------------ */
+/* ---- the good path ------------------------------------------------------- */
 
 static unsigned char big_byte(size_t i)
 {
@@ -556,8 +561,7 @@ START_TEST(good_window_max)
 }
 END_TEST
 
-/* ---- the table of faults
- * ------------------------------------------------------ */
+/* ---- the table of faults ------------------------------------------------- */
 
 enum at {
 	AT_HANDSHAKE,	/* libssh2_session_handshake */
@@ -587,36 +591,49 @@ struct bad {
 
 static const struct bad bads[] = {
 	/* transport */
-	{"banner-long", AT_HANDSHAKE, LIBSSH2_ERROR_BANNER_RECV, 0, NOST},
-	{"banner-endless", AT_HANDSHAKE, LIBSSH2_ERROR_BANNER_RECV, 0, NOST},
-	{"banner-prelines", AT_HANDSHAKE, LIBSSH2_ERROR_BANNER_RECV, 0, NOST},
-	{"pkt-len-zero", AT_HANDSHAKE, LIBSSH2_ERROR_PROTO, 0, NOST},
-	{"pkt-len-max", AT_HANDSHAKE, LIBSSH2_ERROR_PROTO, 0, NOST},
-	{"pkt-pad-too-big", AT_HANDSHAKE, LIBSSH2_ERROR_PROTO, 0, NOST},
-	{"pkt-truncated", AT_HANDSHAKE, LIBSSH2_ERROR_SOCKET_DISCONNECT, 0,
+	{"banner-long", AT_HANDSHAKE, LIBSSH2_ERROR_BANNER_RECV, AFTER_NONE,
 	 NOST},
-	{"kexinit-lists-overflow", AT_HANDSHAKE, LIBSSH2_ERROR_PROTO, 0, NOST},
-	{"kexreply-hostkey-overflow", AT_HANDSHAKE, LIBSSH2_ERROR_PROTO, 0,
+	{"banner-endless", AT_HANDSHAKE, LIBSSH2_ERROR_BANNER_RECV, AFTER_NONE,
 	 NOST},
-	{"kexreply-qs-empty", AT_HANDSHAKE, LIBSSH2_ERROR_PROTO, 0, NOST},
-	{"kexreply-qs-huge", AT_HANDSHAKE, LIBSSH2_ERROR_PROTO, 0, NOST},
-	{"kexreply-bad-sig", AT_HANDSHAKE, LIBSSH2_ERROR_HOSTKEY_SIGN, 0, NOST},
-	{"bad-mac", AT_LIST, LIBSSH2_ERROR_INVALID_MAC, 0, NOST},
+	{"banner-prelines", AT_HANDSHAKE, LIBSSH2_ERROR_BANNER_RECV, AFTER_NONE,
+	 NOST},
+	{"pkt-len-zero", AT_HANDSHAKE, LIBSSH2_ERROR_PROTO, AFTER_NONE, NOST},
+	{"pkt-len-max", AT_HANDSHAKE, LIBSSH2_ERROR_PROTO, AFTER_NONE, NOST},
+	{"pkt-pad-too-big", AT_HANDSHAKE, LIBSSH2_ERROR_PROTO, AFTER_NONE,
+	 NOST},
+	{"pkt-truncated", AT_HANDSHAKE, LIBSSH2_ERROR_SOCKET_DISCONNECT,
+	 AFTER_NONE, NOST},
+	{"kexinit-lists-overflow", AT_HANDSHAKE, LIBSSH2_ERROR_PROTO,
+	 AFTER_NONE, NOST},
+	{"kexreply-hostkey-overflow", AT_HANDSHAKE, LIBSSH2_ERROR_PROTO,
+	 AFTER_NONE, NOST},
+	{"kexreply-qs-empty", AT_HANDSHAKE, LIBSSH2_ERROR_PROTO, AFTER_NONE,
+	 NOST},
+	{"kexreply-qs-huge", AT_HANDSHAKE, LIBSSH2_ERROR_PROTO, AFTER_NONE,
+	 NOST},
+	{"kexreply-bad-sig", AT_HANDSHAKE, LIBSSH2_ERROR_HOSTKEY_SIGN,
+	 AFTER_NONE, NOST},
+	{"bad-mac", AT_LIST, LIBSSH2_ERROR_INVALID_MAC, AFTER_NONE, NOST},
 	{"rekey-weak", AT_STAT_BAD, LIBSSH2_ERROR_KEX_FAILURE, AFTER_DEAD,
 	 NOST},
 	/* user authentication */
-	{"auth-failure-overflow", AT_LIST, LIBSSH2_ERROR_PROTO, 0, NOST},
-	{"auth-banner-huge", AT_LIST, LIBSSH2_ERROR_PROTO, 0, NOST},
-	{"auth-wrong-range", AT_PASSWORD, LIBSSH2_ERROR_PROTO, 0, NOST},
+	{"auth-failure-overflow", AT_LIST, LIBSSH2_ERROR_PROTO, AFTER_NONE,
+	 NOST},
+	{"auth-banner-huge", AT_LIST, LIBSSH2_ERROR_PROTO, AFTER_NONE, NOST},
+	{"auth-wrong-range", AT_PASSWORD, LIBSSH2_ERROR_PROTO, AFTER_NONE,
+	 NOST},
 	/* channels */
 	{"chan-confirm-wrong-id", AT_SFTP_INIT, LIBSSH2_ERROR_CHANNEL_UNKNOWN,
-	 0, NOST},
-	{"chan-data-unknown", AT_SFTP_INIT, LIBSSH2_ERROR_CHANNEL_UNKNOWN, 0,
+	 AFTER_NONE, NOST},
+	{"chan-data-unknown", AT_SFTP_INIT, LIBSSH2_ERROR_CHANNEL_UNKNOWN,
+	 AFTER_NONE, NOST},
+	{"chan-extdata-huge", AT_SFTP_INIT, LIBSSH2_ERROR_PROTO, AFTER_NONE,
 	 NOST},
-	{"chan-extdata-huge", AT_SFTP_INIT, LIBSSH2_ERROR_PROTO, 0, NOST},
 	/* SFTP */
-	{"sftp-version-6", AT_SFTP_INIT, LIBSSH2_ERROR_SFTP_PROTOCOL, 0, NOST},
-	{"sftp-version-0", AT_SFTP_INIT, LIBSSH2_ERROR_SFTP_PROTOCOL, 0, NOST},
+	{"sftp-version-6", AT_SFTP_INIT, LIBSSH2_ERROR_SFTP_PROTOCOL,
+	 AFTER_NONE, NOST},
+	{"sftp-version-0", AT_SFTP_INIT, LIBSSH2_ERROR_SFTP_PROTOCOL,
+	 AFTER_NONE, NOST},
 	{"sftp-unknown-id", AT_STAT_BAD, LIBSSH2_ERROR_SFTP_PROTOCOL,
 	 AFTER_DEAD, NOST},
 	{"sftp-wrong-type-stat", AT_STAT_BAD, LIBSSH2_ERROR_SFTP_PROTOCOL,
@@ -742,8 +759,7 @@ START_TEST(bad_case_nonblocking)
 }
 END_TEST
 
-/* ---- cases with their own checks
- * ------------------------------------------------ */
+/* ---- cases with their own checks ----------------------------------------- */
 
 /* The server's KEXINIT after authentication offers only
  * diffie-hellman-group1-sha1, ssh-rsa/ssh-dss, 3des-cbc and hmac-sha1:
@@ -987,8 +1003,7 @@ START_TEST(sftp_dup_id)
 }
 END_TEST
 
-/* ---- main ------------------------------------------------------------------
- */
+/* ---- main ---------------------------------------------------------------- */
 
 /* A Python with the cryptography package: $SFTPMNT_PYTHON, Debian's
  * /usr/bin/python3 (a python3 earlier in $PATH may lack it), python3. */
