@@ -52,7 +52,6 @@ serving good names afterwards.
 --list prints every case with a line of description.
 """
 import argparse
-import base64
 import hashlib
 import os
 import select
@@ -622,7 +621,9 @@ class Conn:
 
     def on_userauth(self, p):
         r = Reader(p[1:])
-        user, _service, method = r.str(), r.str(), r.str()
+        user = r.str()
+        r.str()  # the service: ssh-connection
+        method = r.str()
         c = self.case
         if c == 'auth-banner-huge':
             self.send(u8(MSG_USERAUTH_BANNER) + u32(0xffffffff) + b'hello' +
@@ -819,7 +820,6 @@ class Sftp:
         self.buf = b''
         self.handles = {}
         self.next_handle = 1
-        self.version_sent = False
 
     def case(self):
         return self.conn.case
