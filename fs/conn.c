@@ -784,13 +784,15 @@ void conn_stop(struct conn *c)
 	drop_session(c);
 	/* What is still queued or waits for the link (the requests still in
 	 * flight have just failed into it) is answered: nobody restarts it
-	 * now.  A release parked there leaked with its handle. */
+	 * now.  A release parked there leaked with its handle.  (Queued ops
+	 * start as usual: on a dead link they park, or are answered without
+	 * it, as those of kept listings and fetched-ahead files are.) */
 	{
 		struct op *op, *nx;
 
 		for (op = take_queue(c); op; op = nx) {
 			nx = op->next;
-			op_give_up(op, ENOTCONN);
+			op_start(c, op);
 		}
 		while ((op = c->parked)) {
 			c->parked = op->next;
