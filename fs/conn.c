@@ -458,6 +458,8 @@ fail:
 	return -1;
 }
 
+static void drop_session(struct conn *c);
+
 int conn_open(struct conn *c, struct opts *o, char *err, size_t errlen)
 {
 	char buf[4096];
@@ -477,6 +479,7 @@ int conn_open(struct conn *c, struct opts *o, char *err, size_t errlen)
 					 LIBSSH2_FX_NO_SUCH_FILE
 				 ? "no such directory"
 				 : "cannot resolve");
+		drop_session(c);
 		return -1;
 	}
 	c->home = strdup(buf);
@@ -535,12 +538,12 @@ static void drop_extra(struct conn *c)
 {
 	int i;
 
-	/* (only with the session: the half-opened channels go with it) */
+	/* (only with the session: the channels go with it) */
 	for (i = 0; i < c->nxo; i++)
 		sftp_open_drop(c->xopening[i], 1);
 	c->nxo = 0;
 	for (i = 0; i < c->nx; i++) {
-		libssh2_sftp_shutdown(c->xsftp[i]);
+		sftp_open_drop(c->xsftp[i], 1);
 		c->xsftp[i] = NULL;
 		c->xcore[i] = NULL;
 	}
@@ -600,8 +603,13 @@ static void open_extra(struct conn *c)
 static void drop_session(struct conn *c)
 {
 	drop_extra(c);
+	/* The session goes next, and its channels with it: no close to wait
+	 * for.  (libssh2_sftp_shutdown would wait for the server's CLOSE:
+	 * non-blocking, it returned EAGAIN before freeing anything, and a
+	 * connection dropped while the server was still there leaked its
+	 * SFTP sessions.) */
 	if (c->sftp)
-		libssh2_sftp_shutdown(c->sftp);
+		sftp_open_drop(c->sftp, 1);
 	if (c->s)
 		libssh2_session_free(c->s);
 	if (c->sock >= 0)
@@ -834,7 +842,28 @@ void conn_stop(struct conn *c)
 		libssh2_session_set_timeout(c->s, 2000);
 		libssh2_session_disconnect(c->s, "unmounted");
 	}
+	/* (dead: what fails now starts nothing new on the cores going) */
+	if (!c->dead)
+		c->dead = LIBSSH2_ERROR_SOCKET_DISCONNECT;
 	drop_session(c);
+	/* What is still queued or waits for the link (the requests still in
+	 * flight have just failed into it) is answered: nobody restarts it
+	 * now.  A release parked there leaked with its handle.  (Queued ops
+	 * start as usual: on a dead link they park, or are answered without
+	 * it, as those of kept listings and fetched-ahead files are.) */
+	{
+		struct op *op, *nx;
+
+		for (op = take_queue(c); op; op = nx) {
+			nx = op->next;
+			op_start(c, op);
+		}
+		while ((op = c->parked)) {
+			c->parked = op->next;
+			op->next = NULL;
+			op_give_up(op, ENOTCONN);
+		}
+	}
 	close(c->wakefd);
 	free(c->home);
 }

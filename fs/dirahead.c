@@ -58,6 +58,13 @@ static int bad_name(const char *s, size_t n)
 	return n == 0 || n > NAME_MAX || memchr(s, '/', n) || memchr(s, 0, n);
 }
 
+/* "." or "..": the kernel gets ours, once each, never the server's (a
+ * hostile server may send them any number of times). */
+static int dot_name(const char *s, size_t n)
+{
+	return (n == 1 || n == 2) && s[0] == '.' && (n == 1 || s[1] == '.');
+}
+
 /* Forget every batch: those in flight free themselves when answered. */
 void da_reset(struct fh *fh)
 {
@@ -81,6 +88,7 @@ void da_reset(struct fh *fh)
 	fh->d_bytes = 0;
 	fh->d_end = 0;
 	fh->d_want = DA_INFLIGHT_START;
+	fh->d_dots = 0;
 }
 
 static int issue(struct conn *c, struct fh *fh)
@@ -336,7 +344,9 @@ static void dchunk_done(void *arg, int err, const uint8_t *body, size_t n)
 	fh->d_inflight--;
 	if (err) {
 		/* the connection died: the listing resumes on a reopened
-		 * handle, skipping what the kernel already has */
+		 * handle, skipping what the kernel already has (this batch,
+		 * answered, is freed with the others: it leaked) */
+		ch->state = 3;
 		da_reset(fh);
 		wake(fh, 1);
 		if (fh->d_bg)
@@ -474,10 +484,32 @@ static int add_entry(struct op *op, const struct sftp_name_entry *e,
  * only when nothing could be given yet. */
 static void serve(struct op *op)
 {
+	static const struct sftp_attrs dir = {
+		.flags = SSH_FILEXFER_ATTR_PERMISSIONS, .perm = S_IFDIR | 0755};
 	struct fh *fh = op->fh;
 	size_t used = 0;
 	int rc;
 
+	/* "." and ".." first, as the kept listing does (snap_readdir); a
+	 * listing started over after a reopen counts them in dskip too */
+	while (fh->d_dots < 2) {
+		struct sftp_name_entry e = {.filename = fh->d_dots ? ".." : ".",
+					    .filename_len = fh->d_dots + 1,
+					    .attrs = dir};
+
+		rc = add_entry(op, &e, 0, 1, 0, &used);
+		if (rc < 0 && used == 0) {
+			op_reply_err(op, -rc);
+			op_free(op);
+			return;
+		}
+		if (rc) {
+			op_reply_buf(op, op->buf, used);
+			op_free(op);
+			return;
+		}
+		fh->d_dots++;
+	}
 	for (;;) {
 		struct dchunk *ch = fh->d_head;
 		struct sftp_name_iter save;
@@ -523,6 +555,8 @@ static void serve(struct op *op)
 			ch->it.left = 0; /* checked at decode; not reached */
 			continue;
 		}
+		if (dot_name(e.filename, e.filename_len))
+			continue;
 		rc = add_entry(op, &e, ch->since, 0, 0, &used);
 		if (rc) {
 			ch->it = save;

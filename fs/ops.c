@@ -785,6 +785,12 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 			break;
 		}
 		nm = sftp_dec_name1(body, n);
+		/* no target that long fits the kernel's buffer, which would
+		 * refuse the reply (EIO, and an error from libfuse) */
+		if (!nm.rc && nm.e.filename_len >= PATH_MAX) {
+			rc = -ENAMETOOLONG;
+			break;
+		}
 		if (nm.rc || !(t = strndup(nm.e.filename, nm.e.filename_len))) {
 			rc = -EIO;
 			break;
@@ -1632,10 +1638,31 @@ void op_wb_settled(struct fh *fh)
 	}
 }
 
+/* A handle the kernel has released and the server no longer needs to
+ * hear of: everything hanging on it goes. */
+static void fh_forget(struct conn *c, struct fh *fh)
+{
+	itable_clear_bfh(c->it, fh->ino, fh);
+	open_unlink(fh);
+	st_release(c, fh);
+	ra_release(fh);
+	da_reset(fh);
+	free(fh->dpath);
+	free(fh);
+}
+
 void op_give_up(struct op *op, int err)
 {
 	struct fh *fh = op->fh;
 
+	if ((op->kind == OP_RELEASE || op->kind == OP_RELEASEDIR) && fh) {
+		/* the kernel forgets the handle whatever we answer (a release
+		 * that waited for the link in vain leaked it) */
+		fh_forget(op->c, fh);
+		op->fh = NULL;
+		reply_err(op, err);
+		return;
+	}
 	if ((op->kind == OP_WRITE || op->behind) && op->wb_counted) {
 		fh->battr_ok = 0;
 		if (op->behind)
@@ -1995,11 +2022,7 @@ void op_start(struct conn *c, struct op *op)
 	if (fh && fh->gen != c->gen && !fh->reopening &&
 	    (op->kind == OP_RELEASE || op->kind == OP_RELEASEDIR)) {
 		/* its handle died with the old connection: nothing to close */
-		st_release(c, fh);
-		ra_release(fh);
-		da_reset(fh);
-		free(fh->dpath);
-		free(fh);
+		fh_forget(c, fh);
 		reply_err(op, 0);
 		return;
 	}

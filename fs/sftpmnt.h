@@ -201,6 +201,7 @@ struct fh {
 	struct op *d_waiters;
 	struct dlist *d_build; /* the listing being kept (dcache.c) */
 	off_t doff; /* offset of the next entry */
+	int d_dots; /* our "." and ".." given in this pass (0..2) */
 	char *dpath;
 	/* read cache and read-ahead (rahead.c) */
 	struct rachunk *ra_head, *ra_tail;

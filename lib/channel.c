@@ -492,8 +492,11 @@ void chan_session_drop(LIBSSH2_CHANNEL *c)
 {
 	if (c->state == CHAN_FAILED || !c->open_sent)
 		chan_release(c); /* the server knows nothing of it */
-	else if (c->state != CHAN_OPENING)
-		(void)libssh2_channel_free(c);
+	else if (c->state != CHAN_OPENING &&
+		 libssh2_channel_free(c) == LIBSSH2_ERROR_EAGAIN)
+		/* non-blocking: nobody calls again; released at the
+		 * server's CLOSE (or with the session) */
+		c->orphan = 1;
 	/* (still opening: it stays in the list, freed with the session) */
 }
 

@@ -350,8 +350,14 @@ void sftp_open_drop(LIBSSH2_SFTP *sf, int session_gone)
 {
 	LIBSSH2_SESSION *s = sf->s;
 
-	if (sf->subsystem_ok)
+	/* (a ready session too: as libssh2_sftp_shutdown, without waiting
+	 * for the channel's close) */
+	while (sf->handles)
+		sftp_handle_release(sf->handles);
+	if (sf->subsystem_ok) {
+		op_abandon(sf);
 		sftp_core_free(&sf->core, LIBSSH2_ERROR_SOCKET_DISCONNECT);
+	}
 	if (!session_gone)
 		chan_session_drop(sf->ch);
 	la_free(&s->a, sf);
@@ -366,23 +372,22 @@ LIBSSH2_API LIBSSH2_SFTP *libssh2_sftp_init(LIBSSH2_SESSION *s)
 	if (rc == LIBSSH2_ERROR_EAGAIN)
 		return NULL;
 	if (rc) {
-		/* give up the half-made SFTP session */
+		/* give up the half-made SFTP session; the reason first: the
+		 * channel's close may set another error (non-blocking: "would
+		 * block") */
 		LIBSSH2_SFTP *half = s->sftp_opening;
+		char why[SSH_ERRMSG_MAX];
 
+		snprintf(why, sizeof(why), "%s", s->errmsg);
 		s->sftp_opening = NULL;
 		if (half) {
 			if (half->subsystem_ok)
 				sftp_core_free(&half->core, rc);
 			if (half->ch)
-				libssh2_channel_free(half->ch);
+				chan_session_drop(half->ch);
 			la_free(&s->a, half);
 		}
-		{
-			char why[SSH_ERRMSG_MAX];
-
-			snprintf(why, sizeof(why), "%s", s->errmsg);
-			sess_err(s, rc, "unable to start SFTP: %s", why);
-		}
+		sess_err(s, rc, "unable to start SFTP: %s", why);
 		return NULL;
 	}
 	return sf;

@@ -114,8 +114,10 @@ struct sftp_core *sftp_core_of(struct _LIBSSH2_SFTP *sf);
  * begin queues nothing yet and returns the half-made session (NULL:
  * error set on s); step advances it without blocking (0: ready, like a
  * libssh2_sftp_init result; LIBSSH2_ERROR_EAGAIN; or an error); drop
- * frees a half-made one (session_gone: the SSH session is being freed
- * and takes the channel with it). */
+ * frees one, half-made or ready, without waiting for the server
+ * (session_gone: the SSH session is being freed and takes the channel
+ * with it; otherwise the channel's close is sent, and it is released when
+ * the server answers). */
 struct _LIBSSH2_SFTP *sftp_open_begin(struct _LIBSSH2_SESSION *s);
 int sftp_open_step(struct _LIBSSH2_SFTP *sf);
 void sftp_open_drop(struct _LIBSSH2_SFTP *sf, int session_gone);

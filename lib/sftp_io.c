@@ -435,6 +435,11 @@ static int readdir_step(LIBSSH2_SFTP_HANDLE *h, struct readdir_args *a)
 				return sess_err(sf->s,
 						LIBSSH2_ERROR_SFTP_PROTOCOL,
 						"malformed directory entry");
+			/* An empty name cannot be returned (0 is the end of
+			 * the listing, and would hide the names after it);
+			 * no file system has one. */
+			if (e.filename_len == 0)
+				continue;
 			if (e.filename_len >= a->len ||
 			    (a->longentry && e.longname_len >= a->longlen)) {
 				h->it = save; /* kept for a bigger buffer */

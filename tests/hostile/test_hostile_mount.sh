@@ -1,0 +1,392 @@
+#!/bin/bash
+# tests/hostile/test_hostile_mount.sh - sftpmnt against the hostile server
+# (tests/hostile/README): mounts of a server that sends READDIR names a
+# server must not send, a 64 KiB symlink target, a reply of the wrong
+# type and a duplicate reply, and one that behaves, as the baseline.
+#
+# For each: the kernel never gets an entry containing "/" nor the
+# server's "." and ".." (`ls -a` shows ours, once each); names with
+# control characters are passed as they are (Linux allows any byte but
+# "/" and NUL); an empty name, "a/b", "/" and "../up" are dropped; a batch
+# holding a name with NUL is refused whole (the library never hands out
+# such a name), which ends the listing with EIO; the long symlink is
+# ENAMETOOLONG; the wrong type is EIO; the duplicate reply costs the
+# connection, and the daemon reconnects.  Every time the daemon is still
+# running afterwards, good files still read right, it unmounts cleanly
+# with fusermount3 -u and exits, and nothing is left behind.
+#
+# Run by tests/run-test directly (no sshd fixture needed); needs root,
+# /dev/fuse, fusermount3 and a python3 with the cryptography package,
+# and skips (77) without them.
+set -uo pipefail
+export LC_ALL=C
+
+[ "$(id -u)" = 0 ] || { echo "SKIP: not root"; exit 77; }
+[ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
+command -v fusermount3 >/dev/null ||
+	{ echo "SKIP: no fusermount3 (install fuse3)"; exit 77; }
+here=$(cd "$(dirname "$0")" && pwd)
+server=${SFTPMNT_HOSTILE_SERVER:-$here/hostile_server.py}
+bin=${SFTPMNT_BIN:-${top_builddir:-.}/fs/sftpmnt}
+[ -x "$bin" ] || { echo "FAIL: no sftpmnt binary at $bin"; exit 99; }
+py=
+for p in ${SFTPMNT_PYTHON:-} /usr/bin/python3 python3; do
+	if "$p" -W ignore -c 'from cryptography.hazmat.primitives.ciphers.aead import AESGCM' \
+		2>/dev/null; then
+		py=$p
+		break
+	fi
+done
+[ -n "$py" ] || {
+	echo "SKIP: no python3 with cryptography (python3-cryptography)"
+	exit 77
+}
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/sftpmnt-hostile.XXXXXX")
+mnt=$work/mnt
+mkdir -p "$mnt"
+fails=0
+daemon=     # our sftpmnt, once mounted
+srv_pid=    # the server
+srv_fd=     # 9, its standard input, while it runs (closed: it exits)
+sdir=       # its directory (port, known_hosts, log)
+# a command that is still running after this many seconds is stuck
+GUARD=30
+
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+ok() { echo "ok: $*"; }
+
+stop_server() {
+	[ -n "$srv_fd" ] && exec 9>&-
+	srv_fd=
+	if [ -n "$srv_pid" ]; then
+		for _ in $(seq 1 50); do
+			kill -0 "$srv_pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill "$srv_pid" 2>/dev/null
+		wait "$srv_pid" 2>/dev/null
+	fi
+	srv_pid=
+}
+
+stop_daemon() {
+	if [ -n "$daemon" ]; then
+		for _ in $(seq 1 300); do
+			kill -0 "$daemon" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$daemon" 2>/dev/null; then
+			fail "sftpmnt ($daemon) still running 30 s after the unmount"
+			kill -9 "$daemon" 2>/dev/null
+		fi
+	fi
+	daemon=
+}
+
+cleanup() {
+	fusermount3 -uz "$mnt" 2>/dev/null
+	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null
+	daemon=
+	stop_server
+	# never let rm wander into a mount that is still there
+	grep -q " $mnt " /proc/mounts || rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# start_server CASE CONNS: the server on a free port, its files in $sdir
+start_server() {
+	sdir=$work/$1
+	mkdir -p "$sdir"
+	mkfifo "$sdir/stdin"
+	"$py" -W ignore "$server" --case "$1" --dir "$sdir" --conns "$2" \
+		--lifetime 300 <"$sdir/stdin" >"$sdir/server.log" 2>&1 &
+	srv_pid=$!
+	exec 9>"$sdir/stdin"
+	srv_fd=9
+	for _ in $(seq 1 300); do
+		[ -s "$sdir/port" ] && return 0
+		kill -0 "$srv_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$sdir/server.log"
+	echo "FAIL: the hostile server ($1) did not start"
+	exit 99
+}
+
+# mount_hostile REMOTE_DIR
+mount_hostile() {
+	local p
+	# (9>&-: the daemon must not hold the server's standard input; in
+	# a sanitizer build its reports go to $work/san.*, checked after it
+	# exits)
+	echo secret | ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$work/san" \
+		UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$work/san:print_stacktrace=1" \
+		timeout $GUARD "$bin" "tester@127.0.0.1:$1" "$mnt" -o \
+		"port=$(cat "$sdir/port"),UserKnownHostsFile=$sdir/known_hosts,password_stdin" \
+		9>&- || return 1
+	grep -q " $mnt fuse.sftpmnt " /proc/mounts || return 1
+	for p in $(pgrep -f -- "$mnt"); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = sftpmnt ] && daemon=$p
+	done
+	[ -n "$daemon" ]
+}
+
+# g COMMAND...: COMMAND, killed if stuck in the mount
+g() { timeout -k 5 $GUARD "$@"; }
+
+# The errno of a syscall through Python: "OK value" or "ERR errno".
+pyop() {
+	g "$py" -c '
+import os, sys
+op, path = sys.argv[1], sys.argv[2].encode()
+try:
+    r = getattr(os, op)(path)
+    print("OK", r.st_size if isinstance(r, os.stat_result) else r)
+except OSError as e:
+    print("ERR", e.errno)
+' "$@"
+}
+
+# end_case NAME: the daemon survived, unmounts and exits; nothing left
+end_case() {
+	if [ -n "$daemon" ] && kill -0 "$daemon" 2>/dev/null; then
+		ok "$1: sftpmnt still running"
+	else
+		fail "$1: sftpmnt died"
+	fi
+	if fusermount3 -u "$mnt"; then
+		ok "$1: unmounted"
+	else
+		fail "$1: fusermount3 -u"
+		fusermount3 -uz "$mnt" 2>/dev/null
+	fi
+	for _ in $(seq 1 50); do
+		grep -q " $mnt " /proc/mounts || break
+		sleep 0.1
+	done
+	grep -q " $mnt " /proc/mounts && fail "$1: still mounted"
+	stop_daemon
+	stop_server
+	if compgen -G "$work/san.*" >/dev/null; then
+		fail "$1: sanitizer reports from sftpmnt"
+		cat "$work"/san.*
+		rm -f "$work"/san.*
+	fi
+	if pgrep -f -- "$mnt" >/dev/null; then
+		fail "$1: processes left: $(pgrep -af -- "$mnt")"
+	fi
+	if [ "$fails" != 0 ]; then
+		echo "---- server log ($1)"
+		tail -n 20 "$sdir/server.log"
+	fi
+}
+
+root_list='.
+..
+bad.txt
+baddir
+badlink
+big.bin
+empty.txt
+hello.txt
+link
+sub'
+
+# ---- none: the baseline ------------------------------------------------
+start_server none 4
+if mount_hostile /; then
+	ok "none: mounted"
+	out=$(g ls -a1 "$mnt")
+	[ "$out" = "$root_list" ] && ok "none: ls -a" || fail "none: ls -a: $out"
+	[ "$(g cat "$mnt/hello.txt")" = "hello, hostile world" ] &&
+		ok "none: cat" || fail "none: cat"
+	[ "$(g readlink "$mnt/link")" = hello.txt ] && ok "none: readlink" ||
+		fail "none: readlink"
+	[ "$(g "$py" -c 'import sys; d = open(sys.argv[1], "rb").read();
+print(d == bytes(i * 7 % 251 for i in range(256 * 1024)))' "$mnt/big.bin")" = True ] &&
+		ok "none: big.bin byte-exact" || fail "none: big.bin"
+	[ "$(g ls -a1 "$mnt/baddir")" = "$(printf '.\n..\nf1\nf2')" ] &&
+		ok "none: ls -a baddir" || fail "none: ls -a baddir"
+else
+	fail "none: mount"
+fi
+end_case none
+
+# ---- READDIR names a server must not send --------------------------------
+start_server sftp-readdir-names 4
+if mount_hostile /baddir; then
+	ok "readdir-names: mounted"
+	for round in 1 2; do
+		out=$(g ls -a1b "$mnt" 2>"$work/ls.err")
+		rc=$?
+		want='.
+..
+esc\033name
+f1
+f2
+nl\nname'
+		[ "$out" = "$want" ] &&
+			ok "readdir-names $round: ls -a: . and .. once each, no /, control characters as they are" ||
+			fail "readdir-names $round: ls -a gave: $(printf '%s' "$out" | tr '\n' '|')"
+		# the batch with "x\0y" is refused: the listing ends with EIO
+		[ "$rc" = 2 ] && grep -q "Input/output error" "$work/ls.err" &&
+			ok "readdir-names $round: the batch with a NUL name ends the listing with EIO" ||
+			fail "readdir-names $round: ls exit $rc: $(cat "$work/ls.err")"
+	done
+	# the same through readdir(3), bytes as the kernel has them
+	out=$(g "$py" -c '
+import errno, os, sys
+names, err = [], 0
+try:
+    for e in os.scandir(sys.argv[1].encode()):
+        names.append(e.name)
+except OSError as e:
+    err = e.errno
+names.sort()
+print(names == [b"esc\x1bname", b"f1", b"f2", b"nl\nname"], err == errno.EIO)
+' "$mnt")
+	[ "$out" = "True True" ] && ok "readdir-names: the names' bytes" ||
+		fail "readdir-names: scandir: $out"
+	[ "$(g cat "$mnt/nl
+name")" = newline ] && [ "$(g cat "$mnt/esc"$'\x1b'"name")" = escape ] &&
+		ok "readdir-names: the names with control characters are files" ||
+		fail "readdir-names: cat of the odd names"
+	[ "$(pyop stat "$mnt/a/b")" = "ERR 2" ] && ok "readdir-names: a/b is not there" ||
+		fail "readdir-names: a/b: $(pyop stat "$mnt/a/b")"
+	[ "$(g cat "$mnt/f1")" = one ] && ok "readdir-names: cat f1 afterwards" ||
+		fail "readdir-names: cat f1"
+else
+	fail "readdir-names: mount"
+fi
+end_case readdir-names
+
+# ---- a 64 KiB symlink target ---------------------------------------------
+start_server sftp-readlink-64k 4
+if mount_hostile /; then
+	ok "readlink-64k: mounted"
+	out=$(pyop readlink "$mnt/badlink")
+	[ "$out" = "ERR 36" ] && ok "readlink-64k: ENAMETOOLONG" ||
+		fail "readlink-64k: readlink gave $out"
+	[ "$(pyop lstat "$mnt/badlink")" = "OK 9" ] && [ -L "$mnt/badlink" ] &&
+		ok "readlink-64k: lstat: a symlink" || fail "readlink-64k: lstat"
+	[ "$(g readlink "$mnt/link")" = hello.txt ] &&
+		ok "readlink-64k: another link reads" || fail "readlink-64k: link"
+	[ "$(g cat "$mnt/hello.txt")" = "hello, hostile world" ] &&
+		ok "readlink-64k: cat afterwards" || fail "readlink-64k: cat"
+	[ "$(pyop readlink "$mnt/badlink")" = "ERR 36" ] &&
+		ok "readlink-64k: again ENAMETOOLONG" || fail "readlink-64k: again"
+else
+	fail "readlink-64k: mount"
+fi
+end_case readlink-64k
+
+# ---- a reply of the wrong type (HANDLE for an LSTAT) ---------------------
+start_server sftp-wrong-type-stat 4
+if mount_hostile /; then
+	ok "wrong-type: mounted"
+	# first, before any listing could answer the lookup
+	out=$(pyop stat "$mnt/bad.txt")
+	[ "$out" = "ERR 5" ] && ok "wrong-type: stat bad.txt is EIO" ||
+		fail "wrong-type: stat bad.txt gave $out"
+	[ "$(g cat "$mnt/hello.txt")" = "hello, hostile world" ] &&
+		ok "wrong-type: cat afterwards" || fail "wrong-type: cat"
+	out=$(g ls -a1 "$mnt")
+	[ "$out" = "$root_list" ] && ok "wrong-type: ls -a" ||
+		fail "wrong-type: ls -a: $out"
+else
+	fail "wrong-type: mount"
+fi
+end_case wrong-type
+
+# ---- two replies for one request -----------------------------------------
+start_server sftp-dup-id 10
+if mount_hostile /; then
+	ok "dup-id: mounted"
+	# the first reply answers; the second ends the connection
+	out=$(pyop stat "$mnt/bad.txt")
+	[ "$out" = "OK 13" ] && ok "dup-id: stat bad.txt answered" ||
+		fail "dup-id: stat bad.txt gave $out"
+	[ "$(g cat "$mnt/hello.txt")" = "hello, hostile world" ] &&
+		ok "dup-id: cat afterwards" || fail "dup-id: cat"
+	out=$(g ls -a1 "$mnt")
+	[ "$out" = "$root_list" ] && ok "dup-id: ls -a" || fail "dup-id: ls -a: $out"
+	n=$(grep -c "accepted" "$sdir/server.log")
+	[ "$n" -ge 2 ] && ok "dup-id: the daemon reconnected ($n connections)" ||
+		fail "dup-id: $n connections"
+else
+	fail "dup-id: mount"
+fi
+end_case dup-id
+
+# ---- more faults: the operation that meets one fails with EIO (some
+# only after the daemon has reconnected and replayed it a few times), the
+# rest of the mount goes on ------------------------------------------------
+pyread() {
+	g "$py" -c '
+import os, sys
+try:
+    with open(sys.argv[1], "rb") as f:
+        print("OK", len(f.read()))
+except OSError as e:
+    print("ERR", e.errno)
+' "$1"
+}
+pylist() {
+	g "$py" -c '
+import os, sys
+try:
+    print("OK", len(os.listdir(sys.argv[1])))
+except OSError as e:
+    print("ERR", e.errno)
+' "$1"
+}
+for spec in sftp-unknown-id:stat sftp-len-zero:stat sftp-len-max:stat \
+	sftp-status-overflow:stat sftp-attrs-ext-count:stat \
+	sftp-name-count:list sftp-read-too-much:read \
+	sftp-read-data-overflow:read sftp-wrong-type-read:read; do
+	cs=${spec%:*}
+	op=${spec#*:}
+	start_server "$cs" 20
+	if ! mount_hostile /; then
+		fail "$cs: mount"
+		end_case "$cs"
+		continue
+	fi
+	case $op in
+	stat) out=$(pyop stat "$mnt/bad.txt") ;;
+	list) out=$(pylist "$mnt/baddir") ;;
+	read) out=$(pyread "$mnt/bad.txt") ;;
+	esac
+	[ "$out" = "ERR 5" ] && ok "$cs: $op is EIO" || fail "$cs: $op gave $out"
+	[ "$(g cat "$mnt/hello.txt")" = "hello, hostile world" ] &&
+		ok "$cs: cat afterwards" || fail "$cs: cat afterwards"
+	end_case "$cs"
+done
+
+# ---- faults before the mount is up: sftpmnt fails, cleanly -------------
+for cs in banner-long pkt-len-max kexreply-bad-sig bad-mac \
+	auth-failure-overflow chan-confirm-wrong-id sftp-version-6 rekey-weak; do
+	start_server "$cs" 4
+	if mount_hostile /; then
+		fail "$cs: mounted"
+		fusermount3 -u "$mnt"
+		stop_daemon
+	else
+		grep -q " $mnt " /proc/mounts && fail "$cs: a mount is left"
+		ok "$cs: sftpmnt refused to mount"
+	fi
+	daemon=
+	stop_server
+	if compgen -G "$work/san.*" >/dev/null; then
+		fail "$cs: sanitizer reports from sftpmnt"
+		cat "$work"/san.*
+		rm -f "$work"/san.*
+	fi
+	pgrep -f -- "$mnt" >/dev/null && fail "$cs: processes left"
+done
+
+[ "$fails" = 0 ] || { echo "$fails failures"; exit 1; }
+exit 0
