@@ -1688,6 +1688,8 @@ void op_give_up(struct op *op, int err)
 	reply_err(op, err);
 }
 
+static void requeue(struct op *op);
+
 void op_lost(struct op *op)
 {
 	struct conn *c = op->c;
@@ -1706,8 +1708,16 @@ void op_lost(struct op *op)
 		op_give_up(op, EIO);
 		return;
 	}
-	/* forget the first attempt; op_start redoes it from the start */
 	op->replays++;
+	requeue(op);
+}
+
+/* Forget what op began on a dead connection; op_start redoes it from the
+ * start once the link is back. */
+static void requeue(struct op *op)
+{
+	struct conn *c = op->c;
+
 	op->lost = 0;
 	op->pending = 0;
 	op->err = 0;
@@ -1736,8 +1746,9 @@ static void reopen_release(struct fh *fh, struct op *w, int e)
 
 	for (; w; w = nx) {
 		nx = w->next;
-		if (e < 0)
-			op_lost(w); /* the link died again: wait again */
+		if (e < 0) /* the link died again: wait again (nothing of
+			    * theirs was sent: not a replay) */
+			requeue(w);
 		else if (e)
 			op_give_up(w, e);
 		else
