@@ -245,7 +245,7 @@ static int on_open_reply(LIBSSH2_SESSION *s, LIBSSH2_CHANNEL *c, uint8_t type,
 		return sess_err(s, LIBSSH2_ERROR_PROTO,
 				"malformed CHANNEL_OPEN_CONFIRMATION");
 	c->remote_id = sender;
-	c->remote_window = window;
+	c->remote_window = c->remote_window_init = window;
 	/* A maximum packet below a sane floor would make us send tiny
 	 * packets forever; RFC 4254 gives no minimum, OpenSSH uses 32 KiB. */
 	c->remote_maxpacket = maxpacket < 1024 ? 1024 : maxpacket;
@@ -877,7 +877,7 @@ libssh2_channel_window_write_ex(LIBSSH2_CHANNEL *c,
 				unsigned long *window_size_initial)
 {
 	if (window_size_initial)
-		*window_size_initial = c->remote_window;
+		*window_size_initial = c->remote_window_init;
 	return c->remote_window;
 }
 

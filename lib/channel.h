@@ -59,6 +59,7 @@ struct _LIBSSH2_CHANNEL {
 	uint32_t local_window_max;  /* what we aim to keep granted */
 	uint32_t local_maxpacket;
 	uint32_t remote_window;	    /* bytes we may still send */
+	uint32_t remote_window_init; /* what the peer granted at the open */
 	uint32_t remote_maxpacket;
 	uint32_t consumed;	    /* read by the user, not yet re-granted */
 

@@ -371,7 +371,7 @@ static int confirm(LIBSSH2_LISTENER *l, struct fwd_pending *p,
 	if ((rc = tp_pkt_end(&s->tp)))
 		goto fail;
 	c->remote_id = p->sender;
-	c->remote_window = p->window;
+	c->remote_window = c->remote_window_init = p->window;
 	/* as for our own opens (channel.c on_open_reply) */
 	c->remote_maxpacket = p->maxpacket < 1024 ? 1024 : p->maxpacket;
 	c->open_sent = 1;

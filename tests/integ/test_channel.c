@@ -731,6 +731,33 @@ START_TEST(unknown_subsystem_and_type)
 }
 END_TEST
 
+/* libssh2_channel_window_write_ex: the window left now, and in
+ * *window_size_initial the one the server granted at the open (it does
+ * not shrink with what we send). */
+START_TEST(window_write_initial)
+{
+	int fd;
+	LIBSSH2_SESSION *s = start(&fd);
+	LIBSSH2_CHANNEL *c = exec(s, "cat >/dev/null");
+	unsigned long init0 = 0, init1 = 0, now0, now1;
+	static char buf[100000];
+
+	/* (OpenSSH opens a session channel with a window of 0 and grants
+	 * one once the command runs) */
+	now0 = libssh2_channel_window_write_ex(c, &init0);
+	ck_assert_uint_gt(now0, sizeof(buf));
+	ck_assert_int_eq(libssh2_channel_write(c, buf, sizeof(buf)),
+			 (int)sizeof(buf));
+	now1 = libssh2_channel_window_write_ex(c, &init1);
+	ck_assert_uint_eq(init1, init0);
+	ck_assert_uint_ne(now1, init1);
+	ck_assert_uint_eq(libssh2_channel_window_write(c), now1);
+	ck_assert_int_eq(libssh2_channel_send_eof(c), 0);
+	ck_assert_int_eq(close_channel(c), 0);
+	finish(s, fd);
+}
+END_TEST
+
 /* direct-tcpip (RFC 4254 7.2): a channel to the test sshd's own port
  * carries its identification line; a closed port is refused with the
  * server's reason; a bad port is refused before anything is sent.
@@ -823,6 +850,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, exec_echo);
 	tcase_add_test(tc, direct_tcpip_and_streamlocal);
+	tcase_add_test(tc, window_write_initial);
 	tcase_add_test(tc, exit_status);
 	tcase_add_test(tc, stderr_separate_and_merged);
 	tcase_add_test(tc, large_stderr);

