@@ -492,6 +492,17 @@ static void open_unlink(struct fh *fh)
 	fh->onext = NULL;
 }
 
+/* An open handle of ino with writes the server has not acknowledged. */
+static struct fh *open_writing(struct conn *c, uint64_t ino)
+{
+	struct fh *fh;
+
+	for (fh = c->open_files; fh; fh = fh->onext)
+		if (fh->ino == ino && !fh->pf && !fh->stale && fh->wb_bytes)
+			return fh;
+	return NULL;
+}
+
 static struct fh *open_find(struct conn *c, uint64_t ino)
 {
 	struct fh *fh;
@@ -1742,9 +1753,17 @@ static void requeue(struct op *op)
 
 static void reopen_release(struct fh *fh, struct op *w, int e)
 {
-	struct op *nx;
+	struct op *nx, *rev = NULL;
 
+	/* fh_ready pushed them on a stack: oldest first again, so that
+	 * writes are replayed in the order they were made (two that
+	 * overlap, replayed the other way round, left the older data) */
 	for (; w; w = nx) {
+		nx = w->next;
+		w->next = rev;
+		rev = w;
+	}
+	for (w = rev; w; w = nx) {
 		nx = w->next;
 		if (e < 0) /* the link died again: wait again (nothing of
 			    * theirs was sent: not a replay) */
@@ -2036,6 +2055,16 @@ void op_start(struct conn *c, struct op *op)
 		fh_forget(c, fh);
 		reply_err(op, 0);
 		return;
+	}
+	if (!fh && op->kind == OP_GETATTR && open_writing(c, op->ino)) {
+		/* writes of it not acknowledged yet (after a reconnect they
+		 * wait for the reopen): unless set-behind knows the answer,
+		 * it is asked through that handle, after them, so the
+		 * server's size is never one from before writes the kernel
+		 * made */
+		if (getattr_behind(op))
+			return;
+		op->fh = fh = open_writing(c, op->ino);
 	}
 	if (fh && op->kind != OP_FLUSH && fh_ready(c, op))
 		return;
