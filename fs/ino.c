@@ -343,6 +343,7 @@ void itable_seen(struct itable *t, uint64_t ino, uint64_t size,
 	if ((e = find_ino(t, ino))) {
 		e->seen_size = size;
 		e->seen_mtime = mtime;
+		e->seen_wgen = e->wgen;
 		e->seen = 1;
 	}
 	pthread_mutex_unlock(&t->lock);
@@ -379,7 +380,9 @@ int itable_seen_get(struct itable *t, uint64_t ino, uint64_t *size,
 	int r = 0;
 
 	pthread_mutex_lock(&t->lock);
-	if ((e = find_ino(t, ino)) && e->seen) {
+	/* (not after a write through the mount: those attributes are
+	 * older than the file) */
+	if ((e = find_ino(t, ino)) && e->seen && e->seen_wgen == e->wgen) {
 		*size = e->seen_size;
 		*mtime = e->seen_mtime;
 		r = 1;

@@ -85,6 +85,7 @@ struct inode {
 	 * file replaced while the link was down (reopen_done) */
 	uint64_t seen_size;
 	uint32_t seen_mtime;
+	uint64_t seen_wgen; /* wgen when they were shown */
 	int seen;
 	uint32_t nlink; /* a regular file's link count, when a listing (or a
 			 * link(2) of ours) said it; 0: not known */
@@ -139,7 +140,7 @@ void itable_free(struct itable *t);
 void itable_bump_wgen(struct itable *t, uint64_t ino);
 uint64_t itable_wgen(struct itable *t, uint64_t ino);
 /* The size and mtime last shown for ino (attrs_to_stat), and whether
- * there are any (1). */
+ * there are any (1) shown since the last write through the mount. */
 void itable_seen(struct itable *t, uint64_t ino, uint64_t size,
 		 uint32_t mtime);
 int itable_seen_get(struct itable *t, uint64_t ino, uint64_t *size,
