@@ -859,12 +859,13 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 		if ((rc = entry_from(op, op->path, body, n, &e)))
 			break;
 	reply_entry:
-		op_reply_entry(op, &e);
 		/* the kernel keeps the old name's attributes (another
-		 * inode to it): its link count changed */
+		 * inode to it): its link count changed.  Before the reply,
+		 * so that a stat right after link(2) cannot see the old */
 		if (op->kind == OP_LINK && op->c->se)
 			fuse_lowlevel_notify_inval_inode(op->c->se, op->ino, -1,
 							 0);
+		op_reply_entry(op, &e);
 		/* mknod's CLOSE may still be out: freed at its answer */
 		if (op->pending == 0)
 			op_free(op);
