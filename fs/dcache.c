@@ -245,7 +245,8 @@ static void split(const char *path, size_t *dlen, const char **name)
 	*name = s + 1;
 }
 
-unsigned dc_links(struct dcache *d, const char *path)
+/* The entry of path in a fresh kept listing of its directory, or NULL. */
+static struct dent *fresh_entry(struct dcache *d, const char *path)
 {
 	size_t dlen;
 	const char *name;
@@ -253,28 +254,26 @@ unsigned dc_links(struct dcache *d, const char *path)
 	struct dent *e;
 
 	if (!d || !d->timeout)
-		return 0;
+		return NULL;
 	split(path, &dlen, &name);
 	if (!dlen || !*name || !(l = fresh(d, path, dlen)) || !l->cap)
-		return 0;
+		return NULL;
 	e = slot(l, name, strlen(name));
-	return e->name ? e->nlink : 0;
+	return e->name ? e : NULL;
+}
+
+unsigned dc_links(struct dcache *d, const char *path)
+{
+	struct dent *e = fresh_entry(d, path);
+
+	return e ? e->nlink : 0;
 }
 
 int dc_is_linked(struct dcache *d, const char *path)
 {
-	size_t dlen;
-	const char *name;
-	struct dlist *l;
-	struct dent *e;
+	struct dent *e = fresh_entry(d, path);
 
-	if (!d || !d->timeout)
-		return 0;
-	split(path, &dlen, &name);
-	if (!dlen || !*name || !(l = fresh(d, path, dlen)) || !l->cap)
-		return 0;
-	e = slot(l, name, strlen(name));
-	return e->name && e->linked;
+	return e && e->linked;
 }
 
 int dc_lookup(struct dcache *d, const char *path, struct sftp_attrs *a)
