@@ -134,9 +134,22 @@ static char *from_askpass(const char *prompt)
 	return p;
 }
 
+/* Once the mount is up, nobody is asked: a reconnect runs in the I/O
+ * thread, which must not wait for a person (askpass_stop). */
+static int stopped;
+
+void askpass_stop(void)
+{
+	stopped = 1;
+}
+
 char *askpass(const char *prompt)
 {
-	char *p = from_tty(prompt);
+	char *p;
+
+	if (stopped)
+		return NULL;
+	p = from_tty(prompt);
 
 	return p ? p : from_askpass(prompt);
 }

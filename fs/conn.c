@@ -810,6 +810,7 @@ int conn_start(struct conn *c)
 {
 	if (!c->o->foreground)
 		openlog("sftpmnt", LOG_PID, LOG_DAEMON);
+	askpass_stop(); /* reconnects use the kept passphrases only */
 	if (c->o->jump && jump_start())
 		logmsg(c, LOG_WARNING, "the ProxyJump thread did not start");
 	c->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -574,6 +574,8 @@ int jump_start(void);
  * ssh uses it; NULL if neither can.  Free with askpass_free (wipes). */
 char *askpass(const char *prompt);
 void askpass_free(char *p);
+/* From now on askpass asks nobody (called once the mount is up). */
+void askpass_stop(void);
 /* Passphrases that opened a key file, for reconnects: keypass_get gives
  * a copy (askpass_free it) or NULL; keypass_wipe at exit. */
 char *keypass_get(const char *path);
