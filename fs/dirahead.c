@@ -204,14 +204,38 @@ static void wake(struct fh *fh, int lost)
 
 /* ---- background listings ------------------------------------------------ */
 
-#define DA_BG_MAX 4 /* at once per connection */
+/* At once per connection: each holds a server handle and a listing
+ * being kept (dcache.c bounds those); a walk of a directory of N
+ * subdirectories needs about 2 * N / DA_BG_MAX round trips for them. */
+#define DA_BG_MAX 16
+
+/* The listing is kept, given up or failed: the opendirs waiting for it
+ * go on (from the kept listing, or to the server as usual). */
+static void bg_release(struct fh *fh)
+{
+	struct op *w = fh->bg_waiters, *nx;
+
+	fh->bg_waiters = NULL;
+	for (; w; w = nx) {
+		nx = w->next;
+		w->next = NULL;
+		op_opendir_resume(w);
+	}
+}
 
 static void bg_free(struct fh *fh)
 {
 	struct conn *c = fh->c;
+	struct fh **pp;
 
+	for (pp = &c->da_bg; *pp; pp = &(*pp)->bg_next)
+		if (*pp == fh) {
+			*pp = fh->bg_next;
+			break;
+		}
 	c->dc_bg--;
 	da_reset(fh);
+	bg_release(fh);
 	free(fh->dpath);
 	free(fh);
 	/* the next one waiting, unless it got listed meanwhile */
@@ -250,8 +274,10 @@ static void bg_step(struct fh *fh)
 			fh->d_bytes -= ch->len;
 		dchunk_free(ch);
 	}
-	if (!fh->d_build)
+	if (!fh->d_build) {
 		fh->d_end = 1; /* kept, spoiled or too long: enough */
+		bg_release(fh);
+	}
 	if (!fh->d_end && !top_up(fh) && fh->d_inflight > 0)
 		return;
 	if (fh->d_inflight > 0)
@@ -319,6 +345,8 @@ void da_background(struct conn *c, char *dir)
 	fh->is_dir = 1;
 	fh->d_bg = 1;
 	fh->dpath = dir;
+	fh->bg_next = c->da_bg;
+	c->da_bg = fh;
 	c->dc_bg++;
 	mark = sftp_core_out(core)->len;
 	if (sftp_enc_opendir(sftp_core_out(core), sftp_core_id(core), dir,
@@ -328,6 +356,47 @@ void da_background(struct conn *c, char *dir)
 		sftp_core_out(core)->err = 0;
 		bg_free(fh);
 	}
+}
+
+static struct fh *bg_find(struct conn *c, const char *dir)
+{
+	struct fh *fh;
+
+	for (fh = c->da_bg; fh; fh = fh->bg_next)
+		if (!strcmp(fh->dpath, dir))
+			return fh;
+	return NULL;
+}
+
+/*
+ * A lookup that goes to the server (nothing kept says) is often of a
+ * directory the program opens next: `ls -l dir`, `cd dir`, the top of
+ * every walk.  Its OPENDIR goes out with the LSTAT, so the listing is
+ * one round trip further when the opendir comes (which waits for it:
+ * da_bg_wait).  Not a directory: the OPENDIR fails, and that is all it
+ * cost.  Only into a free slot, never queued ahead of listings a walk
+ * wants.
+ */
+void da_speculate(struct conn *c, const char *path)
+{
+	char *dir;
+
+	if (!c->dc || c->dead || c->dc_bg >= DA_BG_MAX ||
+	    dc_listed(c->dc, path) || bg_find(c, path) ||
+	    !(dir = strdup(path)))
+		return;
+	da_background(c, dir);
+}
+
+int da_bg_wait(struct op *op)
+{
+	struct fh *fh = bg_find(op->c, op->path);
+
+	if (!fh || fh->d_end)
+		return 0;
+	op->next = fh->bg_waiters;
+	fh->bg_waiters = op;
+	return 1;
 }
 
 static void dchunk_done(void *arg, int err, const uint8_t *body, size_t n)

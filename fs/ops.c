@@ -1752,6 +1752,36 @@ static void requeue(struct op *op)
 	conn_park(c, op);
 }
 
+/* An opendir that waited for a listing in the background (da_bg_wait):
+ * from the kept listing now, or to the server. */
+void op_opendir_resume(struct op *op)
+{
+	struct conn *c = op->c;
+	int rc;
+
+	if (op->replied) { /* timed out meanwhile */
+		op_free(op);
+		return;
+	}
+	if (da_snapshot_open(op))
+		return;
+	if (c->dead) {
+		if (c->o->reconnect)
+			requeue(op);
+		else
+			reply_err(op, ENOTCONN);
+		return;
+	}
+	op->since = chg_now();
+	rc = SEND(op, sftp_enc_opendir(W(op), ID(op), op->path,
+				       strlen(op->path)));
+	if (rc) {
+		reply_err(op, -rc);
+		return;
+	}
+	da_walk_ahead(c, op->path);
+}
+
 static void reopen_release(struct fh *fh, struct op *w, int e)
 {
 	struct op *nx, *rev = NULL;
@@ -1922,7 +1952,10 @@ static int dc_start(struct conn *c, struct op *op)
 		if (op->fh || itable_changed_since(c->it, op->path, UINT64_MAX))
 			return 0;
 		if (!(r = dc_lookup(c->dc, op->path, &a) + 1)) {
-			char *dir = dc_miss(c->dc, op->path);
+			/* (the root's parent is not ours to list) */
+			char *dir = c->home && !strcmp(op->path, c->home)
+					    ? NULL
+					    : dc_miss(c->dc, op->path);
 
 			if (dir)
 				da_background(c, dir);
@@ -2112,6 +2145,8 @@ void op_start(struct conn *c, struct op *op)
 	switch (op->kind) {
 	case OP_LOOKUP:
 		rc = c->o->follow_symlinks ? stat_path(op) : lstat_path(op);
+		if (!rc)
+			da_speculate(c, op->path);
 		break;
 	case OP_GETATTR:
 		rc = fh ? SEND(op, sftp_enc_fstat(W(op), ID(op), fh->h,
@@ -2250,7 +2285,7 @@ void op_start(struct conn *c, struct op *op)
 		break;
 	}
 	case OP_OPENDIR:
-		if (da_snapshot_open(op))
+		if (da_snapshot_open(op) || da_bg_wait(op))
 			return;
 		rc = SEND(op, sftp_enc_opendir(W(op), ID(op), op->path,
 					       strlen(op->path)));

@@ -199,6 +199,8 @@ struct fh {
 	size_t d_bytes;
 	int d_end; /* the listing ended (EOF or error): ask no more */
 	int d_bg;  /* listed only to keep the listing (da_background) */
+	struct fh *bg_next;	/* the connection's background listings */
+	struct op *bg_waiters;	/* opendirs of it, waiting for it to end */
 	struct op *d_waiters;
 	struct dlist *d_build; /* the listing being kept (dcache.c) */
 	off_t doff; /* offset of the next entry */
@@ -341,6 +343,7 @@ struct conn {
 	uint64_t ra_total, wb_total;
 	struct dcache *dc;    /* NULL: listings are not kept */
 	int dc_bg;	      /* background listings in progress */
+	struct fh *da_bg;     /* (their handles) */
 	char *da_q[64];	      /* and waiting for their turn (dirahead.c) */
 	int da_qn;
 	struct pfset *pf;     /* small files fetched ahead (prefetch.c) */
@@ -430,6 +433,13 @@ void da_readdir(struct op *op);
 /* Lookups keep missing in dir (absolute, taken over): list it in the
  * background to keep its listing. */
 void da_background(struct conn *c, char *dir);
+/* A lookup of path goes to the server: if a slot is free, path is
+ * opened as a directory at the same time and, if it is one, listed. */
+void da_speculate(struct conn *c, const char *path);
+/* An opendir of a directory being listed in the background waits for
+ * that listing (1: op waits; op_opendir_resume continues it). */
+int da_bg_wait(struct op *op);
+void op_opendir_resume(struct op *op);
 /* opendir from the kept listing (1: answered, the handle has fh->snap),
  * and the ops on such a handle. */
 int da_snapshot_open(struct op *op);

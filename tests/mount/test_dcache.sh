@@ -38,6 +38,10 @@ ln "$srv/d/linked" "$srv/d/linked2"
 mkdir -p "$srv/e"
 for i in $(seq 0 6); do mkdir -p "$srv/walk/s$i"; for j in 1 2 3; do echo "$i $j" >"$srv/walk/s$i/x$j"; done; done
 for i in $(seq 0 59); do echo "g $i" >"$srv/e/g$i"; done
+mkdir -p "$srv/spec" "$srv/q/r/spec2/sub"
+for i in $(seq 0 29); do echo "s $i" >"$srv/spec/s$i"; echo "t $i" >"$srv/q/r/spec2/t$i"; done
+echo x >"$srv/specfile"
+ln -s spec "$srv/speclink"
 
 "$bin" "$SFTPMNT_TEST_USER@127.0.0.1:$srv" "$mnt" \
 	-o "port=$port,IdentityFile=$SFTPMNT_TEST_KEY,UserKnownHostsFile=$work/kh,cache_timeout=60,ServerAliveInterval=0" ||
@@ -199,6 +203,43 @@ sent = c2s() - before
 check(sent == 0, 'a walk: 6 sibling directories listed with %d bytes to the server (0)' % sent)
 check(all(got[n] == sorted(os.listdir(srv + '/walk/' + n)) for n in got),
       'a walk: the sibling listings are the server\'s')
+# a lookup that goes to the server lists the directory at the same time
+# (an OPENDIR with the LSTAT): the program's opendir right after it
+# waits for that listing, and a later one is answered from it
+S = mnt + '/spec'
+st = os.stat(S)
+got = sorted(os.listdir(S))
+check(stat.S_ISDIR(st.st_mode) and got == sorted(os.listdir(srv + '/spec')),
+      'stat then opendir of a directory not listed before: the server\'s listing')
+# (q/r/spec2: no walk lists spec2, and r's listing is not kept or, if
+# r's lookup went to the server, still on its way: a 200 ms round trip;
+# so the lookup of spec2 goes to the server)
+ctl('delay 100')
+rfd = os.open(mnt + '/q/r', os.O_PATH)
+st = os.lstat('spec2', dir_fd=rfd)
+time.sleep(1.0)
+ctl('delay 1')
+time.sleep(0.2)
+os.lstat('spec2', dir_fd=rfd) # (the kernel looks it up again: not counted)
+before = c2s()
+for _ in range(30): # (and whatever that started in the background)
+    time.sleep(0.2)
+    if c2s() == before:
+        break
+    before = c2s()
+dfd = os.open('spec2', os.O_RDONLY | os.O_DIRECTORY, dir_fd=rfd)
+got = sorted(os.listdir(dfd))
+os.close(dfd)
+sent = c2s() - before
+os.close(rfd)
+check(stat.S_ISDIR(st.st_mode) and sent == 0 and
+      got == sorted(os.listdir(srv + '/q/r/spec2')),
+      'a directory looked up is listed with it: opendir+readdir sent %d bytes (0)' % sent)
+for n, want in (('specfile', stat.S_ISREG), ('speclink', stat.S_ISLNK)):
+    st = os.lstat(mnt + '/' + n)
+    check(want(st.st_mode), 'lookup of %s (its OPENDIR fails or lists the target): right type' % n)
+check(sorted(os.listdir(mnt + '/speclink')) == sorted(os.listdir(srv + '/spec')),
+      'a symlink to a directory lists the target')
 # fstat(2) comes without the handle (kernel 6.x): a file unlinked or
 # renamed over while open, once the kernel's attributes expired, is
 # found through its handle, not its old name
