@@ -1,7 +1,9 @@
 /*
  * errmap.c - SFTP status codes to errno: one table, then refinements per
  * operation where SFTP v3 says too little (OpenSSH's server answers a
- * generic FAILURE for several distinct POSIX errors).
+ * generic FAILURE for several distinct POSIX errors).  A FAILURE of a
+ * call that changes the file system is first looked into with a STATVFS
+ * (ops.c refine_failure: EROFS, ENOSPC); these are the guesses after.
  */
 #include <errno.h>
 

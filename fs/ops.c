@@ -40,6 +40,17 @@
 		(op)->replied = 1;                                        \
 	} while (0)
 
+/* A reply held, in order, while a STATVFS says what a FAILURE before it
+ * means (refine_failure). */
+struct held {
+	struct held *next;
+	int err;
+	size_t n;
+	uint8_t body[];
+};
+
+static int op_errmap(const struct op *op, const uint8_t *body, size_t n);
+
 void op_reply_err(struct op *op, int err)
 {
 	REPLY(op, fuse_reply_err(op->req, err));
@@ -174,6 +185,12 @@ void op_expire(struct conn *c)
 
 void op_free(struct op *op)
 {
+	while (op->held) { /* (none: a reply is held only while pending) */
+		void *h = op->held;
+
+		op->held = op->held->next;
+		free(h);
+	}
 	active_unlink(op);
 	free(op->name);
 	free(op->name2);
@@ -314,7 +331,7 @@ static int entry_from(struct op *op, const char *path, const uint8_t *body,
 	struct sftp_attrs_reply ar;
 
 	if (body[0] != SSH_FXP_ATTRS)
-		return -errmap_reply(body, n, op->kind);
+		return -op_errmap(op, body, n);
 	ar = sftp_dec_attrs(body, n);
 	if (ar.rc)
 		return -EIO;
@@ -448,7 +465,7 @@ static struct fh *fh_from_handle(struct op *op, const uint8_t *body, size_t n,
 	struct fh *fh;
 
 	if (body[0] != SSH_FXP_HANDLE) {
-		*err = errmap_reply(body, n, op->kind);
+		*err = op_errmap(op, body, n);
 		return NULL;
 	}
 	hd = sftp_dec_handle(body, n);
@@ -649,7 +666,7 @@ static int reply_attr_from(struct op *op, const uint8_t *body, size_t n)
 	int rc;
 
 	if (body[0] != SSH_FXP_ATTRS)
-		return -errmap_reply(body, n, op->kind);
+		return -op_errmap(op, body, n);
 	ar = sftp_dec_attrs(body, n);
 	if (ar.rc)
 		return -EIO;
@@ -673,10 +690,190 @@ void op_reply_sftp(void *arg, int err, const uint8_t *body, size_t n)
 	op_reply(arg, err, body, n);
 }
 
+/* ---- what a FAILURE means --------------------------------------------------- */
+
+/*
+ * OpenSSH's sftp-server answers FAILURE for every errno SFTP v3 has no
+ * code for: a full disk, a read-only file system, no inodes left.  When
+ * an operation that changes the file system fails so, a STATVFS of
+ * where it happened (its handle, or the directory of its name) goes out
+ * before the reply is acted on, and says which: EROFS, ENOSPC, or
+ * errmap's guess.  It costs a round trip, only on calls that fail.
+ */
+static int changes_fs(const struct op *op)
+{
+	switch (op->kind) {
+	case OP_WRITE:
+	case OP_CREATE:
+	case OP_MKDIR:
+	case OP_MKNOD:
+	case OP_SYMLINK:
+	case OP_LINK:
+	case OP_RENAME:
+	case OP_UNLINK:
+	case OP_RMDIR:
+	case OP_SETATTR:
+	case OP_COPY:
+		return 1;
+	case OP_OPEN:
+		return (op->fi.flags & O_ACCMODE) != O_RDONLY ||
+		       (op->fi.flags & O_TRUNC);
+	default:
+		return 0;
+	}
+}
+
+/* Space the operation needed, for "is the disk full" (ENOSPC). */
+static uint64_t space_needed(const struct op *op)
+{
+	switch (op->kind) {
+	case OP_WRITE:
+	case OP_COPY:
+		return op->size;
+	case OP_SETATTR:
+		return op->to_set & FUSE_SET_ATTR_SIZE ? 1 : 0;
+	case OP_CREATE:
+	case OP_MKDIR:
+	case OP_MKNOD:
+	case OP_SYMLINK:
+	case OP_LINK:
+	case OP_RENAME: /* (a new directory entry may need a block) */
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int makes_inode(const struct op *op)
+{
+	return op->kind == OP_CREATE || op->kind == OP_MKDIR ||
+	       op->kind == OP_MKNOD || op->kind == OP_SYMLINK;
+}
+
+static void reply_in(struct op *op, int err, const uint8_t *body, size_t n);
+
+static int hold(struct op *op, int err, const uint8_t *body, size_t n)
+{
+	struct held *h = malloc(sizeof(*h) + n), **pp;
+
+	if (!h)
+		return -1;
+	h->next = NULL;
+	h->err = err;
+	h->n = n;
+	if (n)
+		memcpy(h->body, body, n);
+	for (pp = &op->held; *pp; pp = &(*pp)->next)
+		;
+	*pp = h;
+	return 0;
+}
+
+static void refine_done(void *arg, int err, const uint8_t *body, size_t n)
+{
+	struct op *op = arg;
+	struct held *h = op->held, *nx;
+	struct sftp_statvfs sv;
+
+	op->held = NULL;
+	if (!err && n > 0 && body[0] == SSH_FXP_EXTENDED_REPLY &&
+	    !(sv = sftp_dec_statvfs(body, n)).rc) {
+		uint64_t need = space_needed(op);
+		uint64_t bs = sv.frsize ? sv.frsize : sv.bsize;
+
+		if (sv.flag & SSH_FXE_STATVFS_ST_RDONLY)
+			op->fail_errno = EROFS;
+		else if (need && (sv.bavail == 0 || sv.bavail < need / bs + 1))
+			op->fail_errno = ENOSPC;
+		else if (makes_inode(op) && sv.files && sv.favail == 0)
+			op->fail_errno = ENOSPC;
+	}
+	/* the FAILURE, then what came after it, as they came (the last
+	 * one may free op) */
+	for (; h; h = nx) {
+		nx = h->next;
+		reply_in(op, h->err, h->body, h->n);
+		free(h);
+	}
+}
+
+/* 1: the reply is held until a STATVFS says what it means. */
+static int refine_failure(struct op *op, const uint8_t *body, size_t n)
+{
+	struct conn *c = op->c;
+	struct fh *fh = op->fh;
+	struct sftp_status st;
+	size_t mark;
+	char *dir = NULL;
+	int rc;
+
+	if (op->refined || !changes_fs(op) || n < 1 ||
+	    body[0] != SSH_FXP_STATUS || !(c->core->ext & SFTP_HAS_STATVFS))
+		return 0;
+	st = sftp_dec_status(body, n);
+	if (st.rc || st.code != SSH_FX_FAILURE)
+		return 0;
+	op->refined = 1;
+	if (hold(op, 0, body, n))
+		return 0;
+	mark = W(op)->len;
+	if (fh && fh->hlen && fh->gen == c->gen && !fh->is_dir &&
+	    (c->core->ext & SFTP_HAS_FSTATVFS)) {
+		rc = sftp_enc_fstatvfs(W(op), ID(op), fh->h, fh->hlen);
+	} else {
+		const char *p = op->path;
+		const char *sl;
+
+		if (!p && fh)
+			p = dir = itable_path(c->it, fh->ino);
+		/* (a name being made does not exist: its directory) */
+		if (p && op->kind != OP_SETATTR && (sl = strrchr(p, '/'))) {
+			char *d = strndup(p, sl == p ? 1 : (size_t)(sl - p));
+
+			free(dir);
+			p = dir = d;
+		}
+		rc = p ? sftp_enc_statvfs(W(op), ID(op), p, strlen(p)) : -1;
+	}
+	free(dir);
+	if (rc || sftp_core_track(c->core, mark, refine_done, op)) {
+		W(op)->len = mark;
+		W(op)->err = 0;
+		free(op->held);
+		op->held = NULL;
+		return 0;
+	}
+	op->pending++; /* (reply_in counts this reply again) */
+	return 1;
+}
+
+/* errmap, with what refine_failure learnt of a FAILURE. */
+static int op_errmap(const struct op *op, const uint8_t *body, size_t n)
+{
+	int e = errmap_reply(body, n, op->kind);
+
+	if (op->fail_errno && body[0] == SSH_FXP_STATUS) {
+		struct sftp_status st = sftp_dec_status(body, n);
+
+		if (!st.rc && st.code == SSH_FX_FAILURE)
+			return op->fail_errno;
+	}
+	return e;
+}
+
 /* A reply (or a dead channel: err != 0) for op. */
 static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 {
 	struct op *op = arg;
+
+	/* a FAILURE being looked into: this one after it */
+	if (op->held && !hold(op, err, body, n))
+		return;
+	reply_in(op, err, body, n);
+}
+
+static void reply_in(struct op *op, int err, const uint8_t *body, size_t n)
+{
 	struct fuse_entry_param e;
 	int rc = 0;
 
@@ -694,6 +891,8 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 			op_lost(op);
 		return;
 	}
+	if (refine_failure(op, body, n))
+		return;
 	switch (op->kind) {
 	case OP_LOOKUP:
 		rc = entry_from(op, op->path, body, n, &e);
@@ -714,7 +913,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 		return;
 	case OP_GETATTR:
 		if (body[0] == SSH_FXP_STATUS && !op->fh && op->stage == 0 &&
-		    errmap_reply(body, n, op->kind) == ENOENT) {
+		    op_errmap(op, body, n) == ENOENT) {
 			/* gone by that name: still open, its handle says */
 			struct fh *fh = open_find(op->c, op->ino);
 
@@ -742,7 +941,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 			struct fh *fh = op->fh;
 
 			if ((rc = body[0] == SSH_FXP_STATUS
-					  ? errmap_reply(body, n, op->kind)
+					  ? op_errmap(op, body, n)
 					  : EIO))
 				behind_failed(op, rc);
 			if (op->pending > 0)
@@ -760,7 +959,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 			if (body[0] != SSH_FXP_ATTRS || ar.rc) {
 				rc = body[0] == SSH_FXP_ATTRS
 					     ? -EIO
-					     : -errmap_reply(body, n, op->kind);
+					     : -op_errmap(op, body, n);
 				break;
 			}
 			if (!(op->to_set & (FUSE_SET_ATTR_ATIME |
@@ -778,7 +977,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 			op->stage = 1;
 			if (body[0] != SSH_FXP_STATUS)
 				op->err = EIO;
-			else if ((rc = errmap_reply(body, n, op->kind)))
+			else if ((rc = op_errmap(op, body, n)))
 				op->err = rc;
 			goto check_done;
 		}
@@ -792,7 +991,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 		char *t;
 
 		if (body[0] != SSH_FXP_NAME) {
-			rc = -errmap_reply(body, n, op->kind);
+			rc = -op_errmap(op, body, n);
 			break;
 		}
 		nm = sftp_dec_name1(body, n);
@@ -821,7 +1020,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 	case OP_MKNOD:
 		if (op->modefix) { /* mkdir's SETSTAT (fix_mode) */
 			op->modefix = 0;
-			if (errmap_reply(body, n, op->kind))
+			if (op_errmap(op, body, n))
 				op->cattr.perm = op->srv_perm;
 			if ((rc = entry_from_attrs(op, op->path, &op->cattr,
 						   &e)))
@@ -832,7 +1031,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 		 * CLOSE's STATUS), then the LSTAT with the new entry */
 		if (body[0] == SSH_FXP_STATUS || body[0] == SSH_FXP_HANDLE) {
 			rc = body[0] == SSH_FXP_STATUS
-				     ? errmap_reply(body, n, op->kind)
+				     ? op_errmap(op, body, n)
 				     : 0;
 			/* a replay after a reconnect may find its own work
 			 * done: the entry exists */
@@ -873,7 +1072,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 	case OP_UNLINK:
 	case OP_RMDIR:
 	case OP_FSYNC:
-		rc = -errmap_reply(body, n, op->kind);
+		rc = -op_errmap(op, body, n);
 		if (rc == -ENOENT && op->replays > 0)
 			rc = 0; /* the first try did it before the link died */
 		if (!rc && op->kind != OP_FSYNC) {
@@ -906,7 +1105,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 						    : -EXDEV;
 			break;
 		}
-		rc = -errmap_reply(body, n, op->kind);
+		rc = -op_errmap(op, body, n);
 		if (rc == -EEXIST && !(op->flags & RENAME_NOREPLACE) &&
 		    (op->c->core->ext & SFTP_HAS_POSIX_RENAME) &&
 		    body[0] == SSH_FXP_STATUS) {
@@ -973,7 +1172,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 			/* the FSETSTAT's STATUS: on a refusal the server's
 			 * mode stays (and is what the kernel is told) */
 			op->modefix = 0;
-			if (errmap_reply(body, n, op->kind))
+			if (op_errmap(op, body, n))
 				op->cattr.perm = op->srv_perm;
 		} else {
 			struct sftp_attrs_reply ar;
@@ -981,7 +1180,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 			if (fix_mode(op, body, n))
 				goto check_done;
 			if (body[0] != SSH_FXP_ATTRS) {
-				rc = -errmap_reply(body, n, op->kind);
+				rc = -op_errmap(op, body, n);
 				break;
 			}
 			ar = sftp_dec_attrs(body, n);
@@ -1020,7 +1219,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 					op->stage = 1; /* short: stop here */
 			}
 		} else {
-			int e2 = errmap_reply(body, n, op->kind);
+			int e2 = op_errmap(op, body, n);
 			struct sftp_status st = sftp_dec_status(body, n);
 
 			if (!st.rc && st.code == SSH_FX_EOF)
@@ -1034,7 +1233,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 		struct fh *fh = op->fh;
 
 		/* one reply per SFTP WRITE of this op; act on the last */
-		if ((rc = errmap_reply(body, n, op->kind)) && !op->err)
+		if ((rc = op_errmap(op, body, n)) && !op->err)
 			op->err = rc;
 		if (op->pending > 0)
 			return;
@@ -1069,7 +1268,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 			if (body[0] != SSH_FXP_ATTRS || ar.rc ||
 			    !(ar.attrs.flags & SSH_FILEXFER_ATTR_SIZE))
 				op->err = body[0] == SSH_FXP_STATUS
-						  ? errmap_reply(body, n, op->kind)
+						  ? op_errmap(op, body, n)
 						  : EIO;
 			else
 				op->got = ar.attrs.size <= (uint64_t)op->off
@@ -1081,7 +1280,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 							    : op->size;
 			goto check_done;
 		}
-		if (!op->err && (rc = errmap_reply(body, n, op->kind)))
+		if (!op->err && (rc = op_errmap(op, body, n)))
 			op->err = rc == ENOSYS ? EOPNOTSUPP : rc;
 		if (op->err)
 			goto check_done;
@@ -1093,7 +1292,7 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 		struct statvfs sv;
 
 		if (body[0] != SSH_FXP_EXTENDED_REPLY) {
-			rc = -errmap_reply(body, n, op->kind);
+			rc = -op_errmap(op, body, n);
 			break;
 		}
 		v = sftp_dec_statvfs(body, n);
@@ -1734,6 +1933,8 @@ static void requeue(struct op *op)
 	op->pending = 0;
 	op->err = 0;
 	op->got = 0;
+	op->refined = 0;
+	op->fail_errno = 0;
 	if (op->kind != OP_WRITE && !op->behind)
 		op->stage = 0;
 	free(op->path);

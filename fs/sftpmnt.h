@@ -287,6 +287,9 @@ struct op {
 	int replays;	  /* times restarted after a reconnect */
 	int64_t born_ms; /* for the op timeout while the link is down */
 	int replied;	 /* answered (maybe early: ETIMEDOUT); later replies dropped */
+	int refined;	 /* a FAILURE was looked into (refine_failure) */
+	int fail_errno;	 /* ...and means this errno (0: errmap's guess) */
+	struct held *held; /* replies held while that STATVFS is out */
 	int parked;	 /* waiting for a reconnect (conn->parked) */
 	uint64_t st_bar; /* waits for striped writes before this number */
 	int wb_counted;	 /* a write counted in its handle's wb_bytes */
