@@ -69,6 +69,25 @@ chmod 600 "$mnt/copy.txt" && [ "$(stat -c %a "$srv/copy.txt")" = 600 ] && ok "ch
 touch -d '2001-02-03 04:05:06 UTC' "$mnt/copy.txt" &&
 	[ "$(stat -c %Y "$srv/copy.txt")" = 981173106 ] && ok "touch -d" || fail "touch"
 df "$mnt" | grep -q sftpmnt && ok "df" || fail "df"
+# extended attributes: SFTP v3 has none; every call says ENOTSUP (not
+# ENOSYS, not a silent success that would lose the value)
+out=$(/usr/bin/python3 - "$mnt/copy.txt" <<'PY'
+import errno, os, sys
+p = sys.argv[1]
+for what, call in (('setxattr', lambda: os.setxattr(p, 'user.k', b'v')),
+                   ('getxattr', lambda: os.getxattr(p, 'user.k')),
+                   ('listxattr', lambda: os.listxattr(p)),
+                   ('removexattr', lambda: os.removexattr(p, 'user.k'))):
+    for attempt in (1, 2): # (the kernel remembers the first answer)
+        try:
+            call()
+            print('%s succeeded' % what)
+        except OSError as e:
+            if e.errno != errno.ENOTSUP:
+                print('%s: %s' % (what, errno.errorcode.get(e.errno)))
+PY
+)
+[ -z "$out" ] && ok "xattrs: ENOTSUP" || fail "xattrs: $out"
 
 # file handles (name_to_handle_at / open_by_handle_at, what NFS export
 # and some backup tools use): a handle taken through the mount opens the
