@@ -221,4 +221,24 @@ refuse "an unknown local user in uidfile" "no local user" "$SFTPMNT_TEST_USER@12
 refuse "idmap=file without files" "needs uidfile" "$SFTPMNT_TEST_USER@127.0.0.1:$id_root" "$mnt" \
 	-o "$base,$kh,idmap=file"
 
+# the cipher: AES-GCM first on a processor with AES instructions (the
+# fastest at both ends), chacha20-poly1305 elsewhere; Ciphers= decides
+# when given.  What was agreed is in the -d output.
+cipher_of() {
+	local log=$work/dlog pid i
+	"$bin" "$SFTPMNT_TEST_USER@127.0.0.1:$id_root" "$mnt" -d -o "$base,$kh$1" >"$log" 2>&1 &
+	pid=$!
+	for i in $(seq 1 100); do mounted && break; sleep 0.1; done
+	mounted && umnt
+	wait "$pid" 2>/dev/null
+	sed -n 's/.*, cipher \([^,]*\),.*/\1/p' "$log" | head -1
+}
+want=chacha20-poly1305@openssh.com
+grep -qw aes /proc/cpuinfo && grep -qw pclmulqdq /proc/cpuinfo && want=aes128-gcm@openssh.com
+got=$(cipher_of "")
+[ "$got" = "$want" ] && ok "default cipher on this processor: $got" ||
+	fail "default cipher: '$got', want $want"
+got=$(cipher_of ",Ciphers=aes256-ctr")
+[ "$got" = aes256-ctr ] && ok "Ciphers=aes256-ctr is used" || fail "Ciphers=aes256-ctr gave '$got'"
+
 [ $fails = 0 ] || { echo "$fails failures"; exit 1; }
