@@ -142,6 +142,11 @@ static int read_step(LIBSSH2_SFTP_HANDLE *h, struct read_args *a)
 
 	if (h->rq_head && h->rq_head->off + h->rq_head->pos != h->offset)
 		sftp_reads_drop(h);
+	/* a caller that asks for this much at once will read at least as
+	 * far: ask for it all now */
+	if (a->len > h->ra_window)
+		h->ra_window = a->len < SFTP_READAHEAD_MAX ? a->len
+							    : SFTP_READAHEAD_MAX;
 	if ((rc = read_fill(h)))
 		return sess_err(sf->s, rc, "unable to queue reads");
 	c = h->rq_head;
@@ -155,7 +160,9 @@ static int read_step(LIBSSH2_SFTP_HANDLE *h, struct read_args *a)
 	/* The reader waited for the network: the window is too small for
 	 * the bandwidth-delay product. */
 	if (waited && h->ra_window < SFTP_READAHEAD_MAX)
-		h->ra_window *= 2;
+		h->ra_window = h->ra_window < SFTP_READAHEAD_MAX / 4
+				       ? h->ra_window * 4
+				       : SFTP_READAHEAD_MAX;
 	if (c->state == CHUNK_EOF) {
 		sftp_reads_drop(h);
 		h->rq_stop = 1;
