@@ -255,9 +255,15 @@ static int opt_one(struct opts *o, char *w)
 		}
 		o->write_channels = (int)n;
 	} else if (IS("max_conns")) {
-		if (atoi(v) != 1) {
-			fprintf(stderr, "sftpmnt: max_conns=%s: only one "
-					"connection per mount so far\n",
+		/* sshfs's: an fstab line that has it keeps working.  One
+		 * connection serves; its pipelining and its SFTP channels
+		 * (write_channels) do what more connections do for sshfs. */
+		char *end;
+		long n = strtol(v, &end, 10);
+
+		if (*end || n < 1 || n > 1024) {
+			fprintf(stderr, "sftpmnt: max_conns=%s: give a number "
+					"from 1\n",
 				v);
 			return -1;
 		}

@@ -221,6 +221,17 @@ refuse "an unknown local user in uidfile" "no local user" "$SFTPMNT_TEST_USER@12
 refuse "idmap=file without files" "needs uidfile" "$SFTPMNT_TEST_USER@127.0.0.1:$id_root" "$mnt" \
 	-o "$base,$kh,idmap=file"
 
+# sshfs's max_conns: an fstab line with it mounts; nonsense is refused
+"$bin" "$SFTPMNT_TEST_USER@127.0.0.1:$id_root" "$mnt" -o "$base,$kh,max_conns=4" &&
+	mounted && ls "$mnt" >/dev/null && ok "max_conns=4 (sshfs's) is accepted" ||
+	fail "max_conns=4 refused"
+mounted && umnt
+out=$("$bin" "$SFTPMNT_TEST_USER@127.0.0.1:$id_root" "$mnt" -o "$base,$kh,max_conns=0" 2>&1)
+rc=$?
+[ $rc = 2 ] && echo "$out" | grep -q "max_conns=0" && ! mounted &&
+	ok "max_conns=0: a usage error (exit 2): $out" || fail "max_conns=0: rc=$rc $out"
+mounted && umnt
+
 # the cipher: AES-GCM first on a processor with AES instructions (the
 # fastest at both ends), chacha20-poly1305 elsewhere; Ciphers= decides
 # when given.  What was agreed is in the -d output.
