@@ -51,6 +51,8 @@ static void usage(FILE *f)
 		"(server's limits)\n"
 		"    write_channels=N (6)      SFTP channels a large write is "
 		"spread over\n"
+		"    max_conns=N               accepted (sshfs's); one "
+		"connection serves\n"
 		"    password_stdin            read a password from stdin\n"
 		"    allow_other default_permissions fsname=NAME kernel_cache\n"
 		"    idmap=none|user|file uidfile=FILE gidfile=FILE "
