@@ -241,8 +241,11 @@ void attrs_to_stat(const struct conn *c, const struct sftp_attrs *a,
 		st->st_mtime = a->mtime;
 		st->st_ctime = a->mtime;
 	}
+	/* (a file's: is it the same after a reconnect; a directory's size:
+	 * how many READDIRs to start its listing with, dirahead.c) */
 	if (ino && (a->flags & SSH_FILEXFER_ATTR_SIZE) &&
-	    (a->flags & SSH_FILEXFER_ATTR_ACMODTIME) && S_ISREG(st->st_mode))
+	    (a->flags & SSH_FILEXFER_ATTR_ACMODTIME) &&
+	    (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode)))
 		itable_seen(c->it, ino, a->size, a->mtime);
 	/* a file's link count, where a listing said it (SFTP v3 attributes
 	 * have none); a directory's stays 1, "not known" to find(1) */
