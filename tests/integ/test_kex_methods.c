@@ -1,5 +1,6 @@
 /*
- * test_kex_methods.c - every key exchange method of lib/kex_dh.c against
+ * test_kex_methods.c - every key exchange method of lib/kex_dh.c and
+ * lib/kex_sntrup.c (and curve25519-sha256 of lib/kex.c) against
  * the real test sshd: each one forced with method_pref (the server is
  * restarted with "KexAlgorithms=+name" for those OpenSSH 9.2 does not
  * enable), reported by libssh2_session_methods, with a round trip under
@@ -25,6 +26,7 @@ static const struct {
 	int server_default; /* enabled by OpenSSH 9.2's sshd by default */
 } methods[] = {
 	{"curve25519-sha256", 1}, /* kex.c's own: the baseline time */
+	{"sntrup761x25519-sha512@openssh.com", 1}, /* kex_sntrup.c */
 	{"ecdh-sha2-nistp256", 1},
 	{"ecdh-sha2-nistp384", 1},
 	{"ecdh-sha2-nistp521", 1},
