@@ -14,6 +14,7 @@
 /* ---- what we support, per LIBSSH2_METHOD_* type --------------------------- */
 
 static const struct kex_method *const kex_methods[] = {
+	&kex_sntrup761x25519_sha512, /* post-quantum hybrid, OpenSSH's first */
 	&kex_curve25519_sha256,
 	&kex_curve25519_sha256_libssh,
 	&kex_ecdh_sha2_nistp256,
@@ -24,7 +25,6 @@ static const struct kex_method *const kex_methods[] = {
 	&kex_dh_group18_sha512,
 	&kex_dh_group14_sha256,
 	/* legacy: only with libssh2_session_method_pref */
-	&kex_sntrup761x25519_sha512, /* opt-in until proven against sshd */
 	&kex_dh_group14_sha1,
 	&kex_dh_group1_sha1,
 	&kex_dh_gex_sha1,

@@ -148,6 +148,5 @@ const struct kex_method kex_sntrup761x25519_sha512 = {
 	.start = sntrup_start,
 	.recv = sntrup_recv,
 	.cleanup = sntrup_cleanup,
-	.legacy = 1,
 	.k_string = 1,
 };

@@ -181,6 +181,7 @@ static void our_kex_list(LIBSSH2_SESSION *s, char *out, size_t cap)
 START_TEST(legacy_not_offered)
 {
 	static const char want[] =
+		"sntrup761x25519-sha512@openssh.com,"
 		"curve25519-sha256,curve25519-sha256@libssh.org,"
 		"ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,"
 		"diffie-hellman-group-exchange-sha256,"
