@@ -194,6 +194,8 @@ START_TEST(legacy_not_offered)
 	char *msg, offer[1024];
 
 	n = libssh2_session_supported_algs(s, LIBSSH2_METHOD_KEX, &algs);
+	ck_assert_int_gt(n, 0);
+	ck_assert_str_eq(algs[0], "sntrup761x25519-sha512@openssh.com");
 	for (i = 0; i < n; i++)
 		found += !strcmp(algs[i], "diffie-hellman-group1-sha1") ||
 			 !strcmp(algs[i], "diffie-hellman-group14-sha1") ||
