@@ -14,6 +14,7 @@
 /* ---- what we support, per LIBSSH2_METHOD_* type --------------------------- */
 
 static const struct kex_method *const kex_methods[] = {
+	&kex_sntrup761x25519_sha512, /* post-quantum hybrid, OpenSSH's first */
 	&kex_curve25519_sha256,
 	&kex_curve25519_sha256_libssh,
 	&kex_ecdh_sha2_nistp256,
@@ -474,9 +475,18 @@ int kex_hash_prefix(LIBSSH2_SESSION *s, struct kex *k, struct crypto_hash *h,
 	return 0;
 }
 
+/* K as the method encodes it (RFC 4253 §7.2 mpint; string for hybrids) */
+static void hash_K(struct crypto_hash *h, const struct kex *k)
+{
+	if (k->meth->k_string)
+		hash_string(h, k->K, k->Klen);
+	else
+		hash_mpint(h, k->K, k->Klen);
+}
+
 void kex_hash_finish(struct kex *k, struct crypto_hash *h)
 {
-	hash_mpint(h, k->K, k->Klen);
+	hash_K(h, k);
 	k->hlen = crypto_hash_len(k->meth->hash);
 	crypto_hash_final(h, k->h);
 	if (k->sidlen == 0) {
@@ -528,7 +538,7 @@ static int derive(struct kex *k, char letter, uint8_t *out, size_t need)
 
 	if (crypto_hash_init(&base, k->meth->hash))
 		return LIBSSH2_ERROR_HASH_INIT;
-	hash_mpint(&base, k->K, k->Klen);
+	hash_K(&base, k);
 	crypto_hash_update(&base, k->h, k->hlen);
 	crypto_hash_clone(&h, &base);
 	crypto_hash_update(&h, &letter, 1);
@@ -727,10 +737,10 @@ static void c25519_cleanup(struct kex *k)
 
 const struct kex_method kex_curve25519_sha256 = {
 	"curve25519-sha256", CRYPTO_SHA256, c25519_start, c25519_recv,
-	c25519_cleanup, 0,
+	c25519_cleanup, 0, 0,
 };
 
 const struct kex_method kex_curve25519_sha256_libssh = {
 	"curve25519-sha256@libssh.org", CRYPTO_SHA256, c25519_start,
-	c25519_recv, c25519_cleanup, 0,
+	c25519_recv, c25519_cleanup, 0, 0,
 };

@@ -49,6 +49,10 @@ struct kex_method {
 		    struct rbuf *r);
 	void (*cleanup)(struct kex *k);
 	int legacy;
+	/* K enters the exchange hash and the key derivation as a string,
+	 * not an mpint: the hybrid KEM methods (OpenSSH PROTOCOL,
+	 * draft-ietf-sshm-ntruprime-ssh §2.2). */
+	int k_string;
 };
 
 enum kex_state {
@@ -115,7 +119,8 @@ static inline int kex_busy(const struct kex *k)
 /* Exchange hash helpers for methods: hash V_C, V_S, I_C, I_S, K_S. */
 int kex_hash_prefix(struct _LIBSSH2_SESSION *s, struct kex *k,
 		    struct crypto_hash *h, const uint8_t *ks, size_t kslen);
-/* Add mpint K (k->K) and finish into k->h. */
+/* Add K (k->K; an mpint, or a string for k_string methods) and finish
+ * into k->h. */
 void kex_hash_finish(struct kex *k, struct crypto_hash *h);
 /* Verify the server's signature over k->h with host key ks and keep the
  * key (first exchange) or insist it did not change (rekey). */
@@ -129,6 +134,8 @@ int kex_supported(struct _LIBSSH2_SESSION *s, int type, const char ***algs);
 
 extern const struct kex_method kex_curve25519_sha256;
 extern const struct kex_method kex_curve25519_sha256_libssh;
+/* kex_sntrup.c: the sntrup761 + X25519 hybrid */
+extern const struct kex_method kex_sntrup761x25519_sha512;
 /* kex_dh.c: ECDH on the NIST curves, fixed MODP groups, group exchange */
 extern const struct kex_method kex_ecdh_sha2_nistp256;
 extern const struct kex_method kex_ecdh_sha2_nistp384;

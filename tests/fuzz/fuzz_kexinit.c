@@ -1,8 +1,9 @@
 /*
  * fuzz_kexinit.c - algorithm negotiation and the key exchange methods
- * (lib/kex.c, lib/kex_dh.c) on arbitrary KEXINIT and method replies,
- * driven through kex_handle() on a session held in memory as after the
- * identification exchange, as the session's pump would (messages 20-49).
+ * (lib/kex.c, lib/kex_dh.c, lib/kex_sntrup.c) on arbitrary KEXINIT and
+ * method replies, driven through kex_handle() on a session held in
+ * memory as after the identification exchange, as the session's pump
+ * would (messages 20-49).
  *
  * Input: byte 0 is the method configuration (fuzz_prefs: which key
  * exchange and host key algorithms we offer, so the legacy ones are

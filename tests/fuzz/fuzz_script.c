@@ -49,7 +49,7 @@ static const char *const kex_names[] = {
 	"diffie-hellman-group14-sha1",
 	"diffie-hellman-group1-sha1",
 	"diffie-hellman-group-exchange-sha1",
-	NULL,
+	"sntrup761x25519-sha512@openssh.com",
 	NULL,
 	NULL,
 };

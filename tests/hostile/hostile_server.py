@@ -86,6 +86,9 @@ MSG_DISCONNECT, MSG_IGNORE, MSG_UNIMPLEMENTED, MSG_DEBUG = 1, 2, 3, 4
 MSG_SERVICE_REQUEST, MSG_SERVICE_ACCEPT = 5, 6
 MSG_KEXINIT, MSG_NEWKEYS = 20, 21
 MSG_KEX_ECDH_INIT, MSG_KEX_ECDH_REPLY = 30, 31
+
+SNTRUP_KEX = 'sntrup761x25519-sha512@openssh.com'
+SNTRUP_PK, SNTRUP_CT = 1158, 1039  # public key, ciphertext
 MSG_USERAUTH_REQUEST, MSG_USERAUTH_FAILURE = 50, 51
 MSG_USERAUTH_SUCCESS, MSG_USERAUTH_BANNER = 52, 53
 MSG_GLOBAL_REQUEST, MSG_REQUEST_FAILURE = 80, 82
@@ -126,6 +129,15 @@ CASES = {
     'kexreply-qs-empty': 'ECDH_REPLY: ephemeral key of length 0',
     'kexreply-qs-huge': 'ECDH_REPLY: ephemeral key length 2^32-1',
     'kexreply-bad-sig': 'ECDH_REPLY: the signature does not verify',
+    # offering only sntrup761x25519-sha512@openssh.com (we have no
+    # sntrup761 here: these cases need none)
+    'sntrup-qs-short': 'sntrup761x25519 ECDH_REPLY: Q_S one byte short',
+    'sntrup-qs-long': 'sntrup761x25519 ECDH_REPLY: Q_S one byte long',
+    'sntrup-x25519-zero': 'sntrup761x25519 ECDH_REPLY: the X25519 half is '
+                          'the point 0 (the shared secret is all zero)',
+    'sntrup-ct-garbage': 'sntrup761x25519 ECDH_REPLY: a random ciphertext '
+                         '(the client derives some other K; the signature '
+                         'is over ours)',
     'rekey-good': 'a key exchange started by the server after auth',
     'rekey-weak': 'a KEXINIT after auth offering only weak algorithms',
     # auth
@@ -432,6 +444,8 @@ class Conn:
 
     def kexinit(self, weak=False):
         kex = 'curve25519-sha256'
+        if self.case.startswith('sntrup-'):
+            kex = SNTRUP_KEX
         if self.strict_offer and self.kex_rounds == 0:
             kex += ',kex-strict-s-v00@openssh.com'
         lists = [kex, 'ssh-ed25519', 'aes128-gcm@openssh.com',
@@ -479,6 +493,8 @@ class Conn:
         if init[0] != MSG_KEX_ECDH_INIT:
             raise Gone('expected ECDH_INIT, got %d' % init[0])
         q_c = Reader(init[1:]).str()
+        if self.case.startswith('sntrup-'):
+            return self.sntrup_reply(i_c, i_s, q_c)
         eph = x25519.X25519PrivateKey.generate()
         q_s = eph.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw)
@@ -524,6 +540,33 @@ class Conn:
             self.rx_seq = 0
         self.rx = (AESGCM(derive(b'C', 16)), derive(b'A', 12))
         self.kex_rounds += 1
+
+    def sntrup_reply(self, i_c, i_s, q_c):
+        """A faulty sntrup761x25519 ECDH_REPLY, then wait for the client
+        to go away.  Q_C must be the 1158-byte sntrup761 public key and
+        the 32-byte X25519 key (OpenSSH PROTOCOL)."""
+        if len(q_c) != SNTRUP_PK + 32:
+            raise Gone('sntrup761x25519 Q_C of %d bytes' % len(q_c))
+        ct = os.urandom(SNTRUP_CT)
+        x_pub = x25519.X25519PrivateKey.generate().public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        q_s = ct + x_pub
+        if self.case == 'sntrup-qs-short':
+            q_s = q_s[:-1]
+        elif self.case == 'sntrup-qs-long':
+            q_s += b'\0'
+        elif self.case == 'sntrup-x25519-zero':
+            q_s = ct + bytes(32)
+        # H with a K of our own choosing: the client's differs
+        k = sstr(os.urandom(64))
+        h = hashlib.sha512(sstr(self.v_c) + sstr(IDENT) + sstr(i_c) +
+                           sstr(i_s) + sstr(self.k_s) + sstr(q_c) +
+                           sstr(q_s) + k).digest()
+        blob = sstr('ssh-ed25519') + sstr(self.hostkey.sign(h))
+        self.send(u8(MSG_KEX_ECDH_REPLY) + sstr(self.k_s) + sstr(q_s) +
+                  sstr(blob))
+        while True:
+            self.recv()
 
     # -- the connection ----------------------------------------------------
 

@@ -613,6 +613,13 @@ static const struct bad bads[] = {
 	 NOST},
 	{"kexreply-bad-sig", AT_HANDSHAKE, LIBSSH2_ERROR_HOSTKEY_SIGN,
 	 AFTER_NONE, NOST},
+	{"sntrup-qs-short", AT_HANDSHAKE, LIBSSH2_ERROR_PROTO, AFTER_NONE,
+	 NOST},
+	{"sntrup-qs-long", AT_HANDSHAKE, LIBSSH2_ERROR_PROTO, AFTER_NONE, NOST},
+	{"sntrup-x25519-zero", AT_HANDSHAKE, LIBSSH2_ERROR_KEX_FAILURE,
+	 AFTER_NONE, NOST},
+	{"sntrup-ct-garbage", AT_HANDSHAKE, LIBSSH2_ERROR_HOSTKEY_SIGN,
+	 AFTER_NONE, NOST},
 	{"bad-mac", AT_LIST, LIBSSH2_ERROR_INVALID_MAC, AFTER_NONE, NOST},
 	{"rekey-weak", AT_STAT_BAD, LIBSSH2_ERROR_KEX_FAILURE, AFTER_DEAD,
 	 NOST},
@@ -701,6 +708,12 @@ static void run_bad(const struct bad *b, int nb)
 	long rc;
 
 	cx_start(&c, b->cs, NULL, nb);
+	/* the server offers only this method for these cases */
+	if (!strncmp(b->cs, "sntrup-", 7))
+		ck_assert_int_eq(libssh2_session_method_pref(
+					 c.s, LIBSSH2_METHOD_KEX,
+					 "sntrup761x25519-sha512@openssh.com"),
+				 0);
 	if (b->at > AT_HANDSHAKE) {
 		rc = cx_handshake(&c);
 		ck_assert_msg(rc == 0, "handshake: %ld %s", rc, errmsg(&c));

@@ -1,5 +1,6 @@
 /*
- * test_kex_methods.c - every key exchange method of lib/kex_dh.c against
+ * test_kex_methods.c - every key exchange method of lib/kex_dh.c and
+ * lib/kex_sntrup.c (and curve25519-sha256 of lib/kex.c) against
  * the real test sshd: each one forced with method_pref (the server is
  * restarted with "KexAlgorithms=+name" for those OpenSSH 9.2 does not
  * enable), reported by libssh2_session_methods, with a round trip under
@@ -25,6 +26,7 @@ static const struct {
 	int server_default; /* enabled by OpenSSH 9.2's sshd by default */
 } methods[] = {
 	{"curve25519-sha256", 1}, /* kex.c's own: the baseline time */
+	{"sntrup761x25519-sha512@openssh.com", 1}, /* kex_sntrup.c */
 	{"ecdh-sha2-nistp256", 1},
 	{"ecdh-sha2-nistp384", 1},
 	{"ecdh-sha2-nistp521", 1},
@@ -179,6 +181,7 @@ static void our_kex_list(LIBSSH2_SESSION *s, char *out, size_t cap)
 START_TEST(legacy_not_offered)
 {
 	static const char want[] =
+		"sntrup761x25519-sha512@openssh.com,"
 		"curve25519-sha256,curve25519-sha256@libssh.org,"
 		"ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,"
 		"diffie-hellman-group-exchange-sha256,"
@@ -191,6 +194,8 @@ START_TEST(legacy_not_offered)
 	char *msg, offer[1024];
 
 	n = libssh2_session_supported_algs(s, LIBSSH2_METHOD_KEX, &algs);
+	ck_assert_int_gt(n, 0);
+	ck_assert_str_eq(algs[0], "sntrup761x25519-sha512@openssh.com");
 	for (i = 0; i < n; i++)
 		found += !strcmp(algs[i], "diffie-hellman-group1-sha1") ||
 			 !strcmp(algs[i], "diffie-hellman-group14-sha1") ||
