@@ -11,7 +11,8 @@
  * then one READ of the whole file (a byte more than listed, to see that
  * it did not grow), then CLOSE.  An open of such a file then needs no
  * round trip: it gets a handle on the fetched bytes (fh->pf), or waits
- * for a fetch already on its way.
+ * for a fetch already on its way.  The small files of the directory's
+ * siblings whose listings are kept go into the same queue (siblings()).
  *
  * What is handed out is what the server had: a fetched file is given
  * only if its listed size and mtime are still what the kept listing
@@ -328,6 +329,50 @@ static void add_candidate(void *arg, const char *name,
 	s->n++;
 }
 
+/*
+ * A program going through the files of one directory of a tree (cp -r,
+ * tar -c, rsync, grep -r) goes through those of its sibling directories
+ * next: their small files are fetched too, where their listings are
+ * kept (a walk lists siblings ahead: dirahead.c), in the same round
+ * trips.  The caps above bound what that takes.
+ */
+struct sib {
+	struct conn *c;
+	const char *parent, *self;
+};
+
+static void sibling(void *arg, const char *name, const struct sftp_attrs *a)
+{
+	struct sib *b = arg;
+	char *dir;
+
+	(void)a;
+	if (!strcmp(name, b->self) || !(dir = path_join(b->parent, name)))
+		return;
+	{
+		struct cand k = { b->c, dir, "" };
+
+		(void)dc_each(b->c->dc, dir, S_IFREG, add_candidate, &k);
+	}
+	free(dir);
+}
+
+static void siblings(struct conn *c, const char *dir)
+{
+	const char *slash = strrchr(dir, '/');
+	char *parent;
+	struct sib b;
+
+	if (!slash || !slash[1] ||
+	    !(parent = strndup(dir, slash == dir ? 1 : (size_t)(slash - dir))))
+		return;
+	b.c = c;
+	b.parent = parent;
+	b.self = slash + 1;
+	(void)dc_each(c->dc, parent, S_IFDIR, sibling, &b);
+	free(parent);
+}
+
 void pf_opened(struct conn *c, const char *path)
 {
 	struct pfset *s;
@@ -345,8 +390,8 @@ void pf_opened(struct conn *c, const char *path)
 		char *dir = strndup(path, dlen);
 		struct cand k = { c, dir, slash + 1 };
 
-		if (dir)
-			(void)dc_each(c->dc, dir, S_IFREG, add_candidate, &k);
+		if (dir && !dc_each(c->dc, dir, S_IFREG, add_candidate, &k))
+			siblings(c, dir);
 		free(dir);
 		pump(c);
 	}

@@ -41,6 +41,7 @@ for i in $(seq 0 59); do echo "g $i" >"$srv/e/g$i"; done
 mkdir -p "$srv/spec" "$srv/q/r/spec2/sub"
 for i in $(seq 0 29); do echo "s $i" >"$srv/spec/s$i"; echo "t $i" >"$srv/q/r/spec2/t$i"; done
 echo x >"$srv/specfile"
+for d in a b c; do mkdir -p "$srv/cpt/$d"; for i in 0 1 2 3 4; do head -c $((i * 3000 + 7)) /dev/urandom >"$srv/cpt/$d/x$i"; done; done
 ln -s spec "$srv/speclink"
 
 "$bin" "$SFTPMNT_TEST_USER@127.0.0.1:$srv" "$mnt" \
@@ -203,6 +204,26 @@ sent = c2s() - before
 check(sent == 0, 'a walk: 6 sibling directories listed with %d bytes to the server (0)' % sent)
 check(all(got[n] == sorted(os.listdir(srv + '/walk/' + n)) for n in got),
       'a walk: the sibling listings are the server\'s')
+# a program reading the files of one directory of a tree (cp -r): the
+# small files of the sibling directories are fetched with those of the
+# first, and reading them costs nothing more
+T = mnt + '/cpt'
+for n in sorted(os.listdir(T)):
+    os.listdir(T + '/' + n)
+for i in (0, 1):
+    with open(T + '/a/x%d' % i, 'rb') as f:
+        f.read()
+time.sleep(0.5) # (a loaded machine: let the fetches end)
+before = c2s()
+got = {}
+for n in ('b', 'c'):
+    for i in range(5):
+        with open('%s/%s/x%d' % (T, n, i), 'rb') as f:
+            got[(n, i)] = f.read()
+sent = c2s() - before
+check(sent == 0, 'cp -r: the files of sibling directories were fetched ahead: %d bytes to the server (0)' % sent)
+check(all(got[(n, i)] == open('%s/cpt/%s/x%d' % (srv, n, i), 'rb').read() for (n, i) in got),
+      'cp -r: what was fetched ahead is the server\'s')
 # a lookup that goes to the server lists the directory at the same time
 # (an OPENDIR with the LSTAT): the program's opendir right after it
 # waits for that listing, and a later one is answered from it
