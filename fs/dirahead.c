@@ -241,7 +241,7 @@ static void bg_release(struct fh *fh)
 	for (; w; w = nx) {
 		nx = w->next;
 		w->next = NULL;
-		op_opendir_resume(w);
+		op_bg_resume(w);
 	}
 }
 
@@ -410,9 +410,9 @@ void da_speculate(struct conn *c, const char *path)
 	da_background(c, dir);
 }
 
-int da_bg_wait(struct op *op)
+int da_bg_wait(struct op *op, const char *dir)
 {
-	struct fh *fh = bg_find(op->c, op->path);
+	struct fh *fh = bg_find(op->c, dir);
 
 	if (!fh || fh->d_end)
 		return 0;

@@ -1956,9 +1956,11 @@ static void requeue(struct op *op)
 	conn_park(c, op);
 }
 
-/* An opendir that waited for a listing in the background (da_bg_wait):
- * from the kept listing now, or to the server. */
-void op_opendir_resume(struct op *op)
+static int dc_start(struct conn *c, struct op *op);
+
+/* An opendir or lookup that waited for a listing in the background
+ * (da_bg_wait): from the kept listing now, or to the server. */
+void op_bg_resume(struct op *op)
 {
 	struct conn *c = op->c;
 	int rc;
@@ -1967,7 +1969,7 @@ void op_opendir_resume(struct op *op)
 		op_free(op);
 		return;
 	}
-	if (da_snapshot_open(op))
+	if (op->kind == OP_OPENDIR ? da_snapshot_open(op) : dc_start(c, op))
 		return;
 	if (c->dead) {
 		if (c->o->reconnect)
@@ -1977,13 +1979,18 @@ void op_opendir_resume(struct op *op)
 		return;
 	}
 	op->since = chg_now();
-	rc = SEND(op, sftp_enc_opendir(W(op), ID(op), op->path,
-				       strlen(op->path)));
-	if (rc) {
-		reply_err(op, -rc);
-		return;
+	if (op->kind == OP_OPENDIR) {
+		rc = SEND(op, sftp_enc_opendir(W(op), ID(op), op->path,
+					       strlen(op->path)));
+		if (!rc)
+			da_walk_ahead(c, op->path);
+	} else {
+		rc = c->o->follow_symlinks ? stat_path(op) : lstat_path(op);
+		if (!rc)
+			da_speculate(c, op->path);
 	}
-	da_walk_ahead(c, op->path);
+	if (rc)
+		reply_err(op, -rc);
 }
 
 static void reopen_release(struct fh *fh, struct op *w, int e)
@@ -2157,12 +2164,28 @@ static int dc_start(struct conn *c, struct op *op)
 			return 0;
 		if (!(r = dc_lookup(c->dc, op->path, &a) + 1)) {
 			/* (the root's parent is not ours to list) */
-			char *dir = c->home && !strcmp(op->path, c->home)
-					    ? NULL
-					    : dc_miss(c->dc, op->path);
+			int root = c->home && !strcmp(op->path, c->home);
+			char *dir;
 
-			if (dir)
+			/* its directory's listing is on its way (a lookup of
+			 * the directory began it): it answers sooner than an
+			 * LSTAT sent now, and the names after this one too */
+			if (op->kind == OP_LOOKUP && !root &&
+			    (p = strrchr(op->path, '/')) && p != op->path) {
+				*p = '\0';
+				r = da_bg_wait(op, op->path);
+				*p = '/';
+				if (r)
+					return 1;
+			}
+			dir = root ? NULL : dc_miss(c->dc, op->path);
+			if (dir) {
+				/* a program going through the names of a
+				 * directory (git status, make, find -newer)
+				 * goes through its siblings' next */
+				da_walk_ahead(c, dir);
 				da_background(c, dir);
+			}
 			return 0;
 		}
 		if (r == 2 && c->o->follow_symlinks &&
@@ -2489,7 +2512,7 @@ void op_start(struct conn *c, struct op *op)
 		break;
 	}
 	case OP_OPENDIR:
-		if (da_snapshot_open(op) || da_bg_wait(op))
+		if (da_snapshot_open(op) || da_bg_wait(op, op->path))
 			return;
 		rc = SEND(op, sftp_enc_opendir(W(op), ID(op), op->path,
 					       strlen(op->path)));

@@ -439,10 +439,11 @@ void da_background(struct conn *c, char *dir);
 /* A lookup of path goes to the server: if a slot is free, path is
  * opened as a directory at the same time and, if it is one, listed. */
 void da_speculate(struct conn *c, const char *path);
-/* An opendir of a directory being listed in the background waits for
- * that listing (1: op waits; op_opendir_resume continues it). */
-int da_bg_wait(struct op *op);
-void op_opendir_resume(struct op *op);
+/* An opendir of a directory being listed in the background, or a lookup
+ * of a name in it, waits for that listing (1: op waits on dir's listing;
+ * op_bg_resume continues it when the listing is kept or given up). */
+int da_bg_wait(struct op *op, const char *dir);
+void op_bg_resume(struct op *op);
 /* opendir from the kept listing (1: answered, the handle has fh->snap),
  * and the ops on such a handle. */
 int da_snapshot_open(struct op *op);
