@@ -122,7 +122,7 @@ void tp_pkt_abort(struct tp *t);
 int tp_send(struct tp *t, const uint8_t *payload, size_t n) BUF_WUR;
 
 /* tp_recv() results besides 0 (more input needed) and errors. */
-#define TP_PKT 1	/* a verified packet */
+#define TP_PKT	      1 /* a verified packet */
 #define TP_PKT_BADMAC 2 /* (mac_soft only) a packet whose HMAC failed */
 
 /*

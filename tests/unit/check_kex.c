@@ -193,39 +193,48 @@ START_TEST(mpint_shared_secret)
 	/* 32-byte K (curve25519): top bit set -> 33 bytes with a zero */
 	check_mpint("a84dc7c3c8f058b1b2dc4cd1e9b5dc0a"
 		    "7987f88b6a9564cde3391fc421159e77",
-		    "00000021""00a84dc7c3c8f058b1b2dc4cd1e9b5dc0a"
+		    "00000021"
+		    "00a84dc7c3c8f058b1b2dc4cd1e9b5dc0a"
 		    "7987f88b6a9564cde3391fc421159e77");
 	/* top bit clear: as it is */
 	check_mpint("7f4dc7c3c8f058b1b2dc4cd1e9b5dc0a"
 		    "7987f88b6a9564cde3391fc421159e77",
-		    "00000020""7f4dc7c3c8f058b1b2dc4cd1e9b5dc0a"
+		    "00000020"
+		    "7f4dc7c3c8f058b1b2dc4cd1e9b5dc0a"
 		    "7987f88b6a9564cde3391fc421159e77");
 	/* one leading zero byte, then top bit clear: 31 bytes */
 	check_mpint("004dc7c3c8f058b1b2dc4cd1e9b5dc0a"
 		    "7987f88b6a9564cde3391fc421159e77",
-		    "0000001f""4dc7c3c8f058b1b2dc4cd1e9b5dc0a"
+		    "0000001f"
+		    "4dc7c3c8f058b1b2dc4cd1e9b5dc0a"
 		    "7987f88b6a9564cde3391fc421159e77");
 	/* one leading zero byte, then top bit set: 32 bytes again */
 	check_mpint("00cdc7c3c8f058b1b2dc4cd1e9b5dc0a"
 		    "7987f88b6a9564cde3391fc421159e77",
-		    "00000020""00cdc7c3c8f058b1b2dc4cd1e9b5dc0a"
+		    "00000020"
+		    "00cdc7c3c8f058b1b2dc4cd1e9b5dc0a"
 		    "7987f88b6a9564cde3391fc421159e77");
 	/* two leading zero bytes */
 	check_mpint("0000c7c3c8f058b1b2dc4cd1e9b5dc0a"
 		    "7987f88b6a9564cde3391fc421159e77",
-		    "0000001f""00c7c3c8f058b1b2dc4cd1e9b5dc0a"
+		    "0000001f"
+		    "00c7c3c8f058b1b2dc4cd1e9b5dc0a"
 		    "7987f88b6a9564cde3391fc421159e77");
 	check_mpint("000047c3c8f058b1b2dc4cd1e9b5dc0a"
 		    "7987f88b6a9564cde3391fc421159e77",
-		    "0000001e""47c3c8f058b1b2dc4cd1e9b5dc0a"
+		    "0000001e"
+		    "47c3c8f058b1b2dc4cd1e9b5dc0a"
 		    "7987f88b6a9564cde3391fc421159e77");
 	/* all zero (a low-order point, refused before it gets hashed,
 	 * but the encoding is still zero) and the smallest values */
-	check_mpint("0000000000000000000000000000000000000000000000000000000000000000",
+	check_mpint("0000000000000000000000000000000000000000000000000000000000"
+		    "000000",
 		    "00000000");
-	check_mpint("0000000000000000000000000000000000000000000000000000000000000001",
+	check_mpint("0000000000000000000000000000000000000000000000000000000000"
+		    "000001",
 		    "0000000101");
-	check_mpint("00000000000000000000000000000000000000000000000000000000000000ff",
+	check_mpint("0000000000000000000000000000000000000000000000000000000000"
+		    "0000ff",
 		    "0000000200ff");
 }
 END_TEST
@@ -246,8 +255,8 @@ static void check_derive(struct kex *k, char x, size_t need,
 	ck_assert_uint_eq(unhex(want_hex, want, sizeof(want)), need);
 	memset(got, 0xa5, sizeof(got));
 	ck_assert_int_eq(kex_derive(k, x, got, need), 0);
-	ck_assert_msg(!memcmp(got, want, need), "key %c (%zu bytes) differs",
-		      x, need);
+	ck_assert_msg(!memcmp(got, want, need), "key %c (%zu bytes) differs", x,
+		      need);
 	ck_assert_uint_eq(got[need], 0xa5); /* not a byte more */
 }
 
@@ -287,15 +296,15 @@ START_TEST(kdf_fixed_sha512_sha1)
 	k.meth = &kex_dh_group16_sha512;
 	k.K[0] = 0;
 	for (i = 0; i < 255; i++)
-		k.K[1 + i] = (uint8_t)((i * 37 + 11) % 256 | (i == 0 ? 0x80 : 0));
+		k.K[1 + i] =
+			(uint8_t)((i * 37 + 11) % 256 | (i == 0 ? 0x80 : 0));
 	k.Klen = 256;
-	ck_assert_int_eq(crypto_hash(CRYPTO_SHA512, "exchange hash 2", 15,
-				     k.h),
+	ck_assert_int_eq(crypto_hash(CRYPTO_SHA512, "exchange hash 2", 15, k.h),
 			 0);
 	k.hlen = 64;
-	ck_assert_int_eq(crypto_hash(CRYPTO_SHA512, "session id 2", 12,
-				     k.session_id),
-			 0);
+	ck_assert_int_eq(
+		crypto_hash(CRYPTO_SHA512, "session id 2", 12, k.session_id),
+		0);
 	k.sidlen = 64;
 	check_derive(&k, 'C', 130,
 		     "2dc13e119cf9fe912f812ee3248f887985c294fa9a2b82eb20be29ab"
@@ -313,9 +322,8 @@ START_TEST(kdf_fixed_sha512_sha1)
 	ck_assert_int_eq(crypto_hash(CRYPTO_SHA1, "exchange hash 3", 15, k.h),
 			 0);
 	k.hlen = 20;
-	ck_assert_int_eq(crypto_hash(CRYPTO_SHA1, "session id 3", 12,
-				     k.session_id),
-			 0);
+	ck_assert_int_eq(
+		crypto_hash(CRYPTO_SHA1, "session id 3", 12, k.session_id), 0);
 	k.sidlen = 20;
 	check_derive(&k, 'E', 45,
 		     "bb2f2627e36e2198f1ef095a52f6cd4cac01544292092cab424618c7"
@@ -323,7 +331,8 @@ START_TEST(kdf_fixed_sha512_sha1)
 }
 END_TEST
 
-/* ---- key derivation: random inputs ---------------------------------------- */
+/* ---- key derivation: random inputs ----------------------------------------
+ */
 
 /* Every hash; K from 1 to 1025 bytes with 0..3 leading zero bytes and
  * either top bit; the session id of another hash length (a rekey that
@@ -333,9 +342,9 @@ START_TEST(kdf_random)
 {
 	static const int algs[] = {CRYPTO_SHA1, CRYPTO_SHA256, CRYPTO_SHA384,
 				   CRYPTO_SHA512};
-	static const size_t needs[] = {1,  12, 16, 19, 20, 21, 24, 31, 32,
-				       33, 40, 47, 48, 49, 63, 64, 65, 96,
-				       127, 128, 129, 192, 200};
+	static const size_t needs[] = {1,  12, 16,  19,	 20,  21,  24, 31,
+				       32, 33, 40,  47,	 48,  49,  63, 64,
+				       65, 96, 127, 128, 129, 192, 200};
 	static const size_t sids[] = {20, 32, 48, 64};
 	int alg = algs[_i];
 	size_t hl = crypto_hash_len(alg), it;
@@ -350,7 +359,8 @@ START_TEST(kdf_random)
 		k.meth = meth_of(alg);
 		ck_assert_int_eq(crypto_random(r, sizeof(r)), 0);
 		k.Klen = it < 20 ? it + 1
-				 : 1 + (((size_t)r[0] << 8 | r[1]) % KEX_SECRET_MAX);
+				 : 1 + (((size_t)r[0] << 8 | r[1]) %
+					KEX_SECRET_MAX);
 		ck_assert_int_eq(crypto_random(k.K, k.Klen), 0);
 		lead = r[2] % 4 < k.Klen ? r[2] % 4 : 0;
 		memset(k.K, 0, lead);
@@ -406,8 +416,16 @@ START_TEST(hash_fixed_curve25519)
 	/* kex_vectors.py's inputs */
 	ck_assert_int_eq(libssh2_session_banner_set(s, "SSH-2.0-KatClient"), 0);
 	strcpy(s->remote_banner, "SSH-2.0-KatServer");
-	ck_assert_int_eq(wb_bytes(&k->i_c, "\x14" "client kexinit", 15), 0);
-	ck_assert_int_eq(wb_bytes(&k->i_s, "\x14" "server kexinit", 15), 0);
+	ck_assert_int_eq(wb_bytes(&k->i_c,
+				  "\x14"
+				  "client kexinit",
+				  15),
+			 0);
+	ck_assert_int_eq(wb_bytes(&k->i_s,
+				  "\x14"
+				  "server kexinit",
+				  15),
+			 0);
 	for (i = 0; i < 32; i++) {
 		k->eph_priv[i] = (uint8_t)(1 + i);
 		b[i] = (uint8_t)(33 + i);
@@ -421,13 +439,16 @@ START_TEST(hash_fixed_curve25519)
 		uint8_t e[32];
 
 		unhex("07a37cbc142093c8b755dc1b10e86cb426374ad16aa853ed0bdfc0b2"
-		      "b86d1c7c", e, 32);
+		      "b86d1c7c",
+		      e, 32);
 		ck_assert_mem_eq(k->eph_pub, e, 32);
 		unhex("5869aff450549732cbaaed5e5df9b30a6da31cb0e5742bad5ad4a1a7"
-		      "68f1a67b", e, 32);
+		      "68f1a67b",
+		      e, 32);
 		ck_assert_mem_eq(qs, e, 32);
 		unhex("2152f8d19b791d24453242e15f2eab6cb7cffa7b6a5ed30097960e06"
-		      "9881db12", e, 32);
+		      "9881db12",
+		      e, 32);
 		ck_assert_mem_eq(pk, e, 32);
 	}
 	/* the state kex_handle has after both KEXINITs and our ECDH_INIT */
@@ -463,7 +484,8 @@ START_TEST(hash_fixed_curve25519)
 }
 END_TEST
 
-/* ---- exchange hash and keys: every method family -------------------------- */
+/* ---- exchange hash and keys: every method family --------------------------
+ */
 
 /* RFC 3526 3, the 2048-bit MODP group (group 14), generator 2; from
  * `openssl genpkey -genparam -algorithm DH -pkeyopt group:modp_2048 |
@@ -527,9 +549,15 @@ static void next_pkt(struct tp *srv, uint8_t t, struct ob *o)
 
 static void server_kexinit(struct ob *o, const char *kex)
 {
-	static const char *const rest[] = {
-		"ssh-ed25519", "aes256-ctr", "aes256-ctr", "hmac-sha2-512",
-		"hmac-sha2-512", "none", "none", "", ""};
+	static const char *const rest[] = {"ssh-ed25519",
+					   "aes256-ctr",
+					   "aes256-ctr",
+					   "hmac-sha2-512",
+					   "hmac-sha2-512",
+					   "none",
+					   "none",
+					   "",
+					   ""};
 	uint8_t cookie[16];
 	size_t i;
 
@@ -569,17 +597,17 @@ START_TEST(hash_every_method)
 	const char *why = "";
 	const uint8_t *got;
 	size_t gotn;
-	static const uint8_t ign[] = {SSH_MSG_IGNORE, 0, 0, 0, 4, 'k', 'e',
-				      'y', 's'};
+	static const uint8_t ign[] = {
+		SSH_MSG_IGNORE, 0, 0, 0, 4, 'k', 'e', 'y', 's'};
 
 	memset(&ec, 0, sizeof(ec));
 	memset(&dh, 0, sizeof(dh));
 	tp_init(&srv, &lalloc_system);
 	tp_init(&snd, &lalloc_system);
 	ck_assert_int_eq(ed25519_pubkey(pk, seed), 0);
-	ck_assert_int_eq(libssh2_session_method_pref(s, LIBSSH2_METHOD_KEX,
-						     mc->name),
-			 0);
+	ck_assert_int_eq(
+		libssh2_session_method_pref(s, LIBSSH2_METHOD_KEX, mc->name),
+		0);
 	strcpy(s->remote_banner, "SSH-2.0-KexTest");
 	ck_assert_int_eq(kex_start(s), 0);
 	server_kexinit(&i_s, mc->name);
@@ -633,9 +661,8 @@ START_TEST(hash_every_method)
 		next_pkt(&srv, 30, &pkt); /* KEXDH_INIT */
 		rb_init(&r, pkt.p + 1, pkt.n - 1);
 		ck_assert_int_eq(rb_mpint(&r, &e, &elen, 300), 0);
-		ck_assert_int_eq(crypto_dh_keygen(&dh, p, plen, &two, 1, 256,
-						  pub),
-				 0);
+		ck_assert_int_eq(
+			crypto_dh_keygen(&dh, p, plen, &two, 1, 256, pub), 0);
 		publen = crypto_dh_len(&dh);
 		ck_assert_int_eq(crypto_dh_shared(&dh, e, elen, K), 0);
 		klen = crypto_dh_len(&dh);
@@ -664,9 +691,8 @@ START_TEST(hash_every_method)
 		next_pkt(&srv, 32, &pkt); /* KEX_DH_GEX_INIT */
 		rb_init(&r, pkt.p + 1, pkt.n - 1);
 		ck_assert_int_eq(rb_mpint(&r, &e, &elen, 300), 0);
-		ck_assert_int_eq(crypto_dh_keygen(&dh, p, plen, &two, 1, 256,
-						  pub),
-				 0);
+		ck_assert_int_eq(
+			crypto_dh_keygen(&dh, p, plen, &two, 1, 256, pub), 0);
 		publen = crypto_dh_len(&dh);
 		ck_assert_int_eq(crypto_dh_shared(&dh, e, elen, K), 0);
 		klen = crypto_dh_len(&dh);
@@ -708,8 +734,7 @@ START_TEST(hash_every_method)
 	ref_kdf(mc->hash, K, klen, H, hl, H, hl, 'A', iv, c->ivlen);
 	ref_kdf(mc->hash, K, klen, H, hl, H, hl, 'C', key, c->keylen);
 	ref_kdf(mc->hash, K, klen, H, hl, H, hl, 'E', mkey, m->keylen);
-	ck_assert_int_eq(tp_dir_init(tp_rx_next(&srv), c, m, 0, key, iv,
-				     mkey),
+	ck_assert_int_eq(tp_dir_init(tp_rx_next(&srv), c, m, 0, key, iv, mkey),
 			 0);
 	tp_rx_rekey(&srv, 0);
 	ck_assert_int_eq(tp_recv(&srv, &got, &gotn, &why), TP_PKT);
@@ -721,8 +746,7 @@ START_TEST(hash_every_method)
 	ref_kdf(mc->hash, K, klen, H, hl, H, hl, 'B', iv, c->ivlen);
 	ref_kdf(mc->hash, K, klen, H, hl, H, hl, 'D', key, c->keylen);
 	ref_kdf(mc->hash, K, klen, H, hl, H, hl, 'F', mkey, m->keylen);
-	ck_assert_int_eq(tp_dir_init(tp_tx_next(&snd), c, m, 1, key, iv,
-				     mkey),
+	ck_assert_int_eq(tp_dir_init(tp_tx_next(&snd), c, m, 1, key, iv, mkey),
 			 0);
 	tp_tx_rekey(&snd, 0);
 	ck_assert_int_eq(tp_send(&snd, ign, sizeof(ign)), 0);

@@ -120,7 +120,7 @@ struct run {
 	/* what to do */
 	struct cfg cfg;
 	struct fault f;
-	int nb;		/* non-blocking client, dribbling server */
+	int nb;		 /* non-blocking client, dribbling server */
 	long timeout_ms; /* 0: SAFETY_TIMEOUT_MS */
 	int finish_auth;
 	int unknown; /* -1: none */
@@ -185,8 +185,7 @@ static void nb_wait(LIBSSH2_SESSION *s, int fd, long deadline)
 		rc_;                                                           \
 	})
 
-static void record(struct run *r, LIBSSH2_SESSION *s, int call, int rc,
-		   long t0)
+static void record(struct run *r, LIBSSH2_SESSION *s, int call, int rc, long t0)
 {
 	char *m = NULL;
 	int ml = 0;
@@ -201,8 +200,8 @@ static void record(struct run *r, LIBSSH2_SESSION *s, int call, int rc,
 static void run_session(struct run *r)
 {
 	struct srv *sv = &r->sv;
-	const struct cipher_def *c = cipher_by_name(r->cfg.cipher,
-						    strlen(r->cfg.cipher));
+	const struct cipher_def *c =
+		cipher_by_name(r->cfg.cipher, strlen(r->cfg.cipher));
 	LIBSSH2_SESSION *s;
 	pthread_t th;
 	int sp[2], fd, rc;
@@ -329,8 +328,8 @@ static void check_outcome(const struct run *r, int want, int want_call,
 		      "%s: %s without a message (\"%s\")", what, ename(want),
 		      r->msg);
 	if (want != LIBSSH2_ERROR_TIMEOUT)
-		ck_assert_msg(r->ms < SAFETY_TIMEOUT_MS / 2,
-			      "%s: took %ld ms", what, r->ms);
+		ck_assert_msg(r->ms < SAFETY_TIMEOUT_MS / 2, "%s: took %ld ms",
+			      what, r->ms);
 }
 
 /* ---- configurations -------------------------------------------------- */
@@ -484,14 +483,28 @@ static void flip_sweep(enum phase ph, const struct cfg *cfg, size_t step,
 			check_outcome(&r, r.sv.want, call_of(ph), what);
 			runs++;
 			switch (r.sv.want) {
-			case 0: outcomes[0]++; break;
-			case LIBSSH2_ERROR_PROTO: outcomes[1]++; break;
-			case LIBSSH2_ERROR_SOCKET_DISCONNECT: outcomes[2]++; break;
-			case LIBSSH2_ERROR_HOSTKEY_SIGN: outcomes[3]++; break;
-			case LIBSSH2_ERROR_KEX_FAILURE: outcomes[4]++; break;
+			case 0:
+				outcomes[0]++;
+				break;
+			case LIBSSH2_ERROR_PROTO:
+				outcomes[1]++;
+				break;
+			case LIBSSH2_ERROR_SOCKET_DISCONNECT:
+				outcomes[2]++;
+				break;
+			case LIBSSH2_ERROR_HOSTKEY_SIGN:
+				outcomes[3]++;
+				break;
+			case LIBSSH2_ERROR_KEX_FAILURE:
+				outcomes[4]++;
+				break;
 			case LIBSSH2_ERROR_INVALID_MAC:
-			case LIBSSH2_ERROR_DECRYPT: outcomes[5]++; break;
-			default: outcomes[6]++; break;
+			case LIBSSH2_ERROR_DECRYPT:
+				outcomes[5]++;
+				break;
+			default:
+				outcomes[6]++;
+				break;
 			}
 		}
 	}
@@ -548,8 +561,7 @@ END_TEST
 
 START_TEST(flip_nonblocking)
 {
-	static const enum phase ph[] = {PH_KEXINIT, PH_REPLY, PH_ENC1,
-					PH_ENC2};
+	static const enum phase ph[] = {PH_KEXINIT, PH_REPLY, PH_ENC1, PH_ENC2};
 
 	flip_sweep(ph[_i % 4], &prot[_i % NPROT], 11, 1);
 }
@@ -607,21 +619,21 @@ START_TEST(truncated)
 	if (_i < 4)
 		trunc_sweep(ph[_i], &prot[0], 0);
 	else
-		trunc_sweep(_i % 2 ? PH_ENC2 : PH_ENC1,
-			    &prot[(_i - 4) / 2], 0);
+		trunc_sweep(_i % 2 ? PH_ENC2 : PH_ENC1, &prot[(_i - 4) / 2], 0);
 }
 END_TEST
 
 START_TEST(truncated_nonblocking)
 {
-	static const enum phase ph[] = {PH_BANNER, PH_KEXINIT, PH_REPLY,
-					PH_NEWKEYS, PH_ENC1, PH_ENC2};
+	static const enum phase ph[] = {PH_BANNER,  PH_KEXINIT, PH_REPLY,
+					PH_NEWKEYS, PH_ENC1,	PH_ENC2};
 
 	trunc_sweep(ph[_i % 6], &prot[_i % NPROT], 1);
 }
 END_TEST
 
-/* ---- framing under valid protection --------------------------------------- */
+/* ---- framing under valid protection ---------------------------------------
+ */
 
 /* packet_length and padding_length the client must refuse although the
  * MAC or tag (computed over the bad values) verifies: RFC 4253 6. */
@@ -645,8 +657,8 @@ static void framing_sweep(enum phase ph, const struct cfg *cfg, int nb)
 		{F_PADLEN, 0xfffffff2u, "padding_length > packet_length"},
 	};
 	size_t wire[PH_COUNT], i;
-	const struct cipher_def *c = cipher_by_name(cfg->cipher,
-						    strlen(cfg->cipher));
+	const struct cipher_def *c =
+		cipher_by_name(cfg->cipher, strlen(cfg->cipher));
 	int enc = ph >= PH_ENC1;
 	unsigned bs = enc && c->blocksize > 8 ? c->blocksize : 8;
 	int apart = enc && (c->authlen || strstr(cfg->mac, "-etm"));
@@ -689,8 +701,8 @@ START_TEST(framing)
 	if (_i < 3)
 		framing_sweep(ph[_i], &prot[0], 0);
 	else
-		framing_sweep(_i % 2 ? PH_ENC2 : PH_ENC1,
-			      &prot[(_i - 3) / 2], 0);
+		framing_sweep(_i % 2 ? PH_ENC2 : PH_ENC1, &prot[(_i - 3) / 2],
+			      0);
 }
 END_TEST
 
@@ -705,8 +717,8 @@ END_TEST
 START_TEST(largest_packet)
 {
 	const struct cfg *cfg = &prot[_i];
-	const struct cipher_def *c = cipher_by_name(cfg->cipher,
-						    strlen(cfg->cipher));
+	const struct cipher_def *c =
+		cipher_by_name(cfg->cipher, strlen(cfg->cipher));
 	int apart = c->authlen || strstr(cfg->mac, "-etm");
 	unsigned bs = c->blocksize > 8 ? c->blocksize : 8;
 	size_t n, len, pad;
@@ -743,20 +755,53 @@ END_TEST
 /* ---- messages out of order, DISCONNECT, garbage ------------------------- */
 
 static const uint8_t m_newkeys[] = {SSH_MSG_NEWKEYS};
-static const uint8_t m_accept[] = {SSH_MSG_SERVICE_ACCEPT, 0, 0, 0, 12, 's',
-				   's', 'h', '-', 'u', 's', 'e', 'r', 'a',
-				   'u', 't', 'h'};
+static const uint8_t m_accept[] = {SSH_MSG_SERVICE_ACCEPT,
+				   0,
+				   0,
+				   0,
+				   12,
+				   's',
+				   's',
+				   'h',
+				   '-',
+				   'u',
+				   's',
+				   'e',
+				   'r',
+				   'a',
+				   'u',
+				   't',
+				   'h'};
 static const uint8_t m_chandata[] = {94, 0, 0, 0, 0, 0, 0, 0, 1, 'x'};
 static const uint8_t m_ignore[] = {SSH_MSG_IGNORE, 0, 0, 0, 3, 'a', 'b', 'c'};
 static const uint8_t m_unknown[] = {150, 'x'};
-static const uint8_t m_reply_junk[] = {SSH_MSG_KEX_ECDH_REPLY, 0, 0, 0, 0,
-				       0, 0, 0, 0, 0, 0, 0, 0};
-static const uint8_t m_disconnect[] = {
-	SSH_MSG_DISCONNECT, 0, 0, 0, 11, 0, 0, 0, 9, 'g', 'o', 'i', 'n', 'g',
-	' ', 'o', 'f', 'f', 0, 0, 0, 0};
+static const uint8_t m_reply_junk[] = {
+	SSH_MSG_KEX_ECDH_REPLY, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+static const uint8_t m_disconnect[] = {SSH_MSG_DISCONNECT,
+				       0,
+				       0,
+				       0,
+				       11,
+				       0,
+				       0,
+				       0,
+				       9,
+				       'g',
+				       'o',
+				       'i',
+				       'n',
+				       'g',
+				       ' ',
+				       'o',
+				       'f',
+				       'f',
+				       0,
+				       0,
+				       0,
+				       0};
 /* a well-framed plaintext packet holding CHANNEL_SUCCESS */
-static const uint8_t g_framed[] = {0, 0, 0, 12, 10, 99, 1, 2, 3, 4, 5, 6,
-				   7, 8, 9, 10};
+static const uint8_t g_framed[] = {0, 0, 0, 12, 10, 99, 1, 2,
+				   3, 4, 5, 6,	7,  8,	9, 10};
 static const uint8_t g_zeros[16];
 
 #define MSG(a) a, sizeof(a)
@@ -767,67 +812,110 @@ static const struct ooo {
 	struct fault f;
 	int want;
 } ooo[] = {
-	{"NEWKEYS before the ECDH reply", 0,
-	 {PH_REPLY, F_REPLACE, 0, 0, MSG(m_newkeys)}, LIBSSH2_ERROR_PROTO},
-	{"a second KEXINIT in the middle", 0,
-	 {PH_REPLY, F_REPLACE, 0, 0, NULL, 0}, LIBSSH2_ERROR_PROTO},
-	{"a second KEXINIT in the middle (strict)", 1,
-	 {PH_REPLY, F_REPLACE, 0, 0, NULL, 0}, LIBSSH2_ERROR_PROTO},
-	{"SERVICE_ACCEPT before NEWKEYS", 0,
-	 {PH_NEWKEYS, F_REPLACE, 0, 0, MSG(m_accept)}, LIBSSH2_ERROR_PROTO},
-	{"a channel message in the initial kex (strict)", 1,
-	 {PH_REPLY, F_INSERT, 0, 0, MSG(m_chandata)}, LIBSSH2_ERROR_PROTO},
-	{"a channel message in the initial kex", 0,
-	 {PH_REPLY, F_INSERT, 0, 0, MSG(m_chandata)}, LIBSSH2_ERROR_PROTO},
-	{"an unknown message in the initial kex (strict)", 1,
-	 {PH_NEWKEYS, F_INSERT, 0, 0, MSG(m_unknown)}, LIBSSH2_ERROR_PROTO},
-	{"an unknown message in the initial kex", 0,
-	 {PH_REPLY, F_INSERT, 0, 0, MSG(m_unknown)}, LIBSSH2_ERROR_PROTO},
-	{"IGNORE in the initial kex (strict)", 1,
-	 {PH_REPLY, F_INSERT, 0, 0, MSG(m_ignore)}, LIBSSH2_ERROR_PROTO},
-	{"IGNORE in the initial kex (not strict: fine)", 0,
-	 {PH_REPLY, F_INSERT, 0, 0, MSG(m_ignore)}, 0},
-	{"IGNORE before KEXINIT (strict: must be first)", 1,
-	 {PH_KEXINIT, F_INSERT, 0, 0, MSG(m_ignore)}, LIBSSH2_ERROR_PROTO},
-	{"IGNORE before KEXINIT (not strict: fine)", 0,
-	 {PH_KEXINIT, F_INSERT, 0, 0, MSG(m_ignore)}, 0},
-	{"ECDH_REPLY instead of KEXINIT", 0,
-	 {PH_KEXINIT, F_REPLACE, 0, 0, MSG(m_reply_junk)}, LIBSSH2_ERROR_PROTO},
-	{"ECDH_REPLY after NEWKEYS", 0,
-	 {PH_ENC1, F_REPLACE, 0, 0, MSG(m_reply_junk)}, LIBSSH2_ERROR_PROTO},
-	{"NEWKEYS with no exchange running", 1,
-	 {PH_ENC1, F_REPLACE, 0, 0, MSG(m_newkeys)}, LIBSSH2_ERROR_PROTO},
-	{"DISCONNECT instead of KEXINIT", 0,
+	{"NEWKEYS before the ECDH reply",
+	 0,
+	 {PH_REPLY, F_REPLACE, 0, 0, MSG(m_newkeys)},
+	 LIBSSH2_ERROR_PROTO},
+	{"a second KEXINIT in the middle",
+	 0,
+	 {PH_REPLY, F_REPLACE, 0, 0, NULL, 0},
+	 LIBSSH2_ERROR_PROTO},
+	{"a second KEXINIT in the middle (strict)",
+	 1,
+	 {PH_REPLY, F_REPLACE, 0, 0, NULL, 0},
+	 LIBSSH2_ERROR_PROTO},
+	{"SERVICE_ACCEPT before NEWKEYS",
+	 0,
+	 {PH_NEWKEYS, F_REPLACE, 0, 0, MSG(m_accept)},
+	 LIBSSH2_ERROR_PROTO},
+	{"a channel message in the initial kex (strict)",
+	 1,
+	 {PH_REPLY, F_INSERT, 0, 0, MSG(m_chandata)},
+	 LIBSSH2_ERROR_PROTO},
+	{"a channel message in the initial kex",
+	 0,
+	 {PH_REPLY, F_INSERT, 0, 0, MSG(m_chandata)},
+	 LIBSSH2_ERROR_PROTO},
+	{"an unknown message in the initial kex (strict)",
+	 1,
+	 {PH_NEWKEYS, F_INSERT, 0, 0, MSG(m_unknown)},
+	 LIBSSH2_ERROR_PROTO},
+	{"an unknown message in the initial kex",
+	 0,
+	 {PH_REPLY, F_INSERT, 0, 0, MSG(m_unknown)},
+	 LIBSSH2_ERROR_PROTO},
+	{"IGNORE in the initial kex (strict)",
+	 1,
+	 {PH_REPLY, F_INSERT, 0, 0, MSG(m_ignore)},
+	 LIBSSH2_ERROR_PROTO},
+	{"IGNORE in the initial kex (not strict: fine)",
+	 0,
+	 {PH_REPLY, F_INSERT, 0, 0, MSG(m_ignore)},
+	 0},
+	{"IGNORE before KEXINIT (strict: must be first)",
+	 1,
+	 {PH_KEXINIT, F_INSERT, 0, 0, MSG(m_ignore)},
+	 LIBSSH2_ERROR_PROTO},
+	{"IGNORE before KEXINIT (not strict: fine)",
+	 0,
+	 {PH_KEXINIT, F_INSERT, 0, 0, MSG(m_ignore)},
+	 0},
+	{"ECDH_REPLY instead of KEXINIT",
+	 0,
+	 {PH_KEXINIT, F_REPLACE, 0, 0, MSG(m_reply_junk)},
+	 LIBSSH2_ERROR_PROTO},
+	{"ECDH_REPLY after NEWKEYS",
+	 0,
+	 {PH_ENC1, F_REPLACE, 0, 0, MSG(m_reply_junk)},
+	 LIBSSH2_ERROR_PROTO},
+	{"NEWKEYS with no exchange running",
+	 1,
+	 {PH_ENC1, F_REPLACE, 0, 0, MSG(m_newkeys)},
+	 LIBSSH2_ERROR_PROTO},
+	{"DISCONNECT instead of KEXINIT",
+	 0,
 	 {PH_KEXINIT, F_REPLACE, 0, 0, MSG(m_disconnect)},
 	 LIBSSH2_ERROR_SOCKET_DISCONNECT},
-	{"DISCONNECT instead of the reply (strict)", 1,
+	{"DISCONNECT instead of the reply (strict)",
+	 1,
 	 {PH_REPLY, F_REPLACE, 0, 0, MSG(m_disconnect)},
 	 LIBSSH2_ERROR_SOCKET_DISCONNECT},
-	{"DISCONNECT instead of NEWKEYS", 0,
+	{"DISCONNECT instead of NEWKEYS",
+	 0,
 	 {PH_NEWKEYS, F_REPLACE, 0, 0, MSG(m_disconnect)},
 	 LIBSSH2_ERROR_SOCKET_DISCONNECT},
-	{"DISCONNECT instead of SERVICE_ACCEPT", 1,
+	{"DISCONNECT instead of SERVICE_ACCEPT",
+	 1,
 	 {PH_ENC1, F_REPLACE, 0, 0, MSG(m_disconnect)},
 	 LIBSSH2_ERROR_SOCKET_DISCONNECT},
-	{"DISCONNECT instead of USERAUTH_FAILURE", 0,
+	{"DISCONNECT instead of USERAUTH_FAILURE",
+	 0,
 	 {PH_ENC2, F_REPLACE, 0, 0, MSG(m_disconnect)},
 	 LIBSSH2_ERROR_SOCKET_DISCONNECT},
-	{"text after the banner", 0,
+	{"text after the banner",
+	 0,
 	 {PH_BANNER, F_GARBAGE, 0, 0, (const uint8_t *)"garbage!", 8},
 	 LIBSSH2_ERROR_PROTO},
-	{"a second banner", 0,
-	 {PH_BANNER, F_GARBAGE, 0, 0, (const uint8_t *)"SSH-2.0-again\r\n",
-	  15},
+	{"a second banner",
+	 0,
+	 {PH_BANNER, F_GARBAGE, 0, 0, (const uint8_t *)"SSH-2.0-again\r\n", 15},
 	 LIBSSH2_ERROR_PROTO},
-	{"empty lines after the banner", 0,
+	{"empty lines after the banner",
+	 0,
 	 {PH_BANNER, F_GARBAGE, 0, 0, (const uint8_t *)"\r\n\r\n\r\n\r\n", 8},
 	 LIBSSH2_ERROR_PROTO},
-	{"zero bytes after the banner", 0,
-	 {PH_BANNER, F_GARBAGE, 0, 0, MSG(g_zeros)}, LIBSSH2_ERROR_PROTO},
-	{"a framed CHANNEL_SUCCESS after the banner", 0,
-	 {PH_BANNER, F_GARBAGE, 0, 0, MSG(g_framed)}, LIBSSH2_ERROR_PROTO},
-	{"a framed CHANNEL_SUCCESS after the banner (strict)", 1,
-	 {PH_BANNER, F_GARBAGE, 0, 0, MSG(g_framed)}, LIBSSH2_ERROR_PROTO},
+	{"zero bytes after the banner",
+	 0,
+	 {PH_BANNER, F_GARBAGE, 0, 0, MSG(g_zeros)},
+	 LIBSSH2_ERROR_PROTO},
+	{"a framed CHANNEL_SUCCESS after the banner",
+	 0,
+	 {PH_BANNER, F_GARBAGE, 0, 0, MSG(g_framed)},
+	 LIBSSH2_ERROR_PROTO},
+	{"a framed CHANNEL_SUCCESS after the banner (strict)",
+	 1,
+	 {PH_BANNER, F_GARBAGE, 0, 0, MSG(g_framed)},
+	 LIBSSH2_ERROR_PROTO},
 };
 #define NOOO (int)(sizeof(ooo) / sizeof(ooo[0]))
 
@@ -863,7 +951,8 @@ START_TEST(out_of_order_nonblocking)
 }
 END_TEST
 
-/* ---- a server that stops talking ------------------------------------------ */
+/* ---- a server that stops talking ------------------------------------------
+ */
 
 START_TEST(stall)
 {
@@ -871,9 +960,9 @@ START_TEST(stall)
 		enum phase ph;
 		uint32_t bytes;
 	} t[] = {
-		{PH_BANNER, 0}, {PH_BANNER, 10}, {PH_KEXINIT, 0},
-		{PH_KEXINIT, 7}, {PH_REPLY, 0},	 {PH_REPLY, 40},
-		{PH_NEWKEYS, 0}, {PH_ENC1, 0},	 {PH_ENC1, 20},
+		{PH_BANNER, 0},	 {PH_BANNER, 10}, {PH_KEXINIT, 0},
+		{PH_KEXINIT, 7}, {PH_REPLY, 0},	  {PH_REPLY, 40},
+		{PH_NEWKEYS, 0}, {PH_ENC1, 0},	  {PH_ENC1, 20},
 		{PH_ENC2, 0},	 {PH_ENC2, 30},
 	};
 	struct run r;
@@ -895,7 +984,8 @@ START_TEST(stall)
 }
 END_TEST
 
-/* ---- LIBSSH2_CALLBACK_MACERROR -------------------------------------------- */
+/* ---- LIBSSH2_CALLBACK_MACERROR --------------------------------------------
+ */
 
 /* Flip a bit of SERVICE_ACCEPT (in the MAC, or in the payload) under the
  * given protection, with the callback in mode cb. */
@@ -903,8 +993,8 @@ static void macerr_run(struct run *r, const struct cfg *cfg, enum cbmode cb,
 		       int in_payload, int finish)
 {
 	size_t wire[PH_COUNT];
-	const struct cipher_def *c = cipher_by_name(cfg->cipher,
-						    strlen(cfg->cipher));
+	const struct cipher_def *c =
+		cipher_by_name(cfg->cipher, strlen(cfg->cipher));
 
 	probe(cfg, wire);
 	run_init(r, cfg);
@@ -1000,7 +1090,8 @@ START_TEST(macerror_none)
 }
 END_TEST
 
-/* ---- SSH_MSG_UNIMPLEMENTED ------------------------------------------------ */
+/* ---- SSH_MSG_UNIMPLEMENTED ------------------------------------------------
+ */
 
 /* After SERVICE_ACCEPT the server sends a message number the client does
  * not know; the client must answer UNIMPLEMENTED quoting that packet's
@@ -1036,8 +1127,8 @@ START_TEST(unimplemented_reply)
 {
 	/* unassigned or not for a client (RFC 4250 4.1): 0, SERVICE_REQUEST,
 	 * 8..19, USERAUTH_REQUEST, 83..89, 101..127, local extensions */
-	static const int types[] = {150, 0, 5, 8, 19, 50, 83, 89, 101, 127,
-				    128, 192, 255};
+	static const int types[] = {150, 0,   5,   8,	19,  50, 83,
+				    89,	 101, 127, 128, 192, 255};
 
 	unimpl_run(&prot[_i % NPROT], types[_i], _i % 3 == 1, 0);
 }

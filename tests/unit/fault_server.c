@@ -31,7 +31,11 @@
 #include "kex.h"
 
 const char *const phase_name[PH_COUNT] = {
-	"none",	   "banner", "KEXINIT", "ECDH_REPLY", "NEWKEYS",
+	"none",
+	"banner",
+	"KEXINIT",
+	"ECDH_REPLY",
+	"NEWKEYS",
 	"SERVICE_ACCEPT (first encrypted)",
 	"USERAUTH_FAILURE (later encrypted)",
 };
@@ -233,7 +237,8 @@ static size_t seal(struct srv *sv, uint8_t *pkt, size_t m)
 		put_u64(d->iv + 4, get_u64(d->iv + 4) + 1);
 	} else if (d->mac && d->mac->etm) {
 		/* OpenSSH PROTOCOL 1.5: the length in clear, MAC last */
-		ck_assert_int_eq(crypto_aes_crypt(&d->c.aes, pkt + 4, m - 4), 0);
+		ck_assert_int_eq(crypto_aes_crypt(&d->c.aes, pkt + 4, m - 4),
+				 0);
 		srv_mac(d, sv->tx_seq, pkt, m, pkt + m);
 	} else {
 		/* RFC 4253 6.4: MAC over seq || plaintext, then encrypt */
@@ -332,8 +337,8 @@ static int expect(struct srv *sv, uint8_t type, const uint8_t **p, size_t *n)
 /* What the client gets wrong when its packet layout is changed: the
  * layout of the packet a flip was applied to. */
 struct layout {
-	uint32_t len;	/* packet_length as framed */
-	size_t n;	/* payload bytes */
+	uint32_t len; /* packet_length as framed */
+	size_t n;     /* payload bytes */
 	const uint8_t *payload;
 	unsigned bs;
 	int len_apart, enc, aead;
@@ -477,8 +482,8 @@ static int emit_banner(struct srv *sv)
 {
 	const struct fault *f = &sv->f;
 	uint8_t line[64];
-	size_t n = (size_t)snprintf((char *)line, sizeof(line), "%s\r\n",
-				    SRV_ID);
+	size_t n =
+		(size_t)snprintf((char *)line, sizeof(line), "%s\r\n", SRV_ID);
 
 	sv->wire[PH_BANNER] = n;
 	if (f->ph != PH_BANNER)
@@ -617,7 +622,7 @@ static void build_kexinit(struct srv *sv)
 	ob_bytes(&o, cookie, 16);
 	for (i = 0; i < 10; i++)
 		ob_cstring(&o, lists[i]);
-	ob_u8(&o, 0);	/* first_kex_packet_follows */
+	ob_u8(&o, 0);  /* first_kex_packet_follows */
 	ob_u32(&o, 0); /* reserved */
 	sv->i_s = o.p;
 	sv->i_s_len = o.n;
@@ -630,7 +635,8 @@ static int read_banner(struct srv *sv)
 		size_t avail;
 		uint8_t *b;
 		ssize_t r;
-		int rc = tp_banner_take(&sv->rx, sv->v_c, sizeof(sv->v_c), &why);
+		int rc =
+			tp_banner_take(&sv->rx, sv->v_c, sizeof(sv->v_c), &why);
 
 		if (rc == 1)
 			return 0;
@@ -710,9 +716,8 @@ static int kex_reply(struct srv *sv, const uint8_t qc[32], struct ob *reply)
 	ref_kdf(K, sv->H, sv->H, 'C', key, c->keylen);
 	if (m)
 		ref_kdf(K, sv->H, sv->H, 'E', mkey, m->keylen);
-	ck_assert_int_eq(tp_dir_init(tp_rx_next(&sv->rx), c, m, 0, key, iv,
-				     mkey),
-			 0);
+	ck_assert_int_eq(
+		tp_dir_init(tp_rx_next(&sv->rx), c, m, 0, key, iv, mkey), 0);
 	sv->rx_keys = 1;
 	ref_kdf(K, sv->H, sv->H, 'B', iv, c->ivlen ? c->ivlen : 1);
 	ref_kdf(K, sv->H, sv->H, 'D', key, c->keylen);
@@ -784,8 +789,8 @@ static int srv_script(struct srv *sv)
 	if (rc)
 		return rc;
 	if (sv->ignore_first) {
-		static const uint8_t ign[] = {SSH_MSG_IGNORE, 0, 0, 0, 2, 'h',
-					      'i'};
+		static const uint8_t ign[] = {
+			SSH_MSG_IGNORE, 0, 0, 0, 2, 'h', 'i'};
 
 		if (send_pkt(sv, ign, sizeof(ign)))
 			return STOP_FAIL;
@@ -840,9 +845,10 @@ void srv_prepare(struct srv *sv, int fd)
 {
 	/* RFC 8032 7.1 test 1's secret key: any fixed host key will do */
 	static const uint8_t seed[32] = {
-		0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60, 0xba, 0x84, 0x4a,
-		0xf4, 0x92, 0xec, 0x2c, 0xc4, 0x44, 0x49, 0xc5, 0x69, 0x7b, 0x32,
-		0x69, 0x19, 0x70, 0x3b, 0xac, 0x03, 0x1c, 0xae, 0x7f, 0x60,
+		0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60,
+		0xba, 0x84, 0x4a, 0xf4, 0x92, 0xec, 0x2c, 0xc4,
+		0x44, 0x49, 0xc5, 0x69, 0x7b, 0x32, 0x69, 0x19,
+		0x70, 0x3b, 0xac, 0x03, 0x1c, 0xae, 0x7f, 0x60,
 	};
 
 	sv->fd = fd;

@@ -75,12 +75,12 @@ struct srv {
 	struct cfg cfg;
 	struct fault f;
 	int dribble;
-	int finish_auth;   /* answer a password request with SUCCESS */
-	int unknown;	   /* >= 0: this message number after SERVICE_ACCEPT */
-	int ignore_first;  /* an IGNORE before that message */
-	int flip_go_on;	   /* go on after a flip whatever is predicted */
+	int finish_auth;  /* answer a password request with SUCCESS */
+	int unknown;	  /* >= 0: this message number after SERVICE_ACCEPT */
+	int ignore_first; /* an IGNORE before that message */
+	int flip_go_on;	  /* go on after a flip whatever is predicted */
 	enum kmode kmode;
-	unsigned rnd;	   /* dribble sizes */
+	unsigned rnd; /* dribble sizes */
 
 	/* transport */
 	struct tp rx; /* the client's packets, through the library's engine */
