@@ -440,7 +440,7 @@ static void hash_string(struct crypto_hash *h, const void *p, size_t n)
 	crypto_hash_update(h, p, n);
 }
 
-static void hash_mpint(struct crypto_hash *h, const uint8_t *p, size_t n)
+void kex_hash_mpint(struct crypto_hash *h, const uint8_t *p, size_t n)
 {
 	uint8_t l[5];
 
@@ -481,7 +481,7 @@ static void hash_K(struct crypto_hash *h, const struct kex *k)
 	if (k->meth->k_string)
 		hash_string(h, k->K, k->Klen);
 	else
-		hash_mpint(h, k->K, k->Klen);
+		kex_hash_mpint(h, k->K, k->Klen);
 }
 
 void kex_hash_finish(struct kex *k, struct crypto_hash *h)
@@ -530,7 +530,7 @@ int kex_check_hostkey(LIBSSH2_SESSION *s, struct kex *k, const uint8_t *ks,
 
 /* RFC 4253 7.2: HASH(K || H || letter || session_id), extended by
  * HASH(K || H || K1 || ... ) until `need` bytes. */
-static int derive(struct kex *k, char letter, uint8_t *out, size_t need)
+int kex_derive(const struct kex *k, char letter, uint8_t *out, size_t need)
 {
 	uint8_t block[CRYPTO_HASH_MAX_LEN];
 	struct crypto_hash base, h;
@@ -572,9 +572,9 @@ static int make_dir(struct kex *k, struct tp_dir *d, const struct cipher_def *c,
 
 	if (c->authlen)
 		m = NULL;
-	if (derive(k, iv_l, iv, c->ivlen ? c->ivlen : 1) ||
-	    derive(k, key_l, key, c->keylen) ||
-	    (m && derive(k, mac_l, mkey, m->keylen)))
+	if (kex_derive(k, iv_l, iv, c->ivlen ? c->ivlen : 1) ||
+	    kex_derive(k, key_l, key, c->keylen) ||
+	    (m && kex_derive(k, mac_l, mkey, m->keylen)))
 		goto out;
 	rc = tp_dir_init(d, c, m, encrypt, key, iv, mkey);
 out:

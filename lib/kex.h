@@ -122,6 +122,15 @@ int kex_hash_prefix(struct _LIBSSH2_SESSION *s, struct kex *k,
 /* Add K (k->K; an mpint, or a string for k_string methods) and finish
  * into k->h. */
 void kex_hash_finish(struct kex *k, struct crypto_hash *h);
+/* mpint (RFC 4251 5) of the unsigned big-endian magnitude p[n] (leading
+ * zero bytes dropped, a zero byte added when the top bit is set) into
+ * a running hash: how K enters H and the key derivation. */
+void kex_hash_mpint(struct crypto_hash *h, const uint8_t *p, size_t n);
+/* RFC 4253 7.2: need bytes of key material for letter ('A'..'F') from
+ * k->K (an mpint, or a string for k_string methods), k->h and k->session_id with k->meth's hash, extended as
+ * K2 = HASH(K || H || K1), ... when need exceeds the hash length.
+ * 0 or LIBSSH2_ERROR_HASH_INIT. */
+int kex_derive(const struct kex *k, char letter, uint8_t *out, size_t need);
 /* Verify the server's signature over k->h with host key ks and keep the
  * key (first exchange) or insist it did not change (rekey). */
 int kex_check_hostkey(struct _LIBSSH2_SESSION *s, struct kex *k,

@@ -717,6 +717,59 @@ static int on_global_request(LIBSSH2_SESSION *s, struct rbuf *r)
 	return 0;
 }
 
+/*
+ * RFC 4253 11.4: "An implementation MUST respond to all unrecognized
+ * messages with an SSH_MSG_UNIMPLEMENTED message" quoting the rejected
+ * packet's sequence number (which strict KEX restarts at NEWKEYS; the
+ * transport counts it).  Not during the first key exchange: there an
+ * unexpected message is fatal (dispatch).  The reply leaves with the
+ * next flush; the message itself is dropped.
+ */
+static int on_unrecognized(LIBSSH2_SESSION *s, uint8_t type)
+{
+	uint32_t seq = s->tp.rx_last_seq;
+	int rc;
+
+	TRACE(s, LIBSSH2_TRACE_TRANS,
+	      "message %u not recognised (sequence number %u): "
+	      "answering UNIMPLEMENTED",
+	      type, seq);
+	if ((rc = tp_pkt_begin(&s->tp, SSH_MSG_UNIMPLEMENTED)))
+		return sess_err(s, rc, "out of memory");
+	if (wb_u32(&s->tp.out, seq)) {
+		tp_pkt_abort(&s->tp);
+		return sess_err(s, LIBSSH2_ERROR_ALLOC, "out of memory");
+	}
+	if ((rc = tp_pkt_end(&s->tp)))
+		return sess_err(s, rc, "unable to queue UNIMPLEMENTED");
+	return 0;
+}
+
+/*
+ * LIBSSH2_CALLBACK_MACERROR, as libssh2 1.11.1 (_libssh2_packet_add):
+ * the application is shown a packet whose HMAC did not verify; if the
+ * callback returns 0 the packet is processed as if it had, otherwise it
+ * is dropped and the session ends with LIBSSH2_ERROR_INVALID_MAC (as it
+ * does without a callback).  Only for HMACs: an AEAD tag failure never
+ * gets here (transport.h).
+ */
+static int mac_error(LIBSSH2_SESSION *s, const uint8_t *p, size_t n)
+{
+	if (s->cb_macerror &&
+	    s->cb_macerror(s, (const char *)p, (int)n, &s->abstract) == 0) {
+		TRACE(s, LIBSSH2_TRACE_TRANS,
+		      "packet type %u with a bad MAC accepted by the "
+		      "application",
+		      p[0]);
+		return 0;
+	}
+	sess_mark_dead(s, LIBSSH2_ERROR_INVALID_MAC);
+	return sess_err(s, LIBSSH2_ERROR_INVALID_MAC,
+			"message authentication code mismatch (packet type "
+			"%u, refused by the MAC error callback)",
+			p[0]);
+}
+
 /* Trace lines for key exchange messages: the first KEXINIT of a round,
  * and the round's end with what was agreed. */
 static void trace_kex(LIBSSH2_SESSION *s, uint8_t type, int before,
@@ -826,7 +879,12 @@ static int dispatch(LIBSSH2_SESSION *s, const uint8_t *p, size_t n)
 				   trace_msg_name(type), get_u32(p + 1));
 		return chan_dispatch(s, p, n);
 	}
-	return queue_packet(s, p, n);
+	/* What the upper layers take from the queue: SERVICE_ACCEPT and
+	 * the user authentication replies (auth.c; an unassigned number
+	 * there answers a pending request and is refused by it). */
+	if (type == SSH_MSG_SERVICE_ACCEPT || (type >= 51 && type <= 79))
+		return queue_packet(s, p, n);
+	return on_unrecognized(s, type);
 }
 
 /* Start a rekey of our own when the keys are old (RFC 4253 9). */
@@ -868,10 +926,17 @@ int sess_pump(LIBSSH2_SESSION *s)
 	rc = sess_flush(s);
 	if (rc && rc != LIBSSH2_ERROR_EAGAIN)
 		return rc;
+	/* Bad HMACs come back as packets only for a MAC error callback. */
+	s->tp.mac_soft = s->cb_macerror != NULL;
 	for (;;) {
 		rc = tp_recv(&s->tp, &p, &n, &why);
-		if (rc == 1)
+		if (rc == TP_PKT)
 			break;
+		if (rc == TP_PKT_BADMAC) {
+			if ((rc = mac_error(s, p, n)))
+				return rc;
+			break;
+		}
 		if (rc < 0) {
 			sess_mark_dead(s, rc);
 			return sess_err(s, rc, "%s", why);

@@ -369,7 +369,7 @@ int tp_recv(struct tp *t, const uint8_t **payload, size_t *n,
 	const uint8_t *p;
 	size_t total, padlen, pn;
 	uint32_t len;
-	int rc;
+	int rc, badmac = 0;
 
 	if (!t->rx_len && (rc = rx_length(t, why)) <= 0)
 		return rc;
@@ -384,16 +384,20 @@ int tp_recv(struct tp *t, const uint8_t **payload, size_t *n,
 	} else if (d->cipher->kind == CIPHER_CHACHAPOLY) {
 		if (chachapoly_open(&d->c.cp, t->rx_seq, pkt, 4 + len,
 				    pkt + 4 + len))
-			goto badmac;
+			goto badtag;
 	} else if (d->cipher->kind == CIPHER_AESGCM) {
 		if (aesgcm_open(&d->c.gcm, d->iv, pkt, 4, pkt + 4, len,
 				pkt + 4 + len))
-			goto badmac;
+			goto badtag;
 		gcm_next_iv(d->iv);
 	} else if (d->mac && d->mac->etm) {
 		mac_compute(d, t->rx_seq, pkt, 4 + len, mac);
-		if (crypto_memcmp_ct(mac, pkt + 4 + len, taglen))
+		badmac = crypto_memcmp_ct(mac, pkt + 4 + len, taglen) != 0;
+		if (badmac && !t->mac_soft)
 			goto badmac;
+		/* CTR/CBC keep their state across packets: decrypt even a
+		 * packet that is shown to the MAC error callback, or the next
+		 * one would not decrypt. */
 		if (crypto_aes_crypt(&d->c.aes, pkt + 4, len))
 			goto baddec;
 	} else {
@@ -401,12 +405,16 @@ int tp_recv(struct tp *t, const uint8_t **payload, size_t *n,
 			goto baddec;
 		if (d->mac) {
 			mac_compute(d, t->rx_seq, pkt, 4 + len, mac);
-			if (crypto_memcmp_ct(mac, pkt + 4 + len, taglen))
+			badmac = crypto_memcmp_ct(mac, pkt + 4 + len, taglen) !=
+				 0;
+			if (badmac && !t->mac_soft)
 				goto badmac;
 		}
 	}
 	padlen = pkt[4];
 	if (padlen < SSH_PADDING_MIN || padlen >= (size_t)len - 1) {
+		if (badmac)
+			goto badmac; /* nothing to show the callback */
 		*why = "bad padding length";
 		return LIBSSH2_ERROR_PROTO;
 	}
@@ -422,6 +430,7 @@ int tp_recv(struct tp *t, const uint8_t **payload, size_t *n,
 			return LIBSSH2_ERROR_PROTO;
 		}
 	}
+	/* (with a bad MAC too: refused, it ends the session anyway) */
 	if (p[0] == SSH_MSG_USERAUTH_SUCCESS)
 		tp_comp_delayed_start(t);
 	*payload = p;
@@ -429,12 +438,16 @@ int tp_recv(struct tp *t, const uint8_t **payload, size_t *n,
 	t->in_start += total;
 	t->rx_len = 0;
 	t->rx_first_done = 0;
-	t->rx_seq++;
+	t->rx_last_seq = t->rx_seq++;
 	t->rx_bytes += total;
-	return 1;
+	return badmac ? TP_PKT_BADMAC : TP_PKT;
 badmac:
 	*why = "message authentication code mismatch";
 	return LIBSSH2_ERROR_INVALID_MAC;
+badtag:
+	*why = "authentication tag mismatch (AEAD): the packet was corrupted "
+	       "or forged";
+	return LIBSSH2_ERROR_DECRYPT;
 baddec:
 	*why = "decryption failed";
 	return LIBSSH2_ERROR_DECRYPT;

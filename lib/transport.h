@@ -52,6 +52,13 @@ struct tp {
 	 * known (0 before), and whether its first block was decrypted. */
 	uint32_t rx_len;
 	int rx_first_done;
+	/* The sequence number of the last packet tp_recv() returned (what
+	 * SSH_MSG_UNIMPLEMENTED must quote, RFC 4253 11.4). */
+	uint32_t rx_last_seq;
+	/* Set by the session when the application has a MAC error
+	 * callback: a packet whose HMAC does not verify is then returned
+	 * as TP_PKT_BADMAC instead of failing (see tp_recv). */
+	int mac_soft;
 
 	/* The outbound packet being built (tp_pkt_begin .. tp_pkt_end). */
 	size_t pkt_start;
@@ -114,13 +121,26 @@ void tp_pkt_abort(struct tp *t);
 /* Whole payload (type byte included) in one call. */
 int tp_send(struct tp *t, const uint8_t *payload, size_t n) BUF_WUR;
 
+/* tp_recv() results besides 0 (more input needed) and errors. */
+#define TP_PKT	      1 /* a verified packet */
+#define TP_PKT_BADMAC 2 /* (mac_soft only) a packet whose HMAC failed */
+
 /*
- * The next complete, verified, decrypted and decompressed packet: 1 with
- * *payload / *n set (type byte first; valid until the next tp_recv() or
- * tp_* call that adds input), 0 when more input is needed, or a
- * negative LIBSSH2_ERROR_* with *why explaining it (a bad length, MAC,
- * padding or compressed data is fatal).  Receiving USERAUTH_SUCCESS
- * calls tp_comp_delayed_start().
+ * The next complete, verified, decrypted and decompressed packet:
+ * TP_PKT with *payload / *n set (type byte first; valid until the next
+ * tp_recv() or tp_* call that adds input), 0 when more input is needed,
+ * or a negative LIBSSH2_ERROR_* with *why explaining it (a bad length,
+ * MAC, tag, padding or compressed data is fatal).  Receiving
+ * USERAUTH_SUCCESS calls tp_comp_delayed_start().
+ *
+ * Integrity failures: an HMAC (hmac-*, -etm too) that does not verify
+ * is LIBSSH2_ERROR_INVALID_MAC; an AEAD tag (aes*-gcm, chacha20-poly1305)
+ * that does not verify is LIBSSH2_ERROR_DECRYPT, as in libssh2 1.11.1,
+ * where the AEAD check is part of decryption.  With t->mac_soft set, a
+ * packet whose HMAC fails but that otherwise decodes (length, padding,
+ * decompression) is consumed and returned as TP_PKT_BADMAC, so that the
+ * session can ask the application (LIBSSH2_CALLBACK_MACERROR) whether
+ * to process it; AEAD failures stay errors.
  */
 int tp_recv(struct tp *t, const uint8_t **payload, size_t *n,
 	    const char **why) BUF_WUR;

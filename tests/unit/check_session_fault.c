@@ -1,0 +1,1204 @@
+/*
+ * check_session_fault.c - a real client LIBSSH2_SESSION against a server
+ * scripted in C inside this test, over a socketpair: no sshd, no TCP,
+ * no Python.
+ *
+ * The server (a thread) speaks just enough SSH: identification, a
+ * KEXINIT with one algorithm per list, curve25519-sha256 (RFC 8731) with
+ * an ssh-ed25519 host key, NEWKEYS, then SERVICE_ACCEPT and
+ * USERAUTH_FAILURE (and, for some tests, USERAUTH_SUCCESS) under the new
+ * keys.  Its exchange hash (RFC 4253 8, RFC 8731 3), key derivation
+ * (RFC 4253 7.2) and packet protection are written here from the RFCs on
+ * top of the crypto seam (SHA-256, HMAC, the cipher contexts), not taken
+ * from lib/kex.c or the sending half of lib/transport.c: every good run
+ * is also an end-to-end check of the client's exchange hash and key
+ * derivation, for every cipher and MAC.  It reads the client's packets
+ * with the library's transport engine.
+ *
+ * Then one fault per run, at one phase:
+ *   phases  banner, KEXINIT, KEX_ECDH_REPLY, NEWKEYS, the first encrypted
+ *           packet (SERVICE_ACCEPT), a later one (USERAUTH_FAILURE, after
+ *           the auth service request)
+ *   faults  truncation (connection closed mid-packet); bit flips (all
+ *           the length and padding-length bits that matter, then every
+ *           few bytes of payload, padding and MAC); bad framing under
+ *           valid protection (packet_length over 256 KiB, 0, 2^32-1, not
+ *           a block multiple; padding_length under 4, past the packet);
+ *           messages out of order; DISCONNECT; garbage after the banner;
+ *           a server that stops talking (the session timeout)
+ * For a bit flip the server predicts, from the field it broke, the exact
+ * error the client must report (predict_flip); for the other faults the
+ * table says it.  Each run checks that code (never just "negative"),
+ * the call that met it (handshake for the first four phases,
+ * userauth_list for the encrypted ones), a non-empty message, and that
+ * it came long before the session timeout.  Some runs again in
+ * non-blocking mode, the server's bytes dribbled in 1..5-byte pieces.
+ *
+ * This complements tests/hostile (a Python server over TCP, one named
+ * fault per case, mostly contents of messages: malformed KEXINIT lists,
+ * ECDH_REPLY fields, auth, channel and SFTP replies): here the
+ * transport is swept systematically, every phase times every fault kind,
+ * in memory, fast enough for valgrind (make check-valgrind).
+ *
+ * Also here: LIBSSH2_CALLBACK_MACERROR (a bad HMAC shown to the
+ * application; AEAD failures are not) and SSH_MSG_UNIMPLEMENTED (RFC
+ * 4253 11.4, with the rejected packet's sequence number).
+ */
+#define _GNU_SOURCE
+#include <check.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libssh2.h"
+
+#include "cipher.h"
+#include "fault_server.h"
+#include "kex.h"
+#include "session.h"
+
+/* A blocking call gives up after this: only a wrong prediction (the
+ * client waiting for bytes that never come) gets there. */
+#define SAFETY_TIMEOUT_MS 10000
+/* The stalling-server cases: the session timeout, and how much longer
+ * than it the call may take (valgrind is slow). */
+#define STALL_TIMEOUT_MS 300
+#define STALL_SLACK_MS	 5000
+/* Non-blocking loops: EAGAIN for longer than this is a livelock. */
+#define NB_DEADLINE_MS 20000
+
+/* ---- small things ------------------------------------------------------ */
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static const char *ename(int rc)
+{
+	switch (rc) {
+	case 0:
+		return "success";
+	case LIBSSH2_ERROR_BANNER_RECV:
+		return "BANNER_RECV";
+	case LIBSSH2_ERROR_SOCKET_DISCONNECT:
+		return "SOCKET_DISCONNECT";
+	case LIBSSH2_ERROR_PROTO:
+		return "PROTO";
+	case LIBSSH2_ERROR_KEX_FAILURE:
+		return "KEX_FAILURE";
+	case LIBSSH2_ERROR_HOSTKEY_INIT:
+		return "HOSTKEY_INIT";
+	case LIBSSH2_ERROR_HOSTKEY_SIGN:
+		return "HOSTKEY_SIGN";
+	case LIBSSH2_ERROR_INVALID_MAC:
+		return "INVALID_MAC";
+	case LIBSSH2_ERROR_DECRYPT:
+		return "DECRYPT";
+	case LIBSSH2_ERROR_TIMEOUT:
+		return "TIMEOUT";
+	case LIBSSH2_ERROR_EAGAIN:
+		return "EAGAIN";
+	}
+	return "other";
+}
+
+/* ---- the client ---------------------------------------------------------- */
+
+enum cbmode { CB_NONE = 0, CB_ACCEPT, CB_REFUSE };
+
+struct run {
+	/* what to do */
+	struct cfg cfg;
+	struct fault f;
+	int nb;		 /* non-blocking client, dribbling server */
+	long timeout_ms; /* 0: SAFETY_TIMEOUT_MS */
+	int finish_auth;
+	int unknown; /* -1: none */
+	int ignore_first;
+	int flip_go_on;
+	enum kmode kmode;
+	enum cbmode cb;
+
+	/* what happened */
+	int rc;	  /* the first error, 0 when every call succeeded */
+	int call; /* which call returned it: 0 handshake, 1 list, 2 password */
+	long ms;  /* how long that call took */
+	char msg[512];
+	char list[64];
+	int authed;
+	uint8_t sid[64];
+	size_t sidlen;
+	int cb_calls;
+	uint8_t cb_pkt[256];
+	int cb_len;
+	struct srv sv;
+};
+
+static const char *const call_name[] = {"handshake", "userauth_list",
+					"userauth_password"};
+
+static LIBSSH2_MACERROR_FUNC(mac_cb)
+{
+	struct run *r = *abstract;
+
+	(void)session;
+	r->cb_calls++;
+	r->cb_len = packet_len;
+	if (packet_len > 0 && (size_t)packet_len <= sizeof(r->cb_pkt))
+		memcpy(r->cb_pkt, packet, (size_t)packet_len);
+	return r->cb == CB_ACCEPT ? 0 : -1;
+}
+
+static void nb_wait(LIBSSH2_SESSION *s, int fd, long deadline)
+{
+	int dirs = libssh2_session_block_directions(s);
+	struct pollfd p = {.fd = fd};
+	long left = deadline - now_ms();
+
+	ck_assert_msg(left > 0, "non-blocking: still EAGAIN after %d ms",
+		      NB_DEADLINE_MS);
+	ck_assert_msg(dirs, "EAGAIN without a direction to wait for");
+	if (dirs & LIBSSH2_SESSION_BLOCK_INBOUND)
+		p.events |= POLLIN;
+	if (dirs & LIBSSH2_SESSION_BLOCK_OUTBOUND)
+		p.events |= POLLOUT;
+	(void)poll(&p, 1, left > 1000 ? 1000 : (int)left);
+}
+
+/* Run a call; non-blocking: until it stops saying EAGAIN. */
+#define CALL(r, s, fd, expr)                                                   \
+	({                                                                     \
+		long dl_ = now_ms() + NB_DEADLINE_MS;                          \
+		int rc_;                                                       \
+		while ((rc_ = (expr)) == LIBSSH2_ERROR_EAGAIN && (r)->nb)      \
+			nb_wait((s), (fd), dl_);                               \
+		rc_;                                                           \
+	})
+
+static void record(struct run *r, LIBSSH2_SESSION *s, int call, int rc, long t0)
+{
+	char *m = NULL;
+	int ml = 0;
+
+	r->rc = rc;
+	r->call = call;
+	r->ms = now_ms() - t0;
+	libssh2_session_last_error(s, &m, &ml, 0);
+	snprintf(r->msg, sizeof(r->msg), "%.*s", ml, m ? m : "");
+}
+
+static void run_session(struct run *r)
+{
+	struct srv *sv = &r->sv;
+	const struct cipher_def *c =
+		cipher_by_name(r->cfg.cipher, strlen(r->cfg.cipher));
+	LIBSSH2_SESSION *s;
+	pthread_t th;
+	int sp[2], fd, rc;
+	char *list;
+	long t0;
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	fd = sp[0];
+	memset(sv, 0, sizeof(*sv));
+	sv->cfg = r->cfg;
+	sv->f = r->f;
+	sv->dribble = r->nb;
+	sv->finish_auth = r->finish_auth;
+	sv->unknown = r->unknown;
+	sv->ignore_first = r->ignore_first;
+	sv->flip_go_on = r->flip_go_on;
+	sv->kmode = r->kmode;
+	srv_prepare(sv, sp[1]);
+	ck_assert_int_eq(pthread_create(&th, NULL, srv_main, sv), 0);
+
+	r->rc = 0;
+	r->call = -1;
+	r->msg[0] = '\0';
+	r->cb_calls = 0;
+	s = libssh2_session_init_ex(NULL, NULL, NULL, r);
+	ck_assert_ptr_nonnull(s);
+	libssh2_session_set_timeout(s, r->timeout_ms ? r->timeout_ms
+						     : SAFETY_TIMEOUT_MS);
+	if (r->nb)
+		libssh2_session_set_blocking(s, 0);
+	if (r->cb)
+		libssh2_session_callback_set2(s, LIBSSH2_CALLBACK_MACERROR,
+					      (libssh2_cb_generic *)mac_cb);
+	if (c->legacy) {
+		/* CBC: only when asked for */
+		ck_assert_int_eq(libssh2_session_method_pref(
+					 s, LIBSSH2_METHOD_CRYPT_CS, c->name),
+				 0);
+		ck_assert_int_eq(libssh2_session_method_pref(
+					 s, LIBSSH2_METHOD_CRYPT_SC, c->name),
+				 0);
+	}
+
+	t0 = now_ms();
+	rc = CALL(r, s, fd, libssh2_session_handshake(s, fd));
+	if (rc) {
+		record(r, s, 0, rc, t0);
+		goto out;
+	}
+	memcpy(r->sid, s->kex.session_id, s->kex.sidlen);
+	r->sidlen = s->kex.sidlen;
+	t0 = now_ms();
+	{
+		long dl = now_ms() + NB_DEADLINE_MS;
+
+		while (!(list = libssh2_userauth_list(s, USER, strlen(USER))) &&
+		       r->nb &&
+		       libssh2_session_last_errno(s) == LIBSSH2_ERROR_EAGAIN)
+			nb_wait(s, fd, dl);
+	}
+	if (!list) {
+		record(r, s, 1, libssh2_session_last_errno(s), t0);
+		goto out;
+	}
+	snprintf(r->list, sizeof(r->list), "%s", list);
+	if (r->finish_auth) {
+		t0 = now_ms();
+		rc = CALL(r, s, fd,
+			  libssh2_userauth_password(s, USER, PASSWORD));
+		if (rc) {
+			record(r, s, 2, rc, t0);
+			goto out;
+		}
+		r->authed = libssh2_userauth_authenticated(s);
+	}
+out:
+	libssh2_session_free(s);
+	close(fd);
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	srv_release(sv);
+}
+
+static void run_init(struct run *r, const struct cfg *cfg)
+{
+	memset(r, 0, sizeof(*r));
+	r->cfg = *cfg;
+	r->unknown = -1;
+}
+
+/* The call that must meet a fault of phase ph. */
+static int call_of(enum phase ph)
+{
+	return ph <= PH_NEWKEYS ? 0 : 1;
+}
+
+/* Check an outcome: want 0 is a full run; otherwise that exact code,
+ * from that call, with a message, long before the safety timeout. */
+static void check_outcome(const struct run *r, int want, int want_call,
+			  const char *what)
+{
+	if (want == 0) {
+		ck_assert_msg(r->rc == 0,
+			      "%s: expected success, got %d %s from %s: %s "
+			      "(server: %s)",
+			      what, r->rc, ename(r->rc),
+			      r->call >= 0 ? call_name[r->call] : "-", r->msg,
+			      r->sv.err);
+		ck_assert_msg(r->sv.done, "%s: the server did not finish: %s",
+			      what, r->sv.err);
+		ck_assert_str_eq(r->list, METHODS);
+		return;
+	}
+	ck_assert_msg(r->rc == want,
+		      "%s: expected %d %s, got %d %s from %s: \"%s\" "
+		      "(server: %s)",
+		      what, want, ename(want), r->rc, ename(r->rc),
+		      r->call >= 0 ? call_name[r->call] : "-", r->msg,
+		      r->sv.err);
+	ck_assert_msg(r->call == want_call, "%s: %s failed in %s, not in %s",
+		      what, ename(want), call_name[r->call],
+		      call_name[want_call]);
+	ck_assert_msg(r->msg[0] && strcmp(r->msg, "would block"),
+		      "%s: %s without a message (\"%s\")", what, ename(want),
+		      r->msg);
+	if (want != LIBSSH2_ERROR_TIMEOUT)
+		ck_assert_msg(r->ms < SAFETY_TIMEOUT_MS / 2, "%s: took %ld ms",
+			      what, r->ms);
+}
+
+/* ---- configurations -------------------------------------------------- */
+
+/* The four packet protections of the transport, for the fault sweeps of
+ * the encrypted phases: MAC-then-encrypt, encrypt-then-MAC, and the two
+ * AEADs (these with strict KEX: sequence numbers restart at NEWKEYS,
+ * and ChaCha20's nonce is the sequence number). */
+static const struct cfg prot[] = {
+	{"aes128-ctr", "hmac-sha2-256", 0},
+	{"aes256-ctr", "hmac-sha2-512-etm@openssh.com", 0},
+	{"aes128-gcm@openssh.com", "hmac-sha2-256", 1},
+	{"chacha20-poly1305@openssh.com", "hmac-sha2-256", 1},
+};
+#define NPROT (int)(sizeof(prot) / sizeof(prot[0]))
+
+/* Every cipher, every MAC, every key, IV and MAC key length the key
+ * derivation has to produce (16, 24, 32, 64; 12, 16; 20, 32, 64). */
+static const struct cfg good_cfgs[] = {
+	{"chacha20-poly1305@openssh.com", "hmac-sha2-256", 0},
+	{"chacha20-poly1305@openssh.com", "hmac-sha2-256", 1},
+	{"aes128-gcm@openssh.com", "hmac-sha2-256", 0},
+	{"aes256-gcm@openssh.com", "hmac-sha1", 1},
+	{"aes128-ctr", "hmac-sha2-256", 1},
+	{"aes192-ctr", "hmac-sha2-512", 0},
+	{"aes256-ctr", "hmac-sha1", 0},
+	{"aes128-ctr", "hmac-sha2-256-etm@openssh.com", 0},
+	{"aes256-ctr", "hmac-sha2-512-etm@openssh.com", 1},
+	{"aes192-ctr", "hmac-sha1-etm@openssh.com", 0},
+	{"aes256-cbc", "hmac-sha2-256", 0},
+	{"aes128-cbc", "hmac-sha2-512-etm@openssh.com", 1},
+};
+#define NGOOD (int)(sizeof(good_cfgs) / sizeof(good_cfgs[0]))
+
+/* ---- good runs ---------------------------------------------------------- */
+
+static void good_run(const struct cfg *cfg, int nb, enum kmode km)
+{
+	struct run r;
+	char what[160];
+
+	run_init(&r, cfg);
+	r.nb = nb;
+	r.finish_auth = 1;
+	r.kmode = km;
+	snprintf(what, sizeof(what), "good run %s/%s%s%s", cfg->cipher,
+		 cfg->mac, cfg->strict ? " strict" : "",
+		 nb ? " non-blocking" : "");
+	run_session(&r);
+	check_outcome(&r, 0, -1, what);
+	ck_assert_msg(r.authed, "%s: not authenticated", what);
+	/* the client's exchange hash is the server's, computed apart */
+	ck_assert_uint_eq(r.sidlen, 32);
+	ck_assert_msg(!memcmp(r.sid, r.sv.H, 32), "%s: H differs", what);
+	/* a client that recognises everything answers nothing */
+	ck_assert_int_eq(r.sv.unimpl_n, 0);
+	ck_assert_str_eq(r.sv.err, "");
+}
+
+START_TEST(good_every_cipher)
+{
+	good_run(&good_cfgs[_i], 0, K_ANY);
+}
+END_TEST
+
+START_TEST(good_nonblocking)
+{
+	good_run(&good_cfgs[_i], 1, K_ANY);
+}
+END_TEST
+
+/* K's mpint encoding (RFC 4251 5) through a whole exchange: the server
+ * picks its ephemeral key until K has its top bit set (a zero byte is
+ * added) or starts with a zero byte followed by one below 0x80 (the
+ * mpint is one byte shorter); the client must hash and derive the same. */
+START_TEST(good_k_encoding)
+{
+	struct run r;
+
+	run_init(&r, &prot[_i % NPROT]);
+	r.finish_auth = 1;
+	r.kmode = _i < NPROT ? K_HIGHBIT : K_LEADZERO;
+	run_session(&r);
+	check_outcome(&r, 0, -1, "K edge");
+	if (r.kmode == K_HIGHBIT)
+		ck_assert_int_ge(r.sv.k0, 0x80);
+	else
+		ck_assert_int_eq(r.sv.k0, 0);
+	ck_assert_msg(!memcmp(r.sid, r.sv.H, 32), "H differs");
+	ck_assert(r.authed);
+}
+END_TEST
+
+/* ---- bit flips ---------------------------------------------------------- */
+
+/* A good run, to learn how many bytes each phase's packet has. */
+static void probe(const struct cfg *cfg, size_t wire[PH_COUNT])
+{
+	struct run r;
+
+	run_init(&r, cfg);
+	run_session(&r);
+	check_outcome(&r, 0, -1, "probe");
+	memcpy(wire, r.sv.wire, sizeof(r.sv.wire));
+}
+
+/* Flip one bit of the packet of phase ph at many places: all the bits
+ * of the low byte of packet_length and of padding_length, two of each
+ * other length byte, then every `step` bytes (rotating the bit) through
+ * payload, padding and MAC.  The server predicts each outcome. */
+static void flip_sweep(enum phase ph, const struct cfg *cfg, size_t step,
+		       int nb)
+{
+	size_t wire[PH_COUNT], off;
+	int runs = 0, outcomes[8] = {0};
+
+	probe(cfg, wire);
+	ck_assert_uint_gt(wire[ph], 5);
+	for (off = 0; off < wire[ph]; off++) {
+		int bits[8], nbits = 0, i;
+
+		if (ph != PH_BANNER && off < 3) {
+			bits[nbits++] = (int)(off * 3 + 1) % 8;
+			bits[nbits++] = 7 - (int)off;
+		} else if ((ph != PH_BANNER && off < 5) ||
+			   (ph == PH_BANNER && off < 8)) {
+			for (i = 0; i < 8; i++)
+				bits[nbits++] = i;
+		} else if ((off - 5) % step == 0 || off == wire[ph] - 1) {
+			bits[nbits++] = (int)(off * 5 + 3) % 8;
+		}
+		for (i = 0; i < nbits; i++) {
+			struct run r;
+			char what[200];
+
+			run_init(&r, cfg);
+			r.nb = nb;
+			r.f.ph = ph;
+			r.f.kind = F_FLIP;
+			r.f.arg = (uint32_t)off;
+			r.f.bit = bits[i];
+			run_session(&r);
+			snprintf(what, sizeof(what),
+				 "%s/%s, %s packet (%zu bytes): byte %zu bit "
+				 "%d flipped%s",
+				 cfg->cipher, cfg->mac, phase_name[ph],
+				 wire[ph], off, bits[i],
+				 nb ? " (non-blocking)" : "");
+			ck_assert_msg(r.sv.want_set, "%s: no prediction (%s)",
+				      what, r.sv.err);
+			check_outcome(&r, r.sv.want, call_of(ph), what);
+			runs++;
+			switch (r.sv.want) {
+			case 0:
+				outcomes[0]++;
+				break;
+			case LIBSSH2_ERROR_PROTO:
+				outcomes[1]++;
+				break;
+			case LIBSSH2_ERROR_SOCKET_DISCONNECT:
+				outcomes[2]++;
+				break;
+			case LIBSSH2_ERROR_HOSTKEY_SIGN:
+				outcomes[3]++;
+				break;
+			case LIBSSH2_ERROR_KEX_FAILURE:
+				outcomes[4]++;
+				break;
+			case LIBSSH2_ERROR_INVALID_MAC:
+			case LIBSSH2_ERROR_DECRYPT:
+				outcomes[5]++;
+				break;
+			default:
+				outcomes[6]++;
+				break;
+			}
+		}
+	}
+	/* every sweep meets the framing errors and the phase's own */
+	ck_assert_int_gt(runs, 20);
+	if (ph != PH_BANNER) {
+		ck_assert_int_gt(outcomes[1], 0);
+		ck_assert_int_gt(outcomes[2], 0);
+	}
+	if (ph >= PH_ENC1)
+		ck_assert_int_gt(outcomes[5], 0);
+	if (ph == PH_KEXINIT) {
+		ck_assert_int_gt(outcomes[3], 0);
+		ck_assert_int_gt(outcomes[4], 0);
+		ck_assert_int_gt(outcomes[0], 0); /* padding */
+	}
+}
+
+START_TEST(flip_banner)
+{
+	flip_sweep(PH_BANNER, &prot[0], 1, 0);
+}
+END_TEST
+
+START_TEST(flip_kexinit)
+{
+	flip_sweep(PH_KEXINIT, &prot[0], 5, 0);
+}
+END_TEST
+
+START_TEST(flip_reply)
+{
+	flip_sweep(PH_REPLY, &prot[0], 3, 0);
+}
+END_TEST
+
+START_TEST(flip_newkeys)
+{
+	flip_sweep(PH_NEWKEYS, &prot[0], 1, 0);
+}
+END_TEST
+
+START_TEST(flip_enc1)
+{
+	flip_sweep(PH_ENC1, &prot[_i], 3, 0);
+}
+END_TEST
+
+START_TEST(flip_enc2)
+{
+	flip_sweep(PH_ENC2, &prot[_i], 4, 0);
+}
+END_TEST
+
+START_TEST(flip_nonblocking)
+{
+	static const enum phase ph[] = {PH_KEXINIT, PH_REPLY, PH_ENC1, PH_ENC2};
+
+	flip_sweep(ph[_i % 4], &prot[_i % NPROT], 11, 1);
+}
+END_TEST
+
+/* ---- truncation --------------------------------------------------------- */
+
+/* The connection closes after k bytes of the phase's packet, for k at
+ * the edges of the length field, the first block and the MAC. */
+static void trunc_sweep(enum phase ph, const struct cfg *cfg, int nb)
+{
+	size_t wire[PH_COUNT], ks[12], i, nk = 0, w;
+	int want = ph == PH_BANNER ? LIBSSH2_ERROR_BANNER_RECV
+				   : LIBSSH2_ERROR_SOCKET_DISCONNECT;
+
+	probe(cfg, wire);
+	w = wire[ph];
+	ks[nk++] = 0;
+	ks[nk++] = 1;
+	ks[nk++] = 3;
+	ks[nk++] = 4;
+	ks[nk++] = 5;
+	ks[nk++] = 15;
+	ks[nk++] = 16;
+	ks[nk++] = 17;
+	ks[nk++] = w / 2;
+	ks[nk++] = w - 16;
+	ks[nk++] = w - 1;
+	for (i = 0; i < nk; i++) {
+		struct run r;
+		char what[160];
+
+		if (ks[i] >= w)
+			continue;
+		run_init(&r, cfg);
+		r.nb = nb;
+		r.f.ph = ph;
+		r.f.kind = F_TRUNC;
+		r.f.arg = (uint32_t)ks[i];
+		run_session(&r);
+		snprintf(what, sizeof(what),
+			 "%s/%s: %s cut after %zu of %zu bytes%s", cfg->cipher,
+			 cfg->mac, phase_name[ph], ks[i], w,
+			 nb ? " (non-blocking)" : "");
+		check_outcome(&r, want, call_of(ph), what);
+	}
+}
+
+START_TEST(truncated)
+{
+	/* plaintext phases once, encrypted ones under every protection */
+	static const enum phase ph[] = {PH_BANNER, PH_KEXINIT, PH_REPLY,
+					PH_NEWKEYS};
+
+	if (_i < 4)
+		trunc_sweep(ph[_i], &prot[0], 0);
+	else
+		trunc_sweep(_i % 2 ? PH_ENC2 : PH_ENC1, &prot[(_i - 4) / 2], 0);
+}
+END_TEST
+
+START_TEST(truncated_nonblocking)
+{
+	static const enum phase ph[] = {PH_BANNER,  PH_KEXINIT, PH_REPLY,
+					PH_NEWKEYS, PH_ENC1,	PH_ENC2};
+
+	trunc_sweep(ph[_i % 6], &prot[_i % NPROT], 1);
+}
+END_TEST
+
+/* ---- framing under valid protection ---------------------------------------
+ */
+
+/* packet_length and padding_length the client must refuse although the
+ * MAC or tag (computed over the bad values) verifies: RFC 4253 6. */
+static void framing_sweep(enum phase ph, const struct cfg *cfg, int nb)
+{
+	struct {
+		enum fkind kind;
+		uint32_t v; /* 0xfffffff0 + k: relative to the real value */
+		const char *what;
+	} t[] = {
+		{F_LEN, 1, "packet_length over 256 KiB"},
+		{F_LEN, 0xffffffffu, "packet_length 2^32-1"},
+		{F_LEN, 0, "packet_length 0"},
+		{F_LEN, 4, "packet_length 4"},
+		{F_LEN, 0xfffffff1u, "packet_length one past the block"},
+		{F_LEN, 0xfffffff3u, "packet_length three past the block"},
+		{F_PADLEN, 3, "padding_length 3"},
+		{F_PADLEN, 0, "padding_length 0"},
+		{F_PADLEN, 255, "padding_length 255"},
+		{F_PADLEN, 0xfffffff0u, "padding_length = packet_length - 1"},
+		{F_PADLEN, 0xfffffff2u, "padding_length > packet_length"},
+	};
+	size_t wire[PH_COUNT], i;
+	const struct cipher_def *c =
+		cipher_by_name(cfg->cipher, strlen(cfg->cipher));
+	int enc = ph >= PH_ENC1;
+	unsigned bs = enc && c->blocksize > 8 ? c->blocksize : 8;
+	int apart = enc && (c->authlen || strstr(cfg->mac, "-etm"));
+	uint32_t len;
+
+	probe(cfg, wire);
+	/* the packet_length the server frames: wire less tag and field */
+	len = (uint32_t)(wire[ph] - 4 -
+			 (enc ? (c->authlen ? c->authlen
+					    : mac_by_name(cfg->mac,
+							  strlen(cfg->mac))
+						      ->maclen)
+			      : 0));
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct run r;
+		char what[200];
+		uint32_t v = t[i].v;
+
+		if (t[i].kind == F_LEN && v == 1)
+			v = SSH_PACKET_MAX + bs - (apart ? 0 : 4);
+		else if (v >= 0xfffffff0u && v != 0xffffffffu)
+			v = len + (v - 0xfffffff0u) - (t[i].kind == F_PADLEN);
+		run_init(&r, cfg);
+		r.nb = nb;
+		r.f.ph = ph;
+		r.f.kind = t[i].kind;
+		r.f.arg = v;
+		run_session(&r);
+		snprintf(what, sizeof(what), "%s/%s, %s: %s (%u)%s",
+			 cfg->cipher, cfg->mac, phase_name[ph], t[i].what, v,
+			 nb ? " (non-blocking)" : "");
+		check_outcome(&r, LIBSSH2_ERROR_PROTO, call_of(ph), what);
+	}
+}
+
+START_TEST(framing)
+{
+	static const enum phase ph[] = {PH_KEXINIT, PH_REPLY, PH_NEWKEYS};
+
+	if (_i < 3)
+		framing_sweep(ph[_i], &prot[0], 0);
+	else
+		framing_sweep(_i % 2 ? PH_ENC2 : PH_ENC1, &prot[(_i - 3) / 2],
+			      0);
+}
+END_TEST
+
+START_TEST(framing_nonblocking)
+{
+	framing_sweep(_i % 2 ? PH_ENC2 : PH_ENC1, &prot[_i / 2], 1);
+}
+END_TEST
+
+/* The largest packet the client must take: packet_length at the limit
+ * (an IGNORE right before SERVICE_ACCEPT), and nothing breaks. */
+START_TEST(largest_packet)
+{
+	const struct cfg *cfg = &prot[_i];
+	const struct cipher_def *c =
+		cipher_by_name(cfg->cipher, strlen(cfg->cipher));
+	int apart = c->authlen || strstr(cfg->mac, "-etm");
+	unsigned bs = c->blocksize > 8 ? c->blocksize : 8;
+	size_t n, len, pad;
+	uint8_t *msg;
+	struct run r;
+
+	/* the biggest payload the server's framing keeps within the limit */
+	for (n = SSH_PACKET_MAX;; n--) {
+		size_t aligned = 1 + n + (apart ? 0 : 4);
+
+		pad = bs - aligned % bs;
+		if (pad < 4)
+			pad += bs;
+		len = 1 + n + pad;
+		if (len <= SSH_PACKET_MAX)
+			break;
+	}
+	ck_assert_uint_ge(len, SSH_PACKET_MAX - 16);
+	msg = calloc(1, n);
+	ck_assert_ptr_nonnull(msg);
+	msg[0] = SSH_MSG_IGNORE;
+	put_u32(msg + 1, (uint32_t)(n - 5));
+	run_init(&r, cfg);
+	r.f.ph = PH_ENC1;
+	r.f.kind = F_INSERT;
+	r.f.msg = msg;
+	r.f.msglen = n;
+	run_session(&r);
+	check_outcome(&r, 0, -1, "a packet_length at the limit");
+	free(msg);
+}
+END_TEST
+
+/* ---- messages out of order, DISCONNECT, garbage ------------------------- */
+
+static const uint8_t m_newkeys[] = {SSH_MSG_NEWKEYS};
+static const uint8_t m_accept[] = {SSH_MSG_SERVICE_ACCEPT,
+				   0,
+				   0,
+				   0,
+				   12,
+				   's',
+				   's',
+				   'h',
+				   '-',
+				   'u',
+				   's',
+				   'e',
+				   'r',
+				   'a',
+				   'u',
+				   't',
+				   'h'};
+static const uint8_t m_chandata[] = {94, 0, 0, 0, 0, 0, 0, 0, 1, 'x'};
+static const uint8_t m_ignore[] = {SSH_MSG_IGNORE, 0, 0, 0, 3, 'a', 'b', 'c'};
+static const uint8_t m_unknown[] = {150, 'x'};
+static const uint8_t m_reply_junk[] = {
+	SSH_MSG_KEX_ECDH_REPLY, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+static const uint8_t m_disconnect[] = {SSH_MSG_DISCONNECT,
+				       0,
+				       0,
+				       0,
+				       11,
+				       0,
+				       0,
+				       0,
+				       9,
+				       'g',
+				       'o',
+				       'i',
+				       'n',
+				       'g',
+				       ' ',
+				       'o',
+				       'f',
+				       'f',
+				       0,
+				       0,
+				       0,
+				       0};
+/* a well-framed plaintext packet holding CHANNEL_SUCCESS */
+static const uint8_t g_framed[] = {0, 0, 0, 12, 10, 99, 1, 2,
+				   3, 4, 5, 6,	7,  8,	9, 10};
+static const uint8_t g_zeros[16];
+
+#define MSG(a) a, sizeof(a)
+
+static const struct ooo {
+	const char *what;
+	int strict;
+	struct fault f;
+	int want;
+} ooo[] = {
+	{"NEWKEYS before the ECDH reply",
+	 0,
+	 {PH_REPLY, F_REPLACE, 0, 0, MSG(m_newkeys)},
+	 LIBSSH2_ERROR_PROTO},
+	{"a second KEXINIT in the middle",
+	 0,
+	 {PH_REPLY, F_REPLACE, 0, 0, NULL, 0},
+	 LIBSSH2_ERROR_PROTO},
+	{"a second KEXINIT in the middle (strict)",
+	 1,
+	 {PH_REPLY, F_REPLACE, 0, 0, NULL, 0},
+	 LIBSSH2_ERROR_PROTO},
+	{"SERVICE_ACCEPT before NEWKEYS",
+	 0,
+	 {PH_NEWKEYS, F_REPLACE, 0, 0, MSG(m_accept)},
+	 LIBSSH2_ERROR_PROTO},
+	{"a channel message in the initial kex (strict)",
+	 1,
+	 {PH_REPLY, F_INSERT, 0, 0, MSG(m_chandata)},
+	 LIBSSH2_ERROR_PROTO},
+	{"a channel message in the initial kex",
+	 0,
+	 {PH_REPLY, F_INSERT, 0, 0, MSG(m_chandata)},
+	 LIBSSH2_ERROR_PROTO},
+	{"an unknown message in the initial kex (strict)",
+	 1,
+	 {PH_NEWKEYS, F_INSERT, 0, 0, MSG(m_unknown)},
+	 LIBSSH2_ERROR_PROTO},
+	{"an unknown message in the initial kex",
+	 0,
+	 {PH_REPLY, F_INSERT, 0, 0, MSG(m_unknown)},
+	 LIBSSH2_ERROR_PROTO},
+	{"IGNORE in the initial kex (strict)",
+	 1,
+	 {PH_REPLY, F_INSERT, 0, 0, MSG(m_ignore)},
+	 LIBSSH2_ERROR_PROTO},
+	{"IGNORE in the initial kex (not strict: fine)",
+	 0,
+	 {PH_REPLY, F_INSERT, 0, 0, MSG(m_ignore)},
+	 0},
+	{"IGNORE before KEXINIT (strict: must be first)",
+	 1,
+	 {PH_KEXINIT, F_INSERT, 0, 0, MSG(m_ignore)},
+	 LIBSSH2_ERROR_PROTO},
+	{"IGNORE before KEXINIT (not strict: fine)",
+	 0,
+	 {PH_KEXINIT, F_INSERT, 0, 0, MSG(m_ignore)},
+	 0},
+	{"ECDH_REPLY instead of KEXINIT",
+	 0,
+	 {PH_KEXINIT, F_REPLACE, 0, 0, MSG(m_reply_junk)},
+	 LIBSSH2_ERROR_PROTO},
+	{"ECDH_REPLY after NEWKEYS",
+	 0,
+	 {PH_ENC1, F_REPLACE, 0, 0, MSG(m_reply_junk)},
+	 LIBSSH2_ERROR_PROTO},
+	{"NEWKEYS with no exchange running",
+	 1,
+	 {PH_ENC1, F_REPLACE, 0, 0, MSG(m_newkeys)},
+	 LIBSSH2_ERROR_PROTO},
+	{"DISCONNECT instead of KEXINIT",
+	 0,
+	 {PH_KEXINIT, F_REPLACE, 0, 0, MSG(m_disconnect)},
+	 LIBSSH2_ERROR_SOCKET_DISCONNECT},
+	{"DISCONNECT instead of the reply (strict)",
+	 1,
+	 {PH_REPLY, F_REPLACE, 0, 0, MSG(m_disconnect)},
+	 LIBSSH2_ERROR_SOCKET_DISCONNECT},
+	{"DISCONNECT instead of NEWKEYS",
+	 0,
+	 {PH_NEWKEYS, F_REPLACE, 0, 0, MSG(m_disconnect)},
+	 LIBSSH2_ERROR_SOCKET_DISCONNECT},
+	{"DISCONNECT instead of SERVICE_ACCEPT",
+	 1,
+	 {PH_ENC1, F_REPLACE, 0, 0, MSG(m_disconnect)},
+	 LIBSSH2_ERROR_SOCKET_DISCONNECT},
+	{"DISCONNECT instead of USERAUTH_FAILURE",
+	 0,
+	 {PH_ENC2, F_REPLACE, 0, 0, MSG(m_disconnect)},
+	 LIBSSH2_ERROR_SOCKET_DISCONNECT},
+	{"text after the banner",
+	 0,
+	 {PH_BANNER, F_GARBAGE, 0, 0, (const uint8_t *)"garbage!", 8},
+	 LIBSSH2_ERROR_PROTO},
+	{"a second banner",
+	 0,
+	 {PH_BANNER, F_GARBAGE, 0, 0, (const uint8_t *)"SSH-2.0-again\r\n", 15},
+	 LIBSSH2_ERROR_PROTO},
+	{"empty lines after the banner",
+	 0,
+	 {PH_BANNER, F_GARBAGE, 0, 0, (const uint8_t *)"\r\n\r\n\r\n\r\n", 8},
+	 LIBSSH2_ERROR_PROTO},
+	{"zero bytes after the banner",
+	 0,
+	 {PH_BANNER, F_GARBAGE, 0, 0, MSG(g_zeros)},
+	 LIBSSH2_ERROR_PROTO},
+	{"a framed CHANNEL_SUCCESS after the banner",
+	 0,
+	 {PH_BANNER, F_GARBAGE, 0, 0, MSG(g_framed)},
+	 LIBSSH2_ERROR_PROTO},
+	{"a framed CHANNEL_SUCCESS after the banner (strict)",
+	 1,
+	 {PH_BANNER, F_GARBAGE, 0, 0, MSG(g_framed)},
+	 LIBSSH2_ERROR_PROTO},
+};
+#define NOOO (int)(sizeof(ooo) / sizeof(ooo[0]))
+
+static void ooo_run(const struct ooo *o, int nb)
+{
+	struct run r;
+	struct cfg cfg = prot[o->strict ? 3 : 0];
+	char what[160];
+
+	run_init(&r, &cfg);
+	r.nb = nb;
+	r.f = o->f;
+	run_session(&r);
+	snprintf(what, sizeof(what), "%s%s", o->what,
+		 nb ? " (non-blocking)" : "");
+	check_outcome(&r, o->want, o->want ? call_of(o->f.ph) : -1, what);
+	/* never an UNIMPLEMENTED for a message that breaks the protocol */
+	ck_assert_int_eq(r.sv.unimpl_n, 0);
+	if (o->want == LIBSSH2_ERROR_SOCKET_DISCONNECT)
+		ck_assert_msg(strstr(r.msg, "going off"), "%s: \"%s\"", what,
+			      r.msg);
+}
+
+START_TEST(out_of_order)
+{
+	ooo_run(&ooo[_i], 0);
+}
+END_TEST
+
+START_TEST(out_of_order_nonblocking)
+{
+	ooo_run(&ooo[_i], 1);
+}
+END_TEST
+
+/* ---- a server that stops talking ------------------------------------------
+ */
+
+START_TEST(stall)
+{
+	static const struct {
+		enum phase ph;
+		uint32_t bytes;
+	} t[] = {
+		{PH_BANNER, 0},	 {PH_BANNER, 10}, {PH_KEXINIT, 0},
+		{PH_KEXINIT, 7}, {PH_REPLY, 0},	  {PH_REPLY, 40},
+		{PH_NEWKEYS, 0}, {PH_ENC1, 0},	  {PH_ENC1, 20},
+		{PH_ENC2, 0},	 {PH_ENC2, 30},
+	};
+	struct run r;
+	char what[120];
+
+	run_init(&r, &prot[_i % NPROT]);
+	r.timeout_ms = STALL_TIMEOUT_MS;
+	r.f.ph = t[_i].ph;
+	r.f.kind = F_STALL;
+	r.f.arg = t[_i].bytes;
+	run_session(&r);
+	snprintf(what, sizeof(what), "silence after %u bytes of %s",
+		 t[_i].bytes, phase_name[t[_i].ph]);
+	check_outcome(&r, LIBSSH2_ERROR_TIMEOUT, call_of(t[_i].ph), what);
+	ck_assert_msg(r.ms >= STALL_TIMEOUT_MS - 1 &&
+			      r.ms < STALL_TIMEOUT_MS + STALL_SLACK_MS,
+		      "%s: gave up after %ld ms (timeout %d)", what, r.ms,
+		      STALL_TIMEOUT_MS);
+}
+END_TEST
+
+/* ---- LIBSSH2_CALLBACK_MACERROR --------------------------------------------
+ */
+
+/* Flip a bit of SERVICE_ACCEPT (in the MAC, or in the payload) under the
+ * given protection, with the callback in mode cb. */
+static void macerr_run(struct run *r, const struct cfg *cfg, enum cbmode cb,
+		       int in_payload, int finish)
+{
+	size_t wire[PH_COUNT];
+	const struct cipher_def *c =
+		cipher_by_name(cfg->cipher, strlen(cfg->cipher));
+
+	probe(cfg, wire);
+	run_init(r, cfg);
+	r->cb = cb;
+	r->finish_auth = finish;
+	r->f.ph = PH_ENC1;
+	r->f.kind = F_FLIP;
+	/* the payload starts at 5 (type), the service name at 10; the
+	 * MAC or tag is the end */
+	r->f.arg = in_payload ? 12 : (uint32_t)(wire[PH_ENC1] - 3);
+	r->f.bit = 2;
+	/* the server goes on as if nothing happened */
+	r->flip_go_on = 1;
+	(void)c;
+	run_session(r);
+}
+
+/* The callback returns 0: the packet is processed as if its MAC were
+ * right, and the connection goes on (the next packets still verify, so
+ * the keystream and sequence numbers stayed in step). */
+START_TEST(macerror_accept)
+{
+	const struct cfg *cfg = &prot[_i % 2]; /* MtE, EtM */
+	struct run r;
+
+	macerr_run(&r, cfg, CB_ACCEPT, 0, 1);
+	ck_assert_msg(r.rc == 0, "%s: %d %s: %s", cfg->mac, r.rc, ename(r.rc),
+		      r.msg);
+	ck_assert_int_eq(r.cb_calls, 1);
+	/* it was shown the packet: the payload, type byte first */
+	ck_assert_int_eq(r.cb_len, (int)sizeof(m_accept));
+	ck_assert_mem_eq(r.cb_pkt, m_accept, sizeof(m_accept));
+	ck_assert_str_eq(r.list, METHODS);
+	ck_assert(r.authed);
+	ck_assert(r.sv.done);
+}
+END_TEST
+
+/* A flipped payload bit: what the callback accepts is the forged
+ * packet, which the session then acts on (integrity is given up). */
+START_TEST(macerror_accept_forged)
+{
+	const struct cfg *cfg = &prot[_i % 2];
+	uint8_t forged[sizeof(m_accept)];
+	struct run r;
+
+	memcpy(forged, m_accept, sizeof(forged));
+	forged[12 - 5] ^= 1u << 2; /* "ssh-userauth" -> "ssl-userauth" */
+	macerr_run(&r, cfg, CB_ACCEPT, 1, 0);
+	ck_assert_msg(r.rc == 0, "%s: %d %s: %s", cfg->mac, r.rc, ename(r.rc),
+		      r.msg);
+	ck_assert_int_eq(r.cb_calls, 1);
+	ck_assert_int_eq(r.cb_len, (int)sizeof(forged));
+	ck_assert_mem_eq(r.cb_pkt, forged, sizeof(forged));
+	ck_assert_str_eq(r.list, METHODS);
+}
+END_TEST
+
+/* The callback refuses: the packet is dropped, INVALID_MAC. */
+START_TEST(macerror_refuse)
+{
+	const struct cfg *cfg = &prot[_i % 2];
+	struct run r;
+
+	macerr_run(&r, cfg, CB_REFUSE, _i >= 2, 0);
+	check_outcome(&r, LIBSSH2_ERROR_INVALID_MAC, 1, "callback refuses");
+	ck_assert_int_eq(r.cb_calls, 1);
+	ck_assert_ptr_nonnull(strstr(r.msg, "callback"));
+}
+END_TEST
+
+/* AEAD: a tag failure is a decryption error; the callback is not asked. */
+START_TEST(macerror_aead)
+{
+	const struct cfg *cfg = &prot[2 + _i % 2];
+	struct run r;
+
+	macerr_run(&r, cfg, CB_ACCEPT, _i >= 2, 0);
+	check_outcome(&r, LIBSSH2_ERROR_DECRYPT, 1, cfg->cipher);
+	ck_assert_int_eq(r.cb_calls, 0);
+}
+END_TEST
+
+/* Without a callback a bad HMAC is fatal at once (the baseline). */
+START_TEST(macerror_none)
+{
+	const struct cfg *cfg = &prot[_i % 2];
+	struct run r;
+
+	macerr_run(&r, cfg, CB_NONE, _i >= 2, 0);
+	check_outcome(&r, LIBSSH2_ERROR_INVALID_MAC, 1, "no callback");
+	ck_assert_int_eq(r.cb_calls, 0);
+}
+END_TEST
+
+/* ---- SSH_MSG_UNIMPLEMENTED ------------------------------------------------
+ */
+
+/* After SERVICE_ACCEPT the server sends a message number the client does
+ * not know; the client must answer UNIMPLEMENTED quoting that packet's
+ * sequence number (strict KEX restarted the count at NEWKEYS), drop the
+ * message, and go on: the login still works. */
+static void unimpl_run(const struct cfg *cfg, int type, int ignore_first,
+		       int nb)
+{
+	struct run r;
+	char what[120];
+
+	run_init(&r, cfg);
+	r.unknown = type;
+	r.ignore_first = ignore_first;
+	r.finish_auth = 1;
+	r.nb = nb;
+	run_session(&r);
+	snprintf(what, sizeof(what), "message %d, %s%s", type, cfg->cipher,
+		 cfg->strict ? " strict" : "");
+	check_outcome(&r, 0, -1, what);
+	ck_assert_msg(r.authed, "%s: not authenticated", what);
+	ck_assert_msg(r.sv.unimpl_n == 1, "%s: %d UNIMPLEMENTED", what,
+		      r.sv.unimpl_n);
+	ck_assert_msg(r.sv.unimpl_seq == r.sv.unknown_seq,
+		      "%s: UNIMPLEMENTED quotes %u, the packet was %u", what,
+		      r.sv.unimpl_seq, r.sv.unknown_seq);
+	/* strict: KEXINIT, reply, NEWKEYS are 0..2 and then 0 again */
+	ck_assert_uint_eq(r.sv.unknown_seq,
+			  (cfg->strict ? 1u : 4u) + (ignore_first ? 1 : 0));
+}
+
+START_TEST(unimplemented_reply)
+{
+	/* unassigned or not for a client (RFC 4250 4.1): 0, SERVICE_REQUEST,
+	 * 8..19, USERAUTH_REQUEST, 83..89, 101..127, local extensions */
+	static const int types[] = {150, 0,   5,   8,	19,  50, 83,
+				    89,	 101, 127, 128, 192, 255};
+
+	unimpl_run(&prot[_i % NPROT], types[_i], _i % 3 == 1, 0);
+}
+END_TEST
+
+START_TEST(unimplemented_nonblocking)
+{
+	unimpl_run(&prot[_i], 150, _i % 2, 1);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *su = suite_create("session_fault");
+	SRunner *sr;
+	TCase *tc;
+	int nf;
+
+	tc = tcase_create("good");
+	tcase_set_timeout(tc, 300);
+	tcase_add_loop_test(tc, good_every_cipher, 0, NGOOD);
+	tcase_add_loop_test(tc, good_nonblocking, 0, NGOOD);
+	tcase_add_loop_test(tc, good_k_encoding, 0, 2 * NPROT);
+	suite_add_tcase(su, tc);
+
+	tc = tcase_create("flip");
+	tcase_set_timeout(tc, 1200);
+	tcase_add_test(tc, flip_banner);
+	tcase_add_test(tc, flip_kexinit);
+	tcase_add_test(tc, flip_reply);
+	tcase_add_test(tc, flip_newkeys);
+	tcase_add_loop_test(tc, flip_enc1, 0, NPROT);
+	tcase_add_loop_test(tc, flip_enc2, 0, NPROT);
+	tcase_add_loop_test(tc, flip_nonblocking, 0, 4);
+	suite_add_tcase(su, tc);
+
+	tc = tcase_create("trunc_framing");
+	tcase_set_timeout(tc, 600);
+	tcase_add_loop_test(tc, truncated, 0, 4 + 2 * NPROT);
+	tcase_add_loop_test(tc, truncated_nonblocking, 0, 6);
+	tcase_add_loop_test(tc, framing, 0, 3 + 2 * NPROT);
+	tcase_add_loop_test(tc, framing_nonblocking, 0, 2 * NPROT);
+	tcase_add_loop_test(tc, largest_packet, 0, NPROT);
+	suite_add_tcase(su, tc);
+
+	tc = tcase_create("order");
+	tcase_set_timeout(tc, 300);
+	tcase_add_loop_test(tc, out_of_order, 0, NOOO);
+	tcase_add_loop_test(tc, out_of_order_nonblocking, 0, NOOO);
+	tcase_add_loop_test(tc, stall, 0, 11);
+	suite_add_tcase(su, tc);
+
+	tc = tcase_create("macerror");
+	tcase_set_timeout(tc, 300);
+	tcase_add_loop_test(tc, macerror_accept, 0, 2);
+	tcase_add_loop_test(tc, macerror_accept_forged, 0, 2);
+	tcase_add_loop_test(tc, macerror_refuse, 0, 4);
+	tcase_add_loop_test(tc, macerror_aead, 0, 4);
+	tcase_add_loop_test(tc, macerror_none, 0, 4);
+	suite_add_tcase(su, tc);
+
+	tc = tcase_create("unimplemented");
+	tcase_set_timeout(tc, 300);
+	tcase_add_loop_test(tc, unimplemented_reply, 0, 13);
+	tcase_add_loop_test(tc, unimplemented_nonblocking, 0, NPROT);
+	suite_add_tcase(su, tc);
+
+	sr = srunner_create(su);
+	srunner_run_all(sr, CK_ENV);
+	nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
