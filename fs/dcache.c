@@ -299,6 +299,22 @@ int dc_lookup(struct dcache *d, const char *path, struct sftp_attrs *a)
 	return 1;
 }
 
+int dc_lookup_born(struct dcache *d, const char *path, struct sftp_attrs *a,
+		   uint64_t *born)
+{
+	size_t dlen;
+	const char *name;
+	struct dlist *l;
+	int r = dc_lookup(d, path, a);
+
+	if (r == 1) {
+		split(path, &dlen, &name);
+		l = fresh(d, path, dlen);
+		*born = l ? l->born : UINT64_MAX;
+	}
+	return r;
+}
+
 #define MARK_LINKED 1
 #define MARK_KEEP_ATIME 2
 #define MARK_EXIST 4 /* made, removed or renamed: it may or may not exist */

@@ -1141,6 +1141,7 @@ static void reply_in(struct op *op, int err, const uint8_t *body, size_t n)
 		fh->flags = op->fi.flags;
 		fh->is_dir = op->kind == OP_OPENDIR;
 		fh->open_wgen = itable_wgen(op->c->it, op->ino);
+		fh->open_since = op->since;
 		if (fh->is_dir && !(fh->dpath = strdup(op->path))) {
 			free(fh);
 			rc = -ENOMEM;
@@ -1861,6 +1862,7 @@ static void fh_forget(struct conn *c, struct fh *fh)
 	st_release(c, fh);
 	ra_release(fh);
 	da_reset(fh);
+	free(fh->whole);
 	free(fh->dpath);
 	free(fh);
 }
@@ -2551,6 +2553,7 @@ void op_start(struct conn *c, struct op *op)
 		break;
 	case OP_RELEASE:
 	case OP_RELEASEDIR:
+		pf_release(c, fh);
 		st_release(c, fh);
 		ra_release(fh);
 		da_reset(fh);

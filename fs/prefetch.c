@@ -452,6 +452,7 @@ int pf_open(struct op *op)
 	fh->flags = op->fi.flags;
 	fh->pf_wgen = itable_wgen(c->it, op->ino);
 	fh->pf_attrs = p->a;
+	fh->pf_since = p->since;
 	drop(s, p);
 	op_open_link(c, fh);
 	op->fi.fh = (uintptr_t)fh;
@@ -494,11 +495,22 @@ void pf_fh_op(struct op *op)
 			     n);
 		break;
 	}
-	case OP_RELEASE:
-		free(fh->pf_data);
+	case OP_RELEASE: {
+		char *path = itable_wgen(op->c->it, fh->ino) == fh->pf_wgen
+				     ? itable_path(op->c->it, fh->ino)
+				     : NULL;
+
+		/* (for the next open of it: pf_keep) */
+		if (path)
+			pf_keep(op->c, path, &fh->pf_attrs, fh->pf_data,
+				fh->pf_len, fh->pf_since);
+		else
+			free(fh->pf_data);
+		free(path);
 		free(fh);
 		op_reply_err(op, 0);
 		break;
+	}
 	case OP_FLUSH:
 	case OP_FSYNC:
 		op_reply_err(op, 0);
@@ -519,6 +531,95 @@ void pf_fh_op(struct op *op)
 		break;
 	}
 	op_free(op);
+}
+
+/*
+ * Small files are opened again and again (git opens .git/HEAD four times
+ * in one status; make, compilers and editors reread what they read): a
+ * file read whole through a handle, or handed over by a fetch, is kept
+ * like a fetched one when the handle closes, under the same rules
+ * (still_true): the kept listing still shows its size and time, nothing
+ * of ours changed it since its OPEN, and cache_timeout has not passed.
+ */
+void pf_keep(struct conn *c, const char *path, const struct sftp_attrs *a,
+	     uint8_t *data, size_t len, uint64_t since)
+{
+	struct pfset *s;
+	struct pfile *p;
+
+	if (!c->dc || !path || len > PF_FILE_MAX || a->size != len ||
+	    !(s = set_of(c)))
+		goto out;
+	expire(s);
+	if ((p = find(s, path))) {
+		if (p->state != PF_READY)
+			goto out; /* a fetch of it on its way */
+		drop(s, p);
+	}
+	if (s->n >= PF_FILES_MAX || s->bytes + len > PF_BYTES_MAX ||
+	    !(p = calloc(1, sizeof(*p))))
+		goto out;
+	if (!(p->path = strdup(path))) {
+		free(p);
+		goto out;
+	}
+	p->c = c;
+	p->a = *a;
+	p->since = since;
+	p->state = PF_READY;
+	p->data = data;
+	p->len = len;
+	p->expires = now_s() + c->o->cache_timeout;
+	p->next = s->head;
+	if (s->head)
+		s->head->pprev = &p->next;
+	s->head = p;
+	p->pprev = &s->head;
+	s->n++;
+	s->bytes += len;
+	return;
+out:
+	free(data);
+}
+
+void pf_whole(struct fh *fh, const struct iovec *v, int n, size_t len)
+{
+	uint8_t *d;
+	int i;
+
+	if (fh->whole || len > PF_FILE_MAX ||
+	    (fh->flags & O_ACCMODE) != O_RDONLY || !(d = malloc(len ? len : 1)))
+		return;
+	for (i = 0, len = 0; i < n; i++) {
+		memcpy(d + len, v[i].iov_base, v[i].iov_len);
+		len += v[i].iov_len;
+	}
+	fh->whole = d;
+	fh->whole_len = len;
+}
+
+void pf_release(struct conn *c, struct fh *fh)
+{
+	struct sftp_attrs a;
+	uint64_t born;
+	char *path;
+
+	if (!fh->whole || (fh->flags & O_ACCMODE) != O_RDONLY ||
+	    itable_wgen(c->it, fh->ino) != fh->open_wgen ||
+	    !(path = itable_path(c->it, fh->ino)))
+		goto out;
+	/* the listing's attributes must be no newer than what was read,
+	 * or they could vouch for bytes from before a change */
+	if (dc_lookup_born(c->dc, path, &a, &born) == 1 &&
+	    born <= fh->open_since && (a.flags & SSH_FILEXFER_ATTR_SIZE) &&
+	    a.size == fh->whole_len) {
+		pf_keep(c, path, &a, fh->whole, fh->whole_len, fh->open_since);
+		fh->whole = NULL;
+	}
+	free(path);
+out:
+	free(fh->whole);
+	fh->whole = NULL;
 }
 
 void pf_free(struct conn *c)

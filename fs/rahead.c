@@ -220,6 +220,9 @@ static int try_serve(struct op *op, struct pieces *pc, uint64_t *hole,
 
 static void answer(struct op *op, const struct pieces *pc)
 {
+	/* the whole of a small file, from its start to its end */
+	if (!op->err && op->off == 0 && op->got < op->size)
+		pf_whole(op->fh, pc->v, pc->n, op->got);
 	if (op->err && op->got == 0)
 		op_reply_err(op, op->err);
 	else if (op->got == 0)

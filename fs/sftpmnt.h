@@ -240,6 +240,12 @@ struct fh {
 	size_t pf_len;
 	uint64_t pf_wgen; /* the inode's write generation at the open */
 	struct sftp_attrs pf_attrs; /* as fetched (fstat: even unlinked) */
+	uint64_t pf_since;	    /* chg_now() when its fetch began */
+	/* a small file read whole from its start through this handle:
+	 * kept like a fetched one when the handle closes (pf_keep) */
+	uint8_t *whole;
+	size_t whole_len;
+	uint64_t open_since; /* chg_now() when its OPEN went out */
 	struct fh *onext, **oprev; /* conn->open_files (files, not dirs) */
 	int battr_ok;
 	int bmtime_set; /* battr.mtime was set, not guessed from a write */
@@ -472,6 +478,15 @@ void pf_fh_op(struct op *op);
  * handle like any other (reopened by path): 1. */
 int pf_stale(struct conn *c, struct fh *fh);
 void pf_free(struct conn *c);
+/* The whole of a small file, read through a handle now closing, kept
+ * to answer opens of it as a fetched one (takes data). */
+void pf_keep(struct conn *c, const char *path, const struct sftp_attrs *a,
+	     uint8_t *data, size_t len, uint64_t since);
+/* A read-only handle closes: keep what it read whole (pf_keep). */
+void pf_release(struct conn *c, struct fh *fh);
+/* rahead.c: a read from offset 0 that reached the end of a small file
+ * (the whole file, for pf_release). */
+void pf_whole(struct fh *fh, const struct iovec *v, int n, size_t len);
 
 /* dcache.c: complete directory listings answering lookups (I/O thread
  * only).  Paths are absolute remote paths. */
@@ -538,6 +553,9 @@ int dc_listed(struct dcache *d, const char *dir);
  * S_IFDIR): files only with their attributes known (not one with other
  * links), names only whose existence is known.  0, or -1 if dir has no
  * fresh listing. */
+/* dc_lookup, and (1: a name known) when its listing began (chg_now()). */
+int dc_lookup_born(struct dcache *d, const char *path, struct sftp_attrs *a,
+		   uint64_t *born);
 int dc_each(struct dcache *d, const char *dir, mode_t type,
 	    void (*fn)(void *arg, const char *name,
 		       const struct sftp_attrs *a),

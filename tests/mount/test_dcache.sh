@@ -41,6 +41,7 @@ for i in $(seq 0 59); do echo "g $i" >"$srv/e/g$i"; done
 mkdir -p "$srv/spec" "$srv/q/r/spec2/sub"
 for i in $(seq 0 29); do echo "s $i" >"$srv/spec/s$i"; echo "t $i" >"$srv/q/r/spec2/t$i"; done
 echo x >"$srv/specfile"
+mkdir -p "$srv/kw"; echo "ref: refs/heads/master" >"$srv/kw/head"
 for d in a b c; do mkdir -p "$srv/cpt/$d"; for i in 0 1 2 3 4; do head -c $((i * 3000 + 7)) /dev/urandom >"$srv/cpt/$d/x$i"; done; done
 ln -s spec "$srv/speclink"
 
@@ -224,6 +225,30 @@ sent = c2s() - before
 check(sent == 0, 'cp -r: the files of sibling directories were fetched ahead: %d bytes to the server (0)' % sent)
 check(all(got[(n, i)] == open('%s/cpt/%s/x%d' % (srv, n, i), 'rb').read() for (n, i) in got),
       'cp -r: what was fetched ahead is the server\'s')
+# a small file read whole is kept when it is closed: opening it again
+# (git opens .git/HEAD four times in a status) costs nothing, and a
+# change through the mount is seen at once
+os.listdir(mnt + '/kw')
+with open(mnt + '/kw/head', 'rb') as f:
+    first = f.read()
+before = c2s()
+with open(mnt + '/kw/head', 'rb') as f:
+    again = f.read()
+sent = c2s() - before
+check(sent == 0 and again == first == open(srv + '/kw/head', 'rb').read(),
+      'a small file read again after close: %d bytes to the server (0), same bytes' % sent)
+with open(mnt + '/kw/head', 'r+b') as f:
+    f.write(b'NEW')
+with open(mnt + '/kw/head', 'rb') as f:
+    after = f.read()
+check(after == open(srv + '/kw/head', 'rb').read() and after.startswith(b'NEW'),
+      'written through the mount: the kept copy is not used')
+with open(mnt + '/kw/head', 'ab') as f:
+    f.write(b'tail')
+with open(mnt + '/kw/head', 'rb') as f:
+    after = f.read()
+check(after == open(srv + '/kw/head', 'rb').read() and after.endswith(b'tail'),
+      'appended through the mount: read back whole')
 # a lookup that goes to the server lists the directory at the same time
 # (an OPENDIR with the LSTAT): the program's opendir right after it
 # waits for that listing, and a later one is answered from it
