@@ -396,13 +396,18 @@ static struct fh *bg_find(struct conn *c, const char *dir)
  * every walk.  Its OPENDIR goes out with the LSTAT, so the listing is
  * one round trip further when the opendir comes (which waits for it:
  * da_bg_wait).  Not a directory: the OPENDIR fails, and that is all it
- * cost.  Only into a free slot, never queued ahead of listings a walk
- * wants.
+ * cost (names with a dot inside are taken for files and not tried).
+ * Only into a free slot, never queued ahead of listings a walk wants.
  */
 void da_speculate(struct conn *c, const char *path)
 {
+	const char *name = strrchr(path, '/');
 	char *dir;
 
+	/* "main.c", "notes.txt": a file, most likely (a directory with a
+	 * dot inside its name only misses the round trip saved here) */
+	if (name && name[1] && strchr(name + 2, '.'))
+		return;
 	if (!c->dc || c->dead || c->dc_bg >= DA_BG_MAX ||
 	    dc_listed(c->dc, path) || bg_find(c, path) ||
 	    !(dir = strdup(path)))
