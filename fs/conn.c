@@ -415,6 +415,9 @@ LIBSSH2_SESSION *ssh_start(const struct opts *o, int sock, char *err,
 				 s, LIBSSH2_METHOD_CRYPT_SC, ciphers))) ||
 	    (o->kex &&
 	     libssh2_session_method_pref(s, LIBSSH2_METHOD_KEX, o->kex)) ||
+	    (o->hostkeyalgs &&
+	     libssh2_session_method_pref(s, LIBSSH2_METHOD_HOSTKEY,
+					 o->hostkeyalgs)) ||
 	    (o->macs && (libssh2_session_method_pref(s, LIBSSH2_METHOD_MAC_CS,
 						     o->macs) ||
 			 libssh2_session_method_pref(s, LIBSSH2_METHOD_MAC_SC,

@@ -39,7 +39,8 @@ static void usage(FILE *f)
 		"    UserKnownHostsFile=FILE   known_hosts (~/.ssh/known_hosts)\n"
 		"    StrictHostKeyChecking=yes|accept-new|no\n"
 		"    ConnectTimeout=SECONDS    (15)\n"
-		"    Ciphers=LIST KexAlgorithms=LIST MACs=LIST Compression=yes|no\n"
+		"    Ciphers=LIST KexAlgorithms=LIST MACs=LIST HostKeyAlgorithms=LIST\n"
+		"    Compression=yes|no\n"
 		"    cache=yes|no cache_timeout=SECONDS (20): kept directory "
 		"listings\n"
 		"    attr_timeout=SECONDS (1): names and attributes in the "
@@ -172,6 +173,8 @@ static int opt_one(struct opts *o, char *w)
 		return set_str(&o->kex, v);
 	} else if (IS("MACs")) {
 		return set_str(&o->macs, v);
+	} else if (IS("HostKeyAlgorithms")) {
+		return set_str(&o->hostkeyalgs, v);
 	} else if (IS("ProxyJump")) {
 		return set_str(&o->proxy_jump, v);
 	} else if (IS("cache")) {

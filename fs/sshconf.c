@@ -4,7 +4,7 @@
  * up: Host blocks with patterns (*, ?, !negation, lists), HostName, Port,
  * User, IdentityFile, IdentitiesOnly, IdentityAgent, UserKnownHostsFile,
  * StrictHostKeyChecking, ServerAliveInterval, ServerAliveCountMax,
- * ConnectTimeout, Ciphers, KexAlgorithms, MACs.
+ * ConnectTimeout, Ciphers, KexAlgorithms, MACs, HostKeyAlgorithms.
  *
  * As in ssh, the first value obtained for a keyword wins, and the
  * command line (-o) comes before any file.  Match blocks are skipped
@@ -176,6 +176,8 @@ static int apply(struct opts *o, const char *kw, char *v, const char *host)
 		return set_once(&o->kex, v);
 	} else if (KW("MACs")) {
 		return set_once(&o->macs, v);
+	} else if (KW("HostKeyAlgorithms")) {
+		return set_once(&o->hostkeyalgs, v);
 	} else if (KW("ProxyJump")) {
 		return set_once(&o->proxy_jump, v);
 	}

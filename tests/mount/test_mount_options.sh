@@ -235,15 +235,19 @@ mounted && umnt
 # the cipher: AES-GCM first on a processor with AES instructions (the
 # fastest at both ends), chacha20-poly1305 elsewhere; Ciphers= decides
 # when given.  What was agreed is in the -d output.
-cipher_of() {
-	local log=$work/dlog pid i
-	"$bin" "$SFTPMNT_TEST_USER@127.0.0.1:$id_root" "$mnt" -d -o "$base,$kh$1" >"$log" 2>&1 &
+# agreed_of OPTS [ARGS...]: the -d line of what was agreed
+agreed_of() {
+	local log=$work/dlog pid i o=$1
+	shift
+	"$bin" "$@" "$SFTPMNT_TEST_USER@127.0.0.1:$id_root" "$mnt" -d -o "$base,$kh$o" >"$log" 2>&1 &
 	pid=$!
 	for i in $(seq 1 100); do mounted && break; sleep 0.1; done
 	mounted && umnt
 	wait "$pid" 2>/dev/null
-	sed -n 's/.*, cipher \([^,]*\),.*/\1/p' "$log" | head -1
+	grep -m1 "key exchange" "$log"
 }
+cipher_of() { agreed_of "$@" | sed -n 's/.*, cipher \([^,]*\),.*/\1/p'; }
+hostkey_of() { agreed_of "$@" | sed -n 's/.*, host key \([^,]*\),.*/\1/p'; }
 want=chacha20-poly1305@openssh.com
 grep -qw aes /proc/cpuinfo && grep -qw pclmulqdq /proc/cpuinfo && want=aes128-gcm@openssh.com
 got=$(cipher_of "")
@@ -251,5 +255,16 @@ got=$(cipher_of "")
 	fail "default cipher: '$got', want $want"
 got=$(cipher_of ",Ciphers=aes256-ctr")
 [ "$got" = aes256-ctr ] && ok "Ciphers=aes256-ctr is used" || fail "Ciphers=aes256-ctr gave '$got'"
+# HostKeyAlgorithms, from -o and from an ssh_config file (-o first)
+got=$(hostkey_of ",HostKeyAlgorithms=ecdsa-sha2-nistp384")
+[ "$got" = ecdsa-sha2-nistp384 ] && ok "HostKeyAlgorithms=ecdsa-sha2-nistp384 is used" ||
+	fail "HostKeyAlgorithms=ecdsa-sha2-nistp384 gave '$got'"
+printf 'Host 127.0.0.1\n  HostKeyAlgorithms rsa-sha2-512,ssh-ed25519\n' >"$work/hk_config"
+got=$(hostkey_of "" -F "$work/hk_config")
+[ "$got" = rsa-sha2-512 ] && ok "HostKeyAlgorithms from ssh_config is used" ||
+	fail "HostKeyAlgorithms from ssh_config gave '$got'"
+got=$(hostkey_of ",HostKeyAlgorithms=ecdsa-sha2-nistp521" -F "$work/hk_config")
+[ "$got" = ecdsa-sha2-nistp521 ] && ok "HostKeyAlgorithms: -o comes before ssh_config" ||
+	fail "HostKeyAlgorithms -o over ssh_config gave '$got'"
 
 [ $fails = 0 ] || { echo "$fails failures"; exit 1; }
