@@ -79,7 +79,11 @@ for c in common script; do
 		-o "$out/obj/fuzz_$c.o"
 done
 for h in "$@"; do
-	$CC $cflags -fsanitize=fuzzer "$src/tests/fuzz/fuzz_$h.c" \
+	# (sshconf: the daemon's ssh_config reader, with FUSE's headers)
+	extra=
+	[ "$h" = sshconf ] && extra="$(pkg-config --cflags fuse3) \
+		$src/fs/sshconf.c"
+	$CC $cflags -fsanitize=fuzzer "$src/tests/fuzz/fuzz_$h.c" $extra \
 		"$out/obj/fuzz_common.o" "$out/obj/fuzz_script.o" \
 		"$out/obj/libfuzzlib.a" $wrap $libs \
 		-o "$out/fuzz_$h" &

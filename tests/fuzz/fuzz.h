@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_HARNESSES(X)                                                      \
 	X(packet)                                                              \
 	X(kexinit) X(hostkey) X(sftp) X(keyfile) X(knownhost) X(agent)         \
-		X(session) X(client)
+		X(session) X(client) X(sshconf)
 #define FUZZ_DECLARE(name) int fuzz_##name##_one(const uint8_t *, size_t);
 FUZZ_HARNESSES(FUZZ_DECLARE)
 #undef FUZZ_DECLARE
