@@ -11,6 +11,12 @@
  * seconds of the transfer alone, from open to close).
  *
  *   libbench HOST PORT USER KEYFILE read|write REMOTE_PATH [MIB]
+ *   libbench HOST PORT USER KEYFILE exec COMMAND [MIB]
+ *
+ * exec: the channel benchmark (issue #3, against `ssh -c CIPHER host
+ * COMMAND`): runs COMMAND in a session channel and reads its output
+ * through libssh2_channel_read until its end (MIB is only a check: at
+ * least that much must come).
  *
  * LIBBENCH_CIPHER=name asks for that cipher both ways (libssh2 1.10 has
  * no AES-GCM: leave it unset there and the cipher used is printed).
@@ -52,6 +58,41 @@ static int fail(LIBSSH2_SESSION *s, const char *what)
 	return 1;
 }
 
+/* exec: COMMAND's output through one session channel. */
+static int run_exec(LIBSSH2_SESSION *s, int sock, const char *cmd,
+		    unsigned long long want, char *buf)
+{
+	LIBSSH2_CHANNEL *ch;
+	unsigned long long total = 0;
+	const char *cipher = libssh2_session_methods(s, LIBSSH2_METHOD_CRYPT_SC);
+	double t0 = now(), dt;
+	ssize_t r;
+	int rc = 0;
+
+	if (!(ch = libssh2_channel_open_session(s)))
+		return fail(s, "channel_open_session");
+	if (libssh2_channel_exec(ch, cmd))
+		return fail(s, "channel_exec");
+	while ((r = libssh2_channel_read(ch, buf, BUF)) > 0)
+		total += (unsigned long long)r;
+	if (r < 0)
+		rc = fail(s, "channel_read");
+	dt = now() - t0;
+	libssh2_channel_close(ch);
+	libssh2_channel_free(ch);
+	libssh2_session_disconnect(s, "done");
+	libssh2_session_free(s);
+	libssh2_exit();
+	close(sock);
+	free(buf);
+	if (!rc && total < want)
+		rc = fail(NULL, "the command's output was short");
+	if (!rc)
+		printf("%llu %.3f %.1f %s\n", total, dt,
+		       (double)total / dt / 1e6, cipher ? cipher : "?");
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
@@ -64,9 +105,12 @@ int main(int argc, char **argv)
 	double t0, dt;
 	const char *cipher;
 
-	if (argc < 7 || (strcmp(argv[5], "read") && strcmp(argv[5], "write"))) {
+	if (argc < 7 || (strcmp(argv[5], "read") && strcmp(argv[5], "write") &&
+			 strcmp(argv[5], "exec"))) {
 		fprintf(stderr, "usage: libbench HOST PORT USER KEYFILE "
-				"read|write REMOTE_PATH [MIB]\n");
+				"read|write REMOTE_PATH [MIB]\n"
+				"       libbench HOST PORT USER KEYFILE "
+				"exec COMMAND [MIB]\n");
 		return 2;
 	}
 	writing = !strcmp(argv[5], "write");
@@ -93,6 +137,8 @@ int main(int argc, char **argv)
 		return fail(s, "handshake");
 	if (libssh2_userauth_publickey_fromfile(s, argv[3], NULL, argv[4], NULL))
 		return fail(s, "authentication");
+	if (!strcmp(argv[5], "exec"))
+		return run_exec(s, sock, argv[6], want, buf);
 	if (!(sftp = libssh2_sftp_init(s)))
 		return fail(s, "sftp_init");
 	h = libssh2_sftp_open(sftp, argv[6],
