@@ -80,9 +80,13 @@ static size_t cbuf_take(struct chan_buf *b, char *out, size_t n)
 
 /*
  * Give the window back for consumed bytes.  We re-grant once half of it
- * was used, and when the server had nearly exhausted the window before
- * we re-granted (it was waiting on us: the window is smaller than the
- * bandwidth-delay product), the window doubles, up to CHAN_WINDOW_MAX.
+ * was used.  When the server has used at least half of its credit by
+ * then (it is streaming: a reply burst, a command's output), the window
+ * doubles, up to CHAN_WINDOW_MAX: a grant reaches the server half a
+ * round trip later, so a window smaller than the bandwidth-delay product
+ * leaves it waiting (a 2 MiB window is 40 MB/s at 50 ms).  The window
+ * is credit, not memory: what is buffered is what the application has
+ * not read yet, and a reader that stops reading stops the growth.
  */
 static int window_regrant(LIBSSH2_CHANNEL *c, int force)
 {
@@ -95,7 +99,7 @@ static int window_regrant(LIBSSH2_CHANNEL *c, int force)
 	if (!force && c->consumed < c->local_window_max / 2)
 		return 0;
 	add = c->consumed;
-	if (c->local_window < c->local_window_max / 4 &&
+	if (c->local_window <= c->local_window_max / 2 &&
 	    c->local_window_max <= CHAN_WINDOW_MAX / 2) {
 		add += c->local_window_max;
 		c->local_window_max *= 2;
