@@ -38,6 +38,7 @@
 #include "kex.h"
 #include "session.h"
 #include "transport.h"
+#include "ob.h"
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -53,62 +54,6 @@ static size_t unhex(const char *h, uint8_t *out, size_t cap)
 		out[i] = (uint8_t)v;
 	}
 	return n;
-}
-
-/* A growable byte string (test-side encoding, not lib/buf.c). */
-struct ob {
-	uint8_t *p;
-	size_t n, cap;
-};
-
-static void ob_bytes(struct ob *o, const void *p, size_t n)
-{
-	if (o->n + n > o->cap) {
-		o->cap = (o->n + n) * 2 + 64;
-		o->p = realloc(o->p, o->cap);
-		ck_assert_ptr_nonnull(o->p);
-	}
-	if (n)
-		memcpy(o->p + o->n, p, n);
-	o->n += n;
-}
-
-static void ob_u32(struct ob *o, uint32_t v)
-{
-	uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16),
-			(uint8_t)(v >> 8), (uint8_t)v};
-
-	ob_bytes(o, b, 4);
-}
-
-static void ob_string(struct ob *o, const void *p, size_t n)
-{
-	ob_u32(o, (uint32_t)n);
-	ob_bytes(o, p, n);
-}
-
-/* RFC 4251 5 for a non-negative magnitude. */
-static void ob_mpint(struct ob *o, const uint8_t *m, size_t n)
-{
-	static const uint8_t zero;
-
-	while (n > 0 && m[0] == 0) {
-		m++;
-		n--;
-	}
-	if (n > 0 && (m[0] & 0x80)) {
-		ob_u32(o, (uint32_t)n + 1);
-		ob_bytes(o, &zero, 1);
-	} else {
-		ob_u32(o, (uint32_t)n);
-	}
-	ob_bytes(o, m, n);
-}
-
-static void ob_free(struct ob *o)
-{
-	free(o->p);
-	memset(o, 0, sizeof(*o));
 }
 
 /* RFC 4253 7.2 as written: K1 = HASH(K || H || X || session_id),

@@ -29,6 +29,7 @@
 #include "crypto/ed25519.h"
 #include "crypto/x25519.h"
 #include "kex.h"
+#include "ob.h"
 
 const char *const phase_name[PH_COUNT] = {
 	"none",
@@ -54,70 +55,6 @@ static void seterr(struct srv *sv, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(sv->err, sizeof(sv->err), fmt, ap);
 	va_end(ap);
-}
-
-/* A growable byte string for the server's messages (not lib/buf.c). */
-struct ob {
-	uint8_t *p;
-	size_t n, cap;
-};
-
-static void ob_bytes(struct ob *o, const void *p, size_t n)
-{
-	if (o->n + n > o->cap) {
-		o->cap = (o->n + n) * 2 + 64;
-		o->p = realloc(o->p, o->cap);
-		ck_assert_ptr_nonnull(o->p);
-	}
-	if (n)
-		memcpy(o->p + o->n, p, n);
-	o->n += n;
-}
-
-static void ob_u8(struct ob *o, uint8_t v)
-{
-	ob_bytes(o, &v, 1);
-}
-
-static void ob_u32(struct ob *o, uint32_t v)
-{
-	uint8_t b[4] = {v >> 24, v >> 16, v >> 8, v};
-
-	ob_bytes(o, b, 4);
-}
-
-static void ob_string(struct ob *o, const void *p, size_t n)
-{
-	ob_u32(o, (uint32_t)n);
-	ob_bytes(o, p, n);
-}
-
-static void ob_cstring(struct ob *o, const char *s)
-{
-	ob_string(o, s, strlen(s));
-}
-
-/* RFC 4251 5: mpint of an unsigned big-endian magnitude: no leading
- * zero bytes, one zero byte in front when the top bit is set. */
-static void ob_mpint(struct ob *o, const uint8_t *mag, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n && mag[i] == 0)
-		i++;
-	if (i < n && (mag[i] & 0x80)) {
-		ob_u32(o, (uint32_t)(n - i + 1));
-		ob_u8(o, 0);
-	} else {
-		ob_u32(o, (uint32_t)(n - i));
-	}
-	ob_bytes(o, mag + i, n - i);
-}
-
-static void ob_free(struct ob *o)
-{
-	free(o->p);
-	memset(o, 0, sizeof(*o));
 }
 
 /* ---- the server's crypto: RFC 4253 7.2 and 8, RFC 8731 ---------------- */
