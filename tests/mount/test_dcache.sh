@@ -60,6 +60,16 @@ def ctl(cmd):
     return r
 def c2s():
     return int(ctl('stats').split('c2s=')[1].split()[0])
+def settle():
+    # what was started in the background (listings, fetches) has ended
+    # when nothing more goes to the server for 0.3 s (a loaded machine)
+    last = c2s()
+    for _ in range(50):
+        time.sleep(0.3)
+        now = c2s()
+        if now == last:
+            return
+        last = now
 def check(ok, what):
     global fails
     print(('ok: ' if ok else 'FAIL: ') + what); sys.stdout.flush()
@@ -148,7 +158,7 @@ before = c2s()
 for i in range(60):
     os.lstat(mnt + '/e/g%d' % i)
 first = c2s() - before
-time.sleep(0.5) # (a loaded machine: let the background listing end)
+settle()
 forget()
 before = c2s()
 for i in range(60):
@@ -198,7 +208,7 @@ check(sorted(os.listdir(D)) == sorted(os.listdir(srv + '/d')), 'the listing agai
 W = mnt + '/walk'
 os.listdir(W)
 os.listdir(W + '/s0')
-time.sleep(0.5) # (a loaded machine: let the background listings end)
+settle()
 before = c2s()
 got = {n: sorted(os.listdir(W + '/' + n)) for n in ['s%d' % i for i in range(1, 7)]}
 sent = c2s() - before
@@ -214,7 +224,7 @@ for n in sorted(os.listdir(T)):
 for i in (0, 1):
     with open(T + '/a/x%d' % i, 'rb') as f:
         f.read()
-time.sleep(0.5) # (a loaded machine: let the fetches end)
+settle()
 before = c2s()
 got = {}
 for n in ('b', 'c'):
@@ -267,12 +277,8 @@ time.sleep(1.0)
 ctl('delay 1')
 time.sleep(0.2)
 os.lstat('spec2', dir_fd=rfd) # (the kernel looks it up again: not counted)
+settle() # (and whatever that started in the background)
 before = c2s()
-for _ in range(30): # (and whatever that started in the background)
-    time.sleep(0.2)
-    if c2s() == before:
-        break
-    before = c2s()
 dfd = os.open('spec2', os.O_RDONLY | os.O_DIRECTORY, dir_fd=rfd)
 got = sorted(os.listdir(dfd))
 os.close(dfd)
