@@ -276,7 +276,8 @@ int dc_is_linked(struct dcache *d, const char *path)
 	return e && e->linked;
 }
 
-int dc_lookup(struct dcache *d, const char *path, struct sftp_attrs *a)
+int dc_lookup_born(struct dcache *d, const char *path, struct sftp_attrs *a,
+		   uint64_t *born)
 {
 	size_t dlen;
 	const char *name;
@@ -296,23 +297,14 @@ int dc_lookup(struct dcache *d, const char *path, struct sftp_attrs *a)
 	if (!e->known)
 		return -1;
 	*a = e->a;
+	if (born)
+		*born = l->born;
 	return 1;
 }
 
-int dc_lookup_born(struct dcache *d, const char *path, struct sftp_attrs *a,
-		   uint64_t *born)
+int dc_lookup(struct dcache *d, const char *path, struct sftp_attrs *a)
 {
-	size_t dlen;
-	const char *name;
-	struct dlist *l;
-	int r = dc_lookup(d, path, a);
-
-	if (r == 1) {
-		split(path, &dlen, &name);
-		l = fresh(d, path, dlen);
-		*born = l ? l->born : UINT64_MAX;
-	}
-	return r;
+	return dc_lookup_born(d, path, a, NULL);
 }
 
 #define MARK_LINKED 1
@@ -723,4 +715,40 @@ int dc_each(struct dcache *d, const char *dir, mode_t type,
 		fn(arg, e->name, &e->a);
 	}
 	return 0;
+}
+
+struct sib {
+	const char *parent, *self;
+	void (*fn)(void *arg, char *path);
+	void *arg;
+};
+
+static void sib_one(void *arg, const char *name, const struct sftp_attrs *a)
+{
+	struct sib *b = arg;
+	char *p;
+
+	(void)a;
+	if (strcmp(name, b->self) && (p = path_join(b->parent, name)))
+		b->fn(b->arg, p);
+}
+
+int dc_each_sibling(struct dcache *d, const char *dir,
+		    void (*fn)(void *arg, char *path), void *arg)
+{
+	const char *slash = strrchr(dir, '/');
+	struct sib b;
+	char *parent;
+	int r;
+
+	if (!slash || !slash[1] ||
+	    !(parent = strndup(dir, slash == dir ? 1 : (size_t)(slash - dir))))
+		return -1;
+	b.parent = parent;
+	b.self = slash + 1;
+	b.fn = fn;
+	b.arg = arg;
+	r = dc_each(d, parent, S_IFDIR, sib_one, &b);
+	free(parent);
+	return r;
 }

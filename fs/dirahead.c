@@ -806,41 +806,20 @@ void da_snap_op(struct op *op)
 
 /* ---- listing ahead of a walk ------------------------------------------- */
 
-struct walk {
-	struct conn *c;
-	const char *parent;
-	const char *self; /* the one being opened now */
-};
-
-static void walk_one(void *arg, const char *name, const struct sftp_attrs *a)
+static void walk_one(void *arg, char *p)
 {
-	struct walk *w = arg;
-	char *p;
+	struct conn *c = arg;
 
-	(void)a;
-	if (!strcmp(name, w->self) || !(p = path_join(w->parent, name)))
-		return;
-	if (dc_listed(w->c->dc, p))
+	if (dc_listed(c->dc, p))
 		free(p);
 	else
-		da_background(w->c, p); /* (takes p) */
+		da_background(c, p); /* (takes p) */
 }
 
 void da_walk_ahead(struct conn *c, const char *path)
 {
-	const char *slash = strrchr(path, '/');
-	char *parent;
-	struct walk w;
-
-	if (!c->dc || !slash || !slash[1])
-		return;
-	if (!(parent = strndup(path, slash == path ? 1 : (size_t)(slash - path))))
-		return;
-	w.c = c;
-	w.parent = parent;
-	w.self = slash + 1;
-	(void)dc_each(c->dc, parent, S_IFDIR, walk_one, &w);
-	free(parent);
+	if (c->dc)
+		(void)dc_each_sibling(c->dc, path, walk_one, c);
 }
 
 void da_queue_free(struct conn *c)

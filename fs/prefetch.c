@@ -12,7 +12,7 @@
  * it did not grow), then CLOSE.  An open of such a file then needs no
  * round trip: it gets a handle on the fetched bytes (fh->pf), or waits
  * for a fetch already on its way.  The small files of the directory's
- * siblings whose listings are kept go into the same queue (siblings()).
+ * siblings whose listings are kept go into the same queue (sibling()).
  *
  * What is handed out is what the server had: a fetched file is given
  * only if its listed size and mtime are still what the kept listing
@@ -336,41 +336,13 @@ static void add_candidate(void *arg, const char *name,
  * kept (a walk lists siblings ahead: dirahead.c), in the same round
  * trips.  The caps above bound what that takes.
  */
-struct sib {
-	struct conn *c;
-	const char *parent, *self;
-};
-
-static void sibling(void *arg, const char *name, const struct sftp_attrs *a)
+static void sibling(void *arg, char *dir)
 {
-	struct sib *b = arg;
-	char *dir;
+	struct conn *c = arg;
+	struct cand k = { c, dir, "" };
 
-	(void)a;
-	if (!strcmp(name, b->self) || !(dir = path_join(b->parent, name)))
-		return;
-	{
-		struct cand k = { b->c, dir, "" };
-
-		(void)dc_each(b->c->dc, dir, S_IFREG, add_candidate, &k);
-	}
+	(void)dc_each(c->dc, dir, S_IFREG, add_candidate, &k);
 	free(dir);
-}
-
-static void siblings(struct conn *c, const char *dir)
-{
-	const char *slash = strrchr(dir, '/');
-	char *parent;
-	struct sib b;
-
-	if (!slash || !slash[1] ||
-	    !(parent = strndup(dir, slash == dir ? 1 : (size_t)(slash - dir))))
-		return;
-	b.c = c;
-	b.parent = parent;
-	b.self = slash + 1;
-	(void)dc_each(c->dc, parent, S_IFDIR, sibling, &b);
-	free(parent);
 }
 
 void pf_opened(struct conn *c, const char *path)
@@ -391,7 +363,7 @@ void pf_opened(struct conn *c, const char *path)
 		struct cand k = { c, dir, slash + 1 };
 
 		if (dir && !dc_each(c->dc, dir, S_IFREG, add_candidate, &k))
-			siblings(c, dir);
+			(void)dc_each_sibling(c->dc, dir, sibling, c);
 		free(dir);
 		pump(c);
 	}

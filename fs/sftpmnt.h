@@ -560,6 +560,10 @@ int dc_each(struct dcache *d, const char *dir, mode_t type,
 	    void (*fn)(void *arg, const char *name,
 		       const struct sftp_attrs *a),
 	    void *arg);
+/* fn(arg, path) for every directory beside dir in its parent's kept
+ * listing (a walk goes there next); fn takes path.  -1: not kept. */
+int dc_each_sibling(struct dcache *d, const char *dir,
+		    void (*fn)(void *arg, char *path), void *arg);
 /* Reading a listing: NULL when none should be built (caching off,
  * another one in progress); add its names; end it (complete: the EOF
  * was reached without error), which publishes or drops it. */

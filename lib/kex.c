@@ -431,7 +431,7 @@ bad:
 
 /* ---- exchange hash and keys ---------------------------------------------- */
 
-static void hash_string(struct crypto_hash *h, const void *p, size_t n)
+void kex_hash_string(struct crypto_hash *h, const void *p, size_t n)
 {
 	uint8_t l[4];
 
@@ -467,11 +467,11 @@ int kex_hash_prefix(LIBSSH2_SESSION *s, struct kex *k, struct crypto_hash *h,
 
 	if (crypto_hash_init(h, k->meth->hash))
 		return LIBSSH2_ERROR_HASH_INIT;
-	hash_string(h, vc, strlen(vc));
-	hash_string(h, s->remote_banner, strlen(s->remote_banner));
-	hash_string(h, k->i_c.p, k->i_c.len);
-	hash_string(h, k->i_s.p, k->i_s.len);
-	hash_string(h, ks, kslen);
+	kex_hash_string(h, vc, strlen(vc));
+	kex_hash_string(h, s->remote_banner, strlen(s->remote_banner));
+	kex_hash_string(h, k->i_c.p, k->i_c.len);
+	kex_hash_string(h, k->i_s.p, k->i_s.len);
+	kex_hash_string(h, ks, kslen);
 	return 0;
 }
 
@@ -479,7 +479,7 @@ int kex_hash_prefix(LIBSSH2_SESSION *s, struct kex *k, struct crypto_hash *h,
 static void hash_K(struct crypto_hash *h, const struct kex *k)
 {
 	if (k->meth->k_string)
-		hash_string(h, k->K, k->Klen);
+		kex_hash_string(h, k->K, k->Klen);
 	else
 		kex_hash_mpint(h, k->K, k->Klen);
 }
@@ -722,8 +722,8 @@ static int c25519_recv(LIBSSH2_SESSION *s, struct kex *k, uint8_t type,
 	k->Klen = 32;
 	if ((rc = kex_hash_prefix(s, k, &h, ks, kslen)))
 		return sess_err(s, rc, "hash failed");
-	hash_string(&h, k->eph_pub, 32);
-	hash_string(&h, qs, 32);
+	kex_hash_string(&h, k->eph_pub, 32);
+	kex_hash_string(&h, qs, 32);
 	kex_hash_finish(k, &h);
 	if ((rc = kex_check_hostkey(s, k, ks, kslen, sig, siglen)))
 		return rc;

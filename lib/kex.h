@@ -122,6 +122,9 @@ int kex_hash_prefix(struct _LIBSSH2_SESSION *s, struct kex *k,
 /* Add K (k->K; an mpint, or a string for k_string methods) and finish
  * into k->h. */
 void kex_hash_finish(struct kex *k, struct crypto_hash *h);
+/* string (RFC 4251 5: uint32 length, then the bytes) into a running
+ * hash: how Q_C, Q_S, K_S and a hybrid method's K enter H. */
+void kex_hash_string(struct crypto_hash *h, const void *p, size_t n);
 /* mpint (RFC 4251 5) of the unsigned big-endian magnitude p[n] (leading
  * zero bytes dropped, a zero byte added when the top bit is set) into
  * a running hash: how K enters H and the key derivation. */

@@ -83,15 +83,6 @@ static int sntrup_start(LIBSSH2_SESSION *s, struct kex *k)
 	return 0;
 }
 
-static void hash_str(struct crypto_hash *h, const uint8_t *p, size_t n)
-{
-	uint8_t l[4];
-
-	put_u32(l, (uint32_t)n);
-	crypto_hash_update(h, l, 4);
-	crypto_hash_update(h, p, n);
-}
-
 static int sntrup_recv(LIBSSH2_SESSION *s, struct kex *k, uint8_t type,
 		       struct rbuf *r)
 {
@@ -131,8 +122,8 @@ static int sntrup_recv(LIBSSH2_SESSION *s, struct kex *k, uint8_t type,
 		rc = sess_err(s, rc, "hash failed");
 		goto out;
 	}
-	hash_str(&h, st->q_c, QC_LEN);
-	hash_str(&h, qs, QS_LEN);
+	kex_hash_string(&h, st->q_c, QC_LEN);
+	kex_hash_string(&h, qs, QS_LEN);
 	kex_hash_finish(k, &h);
 	if ((rc = kex_check_hostkey(s, k, ks, kslen, sig, siglen)))
 		goto out;
