@@ -293,7 +293,7 @@ START_TEST(cat_16m_nonblocking)
 	LIBSSH2_CHANNEL *c = exec(s, "cat");
 	unsigned char *out = malloc(CAT_SIZE), *in = malloc(CAT_SIZE + 1);
 	size_t sent = 0, recvd = 0;
-	long waits = 0, eagain_w = 0;
+	long waits = 0, eagain_w = 0, eagain_r = 0;
 	ssize_t n;
 
 	ck_assert_ptr_nonnull(out);
@@ -341,6 +341,7 @@ START_TEST(cat_16m_nonblocking)
 		} else {
 			ck_assert_msg(n == LIBSSH2_ERROR_EAGAIN, "read: %zd %s",
 				      n, errmsg(s));
+			eagain_r++;
 		}
 		if (!progress)
 			wait_socket(s, fd, &waits);
@@ -348,7 +349,10 @@ START_TEST(cat_16m_nonblocking)
 	ck_assert_uint_eq(recvd, CAT_SIZE);
 	ck_assert_uint_eq(fnv1a(in, recvd), fnv1a(out, CAT_SIZE));
 	ck_assert_int_eq(memcmp(in, out, CAT_SIZE), 0);
-	ck_assert_waited(waits);
+	/* the calls met EAGAIN and went on (with the receive window grown
+	 * to 64 MiB a fast machine's loop may always have had something to
+	 * do, and never needed to wait on the socket itself) */
+	ck_assert_waited(waits + eagain_w + eagain_r);
 	ck_assert_int_eq(libssh2_channel_eof(c), 1);
 	while ((rc = libssh2_channel_close(c)) == LIBSSH2_ERROR_EAGAIN)
 		wait_socket(s, fd, &waits);
