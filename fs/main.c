@@ -50,7 +50,7 @@ static void usage(FILE *f)
 		"      operation waits for a lost connection to come back\n"
 		"    max_read=BYTES max_write=BYTES  cap SFTP request sizes "
 		"(server's limits)\n"
-		"    write_channels=N (6)      SFTP channels a large write is "
+		"    write_channels=N (10)     SFTP channels a large write is "
 		"spread over\n"
 		"    max_conns=N               accepted (sshfs's); one "
 		"connection serves\n"
@@ -500,7 +500,7 @@ int main(int argc, char **argv)
 	struct opts o = { .port = 22, .strict_hostkey = -1,
 			  .connect_timeout = -1, .cache = 1,
 			  .cache_timeout = 20.0, .attr_timeout = 1.0, .reconnect = 1,
-			  .write_channels = 6,
+			  .write_channels = XCH_MAX + 1,
 			  .alive_interval = -1, .alive_count = -1,
 			  .op_timeout = 30, .identities_only = -1,
 			  .uid = -1, .gid = -1, .umask = -1, .nomap_error = 1,

@@ -52,7 +52,7 @@ struct opts {
 	int password_stdin;
 	char *password;		/* read from stdin (password_stdin) */
 	int max_read, max_write; /* caps on SFTP READ/WRITE sizes (0: none) */
-	int write_channels;	 /* SFTP channels a large write uses (6) */
+	int write_channels;	 /* SFTP channels a large write uses (10) */
 	uint64_t writeback_max; /* write-behind bytes per handle */
 	int reconnect;		/* reconnect=yes|no (yes) */
 	int alive_interval;	/* ServerAliveInterval seconds (15) */
@@ -313,7 +313,7 @@ struct op {
 
 struct pfset;
 
-#define XCH_MAX 7 /* extra SFTP channels (OpenSSH allows 10 sessions) */
+#define XCH_MAX 9 /* extra SFTP channels (OpenSSH allows 10 sessions) */
 
 struct conn {
 	struct opts *o;

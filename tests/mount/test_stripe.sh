@@ -5,7 +5,7 @@
 # file reads back exactly through another descriptor, stat never shows
 # less than was written, a truncate and a write past a hole land right,
 # and the server has the exact bytes in the end.  write_channels=1 keeps
-# one channel.
+# one channel; the default is 10.
 set -uo pipefail
 : "${SFTPMNT_TEST_ROOT:?run through make check}"
 [ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
@@ -112,5 +112,5 @@ for _ in $(seq 1 100); do
 	[ "$(sftp_servers)" = 0 ] && break
 	sleep 0.1
 done
-run "" 6 || rc=1
+run "" 10 || rc=1
 exit $rc
