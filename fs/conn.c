@@ -341,9 +341,7 @@ static int login(LIBSSH2_SESSION *s, const struct opts *o, char *err,
 
 /* Messages of the running daemon: stderr in the foreground, syslog once
  * detached (its stderr is /dev/null then). */
-static void logmsg(struct conn *c, int prio, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void logmsg(struct conn *c, int prio, const char *fmt, ...)
+void conn_log(struct conn *c, int prio, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -459,7 +457,7 @@ static int connect_once(struct conn *c, char *err, size_t errlen)
 	if (!c->s)
 		goto fail;
 	if (o->debug)
-		logmsg(c, LOG_DEBUG, "%s: key exchange %s, host key %s, "
+		conn_log(c, LOG_DEBUG, "%s: key exchange %s, host key %s, "
 				     "cipher %s, mac %s",
 		       o->host, libssh2_session_methods(c->s, LIBSSH2_METHOD_KEX),
 		       libssh2_session_methods(c->s, LIBSSH2_METHOD_HOSTKEY),
@@ -541,7 +539,7 @@ void conn_submit(struct conn *c, struct op *op)
 	c->qtail = &op->next;
 	pthread_mutex_unlock(&c->qlock);
 	if (write(c->wakefd, &one, sizeof(one)) < 0)
-		logmsg(c, LOG_ERR, "eventfd: %s", strerror(errno));
+		conn_log(c, LOG_ERR, "eventfd: %s", strerror(errno));
 }
 
 static struct op *take_queue(struct conn *c)
@@ -613,7 +611,7 @@ static void open_extra(struct conn *c)
 
 			libssh2_session_last_error(c->s, &msg, NULL, 0);
 			if (!c->x_failed)
-				logmsg(c, LOG_NOTICE,
+				conn_log(c, LOG_NOTICE,
 				       "no more SFTP channels (%s): writes "
 				       "use %d",
 				       msg, c->nx + 1);
@@ -653,7 +651,7 @@ static void drop_session(struct conn *c)
  * for a restart, or fail when reconnect=no), and reconnecting starts. */
 static void on_dead(struct conn *c, int rc, const char *why)
 {
-	logmsg(c, LOG_WARNING, "connection to %s lost: %s%s", c->o->host, why,
+	conn_log(c, LOG_WARNING, "connection to %s lost: %s%s", c->o->host, why,
 	       c->o->reconnect ? "; reconnecting" : "");
 	c->dead = rc ? rc : LIBSSH2_ERROR_SOCKET_DISCONNECT;
 	sftp_core_abort(c->core, LIBSSH2_ERROR_SOCKET_DISCONNECT);
@@ -678,7 +676,7 @@ static void try_reconnect(struct conn *c)
 		return;
 	drop_session(c);
 	if (connect_once(c, err, sizeof(err))) {
-		logmsg(c, LOG_WARNING, "reconnect failed: %s", err);
+		conn_log(c, LOG_WARNING, "reconnect failed: %s", err);
 		c->next_try_ms = now_ms() + c->backoff_ms;
 		c->backoff_ms = c->backoff_ms >= 16000 ? 30000 : c->backoff_ms * 2;
 		return;
@@ -686,8 +684,7 @@ static void try_reconnect(struct conn *c)
 	libssh2_session_set_blocking(c->s, 0);
 	c->gen++;
 	c->dead = 0;
-	c->x_want = c->o->write_channels > 1;
-	logmsg(c, LOG_NOTICE, "reconnected to %s", c->o->host);
+	conn_log(c, LOG_NOTICE, "reconnected to %s", c->o->host);
 	/* restart what waited, oldest first */
 	q = c->parked;
 	c->parked = NULL;
@@ -783,7 +780,8 @@ static void *io_thread(void *arg)
 	struct conn *c = arg;
 	uint64_t v;
 
-	while (!c->stop) {
+	/* stopping: the unlinks answered early still go to the server */
+	while (!c->stop || (ub_inflight(c) && !c->dead && now_ms() < c->stop_by)) {
 		struct pollfd p[2] = { { .fd = c->wakefd, .events = POLLIN },
 				       { .fd = c->sock, .events = POLLIN } };
 		struct op *q = take_queue(c), *nx;
@@ -841,7 +839,7 @@ int conn_start(struct conn *c)
 		openlog("sftpmnt", LOG_PID, LOG_DAEMON);
 	askpass_stop(); /* reconnects use the kept passphrases only */
 	if (c->o->jump && jump_start())
-		logmsg(c, LOG_WARNING, "the ProxyJump thread did not start");
+		conn_log(c, LOG_WARNING, "the ProxyJump thread did not start");
 	c->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (c->wakefd < 0)
 		return -1;
@@ -849,10 +847,9 @@ int conn_start(struct conn *c)
 	c->qhead = NULL;
 	c->qtail = &c->qhead;
 	libssh2_session_set_blocking(c->s, 0);
-	/* the extra channels for striped writes open in the background
-	 * (a few round trips each), so they are there for the first large
-	 * write */
-	c->x_want = c->o->write_channels > 1;
+	/* the extra channels for striped writes open when a file is first
+	 * opened for writing (op_open_link), not for a mount that only
+	 * reads: each is a process on the server */
 	return pthread_create(&c->thread, NULL, io_thread, c) ? -1 : 0;
 }
 
@@ -860,6 +857,7 @@ void conn_stop(struct conn *c)
 {
 	uint64_t one = 1;
 
+	c->stop_by = now_ms() + (int64_t)c->o->op_timeout * 1000;
 	c->stop = 1;
 	if (write(c->wakefd, &one, sizeof(one)) < 0)
 		perror("sftpmnt: eventfd");
@@ -895,5 +893,6 @@ void conn_stop(struct conn *c)
 		}
 	}
 	close(c->wakefd);
+	ub_free(c);
 	free(c->home);
 }

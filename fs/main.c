@@ -45,6 +45,8 @@ static void usage(FILE *f)
 		"listings\n"
 		"    attr_timeout=SECONDS (1): names and attributes in the "
 		"kernel\n"
+		"    unlink_behind=yes|no (yes): answer the unlinks of a bulk "
+		"removal as they go out\n"
 		"    reconnect=yes|no (yes) ServerAliveInterval=SECONDS (15)\n"
 		"    ServerAliveCountMax=N (3) op_timeout=SECONDS (30): how long an\n"
 		"      operation waits for a lost connection to come back\n"
@@ -187,6 +189,8 @@ static int opt_one(struct opts *o, char *w)
 		o->attr_timeout = atof(v);
 	} else if (IS("reconnect")) {
 		o->reconnect = strcasecmp(v, "no") != 0;
+	} else if (IS("unlink_behind")) {
+		o->unlink_behind = strcasecmp(v, "no") != 0;
 	} else if (IS("ServerAliveInterval")) {
 		o->alive_interval = atoi(v) >= 0 ? atoi(v) : 15;
 	} else if (IS("ServerAliveCountMax")) {
@@ -500,7 +504,7 @@ int main(int argc, char **argv)
 	struct opts o = { .port = 22, .strict_hostkey = -1,
 			  .connect_timeout = -1, .cache = 1,
 			  .cache_timeout = 20.0, .attr_timeout = 1.0, .reconnect = 1,
-			  .write_channels = XCH_MAX + 1,
+			  .unlink_behind = 1, .write_channels = XCH_MAX + 1,
 			  .alive_interval = -1, .alive_count = -1,
 			  .op_timeout = 30, .identities_only = -1,
 			  .uid = -1, .gid = -1, .umask = -1, .nomap_error = 1,

@@ -192,6 +192,7 @@ void op_free(struct op *op)
 		free(h);
 	}
 	active_unlink(op);
+	ub_settled(op);
 	free(op->name);
 	free(op->name2);
 	free(op->path);
@@ -494,6 +495,11 @@ static struct fh *fh_from_handle(struct op *op, const uint8_t *body, size_t n,
  * while open is found through its handle instead of its old name. */
 void op_open_link(struct conn *c, struct fh *fh)
 {
+	/* a writer: the extra channels for striped writes open in the
+	 * background now (a few round trips), while its first 2 MiB go out
+	 * on the main one (stripe.c) */
+	if ((fh->flags & O_ACCMODE) != O_RDONLY && c->o->write_channels > 1)
+		c->x_want = 1;
 	fh->onext = c->open_files;
 	if (c->open_files)
 		c->open_files->oprev = &fh->onext;
@@ -1078,6 +1084,8 @@ static void reply_in(struct op *op, int err, const uint8_t *body, size_t n)
 		rc = -op_errmap(op, body, n);
 		if (rc == -ENOENT && op->replays > 0)
 			rc = 0; /* the first try did it before the link died */
+		if (op->kind != OP_FSYNC)
+			rc = ub_done(op, rc); /* (unlink-behind, ubehind.c) */
 		if (!rc && op->kind != OP_FSYNC) {
 			dc_gone(op->c->dc, op->path, op->since);
 			itable_unlink(op->c->it, op->path);
@@ -1871,6 +1879,9 @@ void op_give_up(struct op *op, int err)
 {
 	struct fh *fh = op->fh;
 
+	if (op->ubehind) /* answered already: latched on its directory */
+		(void)ub_done(op, -err);
+
 	if ((op->kind == OP_RELEASE || op->kind == OP_RELEASEDIR) && fh) {
 		/* the kernel forgets the handle whatever we answer (a release
 		 * that waited for the link in vain leaked it) */
@@ -2219,9 +2230,12 @@ static int dc_start(struct conn *c, struct op *op)
 		}
 		op_free(op);
 		return 1;
+	case OP_UNLINK:
+		ub_owner(op); /* (what the listing says of it, before) */
+		dc_unknown(c->dc, op->path);
+		return 0;
 	case OP_MKNOD:
 	case OP_MKDIR:
-	case OP_UNLINK:
 	case OP_RMDIR:
 	case OP_SYMLINK:
 	case OP_CREATE:
@@ -2366,8 +2380,8 @@ void op_start(struct conn *c, struct op *op)
 	default:
 		break;
 	}
-	if (rc)
-		goto fail;
+	if (rc || (rc = -ub_check(op)))
+		goto fail; /* (an unlink-behind's failure there, ubehind.c) */
 	if (c->dc && dc_start(c, op))
 		return;
 	op->since = chg_now(); /* after the changes dc_start stamped */
@@ -2441,6 +2455,8 @@ void op_start(struct conn *c, struct op *op)
 	case OP_UNLINK:
 		rc = SEND(op, sftp_enc_remove(W(op), ID(op), op->path,
 					      strlen(op->path)));
+		if (!rc)
+			ub_try(op); /* maybe answered now (ubehind.c) */
 		break;
 	case OP_RMDIR:
 		rc = SEND(op, sftp_enc_rmdir(W(op), ID(op), op->path,

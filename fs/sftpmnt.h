@@ -55,6 +55,7 @@ struct opts {
 	int write_channels;	 /* SFTP channels a large write uses (10) */
 	uint64_t writeback_max; /* write-behind bytes per handle */
 	int reconnect;		/* reconnect=yes|no (yes) */
+	int unlink_behind;	/* unlink_behind=yes|no (yes, ubehind.c) */
 	int alive_interval;	/* ServerAliveInterval seconds (15) */
 	int alive_count;	/* ServerAliveCountMax (3) */
 	int op_timeout;		/* seconds an op may wait for a link (60) */
@@ -307,6 +308,8 @@ struct op {
 	struct sftp_attrs cattr; /* ...and the attributes to answer with */
 	uint32_t srv_perm;	 /* ...and the mode the server gave */
 	struct op *anext, **aprev; /* conn->active */
+	int ubehind;	 /* an unlink answered as it went out (ubehind.c) */
+	uint32_t ub_uid; /* ...the owner the kept listing gave (-1: none) */
 };
 
 /* ---- connections -------------------------------------------------------- */
@@ -328,6 +331,7 @@ struct conn {
 	struct op *qhead, **qtail;
 	int wakefd; /* eventfd */
 	int stop;
+	int64_t stop_by; /* stopping: how long the unlinks in flight may take */
 	int dead;
 	char *home; /* the remote root, absolute */
 	uint32_t gen;	      /* +1 per (re)connect */
@@ -358,6 +362,7 @@ struct conn {
 	struct pfset *pf;     /* small files fetched ahead (prefetch.c) */
 	struct fh *open_files; /* for fstat(2), which comes without one */
 	int remote_uid_known;
+	struct ubtab *ub;     /* unlink-behind (ubehind.c) */
 };
 
 /* sshconf.c: apply the Host blocks of file that match host; what is
@@ -366,6 +371,9 @@ int sshconf_read(struct opts *o, const char *file, const char *host);
 
 /* conn.c */
 int conn_open(struct conn *c, struct opts *o, char *err, size_t errlen);
+/* A message: on stderr in the foreground, else to syslog (prio). */
+void conn_log(struct conn *c, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* Keep op until the connection is back (it is restarted then). */
 void conn_park(struct conn *c, struct op *op);
 /* The monotonic clock, in milliseconds and in seconds. */
@@ -572,6 +580,23 @@ int dc_build_add(struct dcache *d, struct dlist *l, const char *name,
 		 size_t len, const char *longname, size_t longlen,
 		 const struct sftp_attrs *a, int stale);
 void dc_build_end(struct dcache *d, struct dlist *l, int complete);
+
+/* ubehind.c: unlink-behind.  ub_check: an op that changes a directory's
+ * names, before it goes out: the errno of an unlink-behind that failed
+ * there (to fail it with), or 0.  ub_owner: an unlink, before dc_start
+ * forgets its name: the owner the kept listing gives.  ub_try: its
+ * REMOVE went out: answer it now if a removal there just worked.
+ * ub_done: the server's answer (rc, -errno) of an unlink or rmdir: the
+ * rc to go on with.  ub_settled: op is freed.  ub_inflight: answered
+ * removals the server has not answered yet. */
+struct ubtab;
+int ub_check(struct op *op);
+void ub_owner(struct op *op);
+void ub_try(struct op *op);
+int ub_done(struct op *op, int rc);
+void ub_settled(struct op *op);
+int ub_inflight(const struct conn *c);
+void ub_free(struct conn *c);
 
 /* errmap.c */
 int errmap(uint32_t status, enum op_kind kind);

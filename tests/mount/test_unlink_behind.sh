@@ -1,0 +1,146 @@
+#!/bin/bash
+# Unlink-behind (fs/ubehind.c): after one unlink in a directory has been
+# answered by the server, the next ones there are answered as they go
+# out.  Asserted: rm -rf of a tree leaves nothing on the server, also when
+# the file system is unmounted right after it (the daemon does the
+# removals on their way before it ends); a removal the server refuses after it was
+# answered (an immutable file: chattr +i) brings its name back and its
+# error (EACCES: SFTP v3 says PERMISSION_DENIED for EPERM) comes from the next unlink in that directory, or from the
+# rmdir of the directory (which the server refuses with ENOTEMPTY); with
+# unlink_behind=no the refused unlink itself fails.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+command -v python3 >/dev/null || { echo "SKIP: no python3"; exit 77; }
+command -v chattr >/dev/null || { echo "SKIP: no chattr (e2fsprogs)"; exit 77; }
+
+srv=$SFTPMNT_TEST_ROOT/ub
+rm -rf "$srv"
+mkdir -p "$srv"
+probe=$srv/.probe
+touch "$probe"
+if ! chattr +i "$probe" 2>/dev/null; then
+	rm -f "$probe"
+	echo "SKIP: the test directory's file system has no immutable flag"
+	exit 77
+fi
+chattr -i "$probe"
+rm -f "$probe"
+cleanup_attrs() { chattr -R -i "$srv" 2>/dev/null; rm -rf "$srv"; }
+trap 'cleanup_attrs; mt_cleanup' EXIT
+
+mktree() { # dir dirs files-per-dir
+	local d f
+	mkdir -p "$1"
+	for d in $(seq 1 "$2"); do
+		mkdir "$1/d$d"
+		for f in $(seq 1 "$3"); do echo "$d/$f" >"$1/d$d/f$f.txt"; done
+	done
+}
+
+# 1. rm -rf of a tree through a 40 ms round trip; rm -f of a directory's
+# files, then unmount at once: removals are still on their way, and the
+# daemon does them before it ends
+mktree "$srv/tree" 6 40
+mktree "$srv/flat" 1 200
+"${DELAYPROXY:?}" -t "127.0.0.1:$SFTPMNT_TEST_PORT" -d 20 -p "$work/port" -q &
+proxy=$!
+for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+sed "s/\[127.0.0.1\]:$SFTPMNT_TEST_PORT/[127.0.0.1]:$(cat "$work/port")/" \
+	"$SFTPMNT_TEST_KNOWN_HOSTS" >"$work/kh"
+trap 'kill $proxy 2>/dev/null; cleanup_attrs; mt_cleanup' EXIT
+mount_sftp "$srv" -o "port=$(cat "$work/port"),UserKnownHostsFile=$work/kh" ||
+	{ fail "mount"; finish; }
+if run_guarded 60 rm -rf "$mnt/tree"; then ok "rm -rf of 6 x 40 files"; else fail "rm -rf"; fi
+[ ! -e "$mnt/tree" ] && ok "the tree is gone from the mount" || fail "tree still in the mount"
+ls "$mnt/flat/d1" >/dev/null
+rm -f "$mnt/flat/d1/"* || fail "rm -f of 200 files"
+unmount_sftp || fail "unmount"
+# the unmount does not wait for the daemon: it ends when they are done
+for _ in $(seq 1 100); do kill -0 "$daemon" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$daemon" 2>/dev/null && fail "the daemon still runs 10 s after the unmount"
+if [ ! -e "$srv/tree" ]; then
+	ok "nothing left of the tree on the server"
+else
+	fail "left on the server: $(find "$srv/tree" | head -5 | tr '\n' ' ')"
+fi
+left=$(find "$srv/flat/d1" -type f | wc -l)
+[ "$left" = 0 ] && ok "the daemon did the removals on their way before it ended" ||
+	fail "$left of 200 files left on the server after the unmount"
+kill $proxy 2>/dev/null
+
+# 2. a refused removal after the early answer: the name comes back and
+# the error is reported by the next change of names in the directory
+mktree "$srv/a" 1 6
+mktree "$srv/b" 1 4
+chattr +i "$srv/a/d1/f2.txt" "$srv/b/d1/f2.txt"
+mount_sftp "$srv" || { fail "mount"; finish; }
+MNT=$mnt python3 - <<'PY' || fails=$((fails + 1))
+import errno, os, sys
+mnt = os.environ['MNT']
+bad = 0
+def check(cond, what):
+    global bad
+    print(('ok: ' if cond else 'FAIL: ') + what)
+    if not cond:
+        bad += 1
+def unlink_err(p):
+    try:
+        os.unlink(p)
+        return 0
+    except OSError as e:
+        return e.errno
+d = mnt + '/a/d1'
+os.listdir(d)                      # the directory's listing is kept
+check(unlink_err(d + '/f1.txt') == 0, 'first unlink (answered by the server)')
+e = unlink_err(d + '/f2.txt')      # immutable: the server refuses it
+check(e in (0, errno.EPERM, errno.EACCES), 'unlink of the immutable file: %s' % (e and errno.errorcode[e]))
+# a lookup goes out after the REMOVE: its answer comes after the refusal
+check(os.path.exists(d + '/f2.txt'), 'the refused name is there again')
+if e == 0:
+    e3 = unlink_err(d + '/f3.txt')
+    check(e3 in (errno.EPERM, errno.EACCES), 'the next unlink there reports the refusal: %s' % errno.errorcode.get(e3, e3))
+    check(os.path.exists(d + '/f3.txt'), 'that unlink did not remove its file')
+    check(unlink_err(d + '/f3.txt') == 0, 'the error is reported once')
+else:
+    check(False, 'the second unlink was answered early (unlink-behind is on)')
+check(not os.path.exists(d + '/f1.txt'), 'f1 removed')
+check(sorted(os.listdir(d)) == ['f2.txt', 'f4.txt', 'f5.txt', 'f6.txt'],
+      'listing after: %s' % sorted(os.listdir(d)))
+# rmdir of the directory itself says why it is not empty
+d = mnt + '/b/d1'
+os.listdir(d)
+ok = [unlink_err(d + '/f%d.txt' % i) for i in (1, 2)]
+check(ok == [0, 0], 'unlinks answered: %s' % ok)
+try:
+    os.rmdir(d)
+    r = 0
+except OSError as x:
+    r = x.errno
+check(r in (errno.EPERM, errno.EACCES), 'rmdir of the directory reports the refusal: %s' % errno.errorcode.get(r, r))
+check(sorted(os.listdir(d)) == ['f2.txt', 'f3.txt', 'f4.txt'],
+      'left in it: %s' % sorted(os.listdir(d)))
+sys.exit(1 if bad else 0)
+PY
+unmount_sftp || fail "unmount"
+[ -e "$srv/a/d1/f2.txt" ] && [ -e "$srv/a/d1/f4.txt" ] && [ ! -e "$srv/a/d1/f1.txt" ] &&
+	ok "server side as reported" || fail "server side: $(ls "$srv/a/d1" | tr '\n' ' ')"
+
+# 3. unlink_behind=no: the refused unlink itself fails
+chattr -i "$srv/a/d1/f2.txt" "$srv/b/d1/f2.txt"
+rm -rf "$srv/a" "$srv/b"
+mktree "$srv/a" 1 4
+chattr +i "$srv/a/d1/f2.txt"
+mount_sftp "$srv" -o unlink_behind=no || { fail "mount"; finish; }
+ls "$mnt/a/d1" >/dev/null
+rm -f "$mnt/a/d1/f1.txt" || fail "unlink f1"
+if rm -f "$mnt/a/d1/f2.txt" 2>"$work/err"; then
+	fail "unlink of an immutable file succeeded with unlink_behind=no"
+else
+	# (SFTP v3 has one code for EPERM and EACCES: PERMISSION_DENIED)
+	grep -qE "not permitted|Permission denied" "$work/err" &&
+		ok "unlink_behind=no: refused at once" ||
+		fail "unexpected error: $(cat "$work/err")"
+fi
+unmount_sftp || fail "unmount"
+chattr -i "$srv/a/d1/f2.txt"
+finish
