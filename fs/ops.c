@@ -668,6 +668,56 @@ static int link_policy(struct conn *c, const char *linkpath, char **t)
 }
 
 /* An ATTRS reply answering getattr/setattr: 0 when replied (op freed). */
+/*
+ * The kernel asks for the attributes of a file being read each time it
+ * stops trusting them (attr_timeout: every second), and a reader waits
+ * for that round trip: a random reader at 50 ms lost one read in
+ * twenty to it.  A read-only handle answers from the attributes it
+ * last saw while nothing was written through the mount; its FSTAT goes
+ * out all the same, and when the server says the file changed (size,
+ * mtime) the kernel is told to ask again (and, seeing the change, drops
+ * the pages it cached).
+ */
+static void getattr_early(struct op *op)
+{
+	struct conn *c = op->c;
+	struct fh *fh = op->fh;
+	struct stat st;
+
+	op->wgen_at = itable_wgen(c->it, fh->ino);
+	if (!c->o->cache || fh->is_dir || !fh->fattr_ok ||
+	    (fh->flags & O_ACCMODE) != O_RDONLY || fh->ino != op->ino ||
+	    fh->fattr_wgen != op->wgen_at || open_writing(c, fh->ino) ||
+	    itable_linked(c->it, fh->ino) || attrs_ids_ok(c, &fh->fattr))
+		return; /* (a file with other names: written through those
+			 * without this inode's write generation moving) */
+	attrs_to_stat(c, &fh->fattr, &st, fh->ino);
+	op_reply_attr(op, &st, op_attr_timeout(op));
+	op->early = 1;
+}
+
+/* An FSTAT's answer: what the handle has seen (getattr_early). */
+static void fattr_seen(struct op *op, const struct sftp_attrs *a)
+{
+	struct fh *fh = op->fh;
+	int changed;
+
+	if (!fh || fh->is_dir || fh->ino != op->ino ||
+	    itable_wgen(op->c->it, fh->ino) != op->wgen_at)
+		return;
+	changed = fh->fattr_ok &&
+		  (fh->fattr.size != a->size || fh->fattr.mtime != a->mtime);
+	fh->fattr = *a;
+	fh->fattr_wgen = op->wgen_at;
+	fh->fattr_ok = (a->flags & (SSH_FILEXFER_ATTR_SIZE |
+				    SSH_FILEXFER_ATTR_ACMODTIME)) ==
+		       (SSH_FILEXFER_ATTR_SIZE | SSH_FILEXFER_ATTR_ACMODTIME);
+	/* (attributes only: dropping pages here could wait for a read
+	 * that waits for this thread) */
+	if (op->early && changed && op->c->se)
+		fuse_lowlevel_notify_inval_inode(op->c->se, fh->ino, -1, 0);
+}
+
 static int reply_attr_from(struct op *op, const uint8_t *body, size_t n)
 {
 	struct sftp_attrs_reply ar;
@@ -679,6 +729,8 @@ static int reply_attr_from(struct op *op, const uint8_t *body, size_t n)
 	ar = sftp_dec_attrs(body, n);
 	if (ar.rc)
 		return -EIO;
+	if (op->kind == OP_GETATTR && op->fh && !op->path)
+		fattr_seen(op, &ar.attrs);
 	/* the server's word on a path (not on a handle: its file may have
 	 * been unlinked or renamed since) goes into a kept listing */
 	if (op->path && !op->c->o->follow_symlinks)
@@ -1150,6 +1202,18 @@ static void reply_in(struct op *op, int err, const uint8_t *body, size_t n)
 		fh->is_dir = op->kind == OP_OPENDIR;
 		fh->open_wgen = itable_wgen(op->c->it, op->ino);
 		fh->open_since = op->since;
+		if (!fh->is_dir && (fh->flags & O_ACCMODE) == O_RDONLY &&
+		    op->c->dc &&
+		    dc_lookup(op->c->dc, op->path, &fh->fattr) == 1 &&
+		    !itable_changed_since(op->c->it, op->path, op->since)) {
+			/* what the kept listing says (getattr_early) */
+			fh->fattr_wgen = fh->open_wgen;
+			fh->fattr_ok = (fh->fattr.flags &
+					(SSH_FILEXFER_ATTR_SIZE |
+					 SSH_FILEXFER_ATTR_ACMODTIME)) ==
+				       (SSH_FILEXFER_ATTR_SIZE |
+					SSH_FILEXFER_ATTR_ACMODTIME);
+		}
 		if (fh->is_dir && !(fh->dpath = strdup(op->path))) {
 			free(fh);
 			rc = -ENOMEM;
@@ -1921,6 +1985,10 @@ void op_lost(struct op *op)
 {
 	struct conn *c = op->c;
 
+	if (op->early) { /* answered; its handle may be gone by now */
+		op_free(op);
+		return;
+	}
 	if (!c->o->reconnect || op->replays >= OP_MAX_REPLAYS) {
 		op_give_up(op, EIO);
 		return;
@@ -2392,6 +2460,8 @@ void op_start(struct conn *c, struct op *op)
 			da_speculate(c, op->path);
 		break;
 	case OP_GETATTR:
+		if (fh)
+			getattr_early(op);
 		rc = fh ? SEND(op, sftp_enc_fstat(W(op), ID(op), fh->h,
 						  fh->hlen))
 		     : c->o->follow_symlinks ? stat_path(op)

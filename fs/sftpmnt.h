@@ -248,6 +248,13 @@ struct fh {
 	size_t whole_len;
 	uint64_t open_since; /* chg_now() when its OPEN went out */
 	struct fh *onext, **oprev; /* conn->open_files (files, not dirs) */
+	/* a read-only handle: its file's attributes as last seen (FSTAT,
+	 * or the kept listing at the open) while nothing was written
+	 * through the mount since (fattr_wgen): an fstat of it is answered
+	 * from them at once and checked behind (getattr_early, ops.c) */
+	struct sftp_attrs fattr;
+	uint64_t fattr_wgen;
+	int fattr_ok;
 	int battr_ok;
 	int bmtime_set; /* battr.mtime was set, not guessed from a write */
 	uint64_t bstamp;
@@ -309,6 +316,8 @@ struct op {
 	uint32_t srv_perm;	 /* ...and the mode the server gave */
 	struct op *anext, **aprev; /* conn->active */
 	int ubehind;	 /* an unlink answered as it went out (ubehind.c) */
+	int early;	 /* a getattr answered from fh->fattr, checked behind */
+	uint64_t wgen_at; /* a getattr's inode write generation when sent */
 	uint32_t ub_uid; /* ...the owner the kept listing gave (-1: none) */
 };
 

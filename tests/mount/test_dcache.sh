@@ -359,6 +359,34 @@ os.rename(D + '/f18', D + '/rw/three')
 third = sorted(os.listdir(dfd))
 check(third == ['three', 'two'], 'rewinddir after a rename into it: %s' % third)
 os.close(dfd)
+# A file open for reading: the kernel asks for its attributes (through
+# the handle) before a read once they are older than attr_timeout (1 s);
+# they are answered from what the handle saw and checked behind (ops.c
+# getattr_early): a change made on the server shows in the data read
+# within the attribute timeout and a read or two more.
+# (Not a small file: one read whole is kept, and answers as it was,
+# within cache_timeout.)
+S = srv + '/d'
+K = 1 << 20
+with open(D + '/chg', 'wb') as f: # (made through the mount: a name made
+    f.write(b'a' * K)             # on the server shows after cache_timeout)
+fd = os.open(D + '/chg', os.O_RDONLY)
+check(os.pread(fd, 4096, 0) == b'a' * 4096, 'file open for reading: first content')
+time.sleep(1.2)
+check(os.pread(fd, 4096, 8192) == b'a' * 4096, 'read again after attr_timeout')
+t = os.stat(S + '/chg').st_mtime + 5
+with open(S + '/chg', 'r+b') as f: # changed in place on the server
+    f.write(b'd' * (K + 4000))
+os.utime(S + '/chg', (t, t))
+seen = None
+end = time.time() + 4
+while time.time() < end:
+    seen = os.pread(fd, 4096, 0)
+    if seen != b'a' * 4096:
+        break
+    time.sleep(0.1)
+check(seen == b'd' * 4096, 'a change on the server while open shows in the data: %r' % seen[:8])
+os.close(fd)
 sys.exit(1 if fails else 0)
 PY
 rc=$?
