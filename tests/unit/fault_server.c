@@ -383,9 +383,12 @@ static int predict_flip(enum phase ph, const struct layout *L, size_t off,
 		 * send the length in clear */
 		uint32_t nl = L->len ^ (1u << ((3 - off) * 8 + bit));
 
-		if (nl < 5 || nl > SSH_PACKET_MAX ||
-		    (L->len_apart ? nl : nl + 4) % L->bs)
-			return LIBSSH2_ERROR_PROTO;
+		if (nl < 5) /* libssh2 1.11.1's codes (transport.h) */
+			return LIBSSH2_ERROR_DECRYPT;
+		if (nl > SSH_PACKET_MAX)
+			return LIBSSH2_ERROR_OUT_OF_BOUNDARY;
+		if ((L->len_apart ? nl : nl + 4) % L->bs)
+			return LIBSSH2_ERROR_DECRYPT;
 		if (nl > L->len) /* waits for bytes that never come */
 			return LIBSSH2_ERROR_SOCKET_DISCONNECT;
 		/* shorter: the MAC or tag is read from the wrong place;
@@ -394,9 +397,14 @@ static int predict_flip(enum phase ph, const struct layout *L, size_t off,
 	}
 	if (L->enc)
 		return integ;
-	if (off == 4) /* padding_length: too small, too big, or the
-			 payload loses or gains bytes at its end */
-		return LIBSSH2_ERROR_PROTO;
+	if (off == 4) {
+		/* padding_length: too small or too big (no payload left),
+		 * or the payload loses or gains bytes at its end */
+		unsigned np = (L->len - 1 - (uint32_t)L->n) ^ (1u << bit);
+
+		return np < 4 || np >= L->len - 1 ? LIBSSH2_ERROR_DECRYPT
+						  : LIBSSH2_ERROR_PROTO;
+	}
 	if (off >= 5 + L->n) {
 		/* random padding, not covered by anything before the keys */
 		*go_on = 1;
