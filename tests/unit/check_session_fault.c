@@ -42,7 +42,8 @@
  *
  * Also here: LIBSSH2_CALLBACK_MACERROR (a bad HMAC shown to the
  * application; AEAD failures are not) and SSH_MSG_UNIMPLEMENTED (RFC
- * 4253 11.4, with the rejected packet's sequence number).
+ * 4253 11.4, with the rejected packet's sequence number), for key
+ * exchange numbers with no exchange running too.
  */
 #define _GNU_SOURCE
 #include <check.h>
@@ -801,6 +802,8 @@ static const uint8_t m_accept[] = {SSH_MSG_SERVICE_ACCEPT,
 static const uint8_t m_chandata[] = {94, 0, 0, 0, 0, 0, 0, 0, 1, 'x'};
 static const uint8_t m_ignore[] = {SSH_MSG_IGNORE, 0, 0, 0, 3, 'a', 'b', 'c'};
 static const uint8_t m_unknown[] = {150, 'x'};
+static const uint8_t m_kex34[] = {34, 0, 0, 0, 1, 'x'};
+static const uint8_t m_kex22[] = {22};
 static const uint8_t m_reply_junk[] = {
 	SSH_MSG_KEX_ECDH_REPLY, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 static const uint8_t m_disconnect[] = {SSH_MSG_DISCONNECT,
@@ -890,9 +893,18 @@ static const struct ooo {
 	 0,
 	 {PH_KEXINIT, F_REPLACE, 0, 0, MSG(m_reply_junk)},
 	 LIBSSH2_ERROR_PROTO},
-	{"ECDH_REPLY after NEWKEYS",
+	/* (ECDH_REPLY after NEWKEYS is unrecognised: unimplemented_kex) */
+	{"a method message (34) in the initial kex",
 	 0,
-	 {PH_ENC1, F_REPLACE, 0, 0, MSG(m_reply_junk)},
+	 {PH_REPLY, F_INSERT, 0, 0, MSG(m_kex34)},
+	 LIBSSH2_ERROR_PROTO},
+	{"a method message (34) in the initial kex (strict)",
+	 1,
+	 {PH_REPLY, F_INSERT, 0, 0, MSG(m_kex34)},
+	 LIBSSH2_ERROR_PROTO},
+	{"an unassigned negotiation message (22) in the initial kex",
+	 0,
+	 {PH_NEWKEYS, F_INSERT, 0, 0, MSG(m_kex22)},
 	 LIBSSH2_ERROR_PROTO},
 	{"NEWKEYS with no exchange running",
 	 1,
@@ -1168,6 +1180,27 @@ START_TEST(unimplemented_nonblocking)
 }
 END_TEST
 
+/* The key exchange range after the first exchange, with none running:
+ * 22..29 are unassigned negotiation numbers and 30..49 mean something
+ * only to a running method (RFC 4253 12), so they are unrecognised and
+ * answered, not fatal (RFC 4253 11.4; OpenSSH does the same).  Strict
+ * KEX changes nothing here: it ends the connection for a stray message
+ * during the initial exchange only (OpenSSH PROTOCOL, "kex-strict").
+ * 31 is ECDH_REPLY, the method's own reply, coming late. */
+START_TEST(unimplemented_kex)
+{
+	static const int types[] = {31, 22, 29, 30, 32, 34, 49, 31};
+
+	unimpl_run(&prot[_i % NPROT], types[_i], _i % 3 == 1, 0);
+}
+END_TEST
+
+START_TEST(unimplemented_kex_nonblocking)
+{
+	unimpl_run(&prot[_i], 31, _i % 2, 1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("session_fault");
@@ -1222,6 +1255,8 @@ int main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_loop_test(tc, unimplemented_reply, 0, 13);
 	tcase_add_loop_test(tc, unimplemented_nonblocking, 0, NPROT);
+	tcase_add_loop_test(tc, unimplemented_kex, 0, 8);
+	tcase_add_loop_test(tc, unimplemented_kex_nonblocking, 0, NPROT);
 	suite_add_tcase(su, tc);
 
 	sr = srunner_create(su);

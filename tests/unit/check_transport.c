@@ -198,9 +198,9 @@ START_TEST(framing_refused)
 	ck_assert_int_eq(recv_one(b, frame(b, 4, 4, 7, 4), &got),
 			 LIBSSH2_ERROR_DECRYPT);
 	/* over SSH_PACKET_MAX, known from the first 4 bytes alone */
-	ck_assert_int_eq(recv_one(b, frame(b, SSH_PACKET_MAX + 4, 4, 7, 4),
-				  &got),
-			 LIBSSH2_ERROR_OUT_OF_BOUNDARY);
+	ck_assert_int_eq(
+		recv_one(b, frame(b, SSH_PACKET_MAX + 4, 4, 7, 4), &got),
+		LIBSSH2_ERROR_OUT_OF_BOUNDARY);
 	ck_assert_int_eq(recv_one(b, frame(b, 0xffffffffu, 4, 7, 4), &got),
 			 LIBSSH2_ERROR_OUT_OF_BOUNDARY);
 	/* 4 + 13 is not a multiple of 8 */
