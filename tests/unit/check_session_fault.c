@@ -131,6 +131,7 @@ struct run {
 	int flip_go_on;
 	enum kmode kmode;
 	enum cbmode cb;
+	int own_alloc; /* the session on the counting allocator below */
 
 	/* what happened */
 	int rc;	  /* the first error, 0 when every call succeeded */
@@ -144,8 +145,69 @@ struct run {
 	int cb_calls;
 	uint8_t cb_pkt[256];
 	int cb_len;
+	long a_allocs, a_reallocs, a_frees, a_live, a_wantbuf;
 	struct srv sv;
 };
+
+/* ---- the application's allocator ------------------------------------------
+ * libssh2_session_init_ex: every allocation of the session through the
+ * functions given.  Blocks carry a header with a tag: a block of ours
+ * freed by the C library's free() (or the other way round) would not
+ * go unnoticed (glibc aborts on the shifted pointer; our free checks the
+ * tag), and the count of live blocks must be 0 after session_free. */
+#define A_HDR 16
+#define A_TAG 0x5a17c0deu
+
+static LIBSSH2_ALLOC_FUNC(t_alloc)
+{
+	struct run *r = *abstract;
+	uint8_t *p = malloc(count + A_HDR);
+
+	if (!p)
+		return NULL;
+	memcpy(p, &(uint32_t){A_TAG}, 4);
+	r->a_allocs++;
+	r->a_live++;
+	return p + A_HDR;
+}
+
+static uint8_t *t_block(void *ptr)
+{
+	uint8_t *p = (uint8_t *)ptr - A_HDR;
+	uint32_t tag;
+
+	memcpy(&tag, p, 4);
+	ck_assert_msg(tag == A_TAG, "a block not from our allocator");
+	return p;
+}
+
+static LIBSSH2_FREE_FUNC(t_free)
+{
+	struct run *r = *abstract;
+	uint8_t *p;
+
+	if (!ptr)
+		return;
+	p = t_block(ptr);
+	memset(p, 0, 4);
+	r->a_frees++;
+	r->a_live--;
+	free(p);
+}
+
+static LIBSSH2_REALLOC_FUNC(t_realloc)
+{
+	struct run *r = *abstract;
+	uint8_t *p;
+
+	if (!ptr)
+		return t_alloc(count, abstract);
+	p = realloc(t_block(ptr), count + A_HDR);
+	if (!p)
+		return NULL;
+	r->a_reallocs++;
+	return p + A_HDR;
+}
 
 static const char *const call_name[] = {"handshake", "userauth_list",
 					"userauth_password"};
@@ -230,7 +292,10 @@ static void run_session(struct run *r)
 	r->call = -1;
 	r->msg[0] = '\0';
 	r->cb_calls = 0;
-	s = libssh2_session_init_ex(NULL, NULL, NULL, r);
+	if (r->own_alloc)
+		s = libssh2_session_init_ex(t_alloc, t_free, t_realloc, r);
+	else
+		s = libssh2_session_init_ex(NULL, NULL, NULL, r);
 	ck_assert_ptr_nonnull(s);
 	libssh2_session_set_timeout(s, r->timeout_ms ? r->timeout_ms
 						     : SAFETY_TIMEOUT_MS);
@@ -282,6 +347,19 @@ static void run_session(struct run *r)
 		r->authed = libssh2_userauth_authenticated(s);
 	}
 out:
+	if (r->own_alloc) {
+		/* want_buf: the copy is the application's, from its
+		 * allocator, given back with libssh2_free */
+		long before = r->a_allocs;
+		char *m = NULL;
+		int ml = -1;
+
+		libssh2_session_last_error(s, &m, &ml, 1);
+		ck_assert_ptr_nonnull(m);
+		ck_assert_int_eq((int)strlen(m), ml);
+		r->a_wantbuf = r->a_allocs - before;
+		libssh2_free(s, m);
+	}
 	libssh2_session_free(s);
 	close(fd);
 	ck_assert_int_eq(pthread_join(th, NULL), 0);
@@ -423,6 +501,40 @@ START_TEST(good_k_encoding)
 		ck_assert_int_eq(r.sv.k0, 0);
 	ck_assert_msg(!memcmp(r.sid, r.sv.H, 32), "H differs");
 	ck_assert(r.authed);
+}
+END_TEST
+
+/* The application's allocator (libssh2_session_init_ex): a whole login
+ * under every protection, and a run that fails (a bad MAC or tag), all
+ * through it; nothing left allocated after libssh2_session_free. */
+START_TEST(own_allocator)
+{
+	struct run r;
+
+	run_init(&r, &prot[_i % NPROT]);
+	r.own_alloc = 1;
+	r.finish_auth = _i < NPROT;
+	if (_i >= NPROT) {
+		r.f.ph = PH_ENC1;
+		r.f.kind = F_FLIP;
+		r.f.arg = 20;
+		r.f.bit = 3;
+	}
+	run_session(&r);
+	if (_i < NPROT) {
+		check_outcome(&r, 0, -1, "own allocator");
+		ck_assert(r.authed);
+	} else {
+		ck_assert_msg(r.rc == LIBSSH2_ERROR_INVALID_MAC ||
+				      r.rc == LIBSSH2_ERROR_DECRYPT,
+			      "%d %s", r.rc, ename(r.rc));
+	}
+	ck_assert_int_gt(r.a_allocs, 5);
+	ck_assert_int_gt(r.a_reallocs, 0);
+	ck_assert_int_eq(r.a_wantbuf, 1);
+	ck_assert_msg(r.a_live == 0, "%ld blocks left (%ld allocated)",
+		      r.a_live, r.a_allocs);
+	ck_assert_int_eq(r.a_frees, r.a_allocs);
 }
 END_TEST
 
@@ -1213,6 +1325,7 @@ int main(void)
 	tcase_add_loop_test(tc, good_every_cipher, 0, NGOOD);
 	tcase_add_loop_test(tc, good_nonblocking, 0, NGOOD);
 	tcase_add_loop_test(tc, good_k_encoding, 0, 2 * NPROT);
+	tcase_add_loop_test(tc, own_allocator, 0, 2 * NPROT);
 	suite_add_tcase(su, tc);
 
 	tc = tcase_create("flip");
