@@ -132,6 +132,7 @@ struct run {
 	enum kmode kmode;
 	enum cbmode cb;
 	int own_alloc; /* the session on the counting allocator below */
+	int cbs;       /* ignore, debug and disconnect callbacks */
 
 	/* what happened */
 	int rc;	  /* the first error, 0 when every call succeeded */
@@ -146,8 +147,57 @@ struct run {
 	uint8_t cb_pkt[256];
 	int cb_len;
 	long a_allocs, a_reallocs, a_frees, a_live, a_wantbuf;
+	/* what the ignore, debug and disconnect callbacks were given */
+	int ign_n, dbg_n, dis_n, dbg_always, dis_reason;
+	char ign[64], dbg[64], dbg_lang[16], dis[64], dis_lang[16];
+	int ign_len, dbg_len, dbg_lang_len, dis_len, dis_lang_len;
 	struct srv sv;
 };
+
+/* Copy a callback's text argument, trusting only its length. */
+static int cb_copy(char *dst, size_t cap, const char *src, int n)
+{
+	ck_assert_int_ge(n, 0);
+	ck_assert_uint_lt((size_t)n, cap);
+	if (n)
+		ck_assert_ptr_nonnull(src);
+	memcpy(dst, src ? src : "", (size_t)n);
+	dst[n] = '\0';
+	return n;
+}
+
+static LIBSSH2_IGNORE_FUNC(ignore_cb)
+{
+	struct run *r = *abstract;
+
+	(void)session;
+	r->ign_n++;
+	r->ign_len = cb_copy(r->ign, sizeof(r->ign), message, message_len);
+}
+
+static LIBSSH2_DEBUG_FUNC(debug_cb)
+{
+	struct run *r = *abstract;
+
+	(void)session;
+	r->dbg_n++;
+	r->dbg_always = always_display;
+	r->dbg_len = cb_copy(r->dbg, sizeof(r->dbg), message, message_len);
+	r->dbg_lang_len = cb_copy(r->dbg_lang, sizeof(r->dbg_lang), language,
+				  language_len);
+}
+
+static LIBSSH2_DISCONNECT_FUNC(disconnect_cb)
+{
+	struct run *r = *abstract;
+
+	(void)session;
+	r->dis_n++;
+	r->dis_reason = reason;
+	r->dis_len = cb_copy(r->dis, sizeof(r->dis), message, message_len);
+	r->dis_lang_len = cb_copy(r->dis_lang, sizeof(r->dis_lang), language,
+				  language_len);
+}
 
 /* ---- the application's allocator ------------------------------------------
  * libssh2_session_init_ex: every allocation of the session through the
@@ -304,6 +354,18 @@ static void run_session(struct run *r)
 	if (r->cb)
 		libssh2_session_callback_set2(s, LIBSSH2_CALLBACK_MACERROR,
 					      (libssh2_cb_generic *)mac_cb);
+	if (r->cbs) {
+		/* the deprecated form, void * in and out */
+		ck_assert_ptr_null(libssh2_session_callback_set(
+			s, LIBSSH2_CALLBACK_IGNORE, (void *)ignore_cb));
+		ck_assert_ptr_null(libssh2_session_callback_set(
+			s, LIBSSH2_CALLBACK_DEBUG, (void *)debug_cb));
+		ck_assert_ptr_null(libssh2_session_callback_set(
+			s, LIBSSH2_CALLBACK_DISCONNECT, (void *)disconnect_cb));
+		/* an unknown type: nothing installed, NULL back */
+		ck_assert_ptr_null(libssh2_session_callback_set(
+			s, 99, (void *)ignore_cb));
+	}
 	if (c->legacy) {
 		/* CBC: only when asked for */
 		ck_assert_int_eq(libssh2_session_method_pref(
@@ -1242,6 +1304,86 @@ START_TEST(macerror_none)
 }
 END_TEST
 
+/* ---- ignore, debug and disconnect callbacks --------------------------------
+ */
+
+/* DEBUG: always_display, "be careful", language "en" (RFC 4253 11.3) */
+static const uint8_t m_debug[] = {SSH_MSG_DEBUG, 1, 0, 0, 0, 10, 'b', 'e',
+				  ' ', 'c', 'a', 'r', 'e', 'f', 'u', 'l',
+				  0, 0, 0, 2, 'e', 'n'};
+/* DISCONNECT, reason 2, a description with a NUL inside, language "x" */
+static const uint8_t m_disconnect_nul[] = {SSH_MSG_DISCONNECT, 0, 0, 0, 2,
+					   0, 0, 0, 4, 'a', 0, 'b', 'c',
+					   0, 0, 0, 1, 'x'};
+
+/* IGNORE and DEBUG under the new keys: each callback called once with
+ * the message's text (IGNORE: its data, without the length field), and
+ * the login goes on.  A callback whose type is unknown is refused. */
+START_TEST(callbacks_ignore_debug)
+{
+	struct run r;
+
+	run_init(&r, &prot[_i]);
+	r.cbs = 1;
+	r.finish_auth = 1;
+	r.ignore_first = 1; /* "hi" after SERVICE_ACCEPT */
+	r.f.ph = PH_ENC2;
+	r.f.kind = F_INSERT;
+	r.f.msg = m_debug;
+	r.f.msglen = sizeof(m_debug);
+	run_session(&r);
+	check_outcome(&r, 0, -1, "IGNORE and DEBUG");
+	ck_assert(r.authed);
+	ck_assert_int_eq(r.ign_n, 1);
+	ck_assert_int_eq(r.ign_len, 2);
+	ck_assert_str_eq(r.ign, "hi");
+	ck_assert_int_eq(r.dbg_n, 1);
+	ck_assert_int_eq(r.dbg_always, 1);
+	ck_assert_int_eq(r.dbg_len, 10);
+	ck_assert_str_eq(r.dbg, "be careful");
+	ck_assert_int_eq(r.dbg_lang_len, 2);
+	ck_assert_str_eq(r.dbg_lang, "en");
+	ck_assert_int_eq(r.dis_n, 0);
+}
+END_TEST
+
+/* DISCONNECT: the callback gets the reason, description and language,
+ * then the call fails with SOCKET_DISCONNECT.  A description that is
+ * not text (a NUL inside) is passed as empty, length 0 with it: never
+ * a length that runs past what the pointer holds. */
+START_TEST(callback_disconnect)
+{
+	struct run r;
+
+	run_init(&r, &prot[_i % NPROT]);
+	r.cbs = 1;
+	r.f.ph = _i < NPROT ? PH_ENC1 : PH_REPLY;
+	r.f.kind = F_REPLACE;
+	if (_i < 2 * NPROT) {
+		r.f.msg = m_disconnect;
+		r.f.msglen = sizeof(m_disconnect);
+	} else {
+		r.f.msg = m_disconnect_nul;
+		r.f.msglen = sizeof(m_disconnect_nul);
+	}
+	run_session(&r);
+	check_outcome(&r, LIBSSH2_ERROR_SOCKET_DISCONNECT, call_of(r.f.ph),
+		      "DISCONNECT");
+	ck_assert_int_eq(r.dis_n, 1);
+	if (_i < 2 * NPROT) {
+		ck_assert_int_eq(r.dis_reason, 11);
+		ck_assert_int_eq(r.dis_len, 9);
+		ck_assert_str_eq(r.dis, "going off");
+		ck_assert_int_eq(r.dis_lang_len, 0);
+	} else {
+		ck_assert_int_eq(r.dis_reason, 2);
+		ck_assert_int_eq(r.dis_len, 0);
+		ck_assert_int_eq(r.dis_lang_len, 0);
+	}
+	ck_assert_int_eq(r.ign_n + r.dbg_n, 0);
+}
+END_TEST
+
 /* ---- SSH_MSG_UNIMPLEMENTED ------------------------------------------------
  */
 
@@ -1362,6 +1504,12 @@ int main(void)
 	tcase_add_loop_test(tc, macerror_refuse, 0, 4);
 	tcase_add_loop_test(tc, macerror_aead, 0, 4);
 	tcase_add_loop_test(tc, macerror_none, 0, 4);
+	suite_add_tcase(su, tc);
+
+	tc = tcase_create("callbacks");
+	tcase_set_timeout(tc, 300);
+	tcase_add_loop_test(tc, callbacks_ignore_debug, 0, NPROT);
+	tcase_add_loop_test(tc, callback_disconnect, 0, 2 * NPROT + 1);
 	suite_add_tcase(su, tc);
 
 	tc = tcase_create("unimplemented");
