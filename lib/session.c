@@ -1026,6 +1026,15 @@ LIBSSH2_API int libssh2_session_disconnect_ex(LIBSSH2_SESSION *s, int reason,
 {
 	int rc;
 
+	/* libssh2 1.11.1's limits, checked first whatever the state */
+	if (description && strlen(description) > SSH_DISCONNECT_TEXT_MAX)
+		return sess_err(s, LIBSSH2_ERROR_INVAL,
+				"disconnect description longer than %d bytes",
+				SSH_DISCONNECT_TEXT_MAX);
+	if (lang && strlen(lang) > SSH_DISCONNECT_TEXT_MAX)
+		return sess_err(s, LIBSSH2_ERROR_INVAL,
+				"disconnect language tag longer than %d bytes",
+				SSH_DISCONNECT_TEXT_MAX);
 	if (s->state == SESS_DEAD || s->sock == LIBSSH2_INVALID_SOCKET)
 		return 0;
 	if (!s->disc_queued && s->state != SESS_NEW &&

@@ -133,6 +133,8 @@ struct run {
 	enum cbmode cb;
 	int own_alloc; /* the session on the counting allocator below */
 	int cbs;       /* ignore, debug and disconnect callbacks */
+	int disc;      /* at the end, disconnect_ex (non-blocking) */
+	int send_eagain; /* the send callback's next calls: -EAGAIN */
 
 	/* what happened */
 	int rc;	  /* the first error, 0 when every call succeeded */
@@ -147,6 +149,7 @@ struct run {
 	uint8_t cb_pkt[256];
 	int cb_len;
 	long a_allocs, a_reallocs, a_frees, a_live, a_wantbuf;
+	int disc_rc[4], disc_dirs;
 	/* what the ignore, debug and disconnect callbacks were given */
 	int ign_n, dbg_n, dis_n, dbg_always, dis_reason;
 	char ign[64], dbg[64], dbg_lang[16], dis[64], dis_lang[16];
@@ -164,6 +167,20 @@ static int cb_copy(char *dst, size_t cap, const char *src, int n)
 	memcpy(dst, src ? src : "", (size_t)n);
 	dst[n] = '\0';
 	return n;
+}
+
+/* LIBSSH2_CALLBACK_SEND: the socket, but "full" while send_eagain. */
+static LIBSSH2_SEND_FUNC(send_cb)
+{
+	struct run *r = *abstract;
+	ssize_t n;
+
+	if (r->send_eagain > 0) {
+		r->send_eagain--;
+		return -EAGAIN;
+	}
+	n = send(socket, buffer, length, flags);
+	return n < 0 ? -errno : n;
 }
 
 static LIBSSH2_IGNORE_FUNC(ignore_cb)
@@ -354,6 +371,9 @@ static void run_session(struct run *r)
 	if (r->cb)
 		libssh2_session_callback_set2(s, LIBSSH2_CALLBACK_MACERROR,
 					      (libssh2_cb_generic *)mac_cb);
+	if (r->disc)
+		libssh2_session_callback_set2(s, LIBSSH2_CALLBACK_SEND,
+					      (libssh2_cb_generic *)send_cb);
 	if (r->cbs) {
 		/* the deprecated form, void * in and out */
 		ck_assert_ptr_null(libssh2_session_callback_set(
@@ -409,6 +429,22 @@ static void run_session(struct run *r)
 		r->authed = libssh2_userauth_authenticated(s);
 	}
 out:
+	if (r->disc) {
+		int i;
+
+		/* the socket takes nothing twice: EAGAIN, outbound, then
+		 * the message goes; after it the session is finished */
+		libssh2_session_set_blocking(s, 0);
+		r->send_eagain = 2;
+		for (i = 0; i < 4; i++) {
+			r->disc_rc[i] = libssh2_session_disconnect_ex(
+				s, SSH_DISCONNECT_BY_APPLICATION, "bye now",
+				"en");
+			if (i == 0)
+				r->disc_dirs =
+					libssh2_session_block_directions(s);
+		}
+	}
 	if (r->own_alloc) {
 		/* want_buf: the copy is the application's, from its
 		 * allocator, given back with libssh2_free */
@@ -1384,6 +1420,62 @@ START_TEST(callback_disconnect)
 }
 END_TEST
 
+/* ---- libssh2_session_disconnect_ex ----------------------------------------
+ */
+
+/* After a login, in non-blocking mode with a socket that takes nothing
+ * at first: EAGAIN (outbound) until it does, then 0; called again, 0
+ * and nothing more sent.  The server gets one DISCONNECT with the
+ * reason, description and language given. */
+START_TEST(disconnect_sent_once)
+{
+	struct run r;
+
+	run_init(&r, &prot[_i]);
+	r.finish_auth = 1;
+	r.disc = 1;
+	run_session(&r);
+	check_outcome(&r, 0, -1, "disconnect");
+	ck_assert_int_eq(r.disc_rc[0], LIBSSH2_ERROR_EAGAIN);
+	ck_assert_int_eq(r.disc_dirs, LIBSSH2_SESSION_BLOCK_OUTBOUND);
+	ck_assert_int_eq(r.disc_rc[1], LIBSSH2_ERROR_EAGAIN);
+	ck_assert_int_eq(r.disc_rc[2], 0);
+	ck_assert_int_eq(r.disc_rc[3], 0);
+	ck_assert_int_eq(r.sv.disc_n, 1);
+	ck_assert_uint_eq(r.sv.disc_reason, SSH_DISCONNECT_BY_APPLICATION);
+	ck_assert_str_eq(r.sv.disc_desc, "bye now");
+	ck_assert_str_eq(r.sv.disc_lang, "en");
+	ck_assert_str_eq(r.sv.err, "");
+}
+END_TEST
+
+/* libssh2 1.11.1's limits: a description or language tag over 256
+ * bytes is LIBSSH2_ERROR_INVAL, whatever the session's state. */
+START_TEST(disconnect_too_long)
+{
+	LIBSSH2_SESSION *s = libssh2_session_init();
+	char t[258];
+	char *m;
+
+	ck_assert_ptr_nonnull(s);
+	memset(t, 'd', sizeof(t) - 1);
+	t[257] = '\0';
+	ck_assert_int_eq(libssh2_session_disconnect_ex(s, 11, t, ""),
+			 LIBSSH2_ERROR_INVAL);
+	ck_assert_int_eq(libssh2_session_last_error(s, &m, NULL, 0),
+			 LIBSSH2_ERROR_INVAL);
+	ck_assert_ptr_nonnull(strstr(m, "description"));
+	ck_assert_int_eq(libssh2_session_disconnect_ex(s, 11, "", t),
+			 LIBSSH2_ERROR_INVAL);
+	ck_assert_int_eq(libssh2_session_disconnect(s, t),
+			 LIBSSH2_ERROR_INVAL);
+	/* 256 is allowed (no socket yet: nothing to send) */
+	t[256] = '\0';
+	ck_assert_int_eq(libssh2_session_disconnect_ex(s, 11, t, t), 0);
+	libssh2_session_free(s);
+}
+END_TEST
+
 /* ---- SSH_MSG_UNIMPLEMENTED ------------------------------------------------
  */
 
@@ -1510,6 +1602,12 @@ int main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_loop_test(tc, callbacks_ignore_debug, 0, NPROT);
 	tcase_add_loop_test(tc, callback_disconnect, 0, 2 * NPROT + 1);
+	suite_add_tcase(su, tc);
+
+	tc = tcase_create("disconnect");
+	tcase_set_timeout(tc, 300);
+	tcase_add_loop_test(tc, disconnect_sent_once, 0, NPROT);
+	tcase_add_test(tc, disconnect_too_long);
 	suite_add_tcase(su, tc);
 
 	tc = tcase_create("unimplemented");

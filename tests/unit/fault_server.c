@@ -200,8 +200,8 @@ static int send_pkt(struct srv *sv, const uint8_t *p, size_t n)
 }
 
 /* The client's next packet: 1, 0 at the end of the connection, -1 on a
- * bad one.  IGNORE and DEBUG are skipped, UNIMPLEMENTED is counted and
- * skipped, NEWKEYS switches to the client's new keys. */
+ * bad one.  IGNORE and DEBUG are skipped, UNIMPLEMENTED and DISCONNECT
+ * are counted and skipped, NEWKEYS switches to the client's new keys. */
 static int srv_recv(struct srv *sv, const uint8_t **p, size_t *n)
 {
 	for (;;) {
@@ -219,6 +219,25 @@ static int srv_recv(struct srv *sv, const uint8_t **p, size_t *n)
 			case SSH_MSG_IGNORE:
 			case SSH_MSG_DEBUG:
 				continue;
+			case SSH_MSG_DISCONNECT: {
+				const char *d, *l;
+				size_t dn, ln;
+
+				rb_init(&rb, *p + 1, *n - 1);
+				if (rb_u32(&rb, &seq) ||
+				    rb_text(&rb, &d, &dn, 1024) ||
+				    rb_text(&rb, &l, &ln, 256) || rb_done(&rb)) {
+					seterr(sv, "malformed DISCONNECT");
+					return -1;
+				}
+				sv->disc_n++;
+				sv->disc_reason = seq;
+				snprintf(sv->disc_desc, sizeof(sv->disc_desc),
+					 "%.*s", (int)dn, d);
+				snprintf(sv->disc_lang, sizeof(sv->disc_lang),
+					 "%.*s", (int)ln, l);
+				continue;
+			}
 			case SSH_MSG_UNIMPLEMENTED:
 				rb_init(&rb, *p + 1, *n - 1);
 				if (rb_u32(&rb, &seq) || rb_done(&rb)) {
