@@ -131,9 +131,10 @@ struct run {
 	int flip_go_on;
 	enum kmode kmode;
 	enum cbmode cb;
-	int own_alloc; /* the session on the counting allocator below */
-	int cbs;       /* ignore, debug and disconnect callbacks */
-	int disc;      /* at the end, disconnect_ex (non-blocking) */
+	int own_alloc;	 /* the session on the counting allocator below */
+	int cbs;	 /* ignore, debug and disconnect callbacks */
+	int disc;	 /* at the end, disconnect_ex (non-blocking) */
+	int startup;	 /* libssh2_session_startup, the old name */
 	int send_eagain; /* the send callback's next calls: -EAGAIN */
 
 	/* what happened */
@@ -383,8 +384,8 @@ static void run_session(struct run *r)
 		ck_assert_ptr_null(libssh2_session_callback_set(
 			s, LIBSSH2_CALLBACK_DISCONNECT, (void *)disconnect_cb));
 		/* an unknown type: nothing installed, NULL back */
-		ck_assert_ptr_null(libssh2_session_callback_set(
-			s, 99, (void *)ignore_cb));
+		ck_assert_ptr_null(
+			libssh2_session_callback_set(s, 99, (void *)ignore_cb));
 	}
 	if (c->legacy) {
 		/* CBC: only when asked for */
@@ -397,7 +398,10 @@ static void run_session(struct run *r)
 	}
 
 	t0 = now_ms();
-	rc = CALL(r, s, fd, libssh2_session_handshake(s, fd));
+	if (r->startup)
+		rc = CALL(r, s, fd, libssh2_session_startup(s, fd));
+	else
+		rc = CALL(r, s, fd, libssh2_session_handshake(s, fd));
 	if (rc) {
 		record(r, s, 0, rc, t0);
 		goto out;
@@ -598,6 +602,72 @@ START_TEST(good_k_encoding)
 	else
 		ck_assert_int_eq(r.sv.k0, 0);
 	ck_assert_msg(!memcmp(r.sid, r.sv.H, 32), "H differs");
+	ck_assert(r.authed);
+}
+END_TEST
+
+/* The session API's small calls, as libssh2 1.11.1 has them, on a
+ * session with no connection. */
+START_TEST(api_basics)
+{
+	int token = 7;
+	LIBSSH2_SESSION *s;
+	char *m;
+	int ml;
+
+	ck_assert_int_eq(libssh2_init(0), 0);
+	ck_assert_str_eq(libssh2_version(0), LIBSSH2_VERSION);
+	ck_assert_str_eq(libssh2_version(LIBSSH2_VERSION_NUM), "1.11.1");
+	ck_assert_ptr_null(libssh2_version(LIBSSH2_VERSION_NUM + 1));
+	s = libssh2_session_init_ex(NULL, NULL, NULL, &token);
+	ck_assert_ptr_nonnull(s);
+	/* the abstract pointer given, by reference */
+	ck_assert_ptr_eq(*libssh2_session_abstract(s), &token);
+	/* defaults: blocking, no timeout, no error, no server banner */
+	ck_assert_int_eq(libssh2_session_get_blocking(s), 1);
+	ck_assert_int_eq(libssh2_session_get_timeout(s), 0);
+	ck_assert_int_eq(libssh2_session_last_errno(s), 0);
+	ck_assert_int_eq(libssh2_session_last_error(s, &m, &ml, 0), 0);
+	ck_assert_str_eq(m, "");
+	ck_assert_int_eq(ml, 0);
+	ck_assert_ptr_null(libssh2_session_banner_get(s));
+	ck_assert_int_eq(libssh2_session_block_directions(s), 0);
+	/* set_last_error: returns the code, which is then the last one */
+	ck_assert_int_eq(libssh2_session_set_last_error(s, -14, "made up"),
+			 -14);
+	ck_assert_int_eq(libssh2_session_last_errno(s), -14);
+	ck_assert_int_eq(libssh2_session_last_error(s, &m, &ml, 0), -14);
+	ck_assert_str_eq(m, "made up");
+	ck_assert_int_eq(ml, 7);
+	/* flags: the three known ones, INVAL for others */
+	ck_assert_int_eq(libssh2_session_flag(s, LIBSSH2_FLAG_SIGPIPE, 1), 0);
+	ck_assert_int_eq(libssh2_session_flag(s, LIBSSH2_FLAG_COMPRESS, 1), 0);
+	ck_assert_int_eq(libssh2_session_flag(s, LIBSSH2_FLAG_QUOTE_PATHS, 0),
+			 0);
+	ck_assert_int_eq(libssh2_session_flag(s, 42, 1), LIBSSH2_ERROR_INVAL);
+	libssh2_session_set_blocking(s, 0);
+	ck_assert_int_eq(libssh2_session_get_blocking(s), 0);
+	libssh2_session_set_timeout(s, 1500);
+	ck_assert_int_eq(libssh2_session_get_timeout(s), 1500);
+	/* banners: both names, NULL or "" for the default */
+	ck_assert_int_eq(libssh2_session_banner_set(s, "SSH-2.0-mine"), 0);
+	ck_assert_int_eq(libssh2_banner_set(s, "SSH-2.0-old_name"), 0);
+	ck_assert_int_eq(libssh2_session_banner_set(s, NULL), 0);
+	ck_assert_int_eq(libssh2_session_free(s), 0);
+	libssh2_exit();
+}
+END_TEST
+
+/* The old name of the handshake, libssh2_session_startup: the same. */
+START_TEST(good_startup)
+{
+	struct run r;
+
+	run_init(&r, &prot[_i]);
+	r.startup = 1;
+	r.finish_auth = 1;
+	run_session(&r);
+	check_outcome(&r, 0, -1, "session_startup");
 	ck_assert(r.authed);
 }
 END_TEST
@@ -1344,13 +1414,28 @@ END_TEST
  */
 
 /* DEBUG: always_display, "be careful", language "en" (RFC 4253 11.3) */
-static const uint8_t m_debug[] = {SSH_MSG_DEBUG, 1, 0, 0, 0, 10, 'b', 'e',
-				  ' ', 'c', 'a', 'r', 'e', 'f', 'u', 'l',
-				  0, 0, 0, 2, 'e', 'n'};
+static const uint8_t m_debug[] = {
+	SSH_MSG_DEBUG, 1,   0,	 0,   0,   10, 'b', 'e', ' ', 'c', 'a',
+	'r',	       'e', 'f', 'u', 'l', 0,  0,   0,	 2,   'e', 'n'};
 /* DISCONNECT, reason 2, a description with a NUL inside, language "x" */
-static const uint8_t m_disconnect_nul[] = {SSH_MSG_DISCONNECT, 0, 0, 0, 2,
-					   0, 0, 0, 4, 'a', 0, 'b', 'c',
-					   0, 0, 0, 1, 'x'};
+static const uint8_t m_disconnect_nul[] = {SSH_MSG_DISCONNECT,
+					   0,
+					   0,
+					   0,
+					   2,
+					   0,
+					   0,
+					   0,
+					   4,
+					   'a',
+					   0,
+					   'b',
+					   'c',
+					   0,
+					   0,
+					   0,
+					   1,
+					   'x'};
 
 /* IGNORE and DEBUG under the new keys: each callback called once with
  * the message's text (IGNORE: its data, without the length field), and
@@ -1467,8 +1552,7 @@ START_TEST(disconnect_too_long)
 	ck_assert_ptr_nonnull(strstr(m, "description"));
 	ck_assert_int_eq(libssh2_session_disconnect_ex(s, 11, "", t),
 			 LIBSSH2_ERROR_INVAL);
-	ck_assert_int_eq(libssh2_session_disconnect(s, t),
-			 LIBSSH2_ERROR_INVAL);
+	ck_assert_int_eq(libssh2_session_disconnect(s, t), LIBSSH2_ERROR_INVAL);
 	/* 256 is allowed (no socket yet: nothing to send) */
 	t[256] = '\0';
 	ck_assert_int_eq(libssh2_session_disconnect_ex(s, 11, t, t), 0);
@@ -1560,6 +1644,8 @@ int main(void)
 	tcase_add_loop_test(tc, good_nonblocking, 0, NGOOD);
 	tcase_add_loop_test(tc, good_k_encoding, 0, 2 * NPROT);
 	tcase_add_loop_test(tc, own_allocator, 0, 2 * NPROT);
+	tcase_add_test(tc, api_basics);
+	tcase_add_loop_test(tc, good_startup, 0, NPROT);
 	suite_add_tcase(su, tc);
 
 	tc = tcase_create("flip");

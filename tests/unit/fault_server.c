@@ -226,7 +226,8 @@ static int srv_recv(struct srv *sv, const uint8_t **p, size_t *n)
 				rb_init(&rb, *p + 1, *n - 1);
 				if (rb_u32(&rb, &seq) ||
 				    rb_text(&rb, &d, &dn, 1024) ||
-				    rb_text(&rb, &l, &ln, 256) || rb_done(&rb)) {
+				    rb_text(&rb, &l, &ln, 256) ||
+				    rb_done(&rb)) {
 					seterr(sv, "malformed DISCONNECT");
 					return -1;
 				}
