@@ -649,6 +649,30 @@ START_TEST(api_basics)
 	ck_assert_int_eq(libssh2_session_get_blocking(s), 0);
 	libssh2_session_set_timeout(s, 1500);
 	ck_assert_int_eq(libssh2_session_get_timeout(s), 1500);
+	/* supported_algs: a list to free; libssh2 1.11.1's codes for the
+	 * rest */
+	{
+		const char **algs = NULL;
+		int n = libssh2_session_supported_algs(s, LIBSSH2_METHOD_MAC_CS,
+						       &algs);
+
+		ck_assert_int_gt(n, 5);
+		ck_assert_ptr_nonnull(algs);
+		libssh2_free(s, (void *)algs);
+		ck_assert_int_eq(libssh2_session_supported_algs(
+					 s, LIBSSH2_METHOD_KEX, NULL),
+				 LIBSSH2_ERROR_BAD_USE);
+		ck_assert_int_eq(libssh2_session_supported_algs(
+					 s, LIBSSH2_METHOD_SIGN_ALGO, &algs),
+				 LIBSSH2_ERROR_INVAL);
+		ck_assert_int_eq(libssh2_session_supported_algs(
+					 s, LIBSSH2_METHOD_LANG_CS, &algs),
+				 LIBSSH2_ERROR_METHOD_NOT_SUPPORTED);
+		ck_assert_int_eq(libssh2_session_supported_algs(s, 77, &algs),
+				 LIBSSH2_ERROR_METHOD_NOT_SUPPORTED);
+		ck_assert_int_eq(libssh2_session_supported_algs(s, -1, &algs),
+				 LIBSSH2_ERROR_METHOD_NOT_SUPPORTED);
+	}
 	/* banners: both names, NULL or "" for the default */
 	ck_assert_int_eq(libssh2_session_banner_set(s, "SSH-2.0-mine"), 0);
 	ck_assert_int_eq(libssh2_banner_set(s, "SSH-2.0-old_name"), 0);
