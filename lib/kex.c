@@ -214,8 +214,16 @@ int kex_supported(LIBSSH2_SESSION *s, int type, const char ***algs)
 	size_t i, n = 0;
 	int legacy;
 
-	if (type < 0 || type > LIBSSH2_METHOD_COMP_SC || !algs)
+	/* libssh2 1.11.1's codes: no list of signature algorithms to give
+	 * (INVAL, "no algorithm"), any other type unknown */
+	if (!algs)
 		return sess_err(s, LIBSSH2_ERROR_BAD_USE,
+				"algs must not be NULL");
+	if (type == LIBSSH2_METHOD_SIGN_ALGO)
+		return sess_err(s, LIBSSH2_ERROR_INVAL,
+				"no list of signature algorithms");
+	if (type < 0 || type > LIBSSH2_METHOD_COMP_SC)
+		return sess_err(s, LIBSSH2_ERROR_METHOD_NOT_SUPPORTED,
 				"unknown method type %d", type);
 	while (supported_name(type, n, &legacy))
 		n++;

@@ -36,6 +36,9 @@ struct kex;
 #define SSH_MSG_NEWKEYS 21
 #define SSH_MSG_KEX_ECDH_INIT 30
 #define SSH_MSG_KEX_ECDH_REPLY 31
+/* RFC 4253 12: 20..29 algorithm negotiation, 30..49 the key exchange
+ * method's own (each method gives them its meaning). */
+#define SSH_MSG_KEX_LAST 49
 
 /* A key exchange method (one family may serve several names). */
 struct kex_method {
@@ -114,6 +117,17 @@ int kex_handle(struct _LIBSSH2_SESSION *s, const uint8_t *p, size_t n);
 static inline int kex_busy(const struct kex *k)
 {
 	return k->state != KEX_IDLE;
+}
+
+/*
+ * Does a message numbered 22..49 belong to an exchange now?  Only once
+ * the server's KEXINIT of a running round is in: the numbers mean
+ * something only to the method that round agreed (RFC 4253 12), and the
+ * server cannot have started one before its KEXINIT (RFC 4253 7.1).
+ */
+static inline int kex_method_msg_due(const struct kex *k)
+{
+	return kex_busy(k) && k->theirs_recv;
 }
 
 /* Exchange hash helpers for methods: hash V_C, V_S, I_C, I_S, K_S. */

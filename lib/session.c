@@ -721,9 +721,11 @@ static int on_global_request(LIBSSH2_SESSION *s, struct rbuf *r)
  * RFC 4253 11.4: "An implementation MUST respond to all unrecognized
  * messages with an SSH_MSG_UNIMPLEMENTED message" quoting the rejected
  * packet's sequence number (which strict KEX restarts at NEWKEYS; the
- * transport counts it).  Not during the first key exchange: there an
- * unexpected message is fatal (dispatch).  The reply leaves with the
- * next flush; the message itself is dropped.
+ * transport counts it).  That includes a key exchange method's number
+ * (22..49) with no exchange running to give it a meaning, as OpenSSH
+ * answers it (kex_protocol_error).  Not during the first key exchange:
+ * there an unexpected message is fatal (dispatch).  The reply leaves
+ * with the next flush; the message itself is dropped.
  */
 static int on_unrecognized(LIBSSH2_SESSION *s, uint8_t type)
 {
@@ -805,7 +807,15 @@ static int dispatch(LIBSSH2_SESSION *s, const uint8_t *p, size_t n)
 	rb_init(&r, p + 1, n - 1);
 	if (type == SSH_MSG_DISCONNECT)
 		return on_disconnect(s, &r);
-	if (type >= SSH_MSG_KEXINIT && type <= 49) {
+	/* A method's message with no round of ours to take it, after the
+	 * first exchange: unrecognised, not fatal.  OpenSSH's PROTOCOL
+	 * (strict KEX) asks for the connection to end only during the
+	 * initial exchange; during any exchange we stay strict ourselves
+	 * (kex_handle: out of order is fatal). */
+	if (type > SSH_MSG_NEWKEYS && type <= SSH_MSG_KEX_LAST &&
+	    k->rounds > 0 && !kex_method_msg_due(k))
+		return on_unrecognized(s, type);
+	if (type >= SSH_MSG_KEXINIT && type <= SSH_MSG_KEX_LAST) {
 		/* Strict KEX: the server's KEXINIT must be its very first
 		 * packet (sequence number 0). */
 		if (type == SSH_MSG_KEXINIT && k->rounds == 0 &&
@@ -1016,6 +1026,15 @@ LIBSSH2_API int libssh2_session_disconnect_ex(LIBSSH2_SESSION *s, int reason,
 {
 	int rc;
 
+	/* libssh2 1.11.1's limits, checked first whatever the state */
+	if (description && strlen(description) > SSH_DISCONNECT_TEXT_MAX)
+		return sess_err(s, LIBSSH2_ERROR_INVAL,
+				"disconnect description longer than %d bytes",
+				SSH_DISCONNECT_TEXT_MAX);
+	if (lang && strlen(lang) > SSH_DISCONNECT_TEXT_MAX)
+		return sess_err(s, LIBSSH2_ERROR_INVAL,
+				"disconnect language tag longer than %d bytes",
+				SSH_DISCONNECT_TEXT_MAX);
 	if (s->state == SESS_DEAD || s->sock == LIBSSH2_INVALID_SOCKET)
 		return 0;
 	if (!s->disc_queued && s->state != SESS_NEW &&

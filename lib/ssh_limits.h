@@ -18,6 +18,9 @@
 /* RFC 4253 6: at least four bytes of padding, block at least 8. */
 #define SSH_PADDING_MIN 4
 #define SSH_PADDING_MAX 255
+/* Longest description and language tag libssh2_session_disconnect_ex
+ * sends (libssh2 1.11.1 refuses longer ones with LIBSSH2_ERROR_INVAL). */
+#define SSH_DISCONNECT_TEXT_MAX 256
 /* Largest payload we build ourselves. */
 #define SSH_PAYLOAD_MAX (SSH_PACKET_MAX - 1024)
 

@@ -348,13 +348,22 @@ static int rx_length(struct tp *t, const char **why)
 		}
 		len = get_u32(pkt);
 	}
-	if (len < 5 || len > SSH_PACKET_MAX) {
-		*why = "packet length out of range";
-		return LIBSSH2_ERROR_PROTO;
+	/* The codes are libssh2 1.11.1's (_libssh2_transport_read): a
+	 * length too small to hold the padding_length byte is DECRYPT (the
+	 * first block did not decrypt to a packet), one over the limit
+	 * OUT_OF_BOUNDARY.  It does not check the block alignment (RFC 4253
+	 * 6); a length that breaks it cannot be decrypted either: DECRYPT. */
+	if (len < 5) {
+		*why = "packet length too small";
+		return LIBSSH2_ERROR_DECRYPT;
+	}
+	if (len > SSH_PACKET_MAX) {
+		*why = "packet length over the limit";
+		return LIBSSH2_ERROR_OUT_OF_BOUNDARY;
 	}
 	if ((tp_dir_len_apart(d) ? len : len + 4) % bs) {
 		*why = "packet length is not a multiple of the block size";
-		return LIBSSH2_ERROR_PROTO;
+		return LIBSSH2_ERROR_DECRYPT;
 	}
 	t->rx_len = len;
 	return 1;
@@ -411,12 +420,15 @@ int tp_recv(struct tp *t, const uint8_t **payload, size_t *n,
 				goto badmac;
 		}
 	}
+	/* RFC 4253 6: at least 4 bytes of padding and a payload of at
+	 * least the type byte.  DECRYPT as in libssh2 1.11.1, which checks
+	 * padding_length against packet_length only. */
 	padlen = pkt[4];
 	if (padlen < SSH_PADDING_MIN || padlen >= (size_t)len - 1) {
 		if (badmac)
 			goto badmac; /* nothing to show the callback */
 		*why = "bad padding length";
-		return LIBSSH2_ERROR_PROTO;
+		return LIBSSH2_ERROR_DECRYPT;
 	}
 	p = pkt + 5;
 	pn = len - 1 - padlen;

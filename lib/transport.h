@@ -133,6 +133,11 @@ int tp_send(struct tp *t, const uint8_t *payload, size_t n) BUF_WUR;
  * MAC, tag, padding or compressed data is fatal).  Receiving
  * USERAUTH_SUCCESS calls tp_comp_delayed_start().
  *
+ * Framing, as libssh2 1.11.1 reports it: a packet_length over
+ * SSH_PACKET_MAX is LIBSSH2_ERROR_OUT_OF_BOUNDARY; one under 5 or not
+ * block-aligned, and a padding_length under 4 or leaving no payload,
+ * are LIBSSH2_ERROR_DECRYPT.
+ *
  * Integrity failures: an HMAC (hmac-*, -etm too) that does not verify
  * is LIBSSH2_ERROR_INVALID_MAC; an AEAD tag (aes*-gcm, chacha20-poly1305)
  * that does not verify is LIBSSH2_ERROR_DECRYPT, as in libssh2 1.11.1,

@@ -42,7 +42,8 @@
  *
  * Also here: LIBSSH2_CALLBACK_MACERROR (a bad HMAC shown to the
  * application; AEAD failures are not) and SSH_MSG_UNIMPLEMENTED (RFC
- * 4253 11.4, with the rejected packet's sequence number).
+ * 4253 11.4, with the rejected packet's sequence number), for key
+ * exchange numbers with no exchange running too.
  */
 #define _GNU_SOURCE
 #include <check.h>
@@ -104,6 +105,8 @@ static const char *ename(int rc)
 		return "INVALID_MAC";
 	case LIBSSH2_ERROR_DECRYPT:
 		return "DECRYPT";
+	case LIBSSH2_ERROR_OUT_OF_BOUNDARY:
+		return "OUT_OF_BOUNDARY";
 	case LIBSSH2_ERROR_TIMEOUT:
 		return "TIMEOUT";
 	case LIBSSH2_ERROR_EAGAIN:
@@ -128,6 +131,11 @@ struct run {
 	int flip_go_on;
 	enum kmode kmode;
 	enum cbmode cb;
+	int own_alloc;	 /* the session on the counting allocator below */
+	int cbs;	 /* ignore, debug and disconnect callbacks */
+	int disc;	 /* at the end, disconnect_ex (non-blocking) */
+	int startup;	 /* libssh2_session_startup, the old name */
+	int send_eagain; /* the send callback's next calls: -EAGAIN */
 
 	/* what happened */
 	int rc;	  /* the first error, 0 when every call succeeded */
@@ -141,8 +149,133 @@ struct run {
 	int cb_calls;
 	uint8_t cb_pkt[256];
 	int cb_len;
+	long a_allocs, a_reallocs, a_frees, a_live, a_wantbuf;
+	int disc_rc[4], disc_dirs;
+	/* what the ignore, debug and disconnect callbacks were given */
+	int ign_n, dbg_n, dis_n, dbg_always, dis_reason;
+	char ign[64], dbg[64], dbg_lang[16], dis[64], dis_lang[16];
+	int ign_len, dbg_len, dbg_lang_len, dis_len, dis_lang_len;
 	struct srv sv;
 };
+
+/* Copy a callback's text argument, trusting only its length. */
+static int cb_copy(char *dst, size_t cap, const char *src, int n)
+{
+	ck_assert_int_ge(n, 0);
+	ck_assert_uint_lt((size_t)n, cap);
+	if (n)
+		ck_assert_ptr_nonnull(src);
+	memcpy(dst, src ? src : "", (size_t)n);
+	dst[n] = '\0';
+	return n;
+}
+
+/* LIBSSH2_CALLBACK_SEND: the socket, but "full" while send_eagain. */
+static LIBSSH2_SEND_FUNC(send_cb)
+{
+	struct run *r = *abstract;
+	ssize_t n;
+
+	if (r->send_eagain > 0) {
+		r->send_eagain--;
+		return -EAGAIN;
+	}
+	n = send(socket, buffer, length, flags);
+	return n < 0 ? -errno : n;
+}
+
+static LIBSSH2_IGNORE_FUNC(ignore_cb)
+{
+	struct run *r = *abstract;
+
+	(void)session;
+	r->ign_n++;
+	r->ign_len = cb_copy(r->ign, sizeof(r->ign), message, message_len);
+}
+
+static LIBSSH2_DEBUG_FUNC(debug_cb)
+{
+	struct run *r = *abstract;
+
+	(void)session;
+	r->dbg_n++;
+	r->dbg_always = always_display;
+	r->dbg_len = cb_copy(r->dbg, sizeof(r->dbg), message, message_len);
+	r->dbg_lang_len = cb_copy(r->dbg_lang, sizeof(r->dbg_lang), language,
+				  language_len);
+}
+
+static LIBSSH2_DISCONNECT_FUNC(disconnect_cb)
+{
+	struct run *r = *abstract;
+
+	(void)session;
+	r->dis_n++;
+	r->dis_reason = reason;
+	r->dis_len = cb_copy(r->dis, sizeof(r->dis), message, message_len);
+	r->dis_lang_len = cb_copy(r->dis_lang, sizeof(r->dis_lang), language,
+				  language_len);
+}
+
+/* ---- the application's allocator ------------------------------------------
+ * libssh2_session_init_ex: every allocation of the session through the
+ * functions given.  Blocks carry a header with a tag: a block of ours
+ * freed by the C library's free() (or the other way round) would not
+ * go unnoticed (glibc aborts on the shifted pointer; our free checks the
+ * tag), and the count of live blocks must be 0 after session_free. */
+#define A_HDR 16
+#define A_TAG 0x5a17c0deu
+
+static LIBSSH2_ALLOC_FUNC(t_alloc)
+{
+	struct run *r = *abstract;
+	uint8_t *p = malloc(count + A_HDR);
+
+	if (!p)
+		return NULL;
+	memcpy(p, &(uint32_t){A_TAG}, 4);
+	r->a_allocs++;
+	r->a_live++;
+	return p + A_HDR;
+}
+
+static uint8_t *t_block(void *ptr)
+{
+	uint8_t *p = (uint8_t *)ptr - A_HDR;
+	uint32_t tag;
+
+	memcpy(&tag, p, 4);
+	ck_assert_msg(tag == A_TAG, "a block not from our allocator");
+	return p;
+}
+
+static LIBSSH2_FREE_FUNC(t_free)
+{
+	struct run *r = *abstract;
+	uint8_t *p;
+
+	if (!ptr)
+		return;
+	p = t_block(ptr);
+	memset(p, 0, 4);
+	r->a_frees++;
+	r->a_live--;
+	free(p);
+}
+
+static LIBSSH2_REALLOC_FUNC(t_realloc)
+{
+	struct run *r = *abstract;
+	uint8_t *p;
+
+	if (!ptr)
+		return t_alloc(count, abstract);
+	p = realloc(t_block(ptr), count + A_HDR);
+	if (!p)
+		return NULL;
+	r->a_reallocs++;
+	return p + A_HDR;
+}
 
 static const char *const call_name[] = {"handshake", "userauth_list",
 					"userauth_password"};
@@ -227,7 +360,10 @@ static void run_session(struct run *r)
 	r->call = -1;
 	r->msg[0] = '\0';
 	r->cb_calls = 0;
-	s = libssh2_session_init_ex(NULL, NULL, NULL, r);
+	if (r->own_alloc)
+		s = libssh2_session_init_ex(t_alloc, t_free, t_realloc, r);
+	else
+		s = libssh2_session_init_ex(NULL, NULL, NULL, r);
 	ck_assert_ptr_nonnull(s);
 	libssh2_session_set_timeout(s, r->timeout_ms ? r->timeout_ms
 						     : SAFETY_TIMEOUT_MS);
@@ -236,6 +372,21 @@ static void run_session(struct run *r)
 	if (r->cb)
 		libssh2_session_callback_set2(s, LIBSSH2_CALLBACK_MACERROR,
 					      (libssh2_cb_generic *)mac_cb);
+	if (r->disc)
+		libssh2_session_callback_set2(s, LIBSSH2_CALLBACK_SEND,
+					      (libssh2_cb_generic *)send_cb);
+	if (r->cbs) {
+		/* the deprecated form, void * in and out */
+		ck_assert_ptr_null(libssh2_session_callback_set(
+			s, LIBSSH2_CALLBACK_IGNORE, (void *)ignore_cb));
+		ck_assert_ptr_null(libssh2_session_callback_set(
+			s, LIBSSH2_CALLBACK_DEBUG, (void *)debug_cb));
+		ck_assert_ptr_null(libssh2_session_callback_set(
+			s, LIBSSH2_CALLBACK_DISCONNECT, (void *)disconnect_cb));
+		/* an unknown type: nothing installed, NULL back */
+		ck_assert_ptr_null(
+			libssh2_session_callback_set(s, 99, (void *)ignore_cb));
+	}
 	if (c->legacy) {
 		/* CBC: only when asked for */
 		ck_assert_int_eq(libssh2_session_method_pref(
@@ -247,7 +398,10 @@ static void run_session(struct run *r)
 	}
 
 	t0 = now_ms();
-	rc = CALL(r, s, fd, libssh2_session_handshake(s, fd));
+	if (r->startup)
+		rc = CALL(r, s, fd, libssh2_session_startup(s, fd));
+	else
+		rc = CALL(r, s, fd, libssh2_session_handshake(s, fd));
 	if (rc) {
 		record(r, s, 0, rc, t0);
 		goto out;
@@ -279,6 +433,35 @@ static void run_session(struct run *r)
 		r->authed = libssh2_userauth_authenticated(s);
 	}
 out:
+	if (r->disc) {
+		int i;
+
+		/* the socket takes nothing twice: EAGAIN, outbound, then
+		 * the message goes; after it the session is finished */
+		libssh2_session_set_blocking(s, 0);
+		r->send_eagain = 2;
+		for (i = 0; i < 4; i++) {
+			r->disc_rc[i] = libssh2_session_disconnect_ex(
+				s, SSH_DISCONNECT_BY_APPLICATION, "bye now",
+				"en");
+			if (i == 0)
+				r->disc_dirs =
+					libssh2_session_block_directions(s);
+		}
+	}
+	if (r->own_alloc) {
+		/* want_buf: the copy is the application's, from its
+		 * allocator, given back with libssh2_free */
+		long before = r->a_allocs;
+		char *m = NULL;
+		int ml = -1;
+
+		libssh2_session_last_error(s, &m, &ml, 1);
+		ck_assert_ptr_nonnull(m);
+		ck_assert_int_eq((int)strlen(m), ml);
+		r->a_wantbuf = r->a_allocs - before;
+		libssh2_free(s, m);
+	}
 	libssh2_session_free(s);
 	close(fd);
 	ck_assert_int_eq(pthread_join(th, NULL), 0);
@@ -423,6 +606,130 @@ START_TEST(good_k_encoding)
 }
 END_TEST
 
+/* The session API's small calls, as libssh2 1.11.1 has them, on a
+ * session with no connection. */
+START_TEST(api_basics)
+{
+	int token = 7;
+	LIBSSH2_SESSION *s;
+	char *m;
+	int ml;
+
+	ck_assert_int_eq(libssh2_init(0), 0);
+	ck_assert_str_eq(libssh2_version(0), LIBSSH2_VERSION);
+	ck_assert_str_eq(libssh2_version(LIBSSH2_VERSION_NUM), "1.11.1");
+	ck_assert_ptr_null(libssh2_version(LIBSSH2_VERSION_NUM + 1));
+	s = libssh2_session_init_ex(NULL, NULL, NULL, &token);
+	ck_assert_ptr_nonnull(s);
+	/* the abstract pointer given, by reference */
+	ck_assert_ptr_eq(*libssh2_session_abstract(s), &token);
+	/* defaults: blocking, no timeout, no error, no server banner */
+	ck_assert_int_eq(libssh2_session_get_blocking(s), 1);
+	ck_assert_int_eq(libssh2_session_get_timeout(s), 0);
+	ck_assert_int_eq(libssh2_session_last_errno(s), 0);
+	ck_assert_int_eq(libssh2_session_last_error(s, &m, &ml, 0), 0);
+	ck_assert_str_eq(m, "");
+	ck_assert_int_eq(ml, 0);
+	ck_assert_ptr_null(libssh2_session_banner_get(s));
+	ck_assert_int_eq(libssh2_session_block_directions(s), 0);
+	/* set_last_error: returns the code, which is then the last one */
+	ck_assert_int_eq(libssh2_session_set_last_error(s, -14, "made up"),
+			 -14);
+	ck_assert_int_eq(libssh2_session_last_errno(s), -14);
+	ck_assert_int_eq(libssh2_session_last_error(s, &m, &ml, 0), -14);
+	ck_assert_str_eq(m, "made up");
+	ck_assert_int_eq(ml, 7);
+	/* flags: the three known ones, INVAL for others */
+	ck_assert_int_eq(libssh2_session_flag(s, LIBSSH2_FLAG_SIGPIPE, 1), 0);
+	ck_assert_int_eq(libssh2_session_flag(s, LIBSSH2_FLAG_COMPRESS, 1), 0);
+	ck_assert_int_eq(libssh2_session_flag(s, LIBSSH2_FLAG_QUOTE_PATHS, 0),
+			 0);
+	ck_assert_int_eq(libssh2_session_flag(s, 42, 1), LIBSSH2_ERROR_INVAL);
+	libssh2_session_set_blocking(s, 0);
+	ck_assert_int_eq(libssh2_session_get_blocking(s), 0);
+	libssh2_session_set_timeout(s, 1500);
+	ck_assert_int_eq(libssh2_session_get_timeout(s), 1500);
+	/* supported_algs: a list to free; libssh2 1.11.1's codes for the
+	 * rest */
+	{
+		const char **algs = NULL;
+		int n = libssh2_session_supported_algs(s, LIBSSH2_METHOD_MAC_CS,
+						       &algs);
+
+		ck_assert_int_gt(n, 5);
+		ck_assert_ptr_nonnull(algs);
+		libssh2_free(s, (void *)algs);
+		ck_assert_int_eq(libssh2_session_supported_algs(
+					 s, LIBSSH2_METHOD_KEX, NULL),
+				 LIBSSH2_ERROR_BAD_USE);
+		ck_assert_int_eq(libssh2_session_supported_algs(
+					 s, LIBSSH2_METHOD_SIGN_ALGO, &algs),
+				 LIBSSH2_ERROR_INVAL);
+		ck_assert_int_eq(libssh2_session_supported_algs(
+					 s, LIBSSH2_METHOD_LANG_CS, &algs),
+				 LIBSSH2_ERROR_METHOD_NOT_SUPPORTED);
+		ck_assert_int_eq(libssh2_session_supported_algs(s, 77, &algs),
+				 LIBSSH2_ERROR_METHOD_NOT_SUPPORTED);
+		ck_assert_int_eq(libssh2_session_supported_algs(s, -1, &algs),
+				 LIBSSH2_ERROR_METHOD_NOT_SUPPORTED);
+	}
+	/* banners: both names, NULL or "" for the default */
+	ck_assert_int_eq(libssh2_session_banner_set(s, "SSH-2.0-mine"), 0);
+	ck_assert_int_eq(libssh2_banner_set(s, "SSH-2.0-old_name"), 0);
+	ck_assert_int_eq(libssh2_session_banner_set(s, NULL), 0);
+	ck_assert_int_eq(libssh2_session_free(s), 0);
+	libssh2_exit();
+}
+END_TEST
+
+/* The old name of the handshake, libssh2_session_startup: the same. */
+START_TEST(good_startup)
+{
+	struct run r;
+
+	run_init(&r, &prot[_i]);
+	r.startup = 1;
+	r.finish_auth = 1;
+	run_session(&r);
+	check_outcome(&r, 0, -1, "session_startup");
+	ck_assert(r.authed);
+}
+END_TEST
+
+/* The application's allocator (libssh2_session_init_ex): a whole login
+ * under every protection, and a run that fails (a bad MAC or tag), all
+ * through it; nothing left allocated after libssh2_session_free. */
+START_TEST(own_allocator)
+{
+	struct run r;
+
+	run_init(&r, &prot[_i % NPROT]);
+	r.own_alloc = 1;
+	r.finish_auth = _i < NPROT;
+	if (_i >= NPROT) {
+		r.f.ph = PH_ENC1;
+		r.f.kind = F_FLIP;
+		r.f.arg = 20;
+		r.f.bit = 3;
+	}
+	run_session(&r);
+	if (_i < NPROT) {
+		check_outcome(&r, 0, -1, "own allocator");
+		ck_assert(r.authed);
+	} else {
+		ck_assert_msg(r.rc == LIBSSH2_ERROR_INVALID_MAC ||
+				      r.rc == LIBSSH2_ERROR_DECRYPT,
+			      "%d %s", r.rc, ename(r.rc));
+	}
+	ck_assert_int_gt(r.a_allocs, 5);
+	ck_assert_int_gt(r.a_reallocs, 0);
+	ck_assert_int_eq(r.a_wantbuf, 1);
+	ck_assert_msg(r.a_live == 0, "%ld blocks left (%ld allocated)",
+		      r.a_live, r.a_allocs);
+	ck_assert_int_eq(r.a_frees, r.a_allocs);
+}
+END_TEST
+
 /* ---- bit flips ---------------------------------------------------------- */
 
 /* A good run, to learn how many bytes each phase's packet has. */
@@ -502,18 +809,27 @@ static void flip_sweep(enum phase ph, const struct cfg *cfg, size_t step,
 			case LIBSSH2_ERROR_DECRYPT:
 				outcomes[5]++;
 				break;
-			default:
+			case LIBSSH2_ERROR_OUT_OF_BOUNDARY:
 				outcomes[6]++;
+				break;
+			default:
+				outcomes[7]++;
 				break;
 			}
 		}
 	}
-	/* every sweep meets the framing errors and the phase's own */
+	/* every sweep meets the framing errors (a length over the limit, a
+	 * longer one, a misaligned one or a bad padding_length: DECRYPT) and
+	 * the phase's own; in clear a message cut or grown is refused by
+	 * its parser */
 	ck_assert_int_gt(runs, 20);
 	if (ph != PH_BANNER) {
-		ck_assert_int_gt(outcomes[1], 0);
 		ck_assert_int_gt(outcomes[2], 0);
+		ck_assert_int_gt(outcomes[5], 0);
+		ck_assert_int_gt(outcomes[6], 0);
 	}
+	if (ph != PH_BANNER && ph < PH_ENC1)
+		ck_assert_int_gt(outcomes[1], 0);
 	if (ph >= PH_ENC1)
 		ck_assert_int_gt(outcomes[5], 0);
 	if (ph == PH_KEXINIT) {
@@ -636,7 +952,21 @@ END_TEST
  */
 
 /* packet_length and padding_length the client must refuse although the
- * MAC or tag (computed over the bad values) verifies: RFC 4253 6. */
+ * MAC or tag (computed over the bad values) verifies: RFC 4253 6.  The
+ * codes are libssh2 1.11.1's: OUT_OF_BOUNDARY for a length over the
+ * limit, DECRYPT for one too small or misaligned and for a padding_length
+ * under 4 or leaving no payload; a padding_length that is valid but not
+ * the real one cuts the message, which its parser refuses (PROTO). */
+static int framing_want(enum fkind kind, uint32_t v, uint32_t len)
+{
+	if (kind == F_PADLEN)
+		return v < 4 || v >= len - 1 ? LIBSSH2_ERROR_DECRYPT
+					     : LIBSSH2_ERROR_PROTO;
+	if (v > SSH_PACKET_MAX)
+		return LIBSSH2_ERROR_OUT_OF_BOUNDARY;
+	return LIBSSH2_ERROR_DECRYPT; /* under 5, or not block-aligned */
+}
+
 static void framing_sweep(enum phase ph, const struct cfg *cfg, int nb)
 {
 	struct {
@@ -690,7 +1020,8 @@ static void framing_sweep(enum phase ph, const struct cfg *cfg, int nb)
 		snprintf(what, sizeof(what), "%s/%s, %s: %s (%u)%s",
 			 cfg->cipher, cfg->mac, phase_name[ph], t[i].what, v,
 			 nb ? " (non-blocking)" : "");
-		check_outcome(&r, LIBSSH2_ERROR_PROTO, call_of(ph), what);
+		check_outcome(&r, framing_want(t[i].kind, v, len), call_of(ph),
+			      what);
 	}
 }
 
@@ -775,6 +1106,8 @@ static const uint8_t m_accept[] = {SSH_MSG_SERVICE_ACCEPT,
 static const uint8_t m_chandata[] = {94, 0, 0, 0, 0, 0, 0, 0, 1, 'x'};
 static const uint8_t m_ignore[] = {SSH_MSG_IGNORE, 0, 0, 0, 3, 'a', 'b', 'c'};
 static const uint8_t m_unknown[] = {150, 'x'};
+static const uint8_t m_kex34[] = {34, 0, 0, 0, 1, 'x'};
+static const uint8_t m_kex22[] = {22};
 static const uint8_t m_reply_junk[] = {
 	SSH_MSG_KEX_ECDH_REPLY, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 static const uint8_t m_disconnect[] = {SSH_MSG_DISCONNECT,
@@ -864,9 +1197,18 @@ static const struct ooo {
 	 0,
 	 {PH_KEXINIT, F_REPLACE, 0, 0, MSG(m_reply_junk)},
 	 LIBSSH2_ERROR_PROTO},
-	{"ECDH_REPLY after NEWKEYS",
+	/* (ECDH_REPLY after NEWKEYS is unrecognised: unimplemented_kex) */
+	{"a method message (34) in the initial kex",
 	 0,
-	 {PH_ENC1, F_REPLACE, 0, 0, MSG(m_reply_junk)},
+	 {PH_REPLY, F_INSERT, 0, 0, MSG(m_kex34)},
+	 LIBSSH2_ERROR_PROTO},
+	{"a method message (34) in the initial kex (strict)",
+	 1,
+	 {PH_REPLY, F_INSERT, 0, 0, MSG(m_kex34)},
+	 LIBSSH2_ERROR_PROTO},
+	{"an unassigned negotiation message (22) in the initial kex",
+	 0,
+	 {PH_NEWKEYS, F_INSERT, 0, 0, MSG(m_kex22)},
 	 LIBSSH2_ERROR_PROTO},
 	{"NEWKEYS with no exchange running",
 	 1,
@@ -892,22 +1234,24 @@ static const struct ooo {
 	 0,
 	 {PH_ENC2, F_REPLACE, 0, 0, MSG(m_disconnect)},
 	 LIBSSH2_ERROR_SOCKET_DISCONNECT},
+	/* text read as a packet_length: "garb", "SSH-", CR LF CR LF are
+	 * all over the limit; zeros are too small (libssh2's codes) */
 	{"text after the banner",
 	 0,
 	 {PH_BANNER, F_GARBAGE, 0, 0, (const uint8_t *)"garbage!", 8},
-	 LIBSSH2_ERROR_PROTO},
+	 LIBSSH2_ERROR_OUT_OF_BOUNDARY},
 	{"a second banner",
 	 0,
 	 {PH_BANNER, F_GARBAGE, 0, 0, (const uint8_t *)"SSH-2.0-again\r\n", 15},
-	 LIBSSH2_ERROR_PROTO},
+	 LIBSSH2_ERROR_OUT_OF_BOUNDARY},
 	{"empty lines after the banner",
 	 0,
 	 {PH_BANNER, F_GARBAGE, 0, 0, (const uint8_t *)"\r\n\r\n\r\n\r\n", 8},
-	 LIBSSH2_ERROR_PROTO},
+	 LIBSSH2_ERROR_OUT_OF_BOUNDARY},
 	{"zero bytes after the banner",
 	 0,
 	 {PH_BANNER, F_GARBAGE, 0, 0, MSG(g_zeros)},
-	 LIBSSH2_ERROR_PROTO},
+	 LIBSSH2_ERROR_DECRYPT},
 	{"a framed CHANNEL_SUCCESS after the banner",
 	 0,
 	 {PH_BANNER, F_GARBAGE, 0, 0, MSG(g_framed)},
@@ -1090,6 +1434,156 @@ START_TEST(macerror_none)
 }
 END_TEST
 
+/* ---- ignore, debug and disconnect callbacks --------------------------------
+ */
+
+/* DEBUG: always_display, "be careful", language "en" (RFC 4253 11.3) */
+static const uint8_t m_debug[] = {
+	SSH_MSG_DEBUG, 1,   0,	 0,   0,   10, 'b', 'e', ' ', 'c', 'a',
+	'r',	       'e', 'f', 'u', 'l', 0,  0,   0,	 2,   'e', 'n'};
+/* DISCONNECT, reason 2, a description with a NUL inside, language "x" */
+static const uint8_t m_disconnect_nul[] = {SSH_MSG_DISCONNECT,
+					   0,
+					   0,
+					   0,
+					   2,
+					   0,
+					   0,
+					   0,
+					   4,
+					   'a',
+					   0,
+					   'b',
+					   'c',
+					   0,
+					   0,
+					   0,
+					   1,
+					   'x'};
+
+/* IGNORE and DEBUG under the new keys: each callback called once with
+ * the message's text (IGNORE: its data, without the length field), and
+ * the login goes on.  A callback whose type is unknown is refused. */
+START_TEST(callbacks_ignore_debug)
+{
+	struct run r;
+
+	run_init(&r, &prot[_i]);
+	r.cbs = 1;
+	r.finish_auth = 1;
+	r.ignore_first = 1; /* "hi" after SERVICE_ACCEPT */
+	r.f.ph = PH_ENC2;
+	r.f.kind = F_INSERT;
+	r.f.msg = m_debug;
+	r.f.msglen = sizeof(m_debug);
+	run_session(&r);
+	check_outcome(&r, 0, -1, "IGNORE and DEBUG");
+	ck_assert(r.authed);
+	ck_assert_int_eq(r.ign_n, 1);
+	ck_assert_int_eq(r.ign_len, 2);
+	ck_assert_str_eq(r.ign, "hi");
+	ck_assert_int_eq(r.dbg_n, 1);
+	ck_assert_int_eq(r.dbg_always, 1);
+	ck_assert_int_eq(r.dbg_len, 10);
+	ck_assert_str_eq(r.dbg, "be careful");
+	ck_assert_int_eq(r.dbg_lang_len, 2);
+	ck_assert_str_eq(r.dbg_lang, "en");
+	ck_assert_int_eq(r.dis_n, 0);
+}
+END_TEST
+
+/* DISCONNECT: the callback gets the reason, description and language,
+ * then the call fails with SOCKET_DISCONNECT.  A description that is
+ * not text (a NUL inside) is passed as empty, length 0 with it: never
+ * a length that runs past what the pointer holds. */
+START_TEST(callback_disconnect)
+{
+	struct run r;
+
+	run_init(&r, &prot[_i % NPROT]);
+	r.cbs = 1;
+	r.f.ph = _i < NPROT ? PH_ENC1 : PH_REPLY;
+	r.f.kind = F_REPLACE;
+	if (_i < 2 * NPROT) {
+		r.f.msg = m_disconnect;
+		r.f.msglen = sizeof(m_disconnect);
+	} else {
+		r.f.msg = m_disconnect_nul;
+		r.f.msglen = sizeof(m_disconnect_nul);
+	}
+	run_session(&r);
+	check_outcome(&r, LIBSSH2_ERROR_SOCKET_DISCONNECT, call_of(r.f.ph),
+		      "DISCONNECT");
+	ck_assert_int_eq(r.dis_n, 1);
+	if (_i < 2 * NPROT) {
+		ck_assert_int_eq(r.dis_reason, 11);
+		ck_assert_int_eq(r.dis_len, 9);
+		ck_assert_str_eq(r.dis, "going off");
+		ck_assert_int_eq(r.dis_lang_len, 0);
+	} else {
+		ck_assert_int_eq(r.dis_reason, 2);
+		ck_assert_int_eq(r.dis_len, 0);
+		ck_assert_int_eq(r.dis_lang_len, 0);
+	}
+	ck_assert_int_eq(r.ign_n + r.dbg_n, 0);
+}
+END_TEST
+
+/* ---- libssh2_session_disconnect_ex ----------------------------------------
+ */
+
+/* After a login, in non-blocking mode with a socket that takes nothing
+ * at first: EAGAIN (outbound) until it does, then 0; called again, 0
+ * and nothing more sent.  The server gets one DISCONNECT with the
+ * reason, description and language given. */
+START_TEST(disconnect_sent_once)
+{
+	struct run r;
+
+	run_init(&r, &prot[_i]);
+	r.finish_auth = 1;
+	r.disc = 1;
+	run_session(&r);
+	check_outcome(&r, 0, -1, "disconnect");
+	ck_assert_int_eq(r.disc_rc[0], LIBSSH2_ERROR_EAGAIN);
+	ck_assert_int_eq(r.disc_dirs, LIBSSH2_SESSION_BLOCK_OUTBOUND);
+	ck_assert_int_eq(r.disc_rc[1], LIBSSH2_ERROR_EAGAIN);
+	ck_assert_int_eq(r.disc_rc[2], 0);
+	ck_assert_int_eq(r.disc_rc[3], 0);
+	ck_assert_int_eq(r.sv.disc_n, 1);
+	ck_assert_uint_eq(r.sv.disc_reason, SSH_DISCONNECT_BY_APPLICATION);
+	ck_assert_str_eq(r.sv.disc_desc, "bye now");
+	ck_assert_str_eq(r.sv.disc_lang, "en");
+	ck_assert_str_eq(r.sv.err, "");
+}
+END_TEST
+
+/* libssh2 1.11.1's limits: a description or language tag over 256
+ * bytes is LIBSSH2_ERROR_INVAL, whatever the session's state. */
+START_TEST(disconnect_too_long)
+{
+	LIBSSH2_SESSION *s = libssh2_session_init();
+	char t[258];
+	char *m;
+
+	ck_assert_ptr_nonnull(s);
+	memset(t, 'd', sizeof(t) - 1);
+	t[257] = '\0';
+	ck_assert_int_eq(libssh2_session_disconnect_ex(s, 11, t, ""),
+			 LIBSSH2_ERROR_INVAL);
+	ck_assert_int_eq(libssh2_session_last_error(s, &m, NULL, 0),
+			 LIBSSH2_ERROR_INVAL);
+	ck_assert_ptr_nonnull(strstr(m, "description"));
+	ck_assert_int_eq(libssh2_session_disconnect_ex(s, 11, "", t),
+			 LIBSSH2_ERROR_INVAL);
+	ck_assert_int_eq(libssh2_session_disconnect(s, t), LIBSSH2_ERROR_INVAL);
+	/* 256 is allowed (no socket yet: nothing to send) */
+	t[256] = '\0';
+	ck_assert_int_eq(libssh2_session_disconnect_ex(s, 11, t, t), 0);
+	libssh2_session_free(s);
+}
+END_TEST
+
 /* ---- SSH_MSG_UNIMPLEMENTED ------------------------------------------------
  */
 
@@ -1140,6 +1634,27 @@ START_TEST(unimplemented_nonblocking)
 }
 END_TEST
 
+/* The key exchange range after the first exchange, with none running:
+ * 22..29 are unassigned negotiation numbers and 30..49 mean something
+ * only to a running method (RFC 4253 12), so they are unrecognised and
+ * answered, not fatal (RFC 4253 11.4; OpenSSH does the same).  Strict
+ * KEX changes nothing here: it ends the connection for a stray message
+ * during the initial exchange only (OpenSSH PROTOCOL, "kex-strict").
+ * 31 is ECDH_REPLY, the method's own reply, coming late. */
+START_TEST(unimplemented_kex)
+{
+	static const int types[] = {31, 22, 29, 30, 32, 34, 49, 31};
+
+	unimpl_run(&prot[_i % NPROT], types[_i], _i % 3 == 1, 0);
+}
+END_TEST
+
+START_TEST(unimplemented_kex_nonblocking)
+{
+	unimpl_run(&prot[_i], 31, _i % 2, 1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("session_fault");
@@ -1152,6 +1667,9 @@ int main(void)
 	tcase_add_loop_test(tc, good_every_cipher, 0, NGOOD);
 	tcase_add_loop_test(tc, good_nonblocking, 0, NGOOD);
 	tcase_add_loop_test(tc, good_k_encoding, 0, 2 * NPROT);
+	tcase_add_loop_test(tc, own_allocator, 0, 2 * NPROT);
+	tcase_add_test(tc, api_basics);
+	tcase_add_loop_test(tc, good_startup, 0, NPROT);
 	suite_add_tcase(su, tc);
 
 	tc = tcase_create("flip");
@@ -1190,10 +1708,24 @@ int main(void)
 	tcase_add_loop_test(tc, macerror_none, 0, 4);
 	suite_add_tcase(su, tc);
 
+	tc = tcase_create("callbacks");
+	tcase_set_timeout(tc, 300);
+	tcase_add_loop_test(tc, callbacks_ignore_debug, 0, NPROT);
+	tcase_add_loop_test(tc, callback_disconnect, 0, 2 * NPROT + 1);
+	suite_add_tcase(su, tc);
+
+	tc = tcase_create("disconnect");
+	tcase_set_timeout(tc, 300);
+	tcase_add_loop_test(tc, disconnect_sent_once, 0, NPROT);
+	tcase_add_test(tc, disconnect_too_long);
+	suite_add_tcase(su, tc);
+
 	tc = tcase_create("unimplemented");
 	tcase_set_timeout(tc, 300);
 	tcase_add_loop_test(tc, unimplemented_reply, 0, 13);
 	tcase_add_loop_test(tc, unimplemented_nonblocking, 0, NPROT);
+	tcase_add_loop_test(tc, unimplemented_kex, 0, 8);
+	tcase_add_loop_test(tc, unimplemented_kex_nonblocking, 0, NPROT);
 	suite_add_tcase(su, tc);
 
 	sr = srunner_create(su);

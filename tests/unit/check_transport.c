@@ -1,7 +1,8 @@
 /*
  * check_transport.c - the transport engine in memory: identification
  * exchange (RFC 4253 section 4.2) fed in every chunking, and refused
- * when the peer is not an SSH-2 server.
+ * when the peer is not an SSH-2 server; the framing of packets in clear
+ * (RFC 4253 section 6) and the codes a bad one gets.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -132,6 +133,90 @@ START_TEST(banner_queue)
 }
 END_TEST
 
+/* ---- packet framing (RFC 4253 6), before any key is in use ------------ */
+
+/* A packet in clear: packet_length, padding_length, payload n bytes of
+ * 'p', pad bytes of padding, with both length fields as given. */
+static size_t frame(uint8_t *b, uint32_t len, uint8_t padlen, size_t n,
+		    size_t pad)
+{
+	b[0] = (uint8_t)(len >> 24);
+	b[1] = (uint8_t)(len >> 16);
+	b[2] = (uint8_t)(len >> 8);
+	b[3] = (uint8_t)len;
+	b[4] = padlen;
+	memset(b + 5, 'p', n);
+	b[5] = 2; /* SSH_MSG_IGNORE */
+	memset(b + 5 + n, 0, pad);
+	return 5 + n + pad;
+}
+
+static int recv_one(const uint8_t *b, size_t n, size_t *got)
+{
+	struct tp t;
+	const uint8_t *p;
+	const char *why = NULL;
+	int rc;
+
+	tp_init(&t, &lalloc_system);
+	feed(&t, b, n);
+	rc = tp_recv(&t, &p, got, &why);
+	/* every refusal says why */
+	if (rc < 0)
+		ck_assert_ptr_nonnull(why);
+	tp_free(&t);
+	return rc;
+}
+
+START_TEST(framing_good)
+{
+	uint8_t b[64];
+	size_t got = 0;
+
+	/* 4 + 1 + 7 + 4 = 16: the smallest padding, aligned to 8 */
+	ck_assert_int_eq(recv_one(b, frame(b, 12, 4, 7, 4), &got), TP_PKT);
+	ck_assert_uint_eq(got, 7);
+	/* the whole packet not in yet: wait */
+	ck_assert_int_eq(recv_one(b, frame(b, 12, 4, 7, 4) - 1, &got), 0);
+}
+END_TEST
+
+/* The codes are libssh2 1.11.1's (_libssh2_transport_read): a length
+ * too small, a misaligned one and a bad padding_length are DECRYPT, a
+ * length over the limit OUT_OF_BOUNDARY (never PROTO: nothing was parsed
+ * yet). */
+START_TEST(framing_refused)
+{
+	uint8_t b[64];
+	size_t got;
+
+	/* packet_length 0, 1, 4: no room for padding_length and padding */
+	ck_assert_int_eq(recv_one(b, frame(b, 0, 4, 7, 4), &got),
+			 LIBSSH2_ERROR_DECRYPT);
+	ck_assert_int_eq(recv_one(b, frame(b, 1, 4, 7, 4), &got),
+			 LIBSSH2_ERROR_DECRYPT);
+	ck_assert_int_eq(recv_one(b, frame(b, 4, 4, 7, 4), &got),
+			 LIBSSH2_ERROR_DECRYPT);
+	/* over SSH_PACKET_MAX, known from the first 4 bytes alone */
+	ck_assert_int_eq(
+		recv_one(b, frame(b, SSH_PACKET_MAX + 4, 4, 7, 4), &got),
+		LIBSSH2_ERROR_OUT_OF_BOUNDARY);
+	ck_assert_int_eq(recv_one(b, frame(b, 0xffffffffu, 4, 7, 4), &got),
+			 LIBSSH2_ERROR_OUT_OF_BOUNDARY);
+	/* 4 + 13 is not a multiple of 8 */
+	ck_assert_int_eq(recv_one(b, frame(b, 13, 4, 8, 4), &got),
+			 LIBSSH2_ERROR_DECRYPT);
+	/* padding_length under 4; equal to packet_length - 1 (no payload);
+	 * past the packet */
+	ck_assert_int_eq(recv_one(b, frame(b, 12, 3, 8, 3), &got),
+			 LIBSSH2_ERROR_DECRYPT);
+	ck_assert_int_eq(recv_one(b, frame(b, 12, 11, 7, 4), &got),
+			 LIBSSH2_ERROR_DECRYPT);
+	ck_assert_int_eq(recv_one(b, frame(b, 12, 255, 7, 4), &got),
+			 LIBSSH2_ERROR_DECRYPT);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("transport");
@@ -143,6 +228,10 @@ int main(void)
 	tcase_add_test(tc, banner_after_other_lines_keeps_rest);
 	tcase_add_test(tc, banner_refusals);
 	tcase_add_test(tc, banner_queue);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("framing");
+	tcase_add_test(tc, framing_good);
+	tcase_add_test(tc, framing_refused);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

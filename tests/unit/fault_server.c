@@ -200,8 +200,8 @@ static int send_pkt(struct srv *sv, const uint8_t *p, size_t n)
 }
 
 /* The client's next packet: 1, 0 at the end of the connection, -1 on a
- * bad one.  IGNORE and DEBUG are skipped, UNIMPLEMENTED is counted and
- * skipped, NEWKEYS switches to the client's new keys. */
+ * bad one.  IGNORE and DEBUG are skipped, UNIMPLEMENTED and DISCONNECT
+ * are counted and skipped, NEWKEYS switches to the client's new keys. */
 static int srv_recv(struct srv *sv, const uint8_t **p, size_t *n)
 {
 	for (;;) {
@@ -219,6 +219,26 @@ static int srv_recv(struct srv *sv, const uint8_t **p, size_t *n)
 			case SSH_MSG_IGNORE:
 			case SSH_MSG_DEBUG:
 				continue;
+			case SSH_MSG_DISCONNECT: {
+				const char *d, *l;
+				size_t dn, ln;
+
+				rb_init(&rb, *p + 1, *n - 1);
+				if (rb_u32(&rb, &seq) ||
+				    rb_text(&rb, &d, &dn, 1024) ||
+				    rb_text(&rb, &l, &ln, 256) ||
+				    rb_done(&rb)) {
+					seterr(sv, "malformed DISCONNECT");
+					return -1;
+				}
+				sv->disc_n++;
+				sv->disc_reason = seq;
+				snprintf(sv->disc_desc, sizeof(sv->disc_desc),
+					 "%.*s", (int)dn, d);
+				snprintf(sv->disc_lang, sizeof(sv->disc_lang),
+					 "%.*s", (int)ln, l);
+				continue;
+			}
 			case SSH_MSG_UNIMPLEMENTED:
 				rb_init(&rb, *p + 1, *n - 1);
 				if (rb_u32(&rb, &seq) || rb_done(&rb)) {
@@ -383,9 +403,12 @@ static int predict_flip(enum phase ph, const struct layout *L, size_t off,
 		 * send the length in clear */
 		uint32_t nl = L->len ^ (1u << ((3 - off) * 8 + bit));
 
-		if (nl < 5 || nl > SSH_PACKET_MAX ||
-		    (L->len_apart ? nl : nl + 4) % L->bs)
-			return LIBSSH2_ERROR_PROTO;
+		if (nl < 5) /* libssh2 1.11.1's codes (transport.h) */
+			return LIBSSH2_ERROR_DECRYPT;
+		if (nl > SSH_PACKET_MAX)
+			return LIBSSH2_ERROR_OUT_OF_BOUNDARY;
+		if ((L->len_apart ? nl : nl + 4) % L->bs)
+			return LIBSSH2_ERROR_DECRYPT;
 		if (nl > L->len) /* waits for bytes that never come */
 			return LIBSSH2_ERROR_SOCKET_DISCONNECT;
 		/* shorter: the MAC or tag is read from the wrong place;
@@ -394,9 +417,14 @@ static int predict_flip(enum phase ph, const struct layout *L, size_t off,
 	}
 	if (L->enc)
 		return integ;
-	if (off == 4) /* padding_length: too small, too big, or the
-			 payload loses or gains bytes at its end */
-		return LIBSSH2_ERROR_PROTO;
+	if (off == 4) {
+		/* padding_length: too small or too big (no payload left),
+		 * or the payload loses or gains bytes at its end */
+		unsigned np = (L->len - 1 - (uint32_t)L->n) ^ (1u << bit);
+
+		return np < 4 || np >= L->len - 1 ? LIBSSH2_ERROR_DECRYPT
+						  : LIBSSH2_ERROR_PROTO;
+	}
 	if (off >= 5 + L->n) {
 		/* random padding, not covered by anything before the keys */
 		*go_on = 1;

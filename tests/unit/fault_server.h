@@ -104,6 +104,9 @@ struct srv {
 	int go_on;
 	char err[256]; /* the first thing the server did not like */
 	int unimpl_n;  /* SSH_MSG_UNIMPLEMENTED received */
+	int disc_n;    /* SSH_MSG_DISCONNECT received, the last one's: */
+	uint32_t disc_reason;
+	char disc_desc[64], disc_lang[16];
 	uint32_t unimpl_seq;
 	uint32_t unknown_seq; /* the sequence number we sent `unknown` at */
 	int k0;		      /* K[0] of the exchange */
