@@ -54,7 +54,7 @@ mount_sftp() {
 	grep -q " $mnt fuse.sftpmnt " /proc/mounts || return 1
 	local p
 	for p in $(pgrep -f -- "$mnt"); do
-		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = sftpmnt ] && daemon=$p
+		case $(cat "/proc/$p/comm" 2>/dev/null) in sftpmnt | memcheck-*) daemon=$p ;; esac
 	done
 	export SFTPMNT_DAEMON_PID=$daemon
 	return 0
