@@ -684,6 +684,7 @@ static void try_reconnect(struct conn *c)
 	libssh2_session_set_blocking(c->s, 0);
 	c->gen++;
 	c->dead = 0;
+	c->x_want = c->o->write_channels > 1 && !c->o->ro;
 	conn_log(c, LOG_NOTICE, "reconnected to %s", c->o->host);
 	/* restart what waited, oldest first */
 	q = c->parked;
@@ -847,9 +848,12 @@ int conn_start(struct conn *c)
 	c->qhead = NULL;
 	c->qtail = &c->qhead;
 	libssh2_session_set_blocking(c->s, 0);
-	/* the extra channels for striped writes open when a file is first
-	 * opened for writing (op_open_link), not for a mount that only
-	 * reads: each is a process on the server */
+	/* the extra channels for striped writes open in the background
+	 * (a few round trips each, and the server starts a process for
+	 * each: opened when the first large write needs them, they held
+	 * it back 0.8 s at 50 ms), so they are there for it; not on a
+	 * read-only mount (op_open_link opens them if a writer comes) */
+	c->x_want = c->o->write_channels > 1 && !c->o->ro;
 	return pthread_create(&c->thread, NULL, io_thread, c) ? -1 : 0;
 }
 

@@ -112,6 +112,9 @@ static int opt_one(struct opts *o, char *w)
 			/* kernel mount flags: handed to FUSE */
 			size_t l = strlen(o->kopts);
 
+			if (IS("ro"))
+				o->ro = 1;
+
 			snprintf(o->kopts + l, sizeof(o->kopts) - l, "%s%s",
 				 l ? "," : "", w);
 		} else if (IS("delay_connect") || IS("no_check_root") ||

@@ -495,9 +495,8 @@ static struct fh *fh_from_handle(struct op *op, const uint8_t *body, size_t n,
  * while open is found through its handle instead of its old name. */
 void op_open_link(struct conn *c, struct fh *fh)
 {
-	/* a writer: the extra channels for striped writes open in the
-	 * background now (a few round trips), while its first 2 MiB go out
-	 * on the main one (stripe.c) */
+	/* a writer (after a reconnect that could not open them, say): the
+	 * extra channels for striped writes open in the background now */
 	if ((fh->flags & O_ACCMODE) != O_RDONLY && c->o->write_channels > 1)
 		c->x_want = 1;
 	fh->onext = c->open_files;

@@ -69,6 +69,7 @@ struct opts {
 	int transform_symlinks; /* absolute targets inside the root -> relative */
 	int contain_symlinks;	/* refuse targets resolving outside the root */
 	int kernel_cache;	/* keep the page cache across opens */
+	int ro;			/* mounted read-only */
 	char kopts[256];	/* ro, nosuid, noexec...: for the kernel */
 	int compression;	/* Compression=yes: zlib@openssh.com (-1 unset) */
 	char *proxy_jump;	/* ProxyJump=[user@]host[:port] or "none" */
