@@ -858,17 +858,26 @@ LIBSSH2_API ssize_t libssh2_channel_read_ex(LIBSSH2_CHANNEL *c, int stream_id,
 	return rc ? rc : (ssize_t)a.got;
 }
 
+/* As libssh2: 1 when something is buffered to read; extended 0 asks for
+ * stdout only, 1 for stdout or any extended data, other values for
+ * nothing.  Nothing is read from the socket. */
 LIBSSH2_API int libssh2_poll_channel_read(LIBSSH2_CHANNEL *c, int extended)
 {
-	const struct chan_buf *b = extended ? &c->err : &c->in;
-
-	return b->end > b->start;
+	if (!c)
+		return LIBSSH2_ERROR_BAD_USE;
+	if (extended == 0)
+		return c->in.end > c->in.start;
+	if (extended == 1)
+		return c->in.end > c->in.start || c->err.end > c->err.start;
+	return 0;
 }
 
 LIBSSH2_API unsigned long
 libssh2_channel_window_read_ex(LIBSSH2_CHANNEL *c, unsigned long *read_avail,
 			       unsigned long *window_size_initial)
 {
+	if (!c)
+		return 0; /* as libssh2: no channel, no window */
 	if (read_avail)
 		*read_avail = c->in.end - c->in.start;
 	if (window_size_initial)
@@ -880,6 +889,8 @@ LIBSSH2_API unsigned long
 libssh2_channel_window_write_ex(LIBSSH2_CHANNEL *c,
 				unsigned long *window_size_initial)
 {
+	if (!c)
+		return 0;
 	if (window_size_initial)
 		*window_size_initial = c->remote_window_init;
 	return c->remote_window;
@@ -888,12 +899,15 @@ libssh2_channel_window_write_ex(LIBSSH2_CHANNEL *c,
 LIBSSH2_API void libssh2_channel_set_blocking(LIBSSH2_CHANNEL *c, int blocking)
 {
 	/* As in libssh2, blocking is a property of the whole session. */
-	libssh2_session_set_blocking(c->s, blocking);
+	if (c)
+		libssh2_session_set_blocking(c->s, blocking);
 }
 
 LIBSSH2_API int libssh2_channel_handle_extended_data2(LIBSSH2_CHANNEL *c,
 						      int mode)
 {
+	if (!c)
+		return LIBSSH2_ERROR_BAD_USE;
 	if (mode < LIBSSH2_CHANNEL_EXTENDED_DATA_NORMAL ||
 	    mode > LIBSSH2_CHANNEL_EXTENDED_DATA_MERGE)
 		return LIBSSH2_ERROR_INVAL;
@@ -932,20 +946,34 @@ LIBSSH2_API int libssh2_channel_flush_ex(LIBSSH2_CHANNEL *c, int streamid)
 	size_t n = 0;
 	int rc;
 
-	/* Flushing means discarding unread inbound data (libssh2). */
-	if (streamid == 0 || streamid == LIBSSH2_CHANNEL_FLUSH_ALL) {
-		n += c->in.end - c->in.start;
-		c->in.start = c->in.end = 0;
+	if (!c)
+		return LIBSSH2_ERROR_BAD_USE;
+	/* Flushing means discarding unread inbound data (libssh2): stdout
+	 * (0), stderr (its stream number), every extended stream
+	 * (FLUSH_EXTENDED_DATA) or all (FLUSH_ALL).  The count is kept
+	 * for the call that ends an EAGAIN. */
+	if (!c->flush_busy) {
+		if (streamid == 0 || streamid == LIBSSH2_CHANNEL_FLUSH_ALL) {
+			n += c->in.end - c->in.start;
+			c->in.start = c->in.end = 0;
+		}
+		if (streamid == SSH_EXTENDED_DATA_STDERR ||
+		    streamid == LIBSSH2_CHANNEL_FLUSH_EXTENDED_DATA ||
+		    streamid == LIBSSH2_CHANNEL_FLUSH_ALL) {
+			n += c->err.end - c->err.start;
+			c->err.start = c->err.end = 0;
+		}
+		c->consumed += (uint32_t)n;
+		c->flushed = n;
+		if ((rc = window_regrant(c, 0)))
+			return rc;
+		c->flush_busy = 1;
 	}
-	if (streamid != 0) {
-		n += c->err.end - c->err.start;
-		c->err.start = c->err.end = 0;
-	}
-	c->consumed += (uint32_t)n;
-	if ((rc = window_regrant(c, 0)))
-		return rc;
 	rc = SESS_BLOCK(c->s, flush_step(c));
-	return rc ? rc : (int)n;
+	if (rc == LIBSSH2_ERROR_EAGAIN)
+		return rc;
+	c->flush_busy = 0;
+	return rc ? rc : (int)c->flushed;
 }
 
 static int eof_step(LIBSSH2_CHANNEL *c)
@@ -1095,8 +1123,11 @@ LIBSSH2_API int libssh2_channel_get_exit_signal(LIBSSH2_CHANNEL *c,
 						char **langtag,
 						size_t *langtag_len)
 {
-	LIBSSH2_SESSION *s = c->s;
+	LIBSSH2_SESSION *s;
 
+	if (!c)
+		return 0; /* as libssh2: nothing is set */
+	s = c->s;
 	if (exitsignal) {
 		*exitsignal = NULL;
 		if (c->exit_signal) {

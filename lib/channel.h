@@ -64,7 +64,9 @@ struct _LIBSSH2_CHANNEL {
 	uint32_t consumed;	    /* read by the user, not yet re-granted */
 
 	struct chan_buf in, err;
-	int ext_mode; /* LIBSSH2_CHANNEL_EXTENDED_DATA_* */
+	int ext_mode;	/* LIBSSH2_CHANNEL_EXTENDED_DATA_* */
+	int flush_busy; /* libssh2_channel_flush_ex returned EAGAIN */
+	size_t flushed; /* ... after discarding this many bytes */
 
 	int eof_recv, eof_sent, close_recv, close_sent;
 	int req_pending; /* a CHANNEL_REQUEST awaits SUCCESS/FAILURE */

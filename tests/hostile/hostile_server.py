@@ -176,6 +176,8 @@ CASES = {
     'sftp-len-max': 'an SFTP packet of length 2^32-1',
     'sftp-split': 'every SFTP reply cut into many small CHANNEL_DATA '
                   'messages (good behaviour)',
+    'sftp-read-short': 'every DATA holds at most a third of what the READ '
+                       'asked for (good behaviour, filexfer-02 6.4)',
 }
 
 
@@ -1053,6 +1055,8 @@ class Sftp:
         if off >= len(data):
             return self.status(rid, FX_EOF, 'end of file')
         chunk = data[off:off + n]
+        if c == 'sftp-read-short':
+            chunk = chunk[:max(1, len(chunk) // 3)]
         if bad and c == 'sftp-read-too-much':
             chunk = chunk + b'#' * (n + 1 - len(chunk))
         if bad and c == 'sftp-read-data-overflow':

@@ -528,6 +528,15 @@ START_TEST(good_split)
 }
 END_TEST
 
+/* Every READ answered with at most a third of what was asked (a server
+ * may return fewer bytes, filexfer-02 6.4): libssh2_sftp_read asks for
+ * the rest and the files come back whole, blocking and non-blocking. */
+START_TEST(good_read_short)
+{
+	good_case("sftp-read-short", NULL, _i, 1);
+}
+END_TEST
+
 /* The server starts a key exchange at the first SFTP request after
  * INIT; the request is answered under the new keys. */
 START_TEST(good_rekey)
@@ -1076,6 +1085,7 @@ int main(void)
 	tcase_add_test(tc, good_none_nonblocking);
 	tcase_add_test(tc, good_strict_kex);
 	tcase_add_loop_test(tc, good_split, 0, 2);
+	tcase_add_loop_test(tc, good_read_short, 0, 2);
 	tcase_add_loop_test(tc, good_rekey, 0, 2);
 	tcase_add_test(tc, good_maxpacket_zero);
 	tcase_add_test(tc, good_window_max);

@@ -1,7 +1,8 @@
 /*
  * test_chanreq.c - the channel requests beyond exec/env against the real
  * test sshd, through the public API: a pseudo-terminal (tty, size,
- * terminal modes) and its window-change; signal; agent and X11
+ * terminal modes) and its window-change; pty + env + shell (and shell
+ * without a pty); signal; agent and X11
  * forwarding requests; receive_window_adjust(2) return values; and
  * libssh2_trace with a handler.
  */
@@ -77,6 +78,55 @@ START_TEST(pty_tty_size_and_window_change)
 	ck_assert_msg(strstr(buf, "24 80") != NULL, "stty: %s", buf);
 	ck_assert_msg(strstr(buf, " echo ") != NULL, "stty: %s", buf);
 	ck_assert_int_eq(integ_close(c), 0);
+	integ_finish(s, fd);
+}
+END_TEST
+
+/* pty + env + shell (RFC 4254 6.2, 6.4, 6.5): the login shell runs on
+ * the terminal with the variable set (AcceptEnv SFTPMNT_* in the
+ * fixture), reads the commands we type and exits with their status;
+ * then process_startup itself with "shell" and no message. */
+START_TEST(pty_env_shell)
+{
+	int fd, rc;
+	LIBSSH2_SESSION *s = integ_start(&fd);
+	LIBSSH2_CHANNEL *c = libssh2_channel_open_session(s);
+	static const char cmds[] = "echo \"[$SFTPMNT_SH]\"; tty; exit 7\n";
+	char buf[16384];
+	size_t got;
+	ssize_t n;
+
+	ck_assert_ptr_nonnull(c);
+	rc = libssh2_channel_setenv(c, "SFTPMNT_SH", "shell env");
+	ck_assert_msg(rc == 0, "env: %d %s", rc, integ_errmsg(s));
+	ck_assert_int_eq(libssh2_channel_request_pty(c, "dumb"), 0);
+	rc = libssh2_channel_shell(c);
+	ck_assert_msg(rc == 0, "shell: %d %s", rc, integ_errmsg(s));
+	ck_assert_int_eq(libssh2_channel_write(c, cmds, sizeof(cmds) - 1),
+			 (ssize_t)sizeof(cmds) - 1);
+	/* the terminal echoes the line; the output follows it */
+	got = read_until(c, buf, sizeof(buf), 0, "[shell env]");
+	got = read_until(c, buf, sizeof(buf), got, "/dev/pts/");
+	/* to the shell's exit: its status comes before the server's EOF */
+	while ((n = libssh2_channel_read(c, buf + got, sizeof(buf) - 1 - got)) >
+	       0) {
+		got += (size_t)n;
+		ck_assert_uint_lt(got, sizeof(buf) - 1);
+	}
+	ck_assert_int_eq(n, 0);
+	ck_assert_int_eq(integ_close(c), 7);
+
+	/* no pty: the shell reads stdin to its EOF */
+	c = libssh2_channel_open_session(s);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(
+		libssh2_channel_process_startup(c, "shell", 5, NULL, 0), 0);
+	ck_assert_int_eq(libssh2_channel_write(c, "echo plain; exit 3\n", 19),
+			 19);
+	ck_assert_int_eq(libssh2_channel_send_eof(c), 0);
+	integ_read_all(c, 0, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "plain\n");
+	ck_assert_int_eq(integ_close(c), 3);
 	integ_finish(s, fd);
 }
 END_TEST
@@ -418,6 +468,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, pty_tty_size_and_window_change);
 	tcase_add_test(tc, pty_modes);
+	tcase_add_test(tc, pty_env_shell);
 	tcase_add_test(tc, signal_term);
 	tcase_add_test(tc, agent_and_x11_requests);
 	tcase_add_test(tc, receive_window_adjust);

@@ -1,7 +1,8 @@
 /*
  * test_scp.c - SCP (libssh2_scp_send64/send_ex, libssh2_scp_recv2/recv)
  * against the real test sshd and its scp: 1 MiB up with mode and times,
- * checked on the server's disk, and back down; a path that needs quoting
+ * checked on the server's disk, and back down; 0 bytes, 1 byte and
+ * 64 MiB each way; a target it cannot write; a path that needs quoting
  * for the remote shell; remote errors reported with the remote scp's
  * message; non-blocking send and receive; and a hostile "scp" (sshd's
  * ForceCommand) whose oversized, malformed or unexpected lines must be
@@ -249,6 +250,83 @@ START_TEST(remote_errors)
 }
 END_TEST
 
+/* ---- sizes: 0, 1 and 64 MiB up and down ---------------------------------- */
+
+/* The whole file at path on the server's disk equals data[0..n). */
+static void same_on_disk(const char *path, const unsigned char *data, size_t n)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *p = malloc(n + 1);
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(fread(p, 1, n + 1, f), n);
+	fclose(f);
+	ck_assert_int_eq(memcmp(p, data, n), 0);
+	free(p);
+}
+
+static void up_and_down(LIBSSH2_SESSION *s, size_t n, int mode, time_t t)
+{
+	const char *root = integ_env("SFTPMNT_TEST_ROOT");
+	unsigned char *data = malloc(n + 1), *back = malloc(n + 1);
+	char path[4096];
+	LIBSSH2_CHANNEL *c;
+	libssh2_struct_stat sb;
+	struct stat st;
+
+	ck_assert_ptr_nonnull(data);
+	ck_assert_ptr_nonnull(back);
+	fill(data, n, (unsigned)n);
+	snprintf(path, sizeof(path), "%s/size-%zu", root, n);
+	c = libssh2_scp_send64(s, path, mode, (libssh2_int64_t)n, t, t + 1);
+	ck_assert_msg(c != NULL, "scp_send64 %zu: %s", n, integ_errmsg(s));
+	write_all(c, data, n);
+	ck_assert_int_eq(upload_done(c), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_size, (off_t)n);
+	ck_assert_int_eq(st.st_mode & 07777, mode);
+	ck_assert_int_eq(st.st_mtime, t);
+	ck_assert_int_eq(st.st_atime, t + 1);
+
+	memset(&sb, 0, sizeof(sb));
+	c = libssh2_scp_recv2(s, path, &sb);
+	ck_assert_msg(c != NULL, "scp_recv2 %zu: %s", n, integ_errmsg(s));
+	ck_assert_int_eq(sb.st_size, (off_t)n);
+	ck_assert_int_eq(sb.st_mode & 07777, mode);
+	ck_assert_int_eq(sb.st_mtime, t);
+	ck_assert_int_eq(sb.st_atime, t + 1);
+	read_exact(c, back, n);
+	ck_assert_int_eq(memcmp(back, data, n), 0);
+	ck_assert_int_eq(libssh2_channel_free(c), 0);
+	/* (reading it here sets its atime: relatime, an old atime) */
+	same_on_disk(path, data, n);
+	free(data);
+	free(back);
+}
+
+/* 0 bytes, 1 byte and 64 MiB (16 under valgrind), each way, with modes
+ * and times; a target the remote scp cannot write (sysfs refuses to
+ * create files, even for root) reports the remote message. */
+START_TEST(sizes_and_unwritable_target)
+{
+	size_t big = getenv("SFTPMNT_VALGRIND") ? 16u << 20 : 64u << 20;
+	int fd;
+	LIBSSH2_SESSION *s = integ_start(&fd);
+	LIBSSH2_CHANNEL *c;
+
+	up_and_down(s, 0, 0600, 1000000000);
+	up_and_down(s, 1, 0751, 1200000000);
+	up_and_down(s, big, 0644, 1300000000);
+
+	c = libssh2_scp_send64(s, "/sys/sftpmnt-unwritable", 0644, 3, 0, 0);
+	expect_error(s, c, LIBSSH2_ERROR_SCP_PROTOCOL, "Permission denied");
+	ck_assert_msg(strstr(integ_errmsg(s), "/sys/sftpmnt-unwritable"), "%s",
+		      integ_errmsg(s));
+	integ_finish(s, fd);
+}
+END_TEST
+
 /* ---- non-blocking -------------------------------------------------------- */
 
 START_TEST(nonblocking_send_and_recv)
@@ -446,6 +524,7 @@ int main(void)
 	tcase_add_test(tc, send_without_times);
 	tcase_add_test(tc, remote_errors);
 	tcase_add_test(tc, nonblocking_send_and_recv);
+	tcase_add_test(tc, sizes_and_unwritable_target);
 	tcase_add_test(tc, hostile_remote); /* last: restarts the sshd */
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);

@@ -11,7 +11,8 @@
  * written and read back with checksums, blocking and in a non-blocking
  * poll loop; the write-ahead contract of libssh2_sftp_write
  * (seeds/003); seek/tell/rewind; reads at and around EOF; a directory of
- * 5000 entries; stat/lstat/setstat/fstat/fsetstat; mkdir/rmdir/unlink;
+ * 5000 entries; stat/lstat/setstat/fstat/fsetstat; open_r/open_ex_r
+ * with attributes; mkdir/rmdir/unlink;
  * rename and posix-rename; symlink/readlink/realpath; statvfs, fstatvfs,
  * fsync; SFTP status codes of failures, and a read-only server.
  */
@@ -1227,8 +1228,10 @@ END_TEST
 START_TEST(open_with_mode)
 {
 	char path[PATH_MAX];
+	unsigned char buf[256];
 	struct conn c;
 	struct stat st;
+	LIBSSH2_SFTP_ATTRIBUTES a;
 	LIBSSH2_SFTP_HANDLE *h;
 
 	start(&c);
@@ -1254,6 +1257,42 @@ START_TEST(open_with_mode)
 	ck_assert_int_eq(libssh2_sftp_close(h), 0);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_size, 8);
+
+	/* libssh2_sftp_open_r / open_ex_r (1.11): the attributes given are
+	 * the new file's, the mode argument is not used */
+	memset(&a, 0, sizeof(a));
+	a.flags = LIBSSH2_SFTP_ATTR_PERMISSIONS;
+	a.permissions = LIBSSH2_SFTP_S_IFREG | 0604;
+	h = libssh2_sftp_open_r(c.sf, rpath(path, "mode0604"),
+				LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT |
+					LIBSSH2_FXF_EXCL,
+				0777, &a);
+	ck_assert_msg(h != NULL, "open_r: %s", errmsg(c.s));
+	ck_assert_int_eq(libssh2_sftp_write(h, "r", 1), 1);
+	ck_assert_int_eq(libssh2_sftp_close(h), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0604);
+	ck_assert_int_eq(st.st_size, 1);
+	/* without attributes: as libssh2_sftp_open_ex */
+	h = libssh2_sftp_open_ex_r(c.sf, path, (unsigned)strlen(path),
+				   LIBSSH2_FXF_READ, 0, LIBSSH2_SFTP_OPENFILE,
+				   NULL);
+	ck_assert_ptr_nonnull(h);
+	ck_assert_int_eq(libssh2_sftp_read(h, (char *)buf, sizeof(buf)), 1);
+	ck_assert_int_eq(buf[0], 'r');
+	ck_assert_int_eq(libssh2_sftp_close(h), 0);
+	rpath(path, ".");
+	h = libssh2_sftp_open_ex_r(c.sf, path, (unsigned)strlen(path), 0, 0,
+				   LIBSSH2_SFTP_OPENDIR, NULL);
+	ck_assert_ptr_nonnull(h);
+	ck_assert_int_gt(libssh2_sftp_readdir(h, (char *)buf, sizeof(buf), &a),
+			 0);
+	ck_assert_int_eq(libssh2_sftp_closedir(h), 0);
+	/* a missing file: NULL and NO_SUCH_FILE, as open */
+	ck_assert_ptr_null(libssh2_sftp_open_r(c.sf, rpath(path, "no-such"),
+					       LIBSSH2_FXF_READ, 0, &a));
+	ck_assert_uint_eq(libssh2_sftp_last_error(c.sf),
+			  LIBSSH2_FX_NO_SUCH_FILE);
 	finish(&c);
 }
 END_TEST
