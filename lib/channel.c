@@ -965,9 +965,12 @@ LIBSSH2_API int libssh2_channel_flush_ex(LIBSSH2_CHANNEL *c, int streamid)
 		}
 		c->consumed += (uint32_t)n;
 		c->flushed = n;
-		if ((rc = window_regrant(c, 0)))
+		c->flush_busy = 1; /* (discarded: a retry must not count 0) */
+		if ((rc = window_regrant(c, 0))) {
+			if (rc != LIBSSH2_ERROR_EAGAIN)
+				c->flush_busy = 0;
 			return rc;
-		c->flush_busy = 1;
+		}
 	}
 	rc = SESS_BLOCK(c->s, flush_step(c));
 	if (rc == LIBSSH2_ERROR_EAGAIN)
