@@ -208,7 +208,7 @@ revoke('od0', 0o755)
 check(sorted(os.listdir(mnt + '/od0')) == all50, 'mode back: it lists whole')
 
 # only the owner (or root) may: chmod, chown, set times -- EPERM; a
-# truncate without write permission is EACCES
+# truncate or a touch (times to now) without write permission is EACCES
 on_server('roots', b'root\n', 0o644, uid=0)
 on_server('mine', b'mine\n')
 expect(errno.EPERM, "chmod of root's file", lambda: os.chmod(mnt + '/roots', 0o600))
@@ -217,6 +217,8 @@ expect(errno.EPERM, "setting the times of root's file",
        lambda: os.utime(mnt + '/roots', (1000000000, 1000000000)))
 expect(errno.EACCES, "truncate of root's file (not writable)",
        lambda: os.truncate(mnt + '/roots', 0))
+expect(errno.EACCES, "touch (times to now) of root's file (not writable)",
+       lambda: os.utime(mnt + '/roots'))
 expect(errno.EPERM, 'chown of our file to root', lambda: os.chown(mnt + '/mine', 0, -1))
 st = os.stat(srv + '/roots')
 check((st.st_mode & 0o7777, st.st_uid, st.st_mtime != 1000000000) == (0o644, 0, True),
