@@ -234,4 +234,56 @@ PY
 
 [ -d "$mnt/d" ] && ls "$mnt" >/dev/null && ok "the mount is still usable" ||
 	fail "the mount is not usable at the end"
+
+# With kept listings (the default) the unlinks of a bulk removal are
+# answered as they go out once the server has removed one there
+# (unlink-behind, fs/ubehind.c): a refusal the server sends afterwards
+# cannot reach its own caller any more; it goes to the next change of
+# names in that directory, and the name comes back.  Either way it is
+# not lost.
+unmount_sftp || { echo "FAIL: unmount"; exit 1; }
+SFTPMNT_TEST_USER=$SFTPMNT_TEST_USER2 mount_sftp "$srv" ||
+	{ echo "FAIL: mount again (default caching)"; exit 1; }
+MNT=$mnt SRV=$srv UID2=$SFTPMNT_TEST_USER2_UID python3 - <<'PY' || fails=$((fails + 1))
+import errno, os, sys, time
+mnt, srv, uid2 = os.environ['MNT'], os.environ['SRV'], int(os.environ['UID2'])
+def name(e):
+    return errno.errorcode.get(e, str(e)) if e else 'no error'
+def err_of(call):
+    try:
+        call()
+    except OSError as e:
+        return e.errno
+    return None
+U = srv + '/ub'
+os.mkdir(U)
+os.chown(U, uid2, uid2)
+for i in range(4):
+    open('%s/u%d' % (U, i), 'w').close()
+    os.chown('%s/u%d' % (U, i), uid2, uid2)
+os.listdir(mnt + '/ub')            # kept: owners known
+os.unlink(mnt + '/ub/u0')          # the server removed one there
+os.chmod(U, 0o555)
+e1 = err_of(lambda: os.unlink(mnt + '/ub/u1'))
+time.sleep(1)                      # (the server's refusal has come)
+os.chmod(U, 0o755)
+e2 = err_of(lambda: os.unlink(mnt + '/ub/u2'))
+ok = (e1 == errno.EACCES and e2 is None) or (e1 is None and e2 == errno.EACCES)
+ok = ok and os.path.exists(U + '/u1') and os.path.exists(mnt + '/ub/u1')
+print(('ok: ' if ok else 'FAIL: ') +
+      'unlink in a directory made 0555 during a removal: %s, the next unlink '
+      'there: %s (one of them EACCES); the file is still there: %s' %
+      (name(e1), name(e2), os.path.exists(U + '/u1')))
+left = sorted(os.listdir(U))
+e3 = err_of(lambda: [os.unlink(mnt + '/ub/' + n) for n in left])
+seen = os.listdir(mnt + '/ub')     # (after the removals on their way)
+for _ in range(50):
+    if not os.listdir(U):
+        break
+    time.sleep(0.1)
+ok2 = e3 is None and seen == [] and os.listdir(U) == []
+print(('ok: ' if ok2 else 'FAIL: ') + 'then the rest is removed: %s, left %s, %s on the server' %
+      (name(e3), seen, os.listdir(U)))
+sys.exit(0 if ok and ok2 else 1)
+PY
 finish
