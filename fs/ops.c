@@ -907,11 +907,34 @@ static int refine_failure(struct op *op, const uint8_t *body, size_t n)
 	return 1;
 }
 
+/* SFTP v3 has one code for EACCES and EPERM (OpenSSH's sftp-server
+ * answers PERMISSION_DENIED for both).  What only a file's owner may do
+ * -- chmod, chown, setting times to given values -- is EPERM (POSIX
+ * chmod(2), chown(2), utimensat(2)); a truncate without write permission
+ * (sftp-server tries it first) and times set to now stay EACCES. */
+static int setattr_eperm(const struct op *op)
+{
+	const int owner =
+		FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID;
+	int t = op->to_set;
+
+	/* (stages 0 and 11 wait for the SETSTAT's STATUS, others for a
+	 * STAT, which a path's search permission may refuse: EACCES) */
+	if (op->kind != OP_SETATTR || (op->stage != 0 && op->stage != 11) ||
+	    (t & FUSE_SET_ATTR_SIZE))
+		return 0;
+	return (t & owner) ||
+	       ((t & FUSE_SET_ATTR_ATIME) && !(t & FUSE_SET_ATTR_ATIME_NOW)) ||
+	       ((t & FUSE_SET_ATTR_MTIME) && !(t & FUSE_SET_ATTR_MTIME_NOW));
+}
+
 /* errmap, with what refine_failure learnt of a FAILURE. */
 static int op_errmap(const struct op *op, const uint8_t *body, size_t n)
 {
 	int e = errmap_reply(body, n, op->kind);
 
+	if (e == EACCES && setattr_eperm(op))
+		return EPERM;
 	if (op->fail_errno && body[0] == SSH_FXP_STATUS) {
 		struct sftp_status st = sftp_dec_status(body, n);
 
@@ -1034,11 +1057,11 @@ static void reply_in(struct op *op, int err, const uint8_t *body, size_t n)
 			return;
 		}
 		if (op->stage == 0 || op->stage == 11) { /* the STATUS */
-			op->stage = 1;
 			if (body[0] != SSH_FXP_STATUS)
 				op->err = EIO;
 			else if ((rc = op_errmap(op, body, n)))
 				op->err = rc;
+			op->stage = 1; /* (after op_errmap, which asks) */
 			goto check_done;
 		}
 		if (op->err) /* the following (F)STAT: moot */
