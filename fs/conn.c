@@ -348,6 +348,8 @@ void conn_log(struct conn *c, int prio, const char *fmt, ...)
 	va_start(ap, fmt);
 	if (c->o->foreground) {
 		fputs("sftpmnt: ", stderr);
+		if (c->idx)
+			fprintf(stderr, "[connection %d] ", c->idx + 1);
 		vfprintf(stderr, fmt, ap);
 		fputc('\n', stderr);
 	} else {
@@ -654,6 +656,7 @@ static void on_dead(struct conn *c, int rc, const char *why)
 	conn_log(c, LOG_WARNING, "connection to %s lost: %s%s", c->o->host, why,
 	       c->o->reconnect ? "; reconnecting" : "");
 	c->dead = rc ? rc : LIBSSH2_ERROR_SOCKET_DISCONNECT;
+	__atomic_store_n(&c->up, 0, __ATOMIC_RELEASE);
 	sftp_core_abort(c->core, LIBSSH2_ERROR_SOCKET_DISCONNECT);
 	{
 		int i;
@@ -684,8 +687,13 @@ static void try_reconnect(struct conn *c)
 	libssh2_session_set_blocking(c->s, 0);
 	c->gen++;
 	c->dead = 0;
-	c->x_want = c->o->write_channels > 1 && !c->o->ro;
-	conn_log(c, LOG_NOTICE, "reconnected to %s", c->o->host);
+	/* (a secondary only reads: no channels for striped writes) */
+	c->x_want = c->o->write_channels > 1 && !c->o->ro && !c->primary;
+	if (c->primary && c->gen == 1)
+		conn_log(c, LOG_DEBUG, "connected to %s", c->o->host);
+	else
+		conn_log(c, LOG_NOTICE, "reconnected to %s", c->o->host);
+	__atomic_store_n(&c->up, 1, __ATOMIC_RELEASE);
 	/* restart what waited, oldest first */
 	q = c->parked;
 	c->parked = NULL;
@@ -776,6 +784,34 @@ static int run_cores(struct conn *c)
 	return LIBSSH2_ERROR_EAGAIN;
 }
 
+/* Reads on a secondary that wait for the primary's writes of their file
+ * to be answered (op_start parks them here): started again once there
+ * are none in flight. */
+static void rwait_run(struct conn *c)
+{
+	struct op *q = c->rwait, *nx;
+
+	c->rwait = NULL;
+	for (; q; q = nx) {
+		nx = q->next;
+		op_start(c, q);
+	}
+}
+
+/* Nothing in flight or waiting to go on any channel. */
+static int cores_idle(const struct conn *c)
+{
+	int i;
+
+	for (i = -1; i < c->nx; i++) {
+		const struct sftp_core *k = i < 0 ? c->core : c->xcore[i];
+
+		if (k->inflight || k->out.len)
+			return 0;
+	}
+	return 1;
+}
+
 static void *io_thread(void *arg)
 {
 	struct conn *c = arg;
@@ -796,6 +832,11 @@ static void *io_thread(void *arg)
 		if (!c->dead) {
 			open_extra(c);
 			rc = run_cores(c);
+			/* readable with nothing in flight: the server said
+			 * something (or hung up: its EOF would spin poll) */
+			if (rc == LIBSSH2_ERROR_EAGAIN && c->rx_ready &&
+			    cores_idle(c))
+				rc = sftp_core_poll(c->core);
 			if (rc && rc != LIBSSH2_ERROR_EAGAIN) {
 				char *msg;
 
@@ -803,8 +844,10 @@ static void *io_thread(void *arg)
 				on_dead(c, rc, msg);
 			}
 		}
-		if (c->dead && c->o->reconnect)
+		if (c->dead && (c->o->reconnect || c->primary))
 			try_reconnect(c);
+		if (c->rwait)
+			rwait_run(c);
 		if (c->parked)
 			expire_parked(c);
 		if (c->active)
@@ -816,6 +859,8 @@ static void *io_thread(void *arg)
 					  c->o->alive_interval
 				  ? 1000
 				  : -1;
+		if (c->rwait) /* (the primary's writes land meanwhile) */
+			timeout = 2;
 		if (c->dead) {
 			int64_t wait = c->next_try_ms - now_ms();
 
@@ -827,6 +872,8 @@ static void *io_thread(void *arg)
 		}
 		if (poll(p, c->dead ? 1 : 2, timeout) < 0 && errno != EINTR)
 			break;
+		c->rx_ready = !c->dead && (p[1].revents & (POLLIN | POLLHUP |
+							   POLLERR));
 		if (p[0].revents & POLLIN)
 			if (read(c->wakefd, &v, sizeof(v)) < 0)
 				v = 0;
@@ -857,9 +904,61 @@ int conn_start(struct conn *c)
 	return pthread_create(&c->thread, NULL, io_thread, c) ? -1 : 0;
 }
 
+int conn_start_secondaries(struct conn *p)
+{
+	int k;
+
+	for (k = 1; k < p->o->max_conns && k < CONN_MAX; k++) {
+		struct conn *c = calloc(1, sizeof(*c));
+
+		if (!c)
+			return -1;
+		c->o = p->o;
+		c->it = p->it;
+		c->se = p->se;
+		c->sock = -1;
+		c->primary = p;
+		c->idx = k;
+		c->home = strdup(p->home);
+		c->remote_uid = p->remote_uid;
+		c->remote_gid = p->remote_gid;
+		c->remote_uid_known = p->remote_uid_known;
+		/* connects in its I/O thread, as a reconnect does */
+		c->dead = LIBSSH2_ERROR_SOCKET_DISCONNECT;
+		c->next_try_ms = now_ms();
+		c->backoff_ms = 250;
+		c->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (!c->home || c->wakefd < 0) {
+			free(c->home);
+			if (c->wakefd >= 0)
+				close(c->wakefd);
+			free(c);
+			return -1;
+		}
+		pthread_mutex_init(&c->qlock, NULL);
+		c->qtail = &c->qhead;
+		if (pthread_create(&c->thread, NULL, io_thread, c)) {
+			free(c->home);
+			close(c->wakefd);
+			free(c);
+			return -1;
+		}
+		p->sec[p->nsec++] = c;
+	}
+	return 0;
+}
+
 void conn_stop(struct conn *c)
 {
 	uint64_t one = 1;
+
+	while (c->nsec > 0) { /* theirs first: their ops are done then */
+		struct conn *s = c->sec[--c->nsec];
+
+		conn_stop(s);
+		pf_free(s);
+		free(s);
+	}
 
 	c->stop_by = now_ms() + (int64_t)c->o->op_timeout * 1000;
 	c->stop = 1;

@@ -467,6 +467,18 @@ uint64_t itable_stamp(struct itable *t, uint64_t ino, int writes,
 	return s;
 }
 
+int itable_writing(struct itable *t, uint64_t ino)
+{
+	struct inode *e;
+	int n = 0;
+
+	pthread_mutex_lock(&t->lock);
+	if ((e = find_ino(t, ino)))
+		n = e->writing;
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
+
 int itable_changed_since(struct itable *t, const char *path, uint64_t since)
 {
 	struct inode *e;

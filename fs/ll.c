@@ -54,9 +54,14 @@ static int set_name(struct op *op, char **dst, const char *name)
 	return 0;
 }
 
+/* An op on a handle goes to the connection the handle is on (a large
+ * file read over a secondary connection, max_conns); the rest to the
+ * primary. */
 static void submit(struct op *op)
 {
-	conn_submit(conn_of(op->req), op);
+	struct conn *c = op->fh && op->fh->c ? op->fh->c : conn_of(op->req);
+
+	conn_submit(c, op);
 }
 
 static void ll_init(void *userdata, struct fuse_conn_info *conn)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "sftpmnt.h"
@@ -54,8 +55,8 @@ static void usage(FILE *f)
 		"(server's limits)\n"
 		"    write_channels=N (10)     SFTP channels a large write is "
 		"spread over\n"
-		"    max_conns=N               accepted (sshfs's); one "
-		"connection serves\n"
+		"    max_conns=N (1)           SSH connections that large "
+		"files are read over (up to 8)\n"
 		"    password_stdin            read a password from stdin\n"
 		"    allow_other default_permissions fsname=NAME kernel_cache\n"
 		"    idmap=none|user|file uidfile=FILE gidfile=FILE "
@@ -267,9 +268,8 @@ static int opt_one(struct opts *o, char *w)
 		}
 		o->write_channels = (int)n;
 	} else if (IS("max_conns")) {
-		/* sshfs's: an fstab line that has it keeps working.  One
-		 * connection serves; its pipelining and its SFTP channels
-		 * (write_channels) do what more connections do for sshfs. */
+		/* (sshfs's name) large files read spread over this many
+		 * connections; sshfs's larger numbers are taken as CONN_MAX */
 		char *end;
 		long n = strtol(v, &end, 10);
 
@@ -279,6 +279,7 @@ static int opt_one(struct opts *o, char *w)
 				v);
 			return -1;
 		}
+		o->max_conns = n > CONN_MAX ? CONN_MAX : (int)n;
 	} else if (IS("dir_cache")) {
 		if (!strcasecmp(v, "no"))
 			o->cache_timeout = 0;
@@ -507,7 +508,7 @@ int main(int argc, char **argv)
 	struct opts o = { .port = 22, .strict_hostkey = -1,
 			  .connect_timeout = -1, .cache = 1,
 			  .cache_timeout = 20.0, .attr_timeout = 1.0, .reconnect = 1,
-			  .unlink_behind = 1, .write_channels = XCH_MAX + 1,
+			  .unlink_behind = 1, .max_conns = 1, .write_channels = XCH_MAX + 1,
 			  .alive_interval = -1, .alive_count = -1,
 			  .op_timeout = 30, .identities_only = -1,
 			  .uid = -1, .gid = -1, .umask = -1, .nomap_error = 1,
@@ -647,6 +648,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sftpmnt: cannot start the I/O thread\n");
 		goto out_unmount;
 	}
+	if (o.max_conns > 1 && conn_start_secondaries(&c))
+		conn_log(&c, LOG_WARNING, "could not start all %d connections: "
+					  "large files are read over %d",
+			 o.max_conns, c.nsec + 1);
 	/* The handlers never wait for the network, so one FUSE thread
 	 * keeps any number of operations in flight. */
 	rc = fuse_session_loop(se) ? 1 : 0;

@@ -193,6 +193,8 @@ void op_free(struct op *op)
 	}
 	active_unlink(op);
 	ub_settled(op);
+	if (op->big) /* routed as a large read, and no handle came of it */
+		__atomic_sub_fetch(&op->c->nbig, 1, __ATOMIC_RELAXED);
 	free(op->name);
 	free(op->name2);
 	free(op->path);
@@ -1224,6 +1226,8 @@ static void reply_in(struct op *op, int err, const uint8_t *body, size_t n)
 		fh->is_dir = op->kind == OP_OPENDIR;
 		fh->open_wgen = itable_wgen(op->c->it, op->ino);
 		fh->open_since = op->since;
+		fh->big = op->big;
+		op->big = 0;
 		if (!fh->is_dir && (fh->flags & O_ACCMODE) == O_RDONLY &&
 		    op->c->dc &&
 		    dc_lookup(op->c->dc, op->path, &fh->fattr) == 1 &&
@@ -1444,6 +1448,59 @@ check_done:
 }
 
 /* ---- starting operations (I/O thread) ------------------------------------ */
+
+/*
+ * max_conns: a large file opened for reading goes to the connection
+ * (this primary or a secondary that is up) with the fewest such files
+ * open, so that several readers decrypt on several cores.  Large: the
+ * size the kernel was last shown (it looked the name up), or the kept
+ * listing's, at least ROUTE_MIN; small files stay here, where they are
+ * fetched ahead and kept.  Not a file written through the mount right
+ * now.  The op is counted (nbig) on the connection it goes to; 1: it
+ * went to a secondary, which opens the file itself.
+ */
+#define ROUTE_MIN (1024u * 1024)
+
+static int route_open(struct conn *c, struct op *op)
+{
+	struct conn *best = c;
+	struct sftp_attrs a;
+	uint64_t size = 0;
+	uint32_t mt;
+	int i, n, bn;
+
+	if (!c->nsec || open_writing(c, op->ino) ||
+	    itable_writing(c->it, op->ino))
+		return 0;
+	if (!itable_seen_get(c->it, op->ino, &size, &mt) && c->dc &&
+	    dc_lookup(c->dc, op->path, &a) == 1 &&
+	    (a.flags & SSH_FILEXFER_ATTR_SIZE))
+		size = a.size;
+	if (size < ROUTE_MIN)
+		return 0;
+	bn = __atomic_load_n(&c->nbig, __ATOMIC_RELAXED);
+	for (i = 0; i < c->nsec; i++) {
+		struct conn *s = c->sec[i];
+
+		if (!__atomic_load_n(&s->up, __ATOMIC_ACQUIRE))
+			continue;
+		n = __atomic_load_n(&s->nbig, __ATOMIC_RELAXED);
+		if (n < bn) {
+			best = s;
+			bn = n;
+		}
+	}
+	op->big = 1;
+	__atomic_add_fetch(&best->nbig, 1, __ATOMIC_RELAXED);
+	if (best == c)
+		return 0;
+	/* the secondary starts it from the beginning */
+	active_unlink(op);
+	free(op->path);
+	op->path = NULL;
+	conn_submit(best, op);
+	return 1;
+}
 
 static int resolve(struct op *op)
 {
@@ -2391,6 +2448,10 @@ void op_start(struct conn *c, struct op *op)
 	if (op->kind == OP_RELEASE && fh) { /* no set-behind through it now */
 		itable_clear_bfh(c->it, fh->ino, fh);
 		open_unlink(fh);
+		if (fh->big) { /* (route_open) */
+			fh->big = 0;
+			__atomic_sub_fetch(&c->nbig, 1, __ATOMIC_RELAXED);
+		}
 	}
 	if (fh && fh->snap && op->kind == OP_READDIR && op->off == 0 &&
 	    fh->doff > 0)
@@ -2414,6 +2475,16 @@ void op_start(struct conn *c, struct op *op)
 				  op->kind == OP_FSYNC) &&
 	    wait_writes(op))
 		return;
+	if (c->primary && fh && op->kind == OP_READ &&
+	    itable_writing(c->it, fh->ino)) {
+		/* a secondary: the primary's writes of the file, answered
+		 * to their writer, may still be on their way; this read
+		 * must not reach the server before them (conn.c rwait) */
+		active_unlink(op);
+		op->next = c->rwait;
+		c->rwait = op;
+		return;
+	}
 	if (st_barrier(c, op))
 		return; /* started again once striped writes before it land */
 	if (fh && fh->gen != c->gen && !fh->reopening &&
@@ -2600,10 +2671,12 @@ void op_start(struct conn *c, struct op *op)
 		break;
 	case OP_OPEN:
 		if ((op->fi.flags & O_ACCMODE) == O_RDONLY &&
-		    !(op->fi.flags & O_TRUNC)) {
+		    !(op->fi.flags & O_TRUNC) && !c->primary) {
 			if (pf_open(op))
 				return;
 			pf_opened(c, op->path);
+			if (route_open(c, op))
+				return; /* to a secondary connection */
 		}
 		rc = SEND(op, sftp_enc_open(W(op), ID(op), op->path,
 					    strlen(op->path),
@@ -2638,6 +2711,13 @@ void op_start(struct conn *c, struct op *op)
 			return;
 		break;
 	case OP_COPY:
+		if (op->fh2 && op->fh2->c != c) {
+			/* two connections (max_conns): the server copies
+			 * between handles of one session only; the kernel
+			 * copies itself */
+			reply_err(op, EOPNOTSUPP);
+			return;
+		}
 		rc = start_copy(op);
 		if (rc > 0)
 			return;

@@ -53,6 +53,7 @@ struct opts {
 	char *password;		/* read from stdin (password_stdin) */
 	int max_read, max_write; /* caps on SFTP READ/WRITE sizes (0: none) */
 	int write_channels;	 /* SFTP channels a large write uses (10) */
+	int max_conns;		 /* SSH connections (conn.c: 1 + secondaries) */
 	uint64_t writeback_max; /* write-behind bytes per handle */
 	int reconnect;		/* reconnect=yes|no (yes) */
 	int unlink_behind;	/* unlink_behind=yes|no (yes, ubehind.c) */
@@ -150,6 +151,8 @@ int itable_seen_get(struct itable *t, uint64_t ino, uint64_t *size,
 /* A file's link count (0: not known); set_nlink ignores 0. */
 void itable_set_nlink(struct itable *t, uint64_t ino, uint32_t n);
 uint32_t itable_nlink(struct itable *t, uint64_t ino);
+/* Write requests of ino in flight (itable_stamp's count). */
+int itable_writing(struct itable *t, uint64_t ino);
 
 /*
  * Change stamps.  A reply can be older than a change we made: a request
@@ -256,6 +259,8 @@ struct fh {
 	struct sftp_attrs fattr;
 	uint64_t fattr_wgen;
 	int fattr_ok;
+	int big; /* a large file read on the connection chosen for it,
+		  * counted in that connection's nbig (route_open, ops.c) */
 	int battr_ok;
 	int bmtime_set; /* battr.mtime was set, not guessed from a write */
 	uint64_t bstamp;
@@ -318,6 +323,7 @@ struct op {
 	struct op *anext, **aprev; /* conn->active */
 	int ubehind;	 /* an unlink answered as it went out (ubehind.c) */
 	int early;	 /* a getattr answered from fh->fattr, checked behind */
+	int big;	 /* an open routed as a large read (route_open) */
 	uint64_t wgen_at; /* a getattr's inode write generation when sent */
 	uint32_t ub_uid; /* ...the owner the kept listing gave (-1: none) */
 };
@@ -327,6 +333,7 @@ struct op {
 struct pfset;
 
 #define XCH_MAX 9 /* extra SFTP channels (OpenSSH allows 10 sessions) */
+#define CONN_MAX 8 /* max_conns */
 
 struct conn {
 	struct opts *o;
@@ -341,6 +348,7 @@ struct conn {
 	struct op *qhead, **qtail;
 	int wakefd; /* eventfd */
 	int stop;
+	int rx_ready; /* the socket polled readable */
 	int64_t stop_by; /* stopping: how long the unlinks in flight may take */
 	int dead;
 	char *home; /* the remote root, absolute */
@@ -373,6 +381,24 @@ struct conn {
 	struct fh *open_files; /* for fstat(2), which comes without one */
 	int remote_uid_known;
 	struct ubtab *ub;     /* unlink-behind (ubehind.c) */
+	/*
+	 * max_conns: the primary connection (this one, primary NULL) does
+	 * everything but the reading of large files opened read-only,
+	 * which route_open (ops.c) spreads over it and its secondaries,
+	 * each a connection of its own with its own I/O thread (another
+	 * core decrypting).  A secondary keeps no listings, fetches
+	 * nothing ahead and never writes; it connects in the background
+	 * (up: ready for files), and reads there wait while the primary
+	 * has writes of the file in flight (rwait), which could otherwise
+	 * reach the server after the read.
+	 */
+	struct conn *primary;
+	struct conn *sec[CONN_MAX - 1];
+	int nsec;
+	int idx;	 /* 0 primary, 1.. secondaries (for messages) */
+	int up;		 /* (atomic) a secondary is connected */
+	int nbig;	 /* (atomic) large files routed here and open */
+	struct op *rwait;
 };
 
 /* sshconf.c: apply the Host blocks of file that match host; what is
@@ -390,6 +416,9 @@ void conn_park(struct conn *c, struct op *op);
 int64_t now_ms(void);
 double now_s(void);
 int conn_start(struct conn *c);
+/* max_conns > 1: start the secondaries of the primary c (they connect
+ * in the background); 0 or -1. */
+int conn_start_secondaries(struct conn *c);
 void conn_stop(struct conn *c);
 void conn_submit(struct conn *c, struct op *op);
 

@@ -266,6 +266,30 @@ fatal:
 	return rc;
 }
 
+int sftp_core_poll(struct sftp_core *c)
+{
+	int rc;
+
+	if (c->dead)
+		return c->dead;
+	for (;;) {
+		if (c->ch->close_recv || c->ch->eof_recv) {
+			rc = sess_err(c->s, LIBSSH2_ERROR_CHANNEL_CLOSED,
+				      "the SFTP channel was closed");
+			break;
+		}
+		rc = sess_pump(c->s);
+		if (rc == LIBSSH2_ERROR_EAGAIN)
+			return 0;
+		if (rc)
+			break;
+		if ((rc = drain(c)) < 0)
+			break;
+	}
+	fail_all(c, rc);
+	return rc;
+}
+
 /* ---- SSH_FXP_INIT / VERSION (filexfer-02 section 4) --------------------- */
 
 static const struct {

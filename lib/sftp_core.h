@@ -103,6 +103,14 @@ int sftp_core_run(struct sftp_core *c);
  * session are run until none is ready. */
 int sftp_core_ready(const struct sftp_core *c);
 
+/* The session's socket is readable while nothing of ours is in flight
+ * (sftp_core_run reads only for its requests): read what came without
+ * waiting (a server's DISCONNECT, its EOF, the channel closed) and hand
+ * any reply on.  0 when nothing more is there now, or the fatal error
+ * (the connection is gone: a loop polling the socket would spin on its
+ * end of file). */
+int sftp_core_poll(struct sftp_core *c);
+
 /* The core of a libssh2 SFTP session (for the daemon, which runs the
  * session non-blocking in its own loop and uses the core directly). */
 struct _LIBSSH2_SFTP;

@@ -1,0 +1,182 @@
+#!/bin/bash
+# max_conns=2 (fs/conn.c secondaries, ops.c route_open): large files opened
+# for reading are spread over a second SSH connection with its own I/O
+# thread.  Asserted: the second connection comes up and serves large
+# files (its sftp-server sends their bytes), four parallel readers get
+# exact data; a read through such a file waits for writes of the same
+# file made through the primary connection and already answered to
+# their writer (a bandwidth cap on the proxy holds them on their way);
+# copy_file_range between the two connections gives the right bytes (the
+# kernel copies); after the second connection is killed on the server a
+# reader goes on with exact data (it reconnects and reopens); a hang-up of
+# the idle primary connection is noticed at once (no spinning) and it
+# reconnects; unmount ends everything.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+command -v python3 >/dev/null || { echo "SKIP: no python3"; exit 77; }
+
+srv=$SFTPMNT_TEST_ROOT/conns
+rm -rf "$srv"
+mkdir -p "$srv"
+python3 - "$srv" <<'PY'
+import os, sys, random
+r = random.Random(7)
+for i in range(1, 5):
+    with open(os.path.join(sys.argv[1], 'big%d' % i), 'wb') as f:
+        f.write(r.randbytes(4 << 20))
+PY
+
+"${DELAYPROXY:?}" -t "127.0.0.1:$SFTPMNT_TEST_PORT" -d 1 -p "$work/port" -c "$work/ctl" -q &
+proxy=$!
+trap 'kill $proxy 2>/dev/null; mt_cleanup' EXIT
+for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+sed "s/\[127.0.0.1\]:$SFTPMNT_TEST_PORT/[127.0.0.1]:$(cat "$work/port")/" \
+	"$SFTPMNT_TEST_KNOWN_HOSTS" >"$work/kh"
+mount_sftp "$srv" -o "port=$(cat "$work/port"),UserKnownHostsFile=$work/kh,max_conns=2" ||
+	{ fail "mount"; finish; }
+
+MNT=$mnt SRV=$srv CTL=$work/ctl python3 - <<'PY' || fails=$((fails + 1))
+import os, socket, subprocess, sys, threading, time
+mnt, srv, ctlpath = os.environ['MNT'], os.environ['SRV'], os.environ['CTL']
+bad = 0
+def check(cond, what):
+    global bad
+    print(('ok: ' if cond else 'FAIL: ') + what); sys.stdout.flush()
+    if not cond:
+        bad += 1
+def ctl(cmd):
+    s = socket.socket(socket.AF_UNIX); s.connect(ctlpath)
+    s.sendall((cmd + '\n').encode()); r = s.recv(200).decode(); s.close()
+    assert r.startswith('ok'), r
+def procs():
+    """{pid: (ppid, cmdline)} of the fixture's processes"""
+    out = {}
+    pids = subprocess.run([os.environ['SFTPMNT_FIXTURE'], 'pids',
+                           os.environ['SFTPMNT_FIXTURE_DIR']],
+                          capture_output=True, text=True).stdout.split()
+    for p in pids:
+        try:
+            st = open('/proc/%s/stat' % p).read()
+            ppid = int(st[st.rindex(')') + 2:].split()[1])
+            cmd = open('/proc/%s/cmdline' % p, 'rb').read()
+            out[int(p)] = (ppid, cmd)
+        except (OSError, ValueError):
+            pass
+    return out
+def sessions():
+    """the sftp-server pids of each SSH connection, by its sshd"""
+    ps = procs()
+    by = {}
+    for p, (pp, cmd) in ps.items():
+        if b'sftp-server' in cmd:
+            by.setdefault(pp, []).append(p)
+    return by
+def wchar(p):
+    try:
+        for line in open('/proc/%d/io' % p):
+            if line.startswith('wchar:'):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+def server(name):
+    with open(os.path.join(srv, name), 'rb') as f:
+        return f.read()
+
+# the second connection comes up in the background
+for _ in range(100):
+    s = sessions()
+    if len(s) >= 2:
+        break
+    time.sleep(0.1)
+check(len(s) == 2, 'two SSH connections: %d' % len(s))
+second = [v for v in s.values() if len(v) == 1]
+check(len(second) == 1, 'one of them with a single sftp-server: %s' % s)
+sec_server = second[0][0] if second else None
+before = wchar(sec_server) if sec_server else 0
+
+# four parallel readers, exact data, and the second connection served
+res = {}
+def rd(i):
+    with open(mnt + '/big%d' % i, 'rb') as f:
+        res[i] = f.read()
+ts = [threading.Thread(target=rd, args=(i,)) for i in range(1, 5)]
+for t in ts: t.start()
+for t in ts: t.join()
+check(all(res[i] == server('big%d' % i) for i in range(1, 5)), 'four parallel readers: exact data')
+served = wchar(sec_server) - before if sec_server else 0
+check(served >= 4 << 20, 'the second connection sent %d bytes of them' % served)
+
+# a read on the second connection after writes answered on the first
+# (a large file open on the primary first: the next goes to the second)
+hold = os.open(mnt + '/big4', os.O_RDONLY)
+os.pread(hold, 4096, 0)
+before = wchar(sec_server) if sec_server else 0
+r = os.open(mnt + '/big1', os.O_RDONLY)
+os.pread(r, 4096, 0)
+check(sec_server and wchar(sec_server) > before, 'the reader is on the second connection')
+w = os.open(mnt + '/big1', os.O_WRONLY)
+new = os.urandom(2 << 20)
+ctl('rate 1000000') # 2 MiB take two seconds to reach the server
+t = time.time()
+os.pwrite(w, new, 1 << 20)
+check(time.time() - t < 1.5, 'the write was answered before it reached the server')
+os.posix_fadvise(r, 0, 0, os.POSIX_FADV_DONTNEED) # (the pages it filled)
+got = os.pread(r, 4096, (1 << 20) + 12345)
+check(got == new[12345:12345 + 4096], 'a read through the other connection sees the answered write')
+ctl('rate 0')
+os.close(w)
+check(server('big1')[1 << 20:3 << 20] == new, 'the server has the write')
+os.close(r)
+os.close(hold)
+
+# copy_file_range from a file on the second connection to a new one
+with open(mnt + '/big2', 'rb') as src, open(mnt + '/copy', 'wb') as dst:
+    src.read(1)
+    n = os.copy_file_range(src.fileno(), dst.fileno(), 4 << 20, 0, 0)
+    while n and n < (4 << 20):
+        k = os.copy_file_range(src.fileno(), dst.fileno(), (4 << 20) - n, n, n)
+        if k <= 0:
+            break
+        n += k
+check(server('copy') == server('big2'), 'copy_file_range across the connections: exact')
+
+# the second connection dies on the server: its readers go on
+f = open(mnt + '/big3', 'rb')
+first = f.read(1 << 20)
+s = sessions()
+sec = [pp for pp, v in s.items() if len(v) == 1]
+if sec:
+    os.kill(sec[0], 9) # its sshd: the connection drops
+rest = f.read()
+f.close()
+check(first + rest == server('big3'), 'a reader of the killed connection goes on with exact data')
+for _ in range(100):
+    if len(sessions()) == 2:
+        break
+    time.sleep(0.1)
+check(len(sessions()) == 2, 'the second connection is back')
+
+# the server hangs up the idle primary connection: the daemon notices at
+# once (it used to spin on the socket's end of file until a keepalive
+# failed) and reconnects
+def cpu(pid):
+    st = open('/proc/%d/stat' % pid).read()
+    f = st[st.rindex(')') + 2:].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf('SC_CLK_TCK')
+daemon = int(os.environ['SFTPMNT_DAEMON_PID'])
+prim = [pp for pp, v in sessions().items() if len(v) > 1]
+c0 = cpu(daemon)
+if prim:
+    os.kill(prim[0], 9)
+time.sleep(2)
+used = cpu(daemon) - c0
+check(used < 0.5, 'CPU used in the 2 s after the hang-up: %.2f s' % used)
+check(len(sessions()) == 2, 'the primary connection is back')
+check(open(mnt + '/big4', 'rb').read() == server('big4'), 'reads work after it')
+sys.exit(1 if bad else 0)
+PY
+unmount_sftp || fail "unmount"
+for _ in $(seq 1 100); do kill -0 "$daemon" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$daemon" 2>/dev/null && fail "the daemon still runs after the unmount"
+finish
