@@ -818,7 +818,8 @@ static void *io_thread(void *arg)
 	uint64_t v;
 
 	/* stopping: the unlinks answered early still go to the server */
-	while (!c->stop || (ub_inflight(c) && !c->dead && now_ms() < c->stop_by)) {
+	while (!c->stop ||
+	       (ub_inflight(c) && !c->dead && now_ms() < c->stop_by)) {
 		struct pollfd p[2] = { { .fd = c->wakefd, .events = POLLIN },
 				       { .fd = c->sock, .events = POLLIN } };
 		struct op *q = take_queue(c), *nx;

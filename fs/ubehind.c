@@ -18,8 +18,8 @@
  * create, mkdir, mknod, symlink, link or rename in that directory fails
  * with it, and so does an rmdir of the directory itself that the server
  * refuses (ENOTEMPTY: the file is still there).  After an unmount the
- * daemon does the removals still on their way before it ends.  unlink_behind=no, or cache=no,
- * answers every unlink after the server.
+ * daemon does the removals still on their way before it ends.
+ * unlink_behind=no, or cache=no, answers every unlink after the server.
  */
 #include <errno.h>
 #include <stdlib.h>
