@@ -785,13 +785,13 @@ static int run_cores(struct conn *c)
 }
 
 /* Reads on a secondary that wait for the primary's writes of their file
- * to be answered (op_start parks them here): started again once there
- * are none in flight. */
-static void rwait_run(struct conn *c)
+ * to be answered (rwait), and the primary's writes held meanwhile
+ * (gwait; ops.c parks both): started again, to wait again or go. */
+static void rwait_run(struct conn *c, struct op **list)
 {
-	struct op *q = c->rwait, *nx;
+	struct op *q = *list, *nx;
 
-	c->rwait = NULL;
+	*list = NULL;
 	for (; q; q = nx) {
 		nx = q->next;
 		op_start(c, q);
@@ -823,13 +823,18 @@ static void *io_thread(void *arg)
 		struct pollfd p[2] = { { .fd = c->wakefd, .events = POLLIN },
 				       { .fd = c->sock, .events = POLLIN } };
 		struct op *q = take_queue(c), *nx;
-		int rc = 0, dirs, timeout;
+		int rc = 0, dirs, timeout, resumed;
 
 		for (; q; q = nx) {
 			nx = q->next;
 			q->born_ms = now_ms();
 			op_start(c, q);
 		}
+		/* (before the cores run: what goes on now is sent at once) */
+		if (c->rwait)
+			rwait_run(c, &c->rwait);
+		if (c->gwait) /* (writes held for such reads: the primary) */
+			rwait_run(c, &c->gwait);
 		if (!c->dead) {
 			open_extra(c);
 			rc = run_cores(c);
@@ -845,10 +850,11 @@ static void *io_thread(void *arg)
 				on_dead(c, rc, msg);
 			}
 		}
-		if (c->dead && (c->o->reconnect || c->primary))
+		resumed = 0;
+		if (c->dead && (c->o->reconnect || c->primary)) {
 			try_reconnect(c);
-		if (c->rwait)
-			rwait_run(c);
+			resumed = !c->dead; /* its restarted ops: sent next */
+		}
 		if (c->parked)
 			expire_parked(c);
 		if (c->active)
@@ -860,8 +866,12 @@ static void *io_thread(void *arg)
 					  c->o->alive_interval
 				  ? 1000
 				  : -1;
-		if (c->rwait) /* (the primary's writes land meanwhile) */
+		if (c->rwait || c->gwait) /* (re-examined: the other
+					    * connection's writes or reads
+					    * end meanwhile) */
 			timeout = 2;
+		if (resumed)
+			timeout = 0;
 		if (c->dead) {
 			int64_t wait = c->next_try_ms - now_ms();
 

@@ -479,6 +479,22 @@ int itable_writing(struct itable *t, uint64_t ino)
 	return n;
 }
 
+int itable_gate(struct itable *t, uint64_t ino, int d)
+{
+	struct inode *e;
+	int n = 0;
+
+	pthread_mutex_lock(&t->lock);
+	if ((e = find_ino(t, ino))) {
+		e->rgate += d;
+		if (e->rgate < 0)
+			e->rgate = 0;
+		n = e->rgate;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
+
 int itable_changed_since(struct itable *t, const char *path, uint64_t since)
 {
 	struct inode *e;

@@ -195,6 +195,8 @@ void op_free(struct op *op)
 	ub_settled(op);
 	if (op->big) /* routed as a large read, and no handle came of it */
 		__atomic_sub_fetch(&op->c->nbig, 1, __ATOMIC_RELAXED);
+	if (op->gated && op->fh)
+		itable_gate(op->c->it, op->fh->ino, -1);
 	free(op->name);
 	free(op->name2);
 	free(op->path);
@@ -1851,6 +1853,14 @@ static int start_write(struct op *op)
 		op_free(op);
 		return 1;
 	}
+	if (!op->wb_counted && op->c->nsec && itable_gate(op->c->it, fh->ino, 0)) {
+		/* a read on a secondary connection waits for the writes of
+		 * this file in flight: this one goes after it (conn.c) */
+		active_unlink(op);
+		op->next = op->c->gwait;
+		op->c->gwait = op;
+		return 1;
+	}
 	if (st_room(op))
 		return 1; /* started again when striped writes complete */
 	ra_drop(fh); /* what we cached may be stale now */
@@ -2479,11 +2489,21 @@ void op_start(struct conn *c, struct op *op)
 	    itable_writing(c->it, fh->ino)) {
 		/* a secondary: the primary's writes of the file, answered
 		 * to their writer, may still be on their way; this read
-		 * must not reach the server before them (conn.c rwait) */
+		 * must not reach the server before them (conn.c rwait).
+		 * New writes of it wait meanwhile (start_write), so a file
+		 * written without pause cannot hold the read back. */
+		if (!op->gated) {
+			op->gated = 1;
+			itable_gate(c->it, fh->ino, 1);
+		}
 		active_unlink(op);
 		op->next = c->rwait;
 		c->rwait = op;
 		return;
+	}
+	if (op->gated) {
+		op->gated = 0;
+		itable_gate(c->it, fh->ino, -1);
 	}
 	if (st_barrier(c, op))
 		return; /* started again once striped writes before it land */

@@ -95,6 +95,8 @@ struct inode {
 	uint64_t wgen; /* bumped by every write or truncate */
 	uint64_t chg;  /* chg_next() when a change of it last began or ended */
 	int writing;   /* write requests in flight (the server's size lags) */
+	int rgate;     /* reads on a secondary connection waiting for those:
+			* new writes wait meanwhile (ops.c, max_conns) */
 	void *bfh;     /* the handle that made the file (set-behind, ops.c) */
 	int linked;    /* known to have other names (link(2), a listing's
 			* link count): the kernel keeps no attributes */
@@ -153,6 +155,9 @@ void itable_set_nlink(struct itable *t, uint64_t ino, uint32_t n);
 uint32_t itable_nlink(struct itable *t, uint64_t ino);
 /* Write requests of ino in flight (itable_stamp's count). */
 int itable_writing(struct itable *t, uint64_t ino);
+/* Reads of ino waiting for its writes (max_conns): add d, and the count
+ * (d 0: only read it). */
+int itable_gate(struct itable *t, uint64_t ino, int d);
 
 /*
  * Change stamps.  A reply can be older than a change we made: a request
@@ -324,6 +329,7 @@ struct op {
 	int ubehind;	 /* an unlink answered as it went out (ubehind.c) */
 	int early;	 /* a getattr answered from fh->fattr, checked behind */
 	int big;	 /* an open routed as a large read (route_open) */
+	int gated;	 /* a read counted in its inode's rgate */
 	uint64_t wgen_at; /* a getattr's inode write generation when sent */
 	uint32_t ub_uid; /* ...the owner the kept listing gave (-1: none) */
 };
@@ -399,6 +405,7 @@ struct conn {
 	int up;		 /* (atomic) a secondary is connected */
 	int nbig;	 /* (atomic) large files routed here and open */
 	struct op *rwait;
+	struct op *gwait; /* the primary's writes waiting for such reads */
 };
 
 /* sshconf.c: apply the Host blocks of file that match host; what is

@@ -128,6 +128,33 @@ ctl('rate 0')
 os.close(w)
 check(server('big1')[1 << 20:3 << 20] == new, 'the server has the write')
 os.close(r)
+
+# a file written without pause through the primary: reads through the
+# second connection are not held back until the writer stops (writes
+# wait while such a read waits for the ones in flight)
+r = os.open(mnt + '/big2', os.O_RDONLY)
+os.pread(r, 4096, 0)
+ctl('delay 15') # (30 ms round trips: some write is always on its way)
+stop = time.time() + 3
+def writer():
+    fd = os.open(mnt + '/big2', os.O_WRONLY)
+    i = 0
+    while time.time() < stop:
+        os.pwrite(fd, b'%08d' % i * 8192, (i % 32) * 65536)
+        i += 1
+    os.close(fd)
+wt = threading.Thread(target=writer)
+wt.start()
+time.sleep(0.3)
+done = 0
+while time.time() < stop - 1 and done < 20:
+    os.posix_fadvise(r, 0, 0, os.POSIX_FADV_DONTNEED)
+    os.pread(r, 4096, (done % 32) * 65536 + 8192)
+    done += 1
+wt.join()
+ctl('delay 1')
+check(done >= 5, 'reads through the second connection while a writer never pauses: %d before it stopped' % done)
+os.close(r)
 os.close(hold)
 
 # copy_file_range from a file on the second connection to a new one
