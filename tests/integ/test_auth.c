@@ -7,8 +7,8 @@
  * libssh2_userauth_publickey with a sign callback that asks an ssh-agent
  * (spoken to over its socket, as any libssh2 user could), a
  * non-blocking authentication in a poll loop, and every user key type
- * ssh-keygen makes: Ed25519, ECDSA 256/384/521 and RSA 2048, in the
- * OpenSSH format (plain and encrypted), PEM and PKCS#8, with the right
+ * ssh-keygen makes: Ed25519, ECDSA 256/384/521 and RSA 2048/4096, in the
+ * OpenSSH format, PEM and PKCS#8, plain and encrypted, with the right
  * and the wrong passphrase; the public key file, when given, as the key
  * offered (garbage, another key's, an OpenSSH certificate accepted
  * through TrustedUserCAKeys, another key's certificate).
@@ -59,14 +59,31 @@ static const struct ukey ukeys[] = {
 	{"ecdsa521_enc", "-t ecdsa -b 521 -a 4", "pw"},
 	{"rsa2048", "-t rsa -b 2048", NULL},
 	{"rsa2048_enc", "-t rsa -b 2048 -a 4", "pw"},
+	{"rsa4096", "-t rsa -b 4096", NULL},
+	{"rsa4096_enc", "-t rsa -b 4096 -a 4", "pw"},
 	/* the older file formats libssh2 reads too */
 	{"rsa_pem", "-t rsa -b 2048 -m PEM", NULL},
 	/* ssh-keygen wants 5 characters for PEM and PKCS#8 passphrases */
 	{"rsa_pem_enc", "-t rsa -b 2048 -m PEM", "secret"},
+	{"rsa4096_pem_enc", "-t rsa -b 4096 -m PEM", "secret"},
 	{"ecdsa256_pem", "-t ecdsa -b 256 -m PEM", NULL},
+	{"ecdsa256_pem_enc", "-t ecdsa -b 256 -m PEM", "secret"},
+	{"ecdsa384_pem", "-t ecdsa -b 384 -m PEM", NULL},
 	{"ecdsa384_pem_enc", "-t ecdsa -b 384 -m PEM", "secret"},
+	{"ecdsa521_pem", "-t ecdsa -b 521 -m PEM", NULL},
+	{"ecdsa521_pem_enc", "-t ecdsa -b 521 -m PEM", "secret"},
 	{"rsa_pkcs8", "-t rsa -b 2048 -m PKCS8", NULL},
+	{"rsa_pkcs8_enc", "-t rsa -b 2048 -m PKCS8", "secret"},
+	{"rsa4096_pkcs8", "-t rsa -b 4096 -m PKCS8", NULL},
+	{"ecdsa256_pkcs8", "-t ecdsa -b 256 -m PKCS8", NULL},
+	{"ecdsa256_pkcs8_enc", "-t ecdsa -b 256 -m PKCS8", "secret"},
+	{"ecdsa384_pkcs8", "-t ecdsa -b 384 -m PKCS8", NULL},
+	{"ecdsa384_pkcs8_enc", "-t ecdsa -b 384 -m PKCS8", "secret"},
+	{"ecdsa521_pkcs8", "-t ecdsa -b 521 -m PKCS8", NULL},
 	{"ecdsa521_pkcs8_enc", "-t ecdsa -b 521 -m PKCS8", "secret"},
+	/* ssh-keygen writes Ed25519 keys in its own format whatever -m
+	 * says; the fixture's key is the plain one */
+	{"ed25519_pem_asked", "-t ed25519 -m PEM", NULL},
 };
 #define NUKEYS (int)(sizeof(ukeys) / sizeof(ukeys[0]))
 
