@@ -509,6 +509,9 @@ struct pk_args {
 	const uint8_t *blob;
 	size_t bloblen;
 	const char *alg;
+	/* the signature's algorithm when it is not alg: a certificate
+	 * signs as its plain key type (PROTOCOL.certkeys) */
+	const char *sigalg;
 	/* exactly one of these signs */
 	const struct key *key;
 	LIBSSH2_USERAUTH_PUBLICKEY_SIGN_FUNC((*cb));
@@ -538,8 +541,8 @@ static int pk_sign_and_send(LIBSSH2_SESSION *s, struct pk_args *a)
 		return sess_err(s, LIBSSH2_ERROR_ALLOC, "out of memory");
 	}
 	if (a->key) {
-		rc = key_sign(a->key, a->alg, data.p, data.len, &s->a, &sig,
-			      &siglen);
+		rc = key_sign(a->key, a->sigalg ? a->sigalg : a->alg, data.p,
+			      data.len, &s->a, &sig, &siglen);
 	} else {
 		unsigned char *cs = NULL;
 		size_t cl = 0;
@@ -722,12 +725,68 @@ static int read_file(LIBSSH2_SESSION *s, const char *path, char **out,
 	return 0;
 }
 
+/* OpenSSH certificate key types end in this (PROTOCOL.certkeys). */
+#define CERT_SUFFIX "-cert-v01@openssh.com"
+
+/*
+ * The public key to offer for k: k's own blob, or the one in the caller's
+ * public key file when given (libssh2: "the passed public key takes
+ * precedence"), which may be a certificate of k.  For a certificate the
+ * request names the certificate's algorithm and the signature the plain
+ * one; an RSA certificate follows its key to rsa-sha2-512/256 the same
+ * way (rsa-sha2-512-cert-v01@openssh.com).
+ */
+static int pk_offer(LIBSSH2_SESSION *s, struct key *k, const char *pub,
+		    size_t publen, uint8_t **own, struct pk_args *a,
+		    char *certalg, size_t cap)
+{
+	const char *why = NULL;
+	size_t n;
+	int rc, cert = 0;
+
+	if (pub) {
+		rc = key_parse_public(&s->a, pub, publen, own, &a->bloblen,
+				      NULL, &why);
+		if (rc && rc != LIBSSH2_ERROR_ALLOC)
+			rc = LIBSSH2_ERROR_FILE;
+		if (rc)
+			return sess_err(s, rc,
+					"unable to use the public key: %s",
+					why ? why : "invalid data");
+		a->blob = *own;
+		if (key_public_matches(k, a->blob, a->bloblen, &cert))
+			return sess_err(s, LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED,
+					"the public key is not the private "
+					"key's, nor a certificate of it");
+	} else if (key_public_blob(k, &a->blob, &a->bloblen)) {
+		return sess_err(s, LIBSSH2_ERROR_FILE, "no public key");
+	}
+	a->alg = sig_alg(s, key_type_name(k));
+	if (!a->alg)
+		return sess_err(s, LIBSSH2_ERROR_METHOD_NONE,
+				"no signature algorithm for a %s key is "
+				"acceptable to both sides",
+				key_type_name(k));
+	if (cert) {
+		n = (size_t)snprintf(certalg, cap, "%s" CERT_SUFFIX, a->alg);
+		if (n >= cap)
+			return sess_err(s, LIBSSH2_ERROR_INVAL,
+					"algorithm name too long");
+		a->sigalg = a->alg;
+		a->alg = certalg;
+	}
+	return 0;
+}
+
 static int pk_with_key(LIBSSH2_SESSION *s, const char *user, size_t ulen,
-		       const char *data, size_t len, const char *pass)
+		       const char *pub, size_t publen, const char *data,
+		       size_t len, const char *pass)
 {
 	struct pk_args a = { 0 };
 	struct key *k = NULL;
 	const char *why = NULL;
+	uint8_t *own = NULL;
+	char certalg[96];
 	int rc;
 
 	rc = key_load_private(&s->a, data, len, pass, &k, &why);
@@ -737,27 +796,16 @@ static int pk_with_key(LIBSSH2_SESSION *s, const char *user, size_t ulen,
 	/* server-sig-algs comes in the EXT_INFO after NEWKEYS (RFC 8308
 	 * 2.4): it is known once the service is accepted */
 	rc = SESS_BLOCK(s, auth_service(s));
-	if (rc) {
-		key_free(&s->a, k);
-		return rc;
-	}
+	if (rc)
+		goto out;
 	a.user = user;
 	a.ulen = ulen;
 	a.key = k;
-	if (key_public_blob(k, &a.blob, &a.bloblen)) {
-		key_free(&s->a, k);
-		return sess_err(s, LIBSSH2_ERROR_FILE, "no public key");
-	}
-	a.alg = sig_alg(s, key_type_name(k));
-	if (!a.alg) {
-		rc = sess_err(s, LIBSSH2_ERROR_METHOD_NONE,
-			      "no signature algorithm for a %s key is "
-			      "acceptable to both sides",
-			      key_type_name(k));
-		key_free(&s->a, k);
-		return rc;
-	}
-	rc = SESS_BLOCK(s, pk_step(s, &a));
+	rc = pk_offer(s, k, pub, publen, &own, &a, certalg, sizeof(certalg));
+	if (!rc)
+		rc = SESS_BLOCK(s, pk_step(s, &a));
+out:
+	la_free(&s->a, own);
 	key_free(&s->a, k);
 	return rc;
 }
@@ -766,22 +814,23 @@ LIBSSH2_API int libssh2_userauth_publickey_fromfile_ex(
 	LIBSSH2_SESSION *s, const char *username, unsigned int username_len,
 	const char *publickey, const char *privatekey, const char *passphrase)
 {
-	char *data = NULL;
-	size_t len = 0;
+	char *data = NULL, *pub = NULL;
+	size_t len = 0, publen = 0;
 	int rc;
 
-	/* The public key is derived from the private one; a public key
-	 * file, when given, must at least exist (as with libssh2). */
-	if (publickey && access(publickey, R_OK))
-		return sess_err(s, LIBSSH2_ERROR_FILE,
-				"unable to read the public key file %s",
-				publickey);
 	if (!privatekey)
 		return sess_err(s, LIBSSH2_ERROR_FILE, "no private key file");
-	if ((rc = read_file(s, privatekey, &data, &len)))
+	/* the public key file, when given, is the key offered (as
+	 * libssh2); NULL: the private key's own */
+	if (publickey && (rc = read_file(s, publickey, &pub, &publen)))
 		return rc;
-	rc = pk_with_key(s, username, username_len, data, len, passphrase);
+	if ((rc = read_file(s, privatekey, &data, &len)))
+		goto out;
+	rc = pk_with_key(s, username, username_len, pub, publen, data, len,
+			 passphrase);
+out:
 	la_free_wipe(&s->a, data, len);
+	la_free(&s->a, pub);
 	return rc;
 }
 
@@ -791,11 +840,13 @@ LIBSSH2_API int libssh2_userauth_publickey_frommemory(
 	const char *privatekeyfiledata, size_t privatekeyfiledata_len,
 	const char *passphrase)
 {
-	(void)publickeyfiledata;
-	(void)publickeyfiledata_len;
 	if (!privatekeyfiledata)
 		return sess_err(s, LIBSSH2_ERROR_FILE, "no private key data");
-	return pk_with_key(s, username, username_len, privatekeyfiledata,
+	/* as libssh2: the public key data counts when it has a length */
+	if (!publickeyfiledata_len)
+		publickeyfiledata = NULL;
+	return pk_with_key(s, username, username_len, publickeyfiledata,
+			   publickeyfiledata_len, privatekeyfiledata,
 			   privatekeyfiledata_len, passphrase);
 }
 

@@ -922,6 +922,42 @@ int key_public_blob(const struct key *k, const uint8_t **blob, size_t *len)
 	return 0;
 }
 
+/*
+ * A public key file's blob names k if it is k's own blob, or an OpenSSH
+ * certificate of k's type (PROTOCOL.certkeys) whose key is k's:
+ *	string	"<type>-cert-v01@openssh.com"
+ *	string	nonce
+ *	...	the key's fields, as in its plain blob after the type
+ *	...	serial, type, key id, principals, validity, options...
+ */
+int key_public_matches(const struct key *k, const uint8_t *blob, size_t len,
+		       int *cert)
+{
+	struct rbuf r, p;
+	const char *name;
+	const uint8_t *nonce, *body;
+	size_t n, tl = strlen(k->kind->name), nl;
+
+	if (len == k->publen && !memcmp(blob, k->pub, len)) {
+		*cert = 0;
+		return 0;
+	}
+	/* k's fields: its blob after the type */
+	rb_init(&p, k->pub, k->publen);
+	if (rb_text(&p, &name, &n, KEY_NAME_MAX))
+		return LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED;
+	/* the certificate's type is k's type with the suffix */
+	rb_init(&r, blob, len);
+	if (rb_text(&r, &name, &n, KEY_NAME_MAX) || !is_cert(name, n) ||
+	    n - strlen(CERT_SUFFIX) != tl || memcmp(name, k->kind->name, tl) ||
+	    rb_string(&r, &nonce, &nl, KEY_BLOB_MAX) ||
+	    rb_bytes(&r, k->publen - p.off, &body) ||
+	    memcmp(body, k->pub + p.off, k->publen - p.off))
+		return LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED;
+	*cert = 1;
+	return 0;
+}
+
 const char *key_type_name(const struct key *k)
 {
 	return k->kind->name;

@@ -110,6 +110,15 @@ int key_sign(const struct key *k, const char *sigalg, const uint8_t *data,
 	     size_t len, const struct lalloc *a, uint8_t **sig, size_t *siglen)
 	__attribute__((warn_unused_result));
 
+/*
+ * Is blob (from key_parse_public) k's public blob (*cert = 0) or an
+ * OpenSSH certificate of k's public key (*cert = 1)?  0 if so, else
+ * LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED.  Bounds-checked; the certificate's
+ * other fields are left for the server to judge.
+ */
+int key_public_matches(const struct key *k, const uint8_t *blob, size_t len,
+		       int *cert) __attribute__((warn_unused_result));
+
 /* "ssh-ed25519", "ecdsa-sha2-nistp256" (384, 521) or "ssh-rsa". */
 const char *key_type_name(const struct key *k);
 enum key_type key_type(const struct key *k);

@@ -7,9 +7,11 @@
  * libssh2_userauth_publickey with a sign callback that asks an ssh-agent
  * (spoken to over its socket, as any libssh2 user could), a
  * non-blocking authentication in a poll loop, and every user key type
- * ssh-keygen makes: Ed25519, ECDSA 256/384/521 and RSA 2048, in the
- * OpenSSH format (plain and encrypted), PEM and PKCS#8, with the right
- * and the wrong passphrase.
+ * ssh-keygen makes: Ed25519, ECDSA 256/384/521 and RSA 2048/4096, in the
+ * OpenSSH format, PEM and PKCS#8, plain and encrypted, with the right
+ * and the wrong passphrase; the public key file, when given, as the key
+ * offered (garbage, another key's, an OpenSSH certificate accepted
+ * through TrustedUserCAKeys, another key's certificate).
  *
  * The keys are made with ssh-keygen once, in main(), in a private
  * temporary directory; their .pub files are added to the fixture's
@@ -57,14 +59,31 @@ static const struct ukey ukeys[] = {
 	{"ecdsa521_enc", "-t ecdsa -b 521 -a 4", "pw"},
 	{"rsa2048", "-t rsa -b 2048", NULL},
 	{"rsa2048_enc", "-t rsa -b 2048 -a 4", "pw"},
+	{"rsa4096", "-t rsa -b 4096", NULL},
+	{"rsa4096_enc", "-t rsa -b 4096 -a 4", "pw"},
 	/* the older file formats libssh2 reads too */
 	{"rsa_pem", "-t rsa -b 2048 -m PEM", NULL},
 	/* ssh-keygen wants 5 characters for PEM and PKCS#8 passphrases */
 	{"rsa_pem_enc", "-t rsa -b 2048 -m PEM", "secret"},
+	{"rsa4096_pem_enc", "-t rsa -b 4096 -m PEM", "secret"},
 	{"ecdsa256_pem", "-t ecdsa -b 256 -m PEM", NULL},
+	{"ecdsa256_pem_enc", "-t ecdsa -b 256 -m PEM", "secret"},
+	{"ecdsa384_pem", "-t ecdsa -b 384 -m PEM", NULL},
 	{"ecdsa384_pem_enc", "-t ecdsa -b 384 -m PEM", "secret"},
+	{"ecdsa521_pem", "-t ecdsa -b 521 -m PEM", NULL},
+	{"ecdsa521_pem_enc", "-t ecdsa -b 521 -m PEM", "secret"},
 	{"rsa_pkcs8", "-t rsa -b 2048 -m PKCS8", NULL},
+	{"rsa_pkcs8_enc", "-t rsa -b 2048 -m PKCS8", "secret"},
+	{"rsa4096_pkcs8", "-t rsa -b 4096 -m PKCS8", NULL},
+	{"ecdsa256_pkcs8", "-t ecdsa -b 256 -m PKCS8", NULL},
+	{"ecdsa256_pkcs8_enc", "-t ecdsa -b 256 -m PKCS8", "secret"},
+	{"ecdsa384_pkcs8", "-t ecdsa -b 384 -m PKCS8", NULL},
+	{"ecdsa384_pkcs8_enc", "-t ecdsa -b 384 -m PKCS8", "secret"},
+	{"ecdsa521_pkcs8", "-t ecdsa -b 521 -m PKCS8", NULL},
 	{"ecdsa521_pkcs8_enc", "-t ecdsa -b 521 -m PKCS8", "secret"},
+	/* ssh-keygen writes Ed25519 keys in its own format whatever -m
+	 * says; the fixture's key is the plain one */
+	{"ed25519_pem_asked", "-t ed25519 -m PEM", NULL},
 };
 #define NUKEYS (int)(sizeof(ukeys) / sizeof(ukeys[0]))
 
@@ -111,6 +130,25 @@ static void authorize(const char *name)
 	key_path(path, sizeof(path), name, ".pub");
 	snprintf(cmd, sizeof(cmd), "cat '%s' >> '%s/authorized_keys'", path,
 		 integ_env("SFTPMNT_FIXTURE_DIR"));
+	if (run(cmd))
+		cleanup_and_fail();
+}
+
+static const char *user(void);
+
+/* A key, not authorized, with a certificate for the test user signed by
+ * the CA "ca" (name-cert.pub). */
+static void certify(const char *name, const char *args, const char *pass)
+{
+	char path[PATH_MAX + 64], ca[PATH_MAX + 64], cmd[4 * PATH_MAX];
+
+	keygen(name, args, pass);
+	key_path(path, sizeof(path), name, ".pub");
+	key_path(ca, sizeof(ca), "ca", "");
+	snprintf(cmd, sizeof(cmd),
+		 "ssh-keygen -q -s '%s' -I 'test-%s' -n '%s' '%s' "
+		 "</dev/null >/dev/null 2>&1",
+		 ca, name, user(), path);
 	if (run(cmd))
 		cleanup_and_fail();
 }
@@ -394,6 +432,172 @@ START_TEST(password_and_kbdint_refused)
 		      errmsg(s));
 	ck_assert_int_eq(libssh2_userauth_authenticated(s), 1);
 	check_usable(s);
+	finish(s, fd);
+}
+END_TEST
+
+static void wait_socket(LIBSSH2_SESSION *s, int fd, int *eagain);
+
+/* ---- the public key file, when given ----------------------------------------
+ */
+
+/*
+ * libssh2 offers the key of the public key file when one is given ("the
+ * passed public key takes precedence"): a file that is not a public key
+ * is a file error, and another key's .pub with this private key is
+ * refused (here before anything is sent), both from a file and from
+ * memory; the session then still authenticates.
+ */
+START_TEST(public_key_file_used)
+{
+	char bad[PATH_MAX + 64], other[PATH_MAX + 64];
+	const char *u = user(), *key = integ_env("SFTPMNT_TEST_KEY");
+	size_t plen, klen;
+	char *pub, *kdata;
+	int fd, rc;
+	FILE *f;
+	LIBSSH2_SESSION *s = start(&fd);
+
+	key_path(bad, sizeof(bad), "garbage", ".pub");
+	f = fopen(bad, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("ssh-ed25519 this-is-not-base64 comment\n", f);
+	fclose(f);
+	rc = libssh2_userauth_publickey_fromfile(s, u, bad, key, NULL);
+	ck_assert_msg(rc == LIBSSH2_ERROR_FILE, "garbage .pub: %d %s", rc,
+		      errmsg(s));
+	key_path(other, sizeof(other), "stranger", ".pub");
+	rc = libssh2_userauth_publickey_fromfile(s, u, other, key, NULL);
+	ck_assert_msg(rc == LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED,
+		      "another key's .pub: %d %s", rc, errmsg(s));
+	ck_assert_int_eq(libssh2_userauth_authenticated(s), 0);
+
+	pub = slurp(bad, &plen);
+	kdata = slurp(key, &klen);
+	rc = libssh2_userauth_publickey_frommemory(s, u, strlen(u), pub, plen,
+						   kdata, klen, NULL);
+	ck_assert_msg(rc == LIBSSH2_ERROR_FILE, "garbage pub data: %d %s", rc,
+		      errmsg(s));
+	free(pub);
+	pub = slurp(other, &plen);
+	rc = libssh2_userauth_publickey_frommemory(s, u, strlen(u), pub, plen,
+						   kdata, klen, NULL);
+	ck_assert_msg(rc == LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED,
+		      "another key's pub data: %d %s", rc, errmsg(s));
+	ck_assert_int_eq(libssh2_userauth_authenticated(s), 0);
+	rc = libssh2_userauth_publickey_fromfile(
+		s, u, integ_env("SFTPMNT_TEST_PUBKEY"), key, NULL);
+	ck_assert_msg(rc == 0, "the right .pub after: %d %s", rc, errmsg(s));
+	free(pub);
+	free(kdata);
+	finish(s, fd);
+}
+END_TEST
+
+/* ---- OpenSSH certificates (PROTOCOL.certkeys) ------------------------------
+ */
+
+/* Keys not in authorized_keys, certified by a CA the server trusts once
+ * the test restarts it with TrustedUserCAKeys. */
+static const struct ukey certkeys[] = {
+	{"cert_ed25519", "-t ed25519", NULL},
+	{"cert_ecdsa256", "-t ecdsa -b 256", NULL},
+	{"cert_rsa", "-t rsa -b 2048", NULL},
+	{"cert_ed25519_enc", "-t ed25519 -a 4", "pw"},
+};
+#define NCERTKEYS (int)(sizeof(certkeys) / sizeof(certkeys[0]))
+
+static int sshd_restart(const char *opts)
+{
+	char cmd[2 * PATH_MAX];
+
+	snprintf(cmd, sizeof(cmd), "'%s' restart '%s' %s",
+		 integ_env("SFTPMNT_FIXTURE"), integ_env("SFTPMNT_FIXTURE_DIR"),
+		 opts);
+	return run(cmd);
+}
+
+/* In the parent after the certificate tests, failed or not. */
+static void sshd_restore(void)
+{
+	if (sshd_restart(""))
+		fprintf(stderr, "test_auth: sshd did not restart\n");
+}
+
+static void trust_ca(void)
+{
+	char opt[PATH_MAX + 64];
+
+	snprintf(opt, sizeof(opt), "TrustedUserCAKeys='%s/ca.pub'", tmpdir);
+	ck_assert_int_eq(sshd_restart(opt), 0);
+}
+
+/*
+ * A certificate as the public key file: the request names the
+ * certificate's algorithm (RSA: rsa-sha2-512-cert-v01@openssh.com), the
+ * signature the key's, and sshd takes it although the key itself is not
+ * authorized; without the certificate the key is refused.  From memory
+ * too, and non-blocking.
+ */
+START_TEST(certificate)
+{
+	const struct ukey *k = &certkeys[_i];
+	char key[PATH_MAX + 64], cert[PATH_MAX + 64];
+	const char *u = user();
+	size_t clen, klen;
+	char *cdata, *kdata;
+	int fd, rc, eagain = 0;
+	LIBSSH2_SESSION *s;
+
+	trust_ca();
+	key_path(key, sizeof(key), k->name, "");
+	key_path(cert, sizeof(cert), k->name, "-cert.pub");
+	s = start(&fd);
+	rc = libssh2_userauth_publickey_fromfile(s, u, NULL, key, k->pass);
+	ck_assert_msg(rc == LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED,
+		      "%s without its certificate: %d %s", k->name, rc,
+		      errmsg(s));
+	rc = libssh2_userauth_publickey_fromfile(s, u, cert, key, k->pass);
+	ck_assert_msg(rc == 0, "%s with its certificate: %d %s", k->name, rc,
+		      errmsg(s));
+	ck_assert_int_eq(libssh2_userauth_authenticated(s), 1);
+	check_usable(s);
+	finish(s, fd);
+
+	cdata = slurp(cert, &clen);
+	kdata = slurp(key, &klen);
+	s = start(&fd);
+	libssh2_session_set_blocking(s, 0);
+	while ((rc = libssh2_userauth_publickey_frommemory(
+			s, u, strlen(u), cdata, clen, kdata, klen, k->pass)) ==
+	       LIBSSH2_ERROR_EAGAIN)
+		wait_socket(s, fd, &eagain);
+	ck_assert_msg(rc == 0, "%s certificate from memory: %d %s", k->name, rc,
+		      errmsg(s));
+	libssh2_session_set_blocking(s, 1);
+	finish(s, fd);
+	free(cdata);
+	free(kdata);
+}
+END_TEST
+
+/* Another key's certificate with this (authorized) private key is
+ * refused, locally: the certificate is the key offered. */
+START_TEST(certificate_of_another_key)
+{
+	char cert[PATH_MAX + 64];
+	const char *u = user();
+	int fd, rc;
+	LIBSSH2_SESSION *s;
+
+	trust_ca();
+	key_path(cert, sizeof(cert), "cert_ed25519", "-cert.pub");
+	s = start(&fd);
+	rc = libssh2_userauth_publickey_fromfile(
+		s, u, cert, integ_env("SFTPMNT_TEST_KEY"), NULL);
+	ck_assert_msg(rc == LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED,
+		      "another key's certificate: %d %s", rc, errmsg(s));
+	ck_assert_int_eq(libssh2_userauth_authenticated(s), 0);
 	finish(s, fd);
 }
 END_TEST
@@ -939,6 +1143,7 @@ int main(void)
 
 	integ_env("SFTPMNT_TEST_PORT");
 	integ_env("SFTPMNT_FIXTURE_DIR");
+	integ_env("SFTPMNT_FIXTURE");
 	snprintf(tmpdir, sizeof(tmpdir), "%s/sftpmnt-auth.XXXXXX",
 		 tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(tmpdir)) {
@@ -950,6 +1155,9 @@ int main(void)
 		authorize(ukeys[i].name);
 	}
 	keygen("stranger", "-t ed25519", NULL); /* not authorized */
+	keygen("ca", "-t ed25519", NULL);
+	for (i = 0; i < NCERTKEYS; i++)
+		certify(certkeys[i].name, certkeys[i].keygen, certkeys[i].pass);
 	start_agent();
 
 	tcase_set_timeout(tc, 60);
@@ -969,6 +1177,14 @@ int main(void)
 	tcase_add_test(tc, sign_callback_ecdsa);
 	tcase_add_test(tc, sign_callback_rsa);
 	tcase_add_test(tc, sign_callback_fails);
+	tcase_add_test(tc, public_key_file_used);
+	suite_add_tcase(su, tc);
+	/* these restart the server: in a case of their own, restored after */
+	tc = tcase_create("certificates");
+	tcase_set_timeout(tc, 60);
+	tcase_add_unchecked_fixture(tc, NULL, sshd_restore);
+	tcase_add_loop_test(tc, certificate, 0, NCERTKEYS);
+	tcase_add_test(tc, certificate_of_another_key);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);

@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -427,6 +428,77 @@ START_TEST(password_change_callback_gives_none)
 
 	ck_assert_int_eq(rc, LIBSSH2_ERROR_PASSWORD_EXPIRED);
 	ck_assert_int_eq(pc.calls, 1);
+}
+END_TEST
+
+/* ---- the same, non-blocking --------------------------------------------- */
+
+/* Wait for the direction the session is blocked in; count the waits. */
+static void nb_wait(struct interop_conn *c, int *waits)
+{
+	int d = libssh2_session_block_directions(c->s);
+	struct pollfd p = {.fd = c->fd};
+
+	ck_assert_msg(d != 0, "EAGAIN without a block direction");
+	p.events = (d & LIBSSH2_SESSION_BLOCK_INBOUND ? POLLIN : 0) |
+		   (d & LIBSSH2_SESSION_BLOCK_OUTBOUND ? POLLOUT : 0);
+	ck_assert_int_eq(poll(&p, 1, 20000), 1);
+	ck_assert_int_lt(++*waits, 100000);
+}
+
+/*
+ * Password and keyboard-interactive in non-blocking mode: each call after
+ * EAGAIN goes on where the last stopped.  A request sent twice, or a
+ * callback run twice for one INFO_REQUEST or PASSWD_CHANGEREQ, shows as
+ * an extra round, a wrong answer or an extra callback call.
+ */
+START_TEST(nonblocking_password_and_kbdint)
+{
+	struct kbd_state st = {0};
+	struct pwchange pc = {.newpw = {"weak", "newpw"}};
+	struct interop_conn c;
+	int rc, waits = 0;
+
+	interop_open(&c, server.port, NULL, NULL);
+	libssh2_session_set_blocking(c.s, 0);
+	while ((rc = libssh2_userauth_password(c.s, "tester", "wrong")) ==
+	       LIBSSH2_ERROR_EAGAIN)
+		nb_wait(&c, &waits);
+	ck_assert_msg(rc == LIBSSH2_ERROR_AUTHENTICATION_FAILED,
+		      "wrong password, non-blocking: %d %s", rc,
+		      interop_errmsg(c.s));
+	*libssh2_session_abstract(c.s) = &st;
+	while ((rc = libssh2_userauth_keyboard_interactive(c.s, "tester",
+							   kbd_cb)) ==
+	       LIBSSH2_ERROR_EAGAIN)
+		nb_wait(&c, &waits);
+	ck_assert_msg(!st.error[0], "callback: %s", st.error);
+	ck_assert_msg(rc == 0, "keyboard-interactive, non-blocking: %d %s", rc,
+		      interop_errmsg(c.s));
+	ck_assert_int_eq(st.calls, KBD_ROUNDS);
+	ck_assert_int_eq(libssh2_userauth_authenticated(c.s), 1);
+	ck_assert_int_gt(waits, 0);
+	libssh2_session_set_blocking(c.s, 1);
+	check_echo(&c);
+	interop_close(&c);
+
+	interop_open(&c, server.port, NULL, NULL);
+	pc.session = c.s;
+	*libssh2_session_abstract(c.s) = &pc;
+	libssh2_session_set_blocking(c.s, 0);
+	waits = 0;
+	while ((rc = libssh2_userauth_password_ex(c.s, "expired", 7, "oldpw",
+						  5, change_cb)) ==
+	       LIBSSH2_ERROR_EAGAIN)
+		nb_wait(&c, &waits);
+	ck_assert_msg(rc == 0, "password change, non-blocking: %d %s", rc,
+		      interop_errmsg(c.s));
+	ck_assert_int_eq(pc.bad_args, 0);
+	ck_assert_int_eq(pc.calls, 2);
+	ck_assert_int_gt(waits, 0);
+	libssh2_session_set_blocking(c.s, 1);
+	check_echo(&c);
+	interop_close(&c);
 }
 END_TEST
 
@@ -1118,6 +1190,7 @@ int main(void)
 	tcase_add_test(tc, password_change_refused);
 	tcase_add_test(tc, password_change_no_callback);
 	tcase_add_test(tc, password_change_callback_gives_none);
+	tcase_add_test(tc, nonblocking_password_and_kbdint);
 	tcase_add_test(tc, publickey_ed25519);
 	tcase_add_loop_test(tc, publickey_rsa, 0,
 			    (int)(sizeof(rsa_cases) / sizeof(rsa_cases[0])));

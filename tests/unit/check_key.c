@@ -885,6 +885,92 @@ START_TEST(test_sign_algs)
 }
 END_TEST
 
+/* A certificate blob of k's public key (PROTOCOL.certkeys): type, nonce,
+ * k's fields, then bytes standing for the rest of the certificate. */
+static uint8_t *cert_of(const struct key *k, const char *type, size_t *len)
+{
+	static const uint8_t rest[] = "serial, principals, signature...";
+	const uint8_t *pub;
+	size_t publen, tl = strlen(type), off;
+	uint8_t *c;
+
+	ck_assert_int_eq(key_public_blob(k, &pub, &publen), 0);
+	off = 4 + ((size_t)pub[2] << 8 | pub[3]); /* the type string */
+	*len = 4 + tl + 4 + 32 + (publen - off) + sizeof(rest);
+	c = malloc(*len);
+	ck_assert_ptr_nonnull(c);
+	c[0] = c[1] = 0;
+	c[2] = (uint8_t)(tl >> 8);
+	c[3] = (uint8_t)tl;
+	memcpy(c + 4, type, tl);
+	memset(c + 4 + tl, 0, 3);
+	c[4 + tl + 3] = 32;
+	memset(c + 8 + tl, 0x5a, 32);
+	memcpy(c + 40 + tl, pub + off, publen - off);
+	memcpy(c + 40 + tl + publen - off, rest, sizeof(rest));
+	return c;
+}
+
+/*
+ * key_public_matches: the key's own blob, a certificate of it; another
+ * key, a certificate of another type, every truncation that cuts into
+ * the key's fields and every bit flip in the header and fields refused.
+ */
+START_TEST(test_public_matches)
+{
+	static const char *const names[] = {"ed25519_openssh", "ecdsa384_pem",
+					    "rsa2048_pkcs8"};
+	static const char *const certs[] = {
+		"ssh-ed25519-cert-v01@openssh.com",
+		"ecdsa-sha2-nistp384-cert-v01@openssh.com",
+		"ssh-rsa-cert-v01@openssh.com"};
+	const uint8_t *pub;
+	const char *why;
+	struct key *k, *other;
+	size_t publen, clen, n, fields, bit;
+	uint8_t *c;
+	int rc, cert = -1;
+
+	k = load(names[_i], NULL, &rc, &why);
+	ck_assert_int_eq(rc, 0);
+	other = load(names[(_i + 1) % 3], NULL, &rc, &why);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_eq(key_public_blob(k, &pub, &publen), 0);
+	ck_assert_int_eq(key_public_matches(k, pub, publen, &cert), 0);
+	ck_assert_int_eq(cert, 0);
+	ck_assert_int_eq(key_public_matches(other, pub, publen, &cert),
+			 LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED);
+	c = cert_of(k, certs[_i], &clen);
+	ck_assert_int_eq(key_public_matches(k, c, clen, &cert), 0);
+	ck_assert_int_eq(cert, 1);
+	ck_assert_int_eq(key_public_matches(other, c, clen, &cert),
+			 LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED);
+	fields = clen - 33; /* up to the end of the key's fields */
+	for (n = 0; n < fields; n++)
+		ck_assert_int_eq(key_public_matches(k, c, n, &cert),
+				 LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED);
+	for (bit = 0; bit < 8 * fields; bit++) {
+		int want = 0;
+		size_t tl = strlen(certs[_i]);
+
+		c[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		/* the nonce is the only part a flip may leave valid */
+		if (bit / 8 < 8 + tl || bit / 8 >= 8 + tl + 32)
+			want = LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED;
+		ck_assert_msg(key_public_matches(k, c, clen, &cert) == want,
+			      "%s: flip of bit %zu", names[_i], bit);
+		c[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	}
+	free(c);
+	c = cert_of(k, certs[(_i + 1) % 3], &clen);
+	ck_assert_int_eq(key_public_matches(k, c, clen, &cert),
+			 LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED);
+	free(c);
+	key_free(&lalloc_system, k);
+	key_free(&lalloc_system, other);
+}
+END_TEST
+
 static Suite *key_suite(void)
 {
 	Suite *s = suite_create("key");
@@ -910,6 +996,7 @@ static Suite *key_suite(void)
 	tc = tcase_create("public");
 	tcase_add_test(tc, test_public_files);
 	tcase_add_loop_test(tc, test_public_mutations, 0, 4);
+	tcase_add_loop_test(tc, test_public_matches, 0, 3);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("mutations");
