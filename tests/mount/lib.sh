@@ -23,6 +23,7 @@ daemon=        # the pid of our sftpmnt, once mounted
 
 mt_cleanup() {
 	fusermount3 -uz "$mnt" 2>/dev/null
+	[ -n "${proxy_pid:-}" ] && kill "$proxy_pid" 2>/dev/null
 	# a daemon that does not exit after the unmount is ours to stop
 	if [ -n "$daemon" ]; then
 		for _ in $(seq 1 50); do
@@ -85,6 +86,27 @@ run_guarded() {
 		break
 	done
 	wait "$pid"
+}
+
+# proxy_start ONE_WAY_MS [delayproxy options]: a delay proxy in front of the
+# fixture's sshd (stopped in the EXIT trap), its control socket at
+# $work/ctl; sets proxy_opts, the sftpmnt options (port and a known_hosts
+# for it) to give mount_sftp after -o.
+proxy_pid=
+proxy_start() {
+	local d=$1
+	shift
+	"${DELAYPROXY:?}" -t "127.0.0.1:$SFTPMNT_TEST_PORT" -d "$d" \
+		-p "$work/proxy.port" -c "$work/ctl" -q "$@" &
+	proxy_pid=$!
+	for _ in $(seq 1 100); do [ -s "$work/proxy.port" ] && break; sleep 0.05; done
+	sed "s/\[127.0.0.1\]:$SFTPMNT_TEST_PORT/[127.0.0.1]:$(cat "$work/proxy.port")/" \
+		"$SFTPMNT_TEST_KNOWN_HOSTS" >"$work/proxy.kh"
+	proxy_opts="port=$(cat "$work/proxy.port"),UserKnownHostsFile=$work/proxy.kh"
+}
+proxy_stop() {
+	[ -n "$proxy_pid" ] && kill "$proxy_pid" 2>/dev/null
+	proxy_pid=
 }
 
 # unmount and wait until the kernel has let go of the mount point

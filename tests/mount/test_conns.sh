@@ -26,14 +26,8 @@ for i in range(1, 5):
         f.write(r.randbytes(4 << 20))
 PY
 
-"${DELAYPROXY:?}" -t "127.0.0.1:$SFTPMNT_TEST_PORT" -d 1 -p "$work/port" -c "$work/ctl" -q &
-proxy=$!
-trap 'kill $proxy 2>/dev/null; mt_cleanup' EXIT
-for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.05; done
-sed "s/\[127.0.0.1\]:$SFTPMNT_TEST_PORT/[127.0.0.1]:$(cat "$work/port")/" \
-	"$SFTPMNT_TEST_KNOWN_HOSTS" >"$work/kh"
-mount_sftp "$srv" -o "port=$(cat "$work/port"),UserKnownHostsFile=$work/kh,max_conns=2" ||
-	{ fail "mount"; finish; }
+proxy_start 1
+mount_sftp "$srv" -o "$proxy_opts,max_conns=2" || { fail "mount"; finish; }
 
 MNT=$mnt SRV=$srv CTL=$work/ctl python3 - <<'PY' || fails=$((fails + 1))
 import os, socket, subprocess, sys, threading, time

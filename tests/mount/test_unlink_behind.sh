@@ -42,14 +42,8 @@ mktree() { # dir dirs files-per-dir
 # daemon does them before it ends
 mktree "$srv/tree" 6 40
 mktree "$srv/flat" 1 200
-"${DELAYPROXY:?}" -t "127.0.0.1:$SFTPMNT_TEST_PORT" -d 20 -p "$work/port" -q &
-proxy=$!
-for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.05; done
-sed "s/\[127.0.0.1\]:$SFTPMNT_TEST_PORT/[127.0.0.1]:$(cat "$work/port")/" \
-	"$SFTPMNT_TEST_KNOWN_HOSTS" >"$work/kh"
-trap 'kill $proxy 2>/dev/null; cleanup_attrs; mt_cleanup' EXIT
-mount_sftp "$srv" -o "port=$(cat "$work/port"),UserKnownHostsFile=$work/kh" ||
-	{ fail "mount"; finish; }
+proxy_start 20
+mount_sftp "$srv" -o "$proxy_opts" || { fail "mount"; finish; }
 if run_guarded 60 rm -rf "$mnt/tree"; then ok "rm -rf of 6 x 40 files"; else fail "rm -rf"; fi
 [ ! -e "$mnt/tree" ] && ok "the tree is gone from the mount" || fail "tree still in the mount"
 ls "$mnt/flat/d1" >/dev/null
@@ -66,7 +60,7 @@ fi
 left=$(find "$srv/flat/d1" -type f | wc -l)
 [ "$left" = 0 ] && ok "the daemon did the removals on their way before it ended" ||
 	fail "$left of 200 files left on the server after the unmount"
-kill $proxy 2>/dev/null
+proxy_stop
 
 # 2. a refused removal after the early answer: the name comes back and
 # the error is reported by the next change of names in the directory
