@@ -963,19 +963,20 @@ void conn_stop(struct conn *c)
 {
 	uint64_t one = 1;
 
-	while (c->nsec > 0) { /* theirs first: their ops are done then */
+	c->stop_by = now_ms() + (int64_t)c->o->op_timeout * 1000;
+	c->stop = 1;
+	if (write(c->wakefd, &one, sizeof(one)) < 0)
+		perror("sftpmnt: eventfd");
+	pthread_join(c->thread, NULL);
+	/* the secondaries next (the primary's thread, which hands them
+	 * files, is gone; what it still starts below stays here) */
+	while (c->nsec > 0) {
 		struct conn *s = c->sec[--c->nsec];
 
 		conn_stop(s);
 		pf_free(s);
 		free(s);
 	}
-
-	c->stop_by = now_ms() + (int64_t)c->o->op_timeout * 1000;
-	c->stop = 1;
-	if (write(c->wakefd, &one, sizeof(one)) < 0)
-		perror("sftpmnt: eventfd");
-	pthread_join(c->thread, NULL);
 	/* Say goodbye without waiting for the server: after DISCONNECT the
 	 * channel is freed locally (an unmount must not hang on a slow or
 	 * dead server). */

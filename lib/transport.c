@@ -18,6 +18,21 @@ int tp_init(struct tp *t, const struct lalloc *a)
 	return 0;
 }
 
+/* n random bytes of padding from the pool (refilled when short). */
+static int pad_random(struct tp *t, uint8_t *p, size_t n)
+{
+	if (n > sizeof(t->pad_pool))
+		return crypto_random(p, n);
+	if (n > t->pad_left) {
+		if (crypto_random(t->pad_pool, sizeof(t->pad_pool)))
+			return -1;
+		t->pad_left = sizeof(t->pad_pool);
+	}
+	t->pad_left -= n;
+	memcpy(p, t->pad_pool + t->pad_left, n);
+	return 0;
+}
+
 void tp_free(struct tp *t)
 {
 	tp_dir_free(&t->rxd[0]);
@@ -258,7 +273,7 @@ int tp_pkt_end(struct tp *t)
 		rc = LIBSSH2_ERROR_ALLOC;
 		goto fail;
 	}
-	if (crypto_random(padp, pad)) {
+	if (pad_random(t, padp, pad)) {
 		rc = LIBSSH2_ERROR_RANDGEN;
 		goto fail;
 	}

@@ -217,6 +217,38 @@ START_TEST(framing_refused)
 }
 END_TEST
 
+/* Padding is random (RFC 4253 6), also now that it comes from a pool:
+ * 200 packets of the same payload, before any cipher (the padding is in
+ * clear), never repeat their padding, and a packet that takes more than
+ * the pool holds still gets its bytes. */
+START_TEST(padding_random)
+{
+	static uint8_t seen[200][32];
+	struct tp t;
+	uint8_t payload[1000] = { 20 };
+	size_t i, j, pad;
+
+	tp_init(&t, &lalloc_system);
+	for (i = 0; i < 200; i++) {
+		const uint8_t *p;
+
+		ck_assert_int_eq(tp_send(&t, payload, 3), 0);
+		p = tp_out_data(&t);
+		pad = p[4];
+		ck_assert_uint_ge(pad, 4);
+		ck_assert_uint_le(pad, sizeof(seen[0]));
+		memcpy(seen[i], p + 5 + 3, pad);
+		for (j = 0; j < i; j++)
+			ck_assert_msg(memcmp(seen[i], seen[j], pad) != 0,
+				      "packets %zu and %zu: the same padding",
+				      j, i);
+		tp_out_consume(&t, tp_out_len(&t));
+	}
+	ck_assert_int_eq(tp_send(&t, payload, sizeof(payload)), 0);
+	tp_free(&t);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("transport");
@@ -232,6 +264,7 @@ int main(void)
 	tc = tcase_create("framing");
 	tcase_add_test(tc, framing_good);
 	tcase_add_test(tc, framing_refused);
+	tcase_add_test(tc, padding_random);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
