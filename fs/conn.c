@@ -256,6 +256,35 @@ static int key_private(const char *path, char *note, size_t notelen)
 	return -1;
 }
 
+/*
+ * Public key authentication with key file path, offering its OpenSSH
+ * certificate when there is one (CertificateFile, else path-cert.pub, as
+ * ssh does); a certificate the server does not take is followed by the
+ * plain key.  0, or libssh2's error (the session's message says which).
+ */
+static int pk_login(LIBSSH2_SESSION *s, const struct opts *o,
+		    const char *path, const char *pass)
+{
+	char cert[1100];
+	const char *pub = o->certificate;
+	char *msg;
+
+	if (!pub && snprintf(cert, sizeof(cert), "%s-cert.pub", path) <
+			    (int)sizeof(cert) &&
+	    !access(cert, R_OK))
+		pub = cert;
+	if (pub) {
+		if (!libssh2_userauth_publickey_fromfile(s, o->user, pub, path,
+							 pass))
+			return 0;
+		libssh2_session_last_error(s, &msg, NULL, 0);
+		if (msg && strstr(msg, "passphrase"))
+			return -1; /* the plain key needs it as well */
+	}
+	return libssh2_userauth_publickey_fromfile(s, o->user, NULL, path,
+						   pass);
+}
+
 /* Public key authentication with one key file.  An encrypted one is
  * opened with the passphrase that opened it before (a reconnect), or one
  * asked for on the terminal or through SSH_ASKPASS (three tries, as ssh
@@ -270,8 +299,7 @@ static int try_key(LIBSSH2_SESSION *s, const struct opts *o,
 	if (key_private(path, note, notelen))
 		return -1;
 	pass = keypass_get(path);
-	if (!libssh2_userauth_publickey_fromfile(s, o->user, NULL, path,
-						 pass))
+	if (!pk_login(s, o, path, pass))
 		goto ok;
 	askpass_free(pass);
 	libssh2_session_last_error(s, &msg, NULL, 0);
@@ -289,8 +317,7 @@ static int try_key(LIBSSH2_SESSION *s, const struct opts *o,
 				 n ? "; " : "", path);
 			return -1;
 		}
-		if (!libssh2_userauth_publickey_fromfile(s, o->user, NULL,
-							 path, pass))
+		if (!pk_login(s, o, path, pass))
 			goto ok;
 		askpass_free(pass);
 		libssh2_session_last_error(s, &msg, NULL, 0);

@@ -37,6 +37,8 @@ static void usage(FILE *f)
 		"IdentityAgent=SOCKET|none\n"
 		"    IdentityFile=FILE         private key (repeatable; default "
 		"~/.ssh/id_ed25519, id_ecdsa, id_rsa)\n"
+		"    CertificateFile=FILE      OpenSSH certificate of the key "
+		"(default: KEY-cert.pub when there)\n"
 		"    UserKnownHostsFile=FILE   known_hosts (~/.ssh/known_hosts)\n"
 		"    StrictHostKeyChecking=yes|accept-new|no\n"
 		"    ConnectTimeout=SECONDS    (15)\n"
@@ -151,6 +153,8 @@ static int opt_one(struct opts *o, char *w)
 			return -1;
 	} else if (IS("IdentitiesOnly")) {
 		o->identities_only = !strcasecmp(v, "yes");
+	} else if (IS("CertificateFile")) {
+		return set_str(&o->certificate, v);
 	} else if (IS("IdentityAgent")) {
 		return set_str(&o->identity_agent, v);
 	} else if (IS("HostName")) {
@@ -343,6 +347,7 @@ static void opts_free(struct opts *o)
 	free(o->rdir);
 	for (i = 0; i < o->nidentity; i++)
 		free(o->identity[i]);
+	free(o->certificate);
 	free(o->known_hosts);
 	free(o->mountpoint);
 	free(o->ciphers);

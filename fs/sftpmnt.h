@@ -38,6 +38,7 @@ struct opts {
 	int port;
 	char *identity[8];
 	int nidentity;
+	char *certificate; /* CertificateFile (else KEY-cert.pub, as ssh) */
 	char *known_hosts;
 	int strict_hostkey; /* 1 yes, 0 no, 2 accept-new */
 	char *mountpoint;

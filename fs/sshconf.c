@@ -2,9 +2,10 @@
  * sshconf.c - the ssh_config(5) subset a mount needs, so a host that
  * works with `ssh alias` mounts as `sftpmnt alias:dir` with no other set
  * up: Host blocks with patterns (*, ?, !negation, lists), HostName, Port,
- * User, IdentityFile, IdentitiesOnly, IdentityAgent, UserKnownHostsFile,
- * StrictHostKeyChecking, ServerAliveInterval, ServerAliveCountMax,
- * ConnectTimeout, Ciphers, KexAlgorithms, MACs, HostKeyAlgorithms.
+ * User, IdentityFile, CertificateFile, IdentitiesOnly, IdentityAgent,
+ * UserKnownHostsFile, StrictHostKeyChecking, ServerAliveInterval,
+ * ServerAliveCountMax, ConnectTimeout, Ciphers, KexAlgorithms, MACs,
+ * HostKeyAlgorithms.
  *
  * As in ssh, the first value obtained for a keyword wins, and the
  * command line (-o) comes before any file.  Match blocks are skipped
@@ -133,6 +134,9 @@ static int apply(struct opts *o, const char *kw, char *v, const char *host)
 			if (p)
 				o->identity[o->nidentity++] = p;
 		}
+	} else if (KW("CertificateFile")) {
+		if (!o->certificate)
+			o->certificate = expand_path(v, host);
 	} else if (KW("IdentitiesOnly")) {
 		if (o->identities_only < 0)
 			o->identities_only = yesno(v);

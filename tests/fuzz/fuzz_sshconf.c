@@ -44,6 +44,7 @@ static void release(struct opts *o)
 	free(o->macs);
 	free(o->hostkeyalgs);
 	free(o->proxy_jump);
+	free(o->certificate);
 	for (i = 0; i < o->nidentity; i++)
 		free(o->identity[i]);
 }
@@ -88,7 +89,9 @@ FUZZ_TARGET(sshconf)
 		    !same_str(a.hostname, b.hostname) ||
 		    !same_str(a.user, b.user) || b.port != a.port ||
 		    !same_str(a.known_hosts, b.known_hosts) ||
-		    !same_str(a.ciphers, b.ciphers) || b.nidentity < a.nidentity)
+		    !same_str(a.ciphers, b.ciphers) ||
+		    !same_str(a.certificate, b.certificate) ||
+		    b.nidentity < a.nidentity)
 			__builtin_trap();
 		for (i = a.nidentity; i < b.nidentity; i++)
 			free(b.identity[i]);
