@@ -2647,10 +2647,17 @@ void op_start(struct conn *c, struct op *op)
 		break;
 	case OP_SYMLINK:
 		/* OpenSSH's server reads SYMLINK as (target, linkpath), the
-		 * reverse of filexfer-02 (OpenSSH PROTOCOL 3.1) */
-		rc = SEND(op, sftp_enc_symlink(W(op), ID(op), op->name2,
-					       strlen(op->name2), op->path,
-					       strlen(op->path)));
+		 * reverse of filexfer-02 (OpenSSH PROTOCOL 3.1); a server
+		 * known to follow the draft gets its order */
+		rc = c->core->symlink_draft
+			     ? SEND(op, sftp_enc_symlink(W(op), ID(op), op->path,
+						       strlen(op->path),
+						       op->name2,
+						       strlen(op->name2)))
+			     : SEND(op, sftp_enc_symlink(W(op), ID(op), op->name2,
+						       strlen(op->name2),
+						       op->path,
+						       strlen(op->path)));
 		if (!rc)
 			rc = lstat_path(op);
 		break;

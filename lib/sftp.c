@@ -612,11 +612,14 @@ LIBSSH2_API int libssh2_sftp_symlink_ex(LIBSSH2_SFTP *sf, const char *path,
 	case LIBSSH2_SFTP_SYMLINK:
 		/* libssh2_sftp_symlink(sftp, target, linkpath): OpenSSH's
 		 * server reads SYMLINK as (targetpath, linkpath), the
-		 * reverse of filexfer-02 (OpenSSH PROTOCOL 3.1). */
+		 * reverse of filexfer-02 (OpenSSH PROTOCOL 3.1); a server
+		 * known to read the draft's order gets that
+		 * (sftp_core_symlink_draft; libssh2 sends OpenSSH's to
+		 * all) */
 		r.type = SSH_FXP_SYMLINK;
 		r.p2 = target;
 		r.l2 = target_len;
-		if (sf->symlink_draft_order) {
+		if (sftp_core_of(sf)->symlink_draft) {
 			r.p1 = target;
 			r.l1 = target_len;
 			r.p2 = path;

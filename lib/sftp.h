@@ -125,7 +125,6 @@ struct _LIBSSH2_SFTP {
 	int subsystem_ok;
 	int ch_open; /* (sftp_open_step) */
 	unsigned long last_status;
-	int symlink_draft_order; /* the server reads SYMLINK as the draft */
 	struct sftp_op *op; /* NULL: none in progress */
 	LIBSSH2_SFTP_HANDLE *handles;
 };

@@ -309,6 +309,18 @@ static const struct {
 	{ SFTP_EXT_USERS_GROUPS, SFTP_HAS_USERS_GROUPS },
 };
 
+int sftp_core_symlink_draft(const char *server_banner,
+			    const char *client_banner)
+{
+	static const char asyncssh[] = "SSH-2.0-AsyncSSH_";
+
+	if (!server_banner ||
+	    strncmp(server_banner, asyncssh, sizeof(asyncssh) - 1))
+		return 0;
+	return !client_banner || (!strstr(client_banner, "OpenSSH") &&
+				  !strstr(client_banner, "paramiko"));
+}
+
 static void on_version(void *arg, int err, const uint8_t *body, size_t n)
 {
 	struct sftp_core *c = arg;
@@ -327,6 +339,10 @@ static void on_version(void *arg, int err, const uint8_t *body, size_t n)
 		return;
 	}
 	c->version = v.version;
+	c->symlink_draft = sftp_core_symlink_draft(
+		c->s->remote_banner, c->s->local_banner
+					     ? c->s->local_banner
+					     : LIBSSH2_SSH_DEFAULT_BANNER);
 	for (i = 0; i < sizeof(known_ext) / sizeof(known_ext[0]); i++)
 		if (!sftp_version_find(&v, known_ext[i].name, &e))
 			c->ext |= known_ext[i].bit;

@@ -67,8 +67,21 @@ struct sftp_core {
 	unsigned ext;		 /* SFTP_HAS_* */
 	uint32_t max_read;	 /* largest READ we ask for */
 	uint32_t max_write;	 /* largest WRITE we send */
+	/* SSH_FXP_SYMLINK's paths in filexfer-02's order (linkpath, target)
+	 * rather than OpenSSH's (target, linkpath): set at VERSION for a
+	 * server known to read them so (sftp_core_symlink_draft) */
+	int symlink_draft;
 	int hello_stage, hello_wait, hello_err; /* sftp_core_hello */
 };
+
+/* Does the server read SYMLINK in the draft's order?  OpenSSH's
+ * sftp-server (and Dropbear, which runs it) reads OpenSSH's reversed
+ * order from everyone; AsyncSSH's reads the draft's unless the client's
+ * identification string names OpenSSH or paramiko (its list of clients
+ * known to send the reverse).  Every other server is taken to follow
+ * OpenSSH, as libssh2 does for all. */
+int sftp_core_symlink_draft(const char *server_banner,
+			    const char *client_banner);
 
 /* Bind a core to an open SFTP channel (after the subsystem request). */
 int sftp_core_init(struct sftp_core *c, LIBSSH2_SESSION *s,

@@ -913,11 +913,12 @@ END_TEST
  * server (sftp.py, SFTPServerHandler._process_symlink) reads the draft's
  * order, unless the client's identification string contains "OpenSSH" or
  * "paramiko" (_nonstandard_symlink_impls), the two clients known to send
- * the reversed order.  So against AsyncSSH:
+ * the reversed order.  Real libssh2 1.11.1 gets the link and the target
+ * swapped there; ours sees the server's banner and sends the draft's
+ * order to it (sftp_core_symlink_draft), so against AsyncSSH:
  *
- *   - a libssh2 client, with its own banner, gets the link and the
- *     target swapped (the same as real libssh2 1.11.1);
- *   - a client whose banner names OpenSSH gets what it asked for.
+ *   - a client with libssh2's own banner gets what it asked for;
+ *   - so does a client whose banner names OpenSSH (OpenSSH's order).
  *
  * Absolute targets are used: AsyncSSH's chroot maps them into the root
  * on creation and back on readlink, while its readlink of a relative
@@ -934,21 +935,21 @@ START_TEST(symlink_libssh2_banner)
 	/* asked: /sl-link -> /sl-target (neither exists) */
 	ck_assert_int_eq(libssh2_sftp_symlink(sc.sf, "/sl-target", "/sl-link"),
 			 0);
-	/* got: /sl-target -> /sl-link, the names swapped */
-	ck_assert_int_ne(lstat(lpath(p, "sl-link"), &st), 0);
-	ck_assert_int_eq(lstat(lpath(p, "sl-target"), &st), 0);
+	/* got: that, not the names swapped */
+	ck_assert_int_ne(lstat(lpath(p, "sl-target"), &st), 0);
+	ck_assert_int_eq(lstat(lpath(p, "sl-link"), &st), 0);
 	ck_assert(S_ISLNK(st.st_mode));
 	n = readlink(p, got, sizeof(got) - 1);
 	ck_assert_int_gt(n, 0);
 	got[n] = 0;
 	ck_assert_ptr_nonnull(realpath(lpath(p, ""), want));
-	strcat(want, "/sl-link");
+	strcat(want, "/sl-target");
 	ck_assert_str_eq(got, want);
 	ck_assert_int_gt(
-		libssh2_sftp_readlink(sc.sf, "/sl-target", got, sizeof(got)),
+		libssh2_sftp_readlink(sc.sf, "/sl-link", got, sizeof(got)),
 		0);
-	ck_assert_str_eq(got, "/sl-link");
-	ck_assert_int_eq(libssh2_sftp_unlink(sc.sf, "/sl-target"), 0);
+	ck_assert_str_eq(got, "/sl-target");
+	ck_assert_int_eq(libssh2_sftp_unlink(sc.sf, "/sl-link"), 0);
 	sftp_finish(&sc);
 }
 END_TEST
