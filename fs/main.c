@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -55,6 +56,9 @@ static void usage(FILE *f)
 		"      operation waits for a lost connection to come back\n"
 		"    max_read=BYTES max_write=BYTES  cap SFTP request sizes "
 		"(server's limits)\n"
+		"    readahead=BYTES (64M)     read-ahead window per file\n"
+		"    writeback=BYTES (32M)     writes answered before the "
+		"server per file (0: none)\n"
 		"    write_channels=N (10)     SFTP channels a large write is "
 		"spread over\n"
 		"    max_conns=N (1)           SSH connections that large "
@@ -69,6 +73,32 @@ static void usage(FILE *f)
 		"another (ssh -J)\n"
 		"    mount-only words (_netdev noauto user users nofail auto "
 		"rw x-systemd.*) are accepted and ignored\n");
+}
+
+/* A byte count with an optional K, M or G (powers of 1024): 0 and *n,
+ * or -1. */
+static int parse_size(const char *v, uint64_t *n)
+{
+	static const char units[] = "kmg";
+	const char *u;
+	char *end;
+	unsigned long long x;
+	int shift = 0;
+
+	if (*v < '0' || *v > '9')
+		return -1;
+	errno = 0;
+	x = strtoull(v, &end, 10);
+	if (errno)
+		return -1;
+	if (*end && (u = strchr(units, tolower((unsigned char)*end)))) {
+		shift = 10 * (int)(u - units + 1);
+		end++;
+	}
+	if (*end || x > (~0ULL >> shift))
+		return -1;
+	*n = x << shift;
+	return 0;
 }
 
 static int set_str(char **dst, const char *v)
@@ -246,6 +276,21 @@ static int opt_one(struct opts *o, char *w)
 			o->gid = n;
 		else
 			o->umask = n & 07777;
+	} else if (IS("readahead") || IS("writeback")) {
+		uint64_t n;
+		int ra = IS("readahead");
+
+		if (parse_size(v, &n) || n > (1ULL << 30) ||
+		    (ra && n < (128u << 10))) {
+			fprintf(stderr, "sftpmnt: %s=%s: give bytes (K, M, G) "
+					"from %s to 1G\n",
+				w, v, ra ? "128K" : "0");
+			return -1;
+		}
+		if (ra)
+			o->readahead_max = n;
+		else
+			o->writeback_max = n;
 	} else if (IS("max_read") || IS("max_write")) {
 		char *end;
 		long n = strtol(v, &end, 10);
@@ -513,7 +558,9 @@ int main(int argc, char **argv)
 	struct opts o = { .port = 22, .strict_hostkey = -1,
 			  .connect_timeout = -1, .cache = 1,
 			  .cache_timeout = 20.0, .attr_timeout = 1.0, .reconnect = 1,
-			  .unlink_behind = 1, .max_conns = 1, .write_channels = XCH_MAX + 1,
+			  .unlink_behind = 1, .max_conns = 1,
+			  .readahead_max = 64u << 20, .writeback_max = 32u << 20,
+			  .write_channels = XCH_MAX + 1,
 			  .alive_interval = -1, .alive_count = -1,
 			  .op_timeout = 30, .identities_only = -1,
 			  .uid = -1, .gid = -1, .umask = -1, .nomap_error = 1,

@@ -22,10 +22,13 @@
 #include "sftpmnt.h"
 
 /* Write-behind: a WRITE is acknowledged to the application as soon as it
- * is queued, while the handle has less than this unacknowledged, and the
- * whole mount less than WB_MOUNT_MAX. */
-#define WB_HANDLE_MAX (32u * 1024 * 1024)
-#define WB_MOUNT_MAX (128u * 1024 * 1024)
+ * is queued, while the handle has no more than writeback= (32 MiB; 0:
+ * none) unacknowledged, and the connection no more than 128 MiB (or
+ * writeback=, if more). */
+#define WB_HANDLE_MAX(c) ((c)->o->writeback_max) /* writeback= (32 MiB) */
+#define WB_MOUNT_MAX(c)                                                     \
+	((c)->o->writeback_max > (128u << 20) ? (c)->o->writeback_max       \
+					      : (uint64_t)(128u << 20))
 /* Names per READDIR reply are bounded by the codec (SFTP_NAMES_MAX). */
 
 /*
@@ -1693,8 +1696,8 @@ static void setattr_behind(struct op *op)
 	 * (only ftruncate has it): the one that made the file, if open */
 	if (op->wb_counted || !(fh = behind_fh(op)) ||
 	    (fh->flags & O_ACCMODE) == O_RDONLY ||
-	    (op->to_set & ~ok) || fh->wb_bytes >= WB_HANDLE_MAX ||
-	    c->wb_total >= WB_MOUNT_MAX)
+	    (op->to_set & ~ok) || fh->wb_bytes >= WB_HANDLE_MAX(c) ||
+	    c->wb_total >= WB_MOUNT_MAX(c))
 		return;
 	b = &fh->battr;
 	if ((set_a != 0) != (set_m != 0)) { /* the other time: ours */
@@ -1910,8 +1913,8 @@ static int start_write(struct op *op)
 	}
 	/* op->buf stays until every byte is acknowledged: a reconnect
 	 * replays the write from it */
-	if (op->stage == 0 && fh->wb_bytes <= WB_HANDLE_MAX &&
-	    op->c->wb_total <= WB_MOUNT_MAX) {
+	if (op->stage == 0 && fh->wb_bytes <= WB_HANDLE_MAX(op->c) &&
+	    op->c->wb_total <= WB_MOUNT_MAX(op->c)) {
 		/* write-behind: the data is on its way; an error comes
 		 * back at the next write, flush, fsync or close */
 		op_reply_write(op, op->size);

@@ -5,7 +5,7 @@
  * 50 ms RTT is a few MB/s.  So a handle that is read sequentially keeps
  * a window of READ requests in flight beyond what was asked, and the
  * window doubles each time a reader had to wait for the network, until
- * it covers the bandwidth-delay product (RA_WINDOW_MAX).  A read that is
+ * it covers the bandwidth-delay product (readahead=).  A read that is
  * not where the last one ended drops the cache and starts small again,
  * so random readers do not pay for data they never use.
  *
@@ -21,7 +21,7 @@
 #include "sftpmnt.h"
 
 #define RA_WINDOW_MIN (512u * 1024)
-#define RA_WINDOW_MAX (64u * 1024 * 1024)
+/* (the largest window: readahead=, 64 MiB by default) */
 /* All handles together read ahead at most this much (the readers share
  * it; what a reader asks for itself is always fetched). */
 #define RA_MOUNT_MAX (128u * 1024 * 1024)
@@ -122,6 +122,14 @@ static int issue(struct conn *c, struct fh *fh, uint64_t off, uint32_t len)
 	return 0;
 }
 
+/* All handles of the connection together: RA_MOUNT_MAX, or one file's
+ * window (readahead=) when that is more. */
+static uint64_t ra_mount_max(const struct conn *c)
+{
+	return c->o->readahead_max > RA_MOUNT_MAX ? c->o->readahead_max
+						   : RA_MOUNT_MAX;
+}
+
 /* Keep READs in flight from the last chunk up to `until`. */
 static int prefetch(struct conn *c, struct fh *fh, uint64_t from,
 		    uint64_t until)
@@ -134,8 +142,8 @@ static int prefetch(struct conn *c, struct fh *fh, uint64_t from,
 	if (next < from)
 		next = from;
 	while (next < until && !fh->ra_eof &&
-	       fh->ra_bytes < RA_WINDOW_MAX + max &&
-	       c->ra_total < RA_MOUNT_MAX) {
+	       fh->ra_bytes < c->o->readahead_max + max &&
+	       c->ra_total < ra_mount_max(c)) {
 		if ((rc = issue(c, fh, next, max)))
 			return rc;
 		next += max;
@@ -392,7 +400,9 @@ void ra_read(struct conn *c, struct op *op)
 		drop(fh, DROP_DONE);
 		fh->ra_window = 0;
 	} else if (fh->ra_window < RA_WINDOW_MIN) {
-		fh->ra_window = RA_WINDOW_MIN;
+		fh->ra_window = RA_WINDOW_MIN < c->o->readahead_max
+					? RA_WINDOW_MIN
+					: c->o->readahead_max;
 	}
 	fh->ra_last_end = end;
 	trim(fh, off);
@@ -414,7 +424,7 @@ void ra_read(struct conn *c, struct op *op)
 
 		/* the reader will wait for the network: grow the window */
 		if (try_serve(op, &pc, &h, &he) != 1 && fh->ra_window &&
-		    fh->ra_window < RA_WINDOW_MAX)
+		    fh->ra_window < c->o->readahead_max)
 			fh->ra_window *= 2;
 	}
 	serve(c, op);

@@ -55,7 +55,9 @@ struct opts {
 	int max_read, max_write; /* caps on SFTP READ/WRITE sizes (0: none) */
 	int write_channels;	 /* SFTP channels a large write uses (10) */
 	int max_conns;		 /* SSH connections (conn.c: 1 + secondaries) */
-	uint64_t writeback_max; /* write-behind bytes per handle */
+	uint64_t writeback_max; /* writeback=: write-behind bytes per file
+				 * (0: every write waits for the server) */
+	uint64_t readahead_max; /* readahead=: read-ahead window per file */
 	int reconnect;		/* reconnect=yes|no (yes) */
 	int unlink_behind;	/* unlink_behind=yes|no (yes, ubehind.c) */
 	int alive_interval;	/* ServerAliveInterval seconds (15) */
