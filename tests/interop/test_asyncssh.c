@@ -477,7 +477,9 @@ START_TEST(nonblocking_password_and_kbdint)
 		      interop_errmsg(c.s));
 	ck_assert_int_eq(st.calls, KBD_ROUNDS);
 	ck_assert_int_eq(libssh2_userauth_authenticated(c.s), 1);
-	ck_assert_int_gt(waits, 0);
+	/* (no assertion on waits: a server on this machine may answer
+	 * before the call's own read, and a whole exchange then needs no
+	 * EAGAIN; CI once saw 0) */
 	libssh2_session_set_blocking(c.s, 1);
 	check_echo(&c);
 	interop_close(&c);
@@ -495,7 +497,6 @@ START_TEST(nonblocking_password_and_kbdint)
 		      interop_errmsg(c.s));
 	ck_assert_int_eq(pc.bad_args, 0);
 	ck_assert_int_eq(pc.calls, 2);
-	ck_assert_int_gt(waits, 0);
 	libssh2_session_set_blocking(c.s, 1);
 	check_echo(&c);
 	interop_close(&c);
