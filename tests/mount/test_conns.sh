@@ -84,6 +84,7 @@ for _ in range(100):
         break
     time.sleep(0.1)
 check(len(s) == 2, 'two SSH connections: %d' % len(s))
+time.sleep(0.5) # (its sftp-server runs a moment before it is ready)
 second = [v for v in s.values() if len(v) == 1]
 check(len(second) == 1, 'one of them with a single sftp-server: %s' % s)
 sec_server = second[0][0] if second else None
@@ -111,10 +112,14 @@ os.pread(r, 4096, 0)
 check(sec_server and wchar(sec_server) > before, 'the reader is on the second connection')
 w = os.open(mnt + '/big1', os.O_WRONLY)
 new = os.urandom(2 << 20)
-ctl('rate 1000000') # 2 MiB take two seconds to reach the server
+# 2 MiB take two seconds to reach the server (eight when the daemon runs
+# under valgrind, which is slow enough to need them)
+vg = bool(os.environ.get('SFTPMNT_VG_DIR'))
+ctl('rate %d' % (250000 if vg else 1000000))
 t = time.time()
 os.pwrite(w, new, 1 << 20)
-check(time.time() - t < 1.5, 'the write was answered before it reached the server')
+took = time.time() - t
+check(took < (6 if vg else 1.5), 'the write was answered before it reached the server (%.2f s)' % took)
 os.posix_fadvise(r, 0, 0, os.POSIX_FADV_DONTNEED) # (the pages it filled)
 got = os.pread(r, 4096, (1 << 20) + 12345)
 check(got == new[12345:12345 + 4096], 'a read through the other connection sees the answered write')
@@ -162,15 +167,21 @@ with open(mnt + '/big2', 'rb') as src, open(mnt + '/copy', 'wb') as dst:
         n += k
 check(server('copy') == server('big2'), 'copy_file_range across the connections: exact')
 
-# the second connection dies on the server: its readers go on
+# the second connection dies on the server: its readers go on (a large
+# file open on the primary first: the reader goes to the second)
+hold = os.open(mnt + '/big4', os.O_RDONLY)
+os.pread(hold, 4096, 0)
+before = wchar(sec_server) if sec_server else 0
 f = open(mnt + '/big3', 'rb')
-first = f.read(1 << 20)
+first = f.read(65536) # (most of the rest comes after the kill)
+check(sec_server and wchar(sec_server) > before, 'that reader is on the second connection')
 s = sessions()
 sec = [pp for pp, v in s.items() if len(v) == 1]
 if sec:
     os.kill(sec[0], 9) # its sshd: the connection drops
 rest = f.read()
 f.close()
+os.close(hold)
 check(first + rest == server('big3'), 'a reader of the killed connection goes on with exact data')
 for _ in range(100):
     if len(sessions()) == 2:
@@ -190,9 +201,9 @@ prim = [pp for pp, v in sessions().items() if len(v) > 1]
 c0 = cpu(daemon)
 if prim:
     os.kill(prim[0], 9)
-time.sleep(2)
+time.sleep(4 if vg else 2)
 used = cpu(daemon) - c0
-check(used < 0.5, 'CPU used in the 2 s after the hang-up: %.2f s' % used)
+check(used < (2 if vg else 0.5), 'CPU used in the %d s after the hang-up: %.2f s' % (4 if vg else 2, used))
 check(len(sessions()) == 2, 'the primary connection is back')
 check(open(mnt + '/big4', 'rb').read() == server('big4'), 'reads work after it')
 sys.exit(1 if bad else 0)
