@@ -1034,6 +1034,7 @@ void conn_stop(struct conn *c)
 			op_give_up(op, ENOTCONN);
 		}
 	}
+	op_forget_handles(c);
 	close(c->wakefd);
 	ub_free(c);
 	free(c->home);

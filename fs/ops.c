@@ -2027,8 +2027,15 @@ static void fh_forget(struct conn *c, struct fh *fh)
 	ra_release(fh);
 	da_reset(fh);
 	free(fh->whole);
+	free(fh->pf_data);
 	free(fh->dpath);
 	free(fh);
+}
+
+void op_forget_handles(struct conn *c)
+{
+	while (c->open_files)
+		fh_forget(c, c->open_files);
 }
 
 void op_give_up(struct op *op, int err)

@@ -454,6 +454,9 @@ void op_lost(struct op *op);
  * latches err on its handle instead). */
 void op_give_up(struct op *op, int err);
 void op_free(struct op *op);
+/* At the end: files the kernel never released (an unmount can drop a
+ * release still queued) go, with what they cached. */
+void op_forget_handles(struct conn *c);
 /* The attribute and entry timeout for the kernel. */
 double op_attr_timeout(const struct op *op);
 /* dir + "/" + name, malloc'ed; NULL on ENOMEM. */
