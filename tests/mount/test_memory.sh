@@ -47,17 +47,12 @@ for p in $(pgrep -f -- "$mnt"); do
 done
 [ -n "$daemon" ] || { echo "FAIL: no daemon"; exit 1; }
 
-MNT=$mnt SRV=$srv PID=$daemon SECS=$secs LIMIT=$limit python3 - <<'PY' || fails=$((fails + 1))
+MNT=$mnt SRV=$srv PID=$daemon SECS=$secs LIMIT=$limit PYTHONPATH=$here python3 - <<'PY' || fails=$((fails + 1))
 import os, sys, threading, time
+import mt
+from mt import check
 mnt, srv, pid, secs = os.environ['MNT'], os.environ['SRV'], int(os.environ['PID']), float(os.environ['SECS'])
 limit = int(os.environ['LIMIT'])
-fails = 0
-def check(ok, what):
-    global fails
-    print(('ok: ' if ok else 'FAIL: ') + what)
-    sys.stdout.flush()
-    if not ok:
-        fails += 1
 def rss():
     with open('/proc/%d/status' % pid) as f:
         for l in f:
@@ -135,6 +130,6 @@ else:
 print('read %d MiB, wrote %d MiB in %.0f s; daemon peak resident size %d MiB' %
       (sum(read_bytes) >> 20, sum(written) >> 20, secs, peak))
 check(peak < limit, 'peak resident size %d MiB (under %d)' % (peak, limit))
-sys.exit(1 if fails else 0)
+mt.done()
 PY
 finish

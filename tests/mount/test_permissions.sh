@@ -38,24 +38,11 @@ chown "$SFTPMNT_TEST_USER2_UID:$SFTPMNT_TEST_USER2_UID" "$srv"
 SFTPMNT_TEST_USER=$SFTPMNT_TEST_USER2 mount_sftp "$srv" -o cache_timeout=0 ||
 	{ echo "FAIL: mount as $SFTPMNT_TEST_USER2"; exit 1; }
 
-MNT=$mnt SRV=$srv UID2=$SFTPMNT_TEST_USER2_UID python3 - <<'PY' || fails=$((fails + 1))
+MNT=$mnt SRV=$srv UID2=$SFTPMNT_TEST_USER2_UID PYTHONPATH=$here python3 - <<'PY' || fails=$((fails + 1))
 import errno, os, sys
+import mt
+from mt import check, name, err_of
 mnt, srv, uid2 = os.environ['MNT'], os.environ['SRV'], int(os.environ['UID2'])
-fails = 0
-def check(ok, what):
-    global fails
-    print(('ok: ' if ok else 'FAIL: ') + what)
-    sys.stdout.flush()
-    if not ok:
-        fails += 1
-def name(e):
-    return errno.errorcode.get(e, str(e)) if e else 'no error'
-def err_of(call):
-    try:
-        call()
-    except OSError as e:
-        return e.errno
-    return None
 def expect(want, what, call):
     e = err_of(call)
     check(e == want, '%s: %s (%s)' % (what, name(e), name(want)))
@@ -229,7 +216,7 @@ err = err_of(lambda: (os.chmod(mnt + '/roots', 0o600),
 st = os.stat(srv + '/roots')
 check(err is None and (st.st_mode & 0o7777, st.st_mtime) == (0o600, 1000000000),
       'given to the user: chmod and setting times work: %s' % name(err))
-sys.exit(1 if fails else 0)
+mt.done()
 PY
 
 [ -d "$mnt/d" ] && ls "$mnt" >/dev/null && ok "the mount is still usable" ||
@@ -244,17 +231,10 @@ PY
 unmount_sftp || { echo "FAIL: unmount"; exit 1; }
 SFTPMNT_TEST_USER=$SFTPMNT_TEST_USER2 mount_sftp "$srv" ||
 	{ echo "FAIL: mount again (default caching)"; exit 1; }
-MNT=$mnt SRV=$srv UID2=$SFTPMNT_TEST_USER2_UID python3 - <<'PY' || fails=$((fails + 1))
+MNT=$mnt SRV=$srv UID2=$SFTPMNT_TEST_USER2_UID PYTHONPATH=$here python3 - <<'PY' || fails=$((fails + 1))
 import errno, os, sys, time
+from mt import name, err_of
 mnt, srv, uid2 = os.environ['MNT'], os.environ['SRV'], int(os.environ['UID2'])
-def name(e):
-    return errno.errorcode.get(e, str(e)) if e else 'no error'
-def err_of(call):
-    try:
-        call()
-    except OSError as e:
-        return e.errno
-    return None
 U = srv + '/ub'
 os.mkdir(U)
 os.chown(U, uid2, uid2)

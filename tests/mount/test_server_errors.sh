@@ -32,21 +32,14 @@ srvns mount --bind "$srv/ro" "$srv/ro" ||
 mount_sftp "$srv" -o cache_timeout=0 || { echo "FAIL: mount"; exit 1; }
 
 # phase 1: a full disk
-MNT=$mnt SRV=$srv NSPID=$(cat "$SFTPMNT_FIXTURE_DIR/pid") python3 - <<'PY' || fails=$((fails + 1))
+MNT=$mnt SRV=$srv NSPID=$(cat "$SFTPMNT_FIXTURE_DIR/pid") PYTHONPATH=$here python3 - <<'PY' || fails=$((fails + 1))
 import errno, os, subprocess, sys
+import mt
+from mt import check, name
 mnt, srv = os.environ['MNT'], os.environ['SRV']
-fails = 0
 def on_server(*cmd): # (the small disk is in the server's namespace only)
     return subprocess.run(['nsenter', '-t', os.environ['NSPID'], '-m', '--'] + list(cmd),
                           stdout=subprocess.PIPE, check=False)
-def check(ok, what):
-    global fails
-    print(('ok: ' if ok else 'FAIL: ') + what)
-    sys.stdout.flush()
-    if not ok:
-        fails += 1
-def name(e):
-    return errno.errorcode.get(e, str(e)) if e else 'no error'
 
 # 2 MiB into 1 MiB: the error comes at a write, fsync or close (writes
 # are acknowledged behind), and it is ENOSPC
@@ -97,30 +90,17 @@ for i in range(made):
 os.mkdir(mnt + '/full/d')
 check(on_server('test', '-d', srv + '/full/d').returncode == 0,
       'inodes freed: mkdir works again')
-sys.exit(1 if fails else 0)
+mt.done()
 PY
 
 # phase 2: the server's file system turns read-only
 srvns mount -o remount,bind,ro "$srv/ro" "$srv/ro" ||
 	{ echo "FAIL: remount read-only"; exit 1; }
-MNT=$mnt SRV=$srv python3 - <<'PY' || fails=$((fails + 1))
+MNT=$mnt SRV=$srv PYTHONPATH=$here python3 - <<'PY' || fails=$((fails + 1))
 import errno, os, sys
+import mt
+from mt import check, name, err_of
 mnt, srv = os.environ['MNT'], os.environ['SRV']
-fails = 0
-def check(ok, what):
-    global fails
-    print(('ok: ' if ok else 'FAIL: ') + what)
-    sys.stdout.flush()
-    if not ok:
-        fails += 1
-def name(e):
-    return errno.errorcode.get(e, str(e)) if e else 'no error'
-def err_of(call):
-    try:
-        call()
-    except OSError as e:
-        return e.errno
-    return None
 R = mnt + '/ro'
 for what, call in (
         ('create', lambda: os.close(os.open(R + '/new', os.O_WRONLY | os.O_CREAT, 0o644))),
@@ -135,7 +115,7 @@ for what, call in (
     check(e == errno.EROFS, '%s on a read-only server file system: %s (EROFS)' % (what, name(e)))
 check(open(R + '/old').read() == 'keep\n', 'reading still works')
 check(sorted(os.listdir(R)) == ['old', 'sub'], 'nothing was changed: %s' % sorted(os.listdir(R)))
-sys.exit(1 if fails else 0)
+mt.done()
 PY
 srvns mount -o remount,bind,rw "$srv/ro" "$srv/ro" ||
 	{ echo "FAIL: remount read-write"; exit 1; }
