@@ -29,15 +29,11 @@ PY
 proxy_start 1
 mount_sftp "$srv" -o "$proxy_opts,max_conns=2" || { fail "mount"; finish; }
 
-MNT=$mnt SRV=$srv CTL=$work/ctl python3 - <<'PY' || fails=$((fails + 1))
+MNT=$mnt SRV=$srv CTL=$work/ctl PYTHONPATH=$here python3 - <<'PY' || fails=$((fails + 1))
 import os, socket, subprocess, sys, threading, time
 mnt, srv, ctlpath = os.environ['MNT'], os.environ['SRV'], os.environ['CTL']
-bad = 0
-def check(cond, what):
-    global bad
-    print(('ok: ' if cond else 'FAIL: ') + what); sys.stdout.flush()
-    if not cond:
-        bad += 1
+import mt
+from mt import check
 def ctl(cmd):
     s = socket.socket(socket.AF_UNIX); s.connect(ctlpath)
     s.sendall((cmd + '\n').encode()); r = s.recv(200).decode(); s.close()
@@ -206,7 +202,7 @@ used = cpu(daemon) - c0
 check(used < (2 if vg else 0.5), 'CPU used in the %d s after the hang-up: %.2f s' % (4 if vg else 2, used))
 check(len(sessions()) == 2, 'the primary connection is back')
 check(open(mnt + '/big4', 'rb').read() == server('big4'), 'reads work after it')
-sys.exit(1 if bad else 0)
+mt.done()
 PY
 unmount_sftp || fail "unmount"
 for _ in $(seq 1 100); do kill -0 "$daemon" 2>/dev/null || break; sleep 0.1; done

@@ -68,15 +68,11 @@ mktree "$srv/a" 1 6
 mktree "$srv/b" 1 4
 chattr +i "$srv/a/d1/f2.txt" "$srv/b/d1/f2.txt"
 mount_sftp "$srv" || { fail "mount"; finish; }
-MNT=$mnt python3 - <<'PY' || fails=$((fails + 1))
+MNT=$mnt PYTHONPATH=$here python3 - <<'PY' || fails=$((fails + 1))
 import errno, os, sys
 mnt = os.environ['MNT']
-bad = 0
-def check(cond, what):
-    global bad
-    print(('ok: ' if cond else 'FAIL: ') + what)
-    if not cond:
-        bad += 1
+import mt
+from mt import check
 def unlink_err(p):
     try:
         os.unlink(p)
@@ -113,7 +109,7 @@ except OSError as x:
 check(r in (errno.EPERM, errno.EACCES), 'rmdir of the directory reports the refusal: %s' % errno.errorcode.get(r, r))
 check(sorted(os.listdir(d)) == ['f2.txt', 'f3.txt', 'f4.txt'],
       'left in it: %s' % sorted(os.listdir(d)))
-sys.exit(1 if bad else 0)
+mt.done()
 PY
 unmount_sftp || fail "unmount"
 [ -e "$srv/a/d1/f2.txt" ] && [ -e "$srv/a/d1/f4.txt" ] && [ ! -e "$srv/a/d1/f1.txt" ] &&
