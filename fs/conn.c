@@ -585,6 +585,7 @@ static struct op *take_queue(struct conn *c)
 
 void conn_park(struct conn *c, struct op *op)
 {
+	op_unhold(op); /* (what it held parks after it) */
 	op->parked = 1;
 	op->next = c->parked;
 	c->parked = op;
@@ -852,6 +853,13 @@ static void *io_thread(void *arg)
 		struct op *q = take_queue(c), *nx;
 		int rc = 0, dirs, timeout, resumed;
 
+		if (!c->hold && c->held) { /* (op_unhold): before the new */
+			*c->held_tail = q;
+			q = c->held;
+			c->held = NULL;
+			c->held_tail = &c->held;
+		}
+
 		for (; q; q = nx) {
 			nx = q->next;
 			q->born_ms = now_ms();
@@ -897,7 +905,7 @@ static void *io_thread(void *arg)
 					    * connection's writes or reads
 					    * end meanwhile) */
 			timeout = 2;
-		if (resumed)
+		if (resumed || (!c->hold && c->held))
 			timeout = 0;
 		if (c->dead) {
 			int64_t wait = c->next_try_ms - now_ms();
@@ -932,6 +940,7 @@ int conn_start(struct conn *c)
 	pthread_mutex_init(&c->qlock, NULL);
 	c->qhead = NULL;
 	c->qtail = &c->qhead;
+	c->held_tail = &c->held;
 	libssh2_session_set_blocking(c->s, 0);
 	/* the extra channels for striped writes open in the background
 	 * (a few round trips each, and the server starts a process for
@@ -975,6 +984,7 @@ int conn_start_secondaries(struct conn *p)
 		}
 		pthread_mutex_init(&c->qlock, NULL);
 		c->qtail = &c->qhead;
+		c->held_tail = &c->held;
 		if (pthread_create(&c->thread, NULL, io_thread, c)) {
 			free(c->home);
 			close(c->wakefd);
@@ -1024,6 +1034,13 @@ void conn_stop(struct conn *c)
 	{
 		struct op *op, *nx;
 
+		c->hold = NULL; /* (dead: everything parks, in order) */
+		for (op = c->held; op; op = nx) {
+			nx = op->next;
+			op_start(c, op);
+		}
+		c->held = NULL;
+		c->held_tail = &c->held;
 		for (op = take_queue(c); op; op = nx) {
 			nx = op->next;
 			op_start(c, op);

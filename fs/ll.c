@@ -282,6 +282,40 @@ static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	submit(op);
 }
 
+/*
+ * Write-behind answered here, as soon as the data is copied: the I/O
+ * thread encodes, seals and sends it while the kernel already passes the
+ * next write, so the writer does not wait for the encryption (the two
+ * threads work at once).  Within ops.c's write-behind caps (counted here
+ * until the op is freed); not after a write of the handle failed (that
+ * error comes first).  A failure after this answer is latched on the
+ * handle and returned by the next write, flush, fsync or close, as for
+ * every write-behind.
+ */
+static int write_early(struct conn *c, struct op *op)
+{
+	struct fh *fh = op->fh;
+	uint64_t n = op->size;
+
+	if (!n || __atomic_load_n(&fh->wb_err, __ATOMIC_RELAXED))
+		return 0;
+	if (__atomic_add_fetch(&fh->wq_bytes, n, __ATOMIC_RELAXED) >
+	    WB_HANDLE_MAX(c)) {
+		__atomic_sub_fetch(&fh->wq_bytes, n, __ATOMIC_RELAXED);
+		return 0;
+	}
+	if (__atomic_add_fetch(&c->wq_total, n, __ATOMIC_RELAXED) >
+	    WB_MOUNT_MAX(c)) {
+		__atomic_sub_fetch(&c->wq_total, n, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&fh->wq_bytes, n, __ATOMIC_RELAXED);
+		return 0;
+	}
+	op->wq = c;
+	op->stage = 1; /* answered: what start_write does for write-behind */
+	op_reply_write(op, op->size);
+	return 1;
+}
+
 static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		     size_t size, off_t off, struct fuse_file_info *fi)
 {
@@ -299,6 +333,7 @@ static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	op->fh = fh_of(fi);
 	op->size = size;
 	op->off = off;
+	write_early(op->fh->c ? op->fh->c : conn_of(req), op);
 	submit(op);
 }
 

@@ -21,14 +21,6 @@
 
 #include "sftpmnt.h"
 
-/* Write-behind: a WRITE is acknowledged to the application as soon as it
- * is queued, while the handle has no more than writeback= (32 MiB; 0:
- * none) unacknowledged, and the connection no more than 128 MiB (or
- * writeback=, if more). */
-#define WB_HANDLE_MAX(c) ((c)->o->writeback_max) /* writeback= (32 MiB) */
-#define WB_MOUNT_MAX(c)                                                     \
-	((c)->o->writeback_max > (128u << 20) ? (c)->o->writeback_max       \
-					      : (uint64_t)(128u << 20))
 /* Names per READDIR reply are bounded by the codec (SFTP_NAMES_MAX). */
 
 /*
@@ -56,6 +48,12 @@ static int op_errmap(const struct op *op, const uint8_t *body, size_t n);
 
 void op_reply_err(struct op *op, int err)
 {
+	/* a write the application was told had worked (write-behind) and
+	 * that fails after all, on any path: the next write, flush, fsync
+	 * or close of the handle returns the error */
+	if (op->replied && op->kind == OP_WRITE && op->stage == 1 && err &&
+	    op->fh && !op->fh->wb_err)
+		op->fh->wb_err = err;
 	REPLY(op, fuse_reply_err(op->req, err));
 }
 
@@ -200,6 +198,17 @@ void op_free(struct op *op)
 		__atomic_sub_fetch(&op->c->nbig, 1, __ATOMIC_RELAXED);
 	if (op->gated && op->fh)
 		itable_gate(op->c->it, op->fh->ino, -1);
+	op_unhold(op);
+	if (op->wq) { /* answered by ll.c: out of its count now */
+		struct fh *fh = op->fh;
+
+		__atomic_sub_fetch(&op->wq->wq_total, op->size,
+				   __ATOMIC_RELAXED);
+		op->wq = NULL;
+		if (__atomic_sub_fetch(&fh->wq_bytes, op->size,
+				       __ATOMIC_RELAXED) == 0)
+			op_wb_settled(fh); /* a flush waiting for it */
+	}
 	free(op->name);
 	free(op->name2);
 	free(op->path);
@@ -525,12 +534,19 @@ static void open_unlink(struct fh *fh)
 }
 
 /* An open handle of ino with writes the server has not acknowledged. */
+/* Writes of the handle not yet acknowledged by the server, or answered
+ * by ll.c and not yet sent. */
+static int fh_writing(struct fh *fh)
+{
+	return fh->wb_bytes || __atomic_load_n(&fh->wq_bytes, __ATOMIC_RELAXED);
+}
+
 static struct fh *open_writing(struct conn *c, uint64_t ino)
 {
 	struct fh *fh;
 
 	for (fh = c->open_files; fh; fh = fh->onext)
-		if (fh->ino == ino && !fh->pf && !fh->stale && fh->wb_bytes)
+		if (fh->ino == ino && !fh->pf && !fh->stale && fh_writing(fh))
 			return fh;
 	return NULL;
 }
@@ -1903,10 +1919,12 @@ static int start_write(struct op *op)
 				fh->main_end = at + len;
 		}
 		if (rc) {
-			if (op->pending == 0 && op->stage == 0 &&
-			    op->wb_counted) {
-				wb_uncount(op); /* nothing went out */
-				fh->battr_ok = 0;
+			op_unhold(op);
+			if (op->pending == 0 && op->wb_counted) {
+				/* nothing went out: the error to its writer,
+				 * or latched if it was answered already */
+				op_give_up(op, -rc);
+				return 1;
 			}
 			return rc;
 		}
@@ -1920,6 +1938,7 @@ static int start_write(struct op *op)
 		op_reply_write(op, op->size);
 		op->stage = 1;
 	}
+	op_unhold(op); /* sent: what came after it may go */
 	return 0;
 }
 
@@ -1980,7 +1999,7 @@ static int wait_writes(struct op *op)
 {
 	struct fh *fh = op->fh;
 
-	if (fh->wb_bytes == 0)
+	if (!fh_writing(fh))
 		return 0;
 	op->next = fh->wb_waiters;
 	fh->wb_waiters = op;
@@ -2008,7 +2027,7 @@ void op_wb_settled(struct fh *fh)
 {
 	struct op *w = fh->wb_waiters, *nx;
 
-	if (fh->wb_bytes != 0 || !w)
+	if (!w || fh_writing(fh))
 		return;
 	fh->wb_waiters = NULL;
 	for (; w; w = nx) {
@@ -2104,6 +2123,23 @@ void op_lost(struct op *op)
 	}
 	op->replays++;
 	requeue(op);
+}
+
+/*
+ * A write answered by ll.c before it was sent (write_early) holds the
+ * connection from op_start until it is sent: should it wait on the way
+ * (a reopen, the stripes' opens, a read of the file on a secondary), the
+ * ops that came after it wait too (c->held, started again by the I/O
+ * thread once it is sent, parked or gone), so that nothing its writer
+ * did next (a chmod, a stat, a read, a truncate) reaches the server
+ * before it.  Sent at once, as it nearly always is, it held nothing.
+ */
+void op_unhold(struct op *op)
+{
+	struct conn *c = op->c;
+
+	if (c && c->hold == op)
+		c->hold = NULL;
 }
 
 /* Forget what op began on a dead connection; op_start redoes it from the
@@ -2465,6 +2501,14 @@ void op_start(struct conn *c, struct op *op)
 	op->c = c;
 	op->parked = 0;
 	active_link(op);
+	if (c->hold && c->hold != op) { /* after a write that waits: later */
+		op->next = NULL;
+		*c->held_tail = op;
+		c->held_tail = &op->next;
+		return;
+	}
+	if (op->wq) /* until it is sent (start_write) */
+		c->hold = op;
 	if (op->kind == OP_RELEASE && fh) { /* no set-behind through it now */
 		itable_clear_bfh(c->it, fh->ino, fh);
 		open_unlink(fh);

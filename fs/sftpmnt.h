@@ -202,6 +202,9 @@ struct fh {
 	 * error, reported by the next write/flush/fsync/release */
 	uint64_t wb_bytes;
 	int wb_err;
+	/* writes answered by ll.c as they were copied (write_early), until
+	 * their op is freed: written by both threads (atomic) */
+	uint64_t wq_bytes;
 	struct op *wb_waiters; /* flush/fsync/release waiting for acks */
 	int refs;	       /* requests in flight holding the handle */
 	int released;
@@ -331,6 +334,8 @@ struct op {
 	struct op *anext, **aprev; /* conn->active */
 	int ubehind;	 /* an unlink answered as it went out (ubehind.c) */
 	int early;	 /* a getattr answered from fh->fattr, checked behind */
+	struct conn *wq; /* a write answered by ll.c, counted in fh->wq_bytes
+			  * and in this connection's wq_total */
 	int big;	 /* an open routed as a large read (route_open) */
 	int gated;	 /* a read counted in its inode's rgate */
 	uint64_t wgen_at; /* a getattr's inode write generation when sent */
@@ -343,6 +348,15 @@ struct pfset;
 
 #define XCH_MAX 9 /* extra SFTP channels (OpenSSH allows 10 sessions) */
 #define CONN_MAX 8 /* max_conns */
+
+/* Write-behind: a WRITE is acknowledged to the application as soon as it
+ * is queued (ll.c write_early: as it is copied), while the handle has no
+ * more than writeback= (32 MiB; 0: none) unacknowledged, and the
+ * connection no more than 128 MiB (or writeback=, if more). */
+#define WB_HANDLE_MAX(c) ((c)->o->writeback_max) /* writeback= (32 MiB) */
+#define WB_MOUNT_MAX(c)                                                     \
+	((c)->o->writeback_max > (128u << 20) ? (c)->o->writeback_max       \
+					      : (uint64_t)(128u << 20))
 
 struct conn {
 	struct opts *o;
@@ -363,6 +377,10 @@ struct conn {
 	char *home; /* the remote root, absolute */
 	uint32_t gen;	      /* +1 per (re)connect */
 	struct op *parked;    /* ops waiting for the link to come back */
+	struct op *hold;      /* a write answered before it was sent, that
+			       * waits on its way: ops started after it wait
+			       * in held (op_unhold, ops.c) */
+	struct op *held, **held_tail;
 	int64_t next_try_ms;  /* next reconnect attempt */
 	int backoff_ms;
 	int ka_sent;	      /* a keepalive went out during this silence */
@@ -381,6 +399,7 @@ struct conn {
 	/* memory of all handles: read-ahead cached or in flight, written
 	 * bytes not yet acknowledged (each capped per mount too) */
 	uint64_t ra_total, wb_total;
+	uint64_t wq_total; /* fh->wq_bytes of all handles (atomic) */
 	struct dcache *dc;    /* NULL: listings are not kept */
 	int dc_bg;	      /* background listings in progress */
 	struct fh *da_bg;     /* (their handles) */
@@ -467,6 +486,7 @@ char *path_join(const char *dir, const char *name);
 void op_reply_sftp(void *arg, int err, const uint8_t *body, size_t n);
 void op_forget_reply(void *arg, int err, const uint8_t *body, size_t n);
 void op_wb_settled(struct fh *fh);
+void op_unhold(struct op *op);
 
 /* stripe.c */
 struct stripes;

@@ -57,6 +57,25 @@ except OSError as e:
     err = err or e.errno
 check(err == errno.ENOSPC, 'writing 2 MiB to a 1 MiB disk: %s (ENOSPC)' % name(err))
 
+# the same with large writes and no fsync: each write is answered as it
+# is copied (write_early), before the server saw it; the refusals that
+# come later must still reach the program, at a write or at close
+os.unlink(mnt + '/full/big')
+fd = os.open(mnt + '/full/big', os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+err, wrote = None, 0
+try:
+    for _ in range(4):
+        wrote += os.write(fd, b'y' * (1 << 20))
+except OSError as e:
+    err = e.errno
+try:
+    os.close(fd)
+except OSError as e:
+    err = err or e.errno
+check(err == errno.ENOSPC,
+      'writing 4 x 1 MiB to a 1 MiB disk, then close: %s (ENOSPC), %d answered'
+      % (name(err), wrote))
+
 # space again: the mount works, and a new file is whole
 os.unlink(mnt + '/full/big')
 data = os.urandom(100000)

@@ -92,6 +92,28 @@ check(os.fstat(r).st_size == 55 * MiB, 'size after a truncate and a write past a
 os.close(w)
 os.close(r)
 check(open(srv + '/' + name, 'rb').read() == bytes(data), 'the server has the exact bytes')
+# what cp -a does after its last write: mode, times, fstat at once.  The
+# writes were answered as they were copied (before they were sent), and
+# past 2 MiB a fresh handle's writes wait for its stripes' channels to
+# open (a round trip): whatever comes after them must wait too, or the
+# server takes the times first and a write then moves them to now (and
+# fstat gives the kernel a size from before the writes)
+for k in range(3):
+    p = 'cpa%d-%d' % (want, k)
+    blob = os.urandom(3 * MiB + 4321)
+    fd = os.open(mnt + '/' + p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.write(fd, blob)
+    os.fchmod(fd, 0o640)
+    os.utime(fd, (1500000000, 1500000000))
+    st = os.fstat(fd)
+    os.close(fd)
+    sst = os.stat(srv + '/' + p)
+    check(st.st_size == len(blob) and sst.st_size == len(blob) and
+          int(sst.st_mtime) == 1500000000 and sst.st_mode & 0o777 == 0o640 and
+          open(srv + '/' + p, 'rb').read() == blob,
+          'write 3 MiB, chmod, utime, fstat at once: size %d/%d on the server, '
+          'mtime %d, mode %o (want %d, 1500000000, 640)'
+          % (st.st_size, sst.st_size, sst.st_mtime, sst.st_mode & 0o777, len(blob)))
 sys.exit(1 if fails else 0)
 PY
 	local rc=$?
