@@ -69,8 +69,8 @@ static void usage(FILE *f)
 		"nomap=error|ignore\n"
 		"    uid=N gid=N umask=OCTAL\n"
 		"    follow_symlinks transform_symlinks contain_symlinks\n"
-		"    ProxyJump=[user@]host[:port]  reach the host through "
-		"another (ssh -J)\n"
+		"    ProxyJump=[user@]host[:port][\\,...]  reach the host "
+		"through jump hosts (ssh -J)\n"
 		"    mount-only words (_netdev noauto user users nofail auto "
 		"rw x-systemd.*) are accepted and ignored\n");
 }
@@ -343,21 +343,37 @@ static int opt_one(struct opts *o, char *w)
 	}
 	return 0;
 unknown:
-	fprintf(stderr, "sftpmnt: unknown option '%s' (see sftpmnt -h)\n", w);
+	fprintf(stderr, "sftpmnt: unknown option '%s' (see sftpmnt -h%s)\n", w,
+		o->proxy_jump && !v ? "; a comma inside ProxyJump= is "
+				      "written \\,"
+				    : "");
 	return -1;
 #undef IS
 }
 
+/* A comma-separated -o list.  "\," is a comma inside a value and "\\" a
+ * backslash, as libfuse's option parser has it (sshfs users write
+ * ProxyJump=a\,b so). */
 static int opt_list(struct opts *o, const char *list)
 {
-	char *copy = strdup(list), *save, *w;
+	char *copy = malloc(strlen(list) + 1), *w;
+	const char *p = list;
 	int rc = 0;
 
 	if (!copy)
 		return -1;
-	for (w = strtok_r(copy, ",", &save); w && !rc;
-	     w = strtok_r(NULL, ",", &save))
-		rc = opt_one(o, w);
+	while (*p && !rc) {
+		for (w = copy; *p && *p != ','; p++) {
+			if (*p == '\\' && (p[1] == ',' || p[1] == '\\'))
+				p++;
+			*w++ = *p;
+		}
+		*w = '\0';
+		if (*p)
+			p++;
+		if (*copy)
+			rc = opt_one(o, copy);
+	}
 	free(copy);
 	return rc;
 }
@@ -468,32 +484,21 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-/* ProxyJump=[user@]host[:port]: the jump host's options.  Its own
- * ssh_config block applies first; what that leaves unset comes from the
- * mount's options (known_hosts, keys, agent, host key policy, timeouts),
- * so one set of credentials serves both hops. */
-static int jump_opts(struct opts *o)
-{
-	struct opts *j;
-	char *spec, *at, *colon;
-	int i;
+/* Jump hosts in one chain, counting those that the hosts' own ssh_config
+ * blocks add: a bound on a ProxyJump loop in ssh_config (Host a ...
+ * ProxyJump b, Host b ... ProxyJump a), which ssh only stops when it runs
+ * out of processes.  (OpenSSH has no limit; 8 is well beyond any real
+ * bastion chain.) */
+#define JUMP_HOPS_MAX 8
 
-	if (!o->proxy_jump || !strcasecmp(o->proxy_jump, "none"))
-		return 0;
-	if (strchr(o->proxy_jump, ',')) {
-		fprintf(stderr, "sftpmnt: ProxyJump=%s: one jump host only\n",
-			o->proxy_jump);
+/* One hop, [user@]host[:port] (host may be [v6addr]), into j; 0, or -1
+ * after a message naming the whole list. */
+static int jump_parse_hop(struct opts *j, const char *hop, const char *list)
+{
+	char *spec = strdup(hop), *at, *colon;
+
+	if (!spec)
 		return -1;
-	}
-	if (!(j = calloc(1, sizeof(*j))) || !(spec = strdup(o->proxy_jump))) {
-		free(j);
-		return -1;
-	}
-	o->jump = j;
-	j->port = 22;
-	j->strict_hostkey = j->connect_timeout = j->alive_interval = -1;
-	j->alive_count = j->identities_only = j->compression = -1;
-	j->config = o->config;
 	at = strrchr(spec, '@');
 	if (at) {
 		*at = '\0';
@@ -507,8 +512,9 @@ static int jump_opts(struct opts *o)
 		long port = strtol(colon + 1, &end, 10);
 
 		if (*end || port <= 0 || port > 65535) {
-			fprintf(stderr, "sftpmnt: ProxyJump=%s: bad port\n",
-				o->proxy_jump);
+			fprintf(stderr, "sftpmnt: ProxyJump=%s: bad port in "
+					"%s\n",
+				list, hop);
 			free(spec);
 			return -1;
 		}
@@ -517,9 +523,59 @@ static int jump_opts(struct opts *o)
 		j->port_set = 1;
 	}
 	free(spec);
-	if (!j->host || !*j->host || (at && !j->user)) {
+	if (!j->host || !*j->host || (at && (!j->user || !*j->user))) {
 		fprintf(stderr, "sftpmnt: ProxyJump=%s: expected "
-				"[user@]host[:port]\n",
+				"[user@]host[:port]%s%s%s\n",
+			list, *hop ? " for '" : " (an empty hop)",
+			*hop ? hop : "", *hop ? "'" : "");
+		return -1;
+	}
+	return 0;
+}
+
+/* ProxyJump=hop[,hop...] as ssh -J reads it: the last hop is the one
+ * that reaches o's host, and it is itself reached through the hops
+ * before it.  So o->jump is the last hop, whose proxy_jump is the rest
+ * of the list and whose jump is built the same way, down to the first
+ * hop, which connects by TCP.  Each hop's own ssh_config block applies
+ * first (a hop that ends the list may bring a ProxyJump of its own from
+ * there, as with ssh); what that leaves unset comes from the next hop's
+ * options, so the mount's known_hosts, keys, agent, host key policy and
+ * timeouts serve every hop.  depth: hops made so far below the mount. */
+static int jump_opts(struct opts *o, int depth)
+{
+	struct opts *j;
+	const char *hop;
+	char *last;
+	int i;
+
+	if (!o->proxy_jump || !strcasecmp(o->proxy_jump, "none"))
+		return 0;
+	if (depth == JUMP_HOPS_MAX) {
+		fprintf(stderr, "sftpmnt: ProxyJump: more than %d jump hosts "
+				"(a loop of ProxyJump lines in ssh_config?)\n",
+			JUMP_HOPS_MAX);
+		return -1;
+	}
+	if (!(j = calloc(1, sizeof(*j))))
+		return -1;
+	o->jump = j;
+	j->port = 22;
+	j->strict_hostkey = j->connect_timeout = j->alive_interval = -1;
+	j->alive_count = j->identities_only = j->compression = -1;
+	j->config = o->config;
+	last = strrchr(o->proxy_jump, ',');
+	hop = last ? last + 1 : o->proxy_jump;
+	if (jump_parse_hop(j, hop, o->proxy_jump))
+		return -1;
+	/* the hops before it, set before its ssh_config block is read so
+	 * that they win over a ProxyJump there (ssh -J does the same) */
+	if (last && !(j->proxy_jump = strndup(o->proxy_jump,
+					      (size_t)(last - o->proxy_jump))))
+		return -1;
+	if (j->proxy_jump && (!*j->proxy_jump ||
+			      j->proxy_jump[strlen(j->proxy_jump) - 1] == ',')) {
+		fprintf(stderr, "sftpmnt: ProxyJump=%s: an empty hop\n",
 			o->proxy_jump);
 		return -1;
 	}
@@ -542,14 +598,16 @@ static int jump_opts(struct opts *o)
 		j->connect_timeout = o->connect_timeout;
 	if (j->alive_interval < 0)
 		j->alive_interval = o->alive_interval;
-	return default_opts(j);
+	if (default_opts(j))
+		return -1;
+	return jump_opts(j, depth + 1);
 }
 
 static int finish_opts(struct opts *o)
 {
 	if (read_config(o) || default_opts(o))
 		return -1;
-	return jump_opts(o);
+	return jump_opts(o, 0);
 }
 
 int main(int argc, char **argv)
