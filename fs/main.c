@@ -538,7 +538,7 @@ static int jump_parse_hop(struct opts *j, const char *hop, const char *list)
  * before it.  So o->jump is the last hop, whose proxy_jump is the rest
  * of the list and whose jump is built the same way, down to the first
  * hop, which connects by TCP.  Each hop's own ssh_config block applies
- * first (a hop that ends the list may bring a ProxyJump of its own from
+ * first (the first hop of the list may bring a ProxyJump of its own from
  * there, as with ssh); what that leaves unset comes from the next hop's
  * options, so the mount's known_hosts, keys, agent, host key policy and
  * timeouts serve every hop.  depth: hops made so far below the mount. */
