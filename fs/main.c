@@ -30,6 +30,8 @@ static void usage(FILE *f)
 		"  -f                  stay in the foreground\n"
 		"  -d                  debug output (implies -f)\n"
 		"  -s                  accepted for sshfs compatibility\n"
+		"  -p PORT, -C         as -o port=PORT, -o Compression=yes "
+		"(sshfs, ssh)\n"
 		"  -F FILE             ssh_config file (default ~/.ssh/config, "
 		"/etc/ssh/ssh_config)\n"
 		"  -o opt,...          options:\n"
@@ -71,6 +73,8 @@ static void usage(FILE *f)
 		"    follow_symlinks transform_symlinks contain_symlinks\n"
 		"    ProxyJump=[user@]host[:port][\\,...]  reach the host "
 		"through jump hosts (ssh -J)\n"
+		"    sshfs_sync no_readahead (as writeback=0, readahead=128K); "
+		"other sshfs words (dcache_*...) accepted\n"
 		"    mount-only words (_netdev noauto user users nofail auto "
 		"rw x-systemd.*) are accepted and ignored\n");
 }
@@ -106,6 +110,28 @@ static int set_str(char **dst, const char *v)
 	free(*dst);
 	*dst = strdup(v);
 	return *dst ? 0 : -1;
+}
+
+/* The smallest read-ahead window (readahead=, no_readahead). */
+#define READAHEAD_MIN (128u << 10)
+
+/* ssh options that sshfs hands to ssh(1) and that say nothing to a
+ * client without ssh(1)'s processes, terminals or forwardings: accepted
+ * so that an sshfs fstab line mounts, and ignored. */
+static int ssh_ignored(const char *name)
+{
+	static const char *const names[] = {
+		"LogLevel",	  "ControlMaster", "ControlPath",
+		"ControlPersist", "ForwardAgent",  "ForwardX11",
+		"RequestTTY",	  "VisualHostKey", "ClearAllForwardings",
+		"TCPKeepAlive",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcasecmp(name, names[i]))
+			return 1;
+	return 0;
 }
 
 /* One -o word.  0, or -1 with a message printed. */
@@ -150,10 +176,21 @@ static int opt_one(struct opts *o, char *w)
 
 			snprintf(o->kopts + l, sizeof(o->kopts) - l, "%s%s",
 				 l ? "," : "", w);
+		} else if (IS("sshfs_sync")) {
+			o->writeback_max = 0; /* every write after the server */
+		} else if (IS("no_readahead")) {
+			o->readahead_max = READAHEAD_MIN;
 		} else if (IS("delay_connect") || IS("no_check_root") ||
-			   IS("remount"))
-			; /* sshfs options with nothing to do here (and
-			   * remount: a FUSE mount keeps its options) */
+			   IS("remount") || IS("sync_readdir") ||
+			   IS("sshfs_debug") || IS("disable_hardlink") ||
+			   IS("auto_cache"))
+			; /* sshfs options with nothing to do here: remount
+			   * (a FUSE mount keeps its options), sync_readdir
+			   * (listings are always complete), sshfs_debug (its
+			   * SFTP trace; -d is ours), disable_hardlink (links
+			   * work or fail as the server says), auto_cache (the
+			   * page cache is dropped at open unless
+			   * kernel_cache) */
 		else if (IS("_netdev") || IS("noauto") || IS("auto") ||
 			 IS("user") || IS("users") || IS("nofail") ||
 			 IS("rw") || IS("defaults") || IS("nouser") ||
@@ -220,7 +257,8 @@ static int opt_one(struct opts *o, char *w)
 	} else if (IS("cache")) {
 		o->cache = strcasecmp(v, "no") != 0;
 	} else if (IS("cache_timeout") || IS("cache_dir_timeout") ||
-		   IS("cache_stat_timeout")) {
+		   IS("cache_stat_timeout") || IS("dcache_timeout") ||
+		   IS("dcache_dir_timeout") || IS("dcache_stat_timeout")) {
 		o->cache_timeout = atof(v);
 	} else if (IS("attr_timeout") || IS("entry_timeout") ||
 		   IS("negative_timeout")) {
@@ -281,7 +319,7 @@ static int opt_one(struct opts *o, char *w)
 		int ra = IS("readahead");
 
 		if (parse_size(v, &n) || n > (1ULL << 30) ||
-		    (ra && n < (128u << 10))) {
+		    (ra && n < READAHEAD_MIN)) {
 			fprintf(stderr, "sftpmnt: %s=%s: give bytes (K, M, G) "
 					"from %s to 1G\n",
 				w, v, ra ? "128K" : "0");
@@ -332,8 +370,15 @@ static int opt_one(struct opts *o, char *w)
 	} else if (IS("dir_cache")) {
 		if (!strcasecmp(v, "no"))
 			o->cache_timeout = 0;
-	} else if (IS("cache_link_timeout")) {
-		; /* links are read from the server every time */
+	} else if (IS("cache_link_timeout") || IS("dcache_link_timeout") ||
+		   IS("dcache_max_size") || IS("dcache_clean_interval") ||
+		   IS("dcache_min_clean_interval") || ssh_ignored(w)) {
+		; /* links are read from the server every time; the other
+		   * sshfs cache knobs have no counterpart (dcache.c has
+		   * its own caps); ssh_ignored: see there */
+	} else if (IS("BatchMode")) {
+		if (!strcasecmp(v, "yes"))
+			askpass_stop(); /* no passphrase is asked for */
 	} else if (IS("workaround")) {
 		; /* sshfs's server bug workarounds: none needed here */
 	} else if (IS("fsname")) {
@@ -661,6 +706,14 @@ int main(int argc, char **argv)
 			o.debug = o.foreground = 1;
 		} else if (!strcmp(a, "-s")) {
 			o.single = 1;
+		} else if (!strcmp(a, "-C")) {
+			o.compression = 1; /* sshfs -C, ssh -C */
+		} else if (!strcmp(a, "-p") && i + 1 < argc) {
+			char port[32]; /* sshfs -p PORT, as -o port= */
+
+			snprintf(port, sizeof(port), "port=%s", argv[++i]);
+			if (opt_one(&o, port))
+				EXIT(2);
 		} else if (!strcmp(a, "-F") && i + 1 < argc) {
 			o.config = argv[++i];
 		} else if (!strcmp(a, "-o") && i + 1 < argc) {
