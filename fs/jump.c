@@ -9,6 +9,11 @@
  * The pump ends, and closes everything it owns, when either side ends:
  * the daemon closes its end (unmount, reconnect) or the jump host's
  * channel or connection goes (the daemon then reads EOF and reconnects).
+ *
+ * Several hops (ProxyJump=a,b as ssh -J a,b): one such pump per hop,
+ * each hop's session running over the previous hop's socketpair instead
+ * of TCP (hop_open); main.c builds the chain of options, at most
+ * JUMP_HOPS_MAX long.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -235,14 +240,37 @@ int jump_start(void)
 	return rc;
 }
 
-int jump_open(const struct opts *j, const char *host, int port, char *err,
-	      size_t errlen)
+/* "ProxyJump HOST" for a single jump host (as before hops could chain),
+ * "ProxyJump hop N of M (user@host:port)" in a chain, where the same host
+ * may well appear twice. */
+static void hop_name(const struct opts *j, int n, int hops, char *out,
+		     size_t len)
+{
+	if (hops == 1)
+		snprintf(out, len, "ProxyJump %s", j->host);
+	else
+		snprintf(out, len, "ProxyJump hop %d of %d (%s@%s:%d)", n,
+			 hops, j->user, j->host, j->port);
+}
+
+/* Hop n (1: the first, reached by TCP) of hops, whose options are j: its
+ * own transport is hop n-1's channel when there is one, so a chain is
+ * built from the first hop on, each hop's session inside the previous
+ * hop's channel and each with its own pump.  When any hop ends, its pump
+ * closes both its sides and the ends travel along the chain both ways:
+ * the next hop's session reads EOF, the previous hop's pump reads EOF on
+ * its socketpair.  The daemon then sees EOF and reconnects, which builds
+ * a whole new chain.  A failure is reported by the hop it happened at;
+ * the hops above pass its message on. */
+static int hop_open(const struct opts *j, int n, int hops, const char *host,
+		    int port, char *err, size_t errlen)
 {
 	struct pump *p = calloc(1, sizeof(*p));
-	char sub[768];
+	char sub[768], name[384];
 	char *msg;
 	int sv[2] = { -1, -1 };
 
+	hop_name(j, n, hops, name, sizeof(name));
 	if (!p) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -254,10 +282,19 @@ int jump_open(const struct opts *j, const char *host, int port, char *err,
 		free(p);
 		return -1;
 	}
-	p->tcp = tcp_connect(j->host, j->port, j->connect_timeout, sub,
-			     sizeof(sub));
-	if (p->tcp < 0)
-		goto fail_sub;
+	if (j->jump) {
+		p->tcp = hop_open(j->jump, n - 1, hops, j->host, j->port, err,
+				  errlen);
+		if (p->tcp < 0) {
+			pump_free(p); /* err names the hop that failed */
+			return -1;
+		}
+	} else {
+		p->tcp = tcp_connect(j->host, j->port, j->connect_timeout, sub,
+				     sizeof(sub));
+		if (p->tcp < 0)
+			goto fail_sub;
+	}
 	p->s = ssh_start(j, p->tcp, sub, sizeof(sub));
 	if (!p->s)
 		goto fail_sub;
@@ -265,9 +302,8 @@ int jump_open(const struct opts *j, const char *host, int port, char *err,
 						0);
 	if (!p->ch) {
 		libssh2_session_last_error(p->s, &msg, NULL, 0);
-		snprintf(err, errlen,
-			 "ProxyJump %s@%s port %d cannot reach %s port %d: %s",
-			 j->user, j->host, j->port, host, port, msg);
+		snprintf(err, errlen, "%s: cannot reach %s port %d: %s", name,
+			 host, port, msg);
 		goto fail;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
@@ -290,16 +326,27 @@ int jump_open(const struct opts *j, const char *host, int port, char *err,
 		if (!forked)
 			early = p->next;
 		pthread_mutex_unlock(&lock);
-		snprintf(err, errlen, "cannot start the jump thread");
+		snprintf(err, errlen, "%s: cannot start the jump thread", name);
 		goto fail;
 	}
 	pthread_mutex_unlock(&lock);
 	return sv[0];
 fail_sub:
-	snprintf(err, errlen, "ProxyJump %s: %s", j->host, sub);
+	snprintf(err, errlen, "%s: %s", name, sub);
 fail:
 	if (sv[0] >= 0)
 		close(sv[0]);
 	pump_free(p);
 	return -1;
+}
+
+int jump_open(const struct opts *j, const char *host, int port, char *err,
+	      size_t errlen)
+{
+	const struct opts *h;
+	int hops = 0;
+
+	for (h = j; h; h = h->jump)
+		hops++;
+	return hop_open(j, hops, hops, host, port, err, errlen);
 }

@@ -30,6 +30,8 @@ static void usage(FILE *f)
 		"  -f                  stay in the foreground\n"
 		"  -d                  debug output (implies -f)\n"
 		"  -s                  accepted for sshfs compatibility\n"
+		"  -p PORT, -C         as -o port=PORT, -o Compression=yes "
+		"(sshfs, ssh)\n"
 		"  -F FILE             ssh_config file (default ~/.ssh/config, "
 		"/etc/ssh/ssh_config)\n"
 		"  -o opt,...          options:\n"
@@ -69,8 +71,10 @@ static void usage(FILE *f)
 		"nomap=error|ignore\n"
 		"    uid=N gid=N umask=OCTAL\n"
 		"    follow_symlinks transform_symlinks contain_symlinks\n"
-		"    ProxyJump=[user@]host[:port]  reach the host through "
-		"another (ssh -J)\n"
+		"    ProxyJump=[user@]host[:port][\\,...]  reach the host "
+		"through jump hosts (ssh -J)\n"
+		"    sshfs_sync no_readahead (as writeback=0, readahead=128K); "
+		"other sshfs words (dcache_*...) accepted\n"
 		"    mount-only words (_netdev noauto user users nofail auto "
 		"rw x-systemd.*) are accepted and ignored\n");
 }
@@ -106,6 +110,28 @@ static int set_str(char **dst, const char *v)
 	free(*dst);
 	*dst = strdup(v);
 	return *dst ? 0 : -1;
+}
+
+/* The smallest read-ahead window (readahead=, no_readahead). */
+#define READAHEAD_MIN (128u << 10)
+
+/* ssh options that sshfs hands to ssh(1) and that say nothing to a
+ * client without ssh(1)'s processes, terminals or forwardings: accepted
+ * so that an sshfs fstab line mounts, and ignored. */
+static int ssh_ignored(const char *name)
+{
+	static const char *const names[] = {
+		"LogLevel",	  "ControlMaster", "ControlPath",
+		"ControlPersist", "ForwardAgent",  "ForwardX11",
+		"RequestTTY",	  "VisualHostKey", "ClearAllForwardings",
+		"TCPKeepAlive",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcasecmp(name, names[i]))
+			return 1;
+	return 0;
 }
 
 /* One -o word.  0, or -1 with a message printed. */
@@ -150,10 +176,21 @@ static int opt_one(struct opts *o, char *w)
 
 			snprintf(o->kopts + l, sizeof(o->kopts) - l, "%s%s",
 				 l ? "," : "", w);
+		} else if (IS("sshfs_sync")) {
+			o->writeback_max = 0; /* every write after the server */
+		} else if (IS("no_readahead")) {
+			o->readahead_max = READAHEAD_MIN;
 		} else if (IS("delay_connect") || IS("no_check_root") ||
-			   IS("remount"))
-			; /* sshfs options with nothing to do here (and
-			   * remount: a FUSE mount keeps its options) */
+			   IS("remount") || IS("sync_readdir") ||
+			   IS("sshfs_debug") || IS("disable_hardlink") ||
+			   IS("auto_cache"))
+			; /* sshfs options with nothing to do here: remount
+			   * (a FUSE mount keeps its options), sync_readdir
+			   * (listings are always complete), sshfs_debug (its
+			   * SFTP trace; -d is ours), disable_hardlink (links
+			   * work or fail as the server says), auto_cache (the
+			   * page cache is dropped at open unless
+			   * kernel_cache) */
 		else if (IS("_netdev") || IS("noauto") || IS("auto") ||
 			 IS("user") || IS("users") || IS("nofail") ||
 			 IS("rw") || IS("defaults") || IS("nouser") ||
@@ -220,7 +257,8 @@ static int opt_one(struct opts *o, char *w)
 	} else if (IS("cache")) {
 		o->cache = strcasecmp(v, "no") != 0;
 	} else if (IS("cache_timeout") || IS("cache_dir_timeout") ||
-		   IS("cache_stat_timeout")) {
+		   IS("cache_stat_timeout") || IS("dcache_timeout") ||
+		   IS("dcache_dir_timeout") || IS("dcache_stat_timeout")) {
 		o->cache_timeout = atof(v);
 	} else if (IS("attr_timeout") || IS("entry_timeout") ||
 		   IS("negative_timeout")) {
@@ -281,7 +319,7 @@ static int opt_one(struct opts *o, char *w)
 		int ra = IS("readahead");
 
 		if (parse_size(v, &n) || n > (1ULL << 30) ||
-		    (ra && n < (128u << 10))) {
+		    (ra && n < READAHEAD_MIN)) {
 			fprintf(stderr, "sftpmnt: %s=%s: give bytes (K, M, G) "
 					"from %s to 1G\n",
 				w, v, ra ? "128K" : "0");
@@ -332,8 +370,15 @@ static int opt_one(struct opts *o, char *w)
 	} else if (IS("dir_cache")) {
 		if (!strcasecmp(v, "no"))
 			o->cache_timeout = 0;
-	} else if (IS("cache_link_timeout")) {
-		; /* links are read from the server every time */
+	} else if (IS("cache_link_timeout") || IS("dcache_link_timeout") ||
+		   IS("dcache_max_size") || IS("dcache_clean_interval") ||
+		   IS("dcache_min_clean_interval") || ssh_ignored(w)) {
+		; /* links are read from the server every time; the other
+		   * sshfs cache knobs have no counterpart (dcache.c has
+		   * its own caps); ssh_ignored: see there */
+	} else if (IS("BatchMode")) {
+		if (!strcasecmp(v, "yes"))
+			askpass_stop(); /* no passphrase is asked for */
 	} else if (IS("workaround")) {
 		; /* sshfs's server bug workarounds: none needed here */
 	} else if (IS("fsname")) {
@@ -343,21 +388,37 @@ static int opt_one(struct opts *o, char *w)
 	}
 	return 0;
 unknown:
-	fprintf(stderr, "sftpmnt: unknown option '%s' (see sftpmnt -h)\n", w);
+	fprintf(stderr, "sftpmnt: unknown option '%s' (see sftpmnt -h%s)\n", w,
+		o->proxy_jump && !v ? "; a comma inside ProxyJump= is "
+				      "written \\,"
+				    : "");
 	return -1;
 #undef IS
 }
 
+/* A comma-separated -o list.  "\," is a comma inside a value and "\\" a
+ * backslash, as libfuse's option parser has it (sshfs users write
+ * ProxyJump=a\,b so). */
 static int opt_list(struct opts *o, const char *list)
 {
-	char *copy = strdup(list), *save, *w;
+	char *copy = malloc(strlen(list) + 1), *w;
+	const char *p = list;
 	int rc = 0;
 
 	if (!copy)
 		return -1;
-	for (w = strtok_r(copy, ",", &save); w && !rc;
-	     w = strtok_r(NULL, ",", &save))
-		rc = opt_one(o, w);
+	while (*p && !rc) {
+		for (w = copy; *p && *p != ','; p++) {
+			if (*p == '\\' && (p[1] == ',' || p[1] == '\\'))
+				p++;
+			*w++ = *p;
+		}
+		*w = '\0';
+		if (*p)
+			p++;
+		if (*copy)
+			rc = opt_one(o, copy);
+	}
 	free(copy);
 	return rc;
 }
@@ -468,32 +529,21 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-/* ProxyJump=[user@]host[:port]: the jump host's options.  Its own
- * ssh_config block applies first; what that leaves unset comes from the
- * mount's options (known_hosts, keys, agent, host key policy, timeouts),
- * so one set of credentials serves both hops. */
-static int jump_opts(struct opts *o)
-{
-	struct opts *j;
-	char *spec, *at, *colon;
-	int i;
+/* Jump hosts in one chain, counting those that the hosts' own ssh_config
+ * blocks add: a bound on a ProxyJump loop in ssh_config (Host a ...
+ * ProxyJump b, Host b ... ProxyJump a), which ssh only stops when it runs
+ * out of processes.  (OpenSSH has no limit; 8 is well beyond any real
+ * bastion chain.) */
+#define JUMP_HOPS_MAX 8
 
-	if (!o->proxy_jump || !strcasecmp(o->proxy_jump, "none"))
-		return 0;
-	if (strchr(o->proxy_jump, ',')) {
-		fprintf(stderr, "sftpmnt: ProxyJump=%s: one jump host only\n",
-			o->proxy_jump);
+/* One hop, [user@]host[:port] (host may be [v6addr]), into j; 0, or -1
+ * after a message naming the whole list. */
+static int jump_parse_hop(struct opts *j, const char *hop, const char *list)
+{
+	char *spec = strdup(hop), *at, *colon;
+
+	if (!spec)
 		return -1;
-	}
-	if (!(j = calloc(1, sizeof(*j))) || !(spec = strdup(o->proxy_jump))) {
-		free(j);
-		return -1;
-	}
-	o->jump = j;
-	j->port = 22;
-	j->strict_hostkey = j->connect_timeout = j->alive_interval = -1;
-	j->alive_count = j->identities_only = j->compression = -1;
-	j->config = o->config;
 	at = strrchr(spec, '@');
 	if (at) {
 		*at = '\0';
@@ -507,8 +557,9 @@ static int jump_opts(struct opts *o)
 		long port = strtol(colon + 1, &end, 10);
 
 		if (*end || port <= 0 || port > 65535) {
-			fprintf(stderr, "sftpmnt: ProxyJump=%s: bad port\n",
-				o->proxy_jump);
+			fprintf(stderr, "sftpmnt: ProxyJump=%s: bad port in "
+					"%s\n",
+				list, hop);
 			free(spec);
 			return -1;
 		}
@@ -517,9 +568,59 @@ static int jump_opts(struct opts *o)
 		j->port_set = 1;
 	}
 	free(spec);
-	if (!j->host || !*j->host || (at && !j->user)) {
+	if (!j->host || !*j->host || (at && (!j->user || !*j->user))) {
 		fprintf(stderr, "sftpmnt: ProxyJump=%s: expected "
-				"[user@]host[:port]\n",
+				"[user@]host[:port]%s%s%s\n",
+			list, *hop ? " for '" : " (an empty hop)",
+			*hop ? hop : "", *hop ? "'" : "");
+		return -1;
+	}
+	return 0;
+}
+
+/* ProxyJump=hop[,hop...] as ssh -J reads it: the last hop is the one
+ * that reaches o's host, and it is itself reached through the hops
+ * before it.  So o->jump is the last hop, whose proxy_jump is the rest
+ * of the list and whose jump is built the same way, down to the first
+ * hop, which connects by TCP.  Each hop's own ssh_config block applies
+ * first (the first hop of the list may bring a ProxyJump of its own from
+ * there, as with ssh); what that leaves unset comes from the next hop's
+ * options, so the mount's known_hosts, keys, agent, host key policy and
+ * timeouts serve every hop.  depth: hops made so far below the mount. */
+static int jump_opts(struct opts *o, int depth)
+{
+	struct opts *j;
+	const char *hop;
+	char *last;
+	int i;
+
+	if (!o->proxy_jump || !strcasecmp(o->proxy_jump, "none"))
+		return 0;
+	if (depth == JUMP_HOPS_MAX) {
+		fprintf(stderr, "sftpmnt: ProxyJump: more than %d jump hosts "
+				"(a loop of ProxyJump lines in ssh_config?)\n",
+			JUMP_HOPS_MAX);
+		return -1;
+	}
+	if (!(j = calloc(1, sizeof(*j))))
+		return -1;
+	o->jump = j;
+	j->port = 22;
+	j->strict_hostkey = j->connect_timeout = j->alive_interval = -1;
+	j->alive_count = j->identities_only = j->compression = -1;
+	j->config = o->config;
+	last = strrchr(o->proxy_jump, ',');
+	hop = last ? last + 1 : o->proxy_jump;
+	if (jump_parse_hop(j, hop, o->proxy_jump))
+		return -1;
+	/* the hops before it, set before its ssh_config block is read so
+	 * that they win over a ProxyJump there (ssh -J does the same) */
+	if (last && !(j->proxy_jump = strndup(o->proxy_jump,
+					      (size_t)(last - o->proxy_jump))))
+		return -1;
+	if (j->proxy_jump && (!*j->proxy_jump ||
+			      j->proxy_jump[strlen(j->proxy_jump) - 1] == ',')) {
+		fprintf(stderr, "sftpmnt: ProxyJump=%s: an empty hop\n",
 			o->proxy_jump);
 		return -1;
 	}
@@ -542,14 +643,16 @@ static int jump_opts(struct opts *o)
 		j->connect_timeout = o->connect_timeout;
 	if (j->alive_interval < 0)
 		j->alive_interval = o->alive_interval;
-	return default_opts(j);
+	if (default_opts(j))
+		return -1;
+	return jump_opts(j, depth + 1);
 }
 
 static int finish_opts(struct opts *o)
 {
 	if (read_config(o) || default_opts(o))
 		return -1;
-	return jump_opts(o);
+	return jump_opts(o, 0);
 }
 
 int main(int argc, char **argv)
@@ -603,6 +706,14 @@ int main(int argc, char **argv)
 			o.debug = o.foreground = 1;
 		} else if (!strcmp(a, "-s")) {
 			o.single = 1;
+		} else if (!strcmp(a, "-C")) {
+			o.compression = 1; /* sshfs -C, ssh -C */
+		} else if (!strcmp(a, "-p") && i + 1 < argc) {
+			char port[32]; /* sshfs -p PORT, as -o port= */
+
+			snprintf(port, sizeof(port), "port=%s", argv[++i]);
+			if (opt_one(&o, port))
+				EXIT(2);
 		} else if (!strcmp(a, "-F") && i + 1 < argc) {
 			o.config = argv[++i];
 		} else if (!strcmp(a, "-o") && i + 1 < argc) {

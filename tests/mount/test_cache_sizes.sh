@@ -5,7 +5,8 @@
 # waits for it; with writeback=0 the write itself waits; with
 # readahead=128K a sequential reader has at most its own reads, the
 # kernel's read-ahead and 128 KiB more come from the server, where the
-# default window has fetched much more; bad values are refused.
+# default window has fetched much more; bad values are refused.  sshfs's
+# sshfs_sync and no_readahead act as writeback=0 and readahead=128K.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || { echo "SKIP: no python3"; exit 77; }
@@ -58,6 +59,16 @@ fi
 [ "$(stat -c %s "$srv/wb-zero")" = 65536 ] && ok "the server has the bytes" || fail "server size"
 unmount_sftp || fail "unmount"
 
+# sshfs's sshfs_sync: the same as writeback=0
+mount_sftp "$srv" -o "$proxy_opts,sshfs_sync" || { fail "mount"; finish; }
+read -r tw tc < <(write_stalled wb-sync)
+if python3 -c "import sys; sys.exit(not ($tw >= 1.4))"; then
+	ok "sshfs_sync: the write waited for the server (${tw} s)"
+else
+	fail "sshfs_sync: the write returned at ${tw} s, before the server could have it"
+fi
+unmount_sftp || fail "unmount"
+
 # read-ahead: bytes the server sent for 2 MiB read sequentially
 read_fetched() {
 	MNT=$mnt CTL=$work/ctl python3 - <<'PY'
@@ -81,12 +92,21 @@ unmount_sftp || fail "unmount"
 mount_sftp "$srv" -o "$proxy_opts" || { fail "mount"; finish; }
 dflt=$(read_fetched)
 unmount_sftp || fail "unmount"
+mount_sftp "$srv" -o "$proxy_opts,no_readahead" || { fail "mount"; finish; }
+nora=$(read_fetched)
+unmount_sftp || fail "unmount"
 # 2 MiB read, the kernel's own read-ahead (max_readahead 1 MiB), our
 # 128 KiB and a request's worth: under 4 MiB with SSH framing
 if [ "$small" -lt $((4 << 20)) ] && [ "$dflt" -gt $((small + (1 << 20))) ]; then
 	ok "readahead=128K: $small bytes from the server for 2 MiB read (default: $dflt)"
 else
 	fail "readahead=128K: $small bytes from the server for 2 MiB read (default: $dflt)"
+fi
+# sshfs's no_readahead: the smallest window, as readahead=128K
+if [ "$nora" -lt $((4 << 20)) ]; then
+	ok "no_readahead: $nora bytes from the server for 2 MiB read"
+else
+	fail "no_readahead: $nora bytes from the server for 2 MiB read (default: $dflt)"
 fi
 
 for bad in readahead=64K readahead=2G writeback=-1 writeback=12Q readahead=; do

@@ -57,6 +57,22 @@ else
 fi
 mounted && umnt
 
+# 2b. what an sshfs command line or fstab line carries: sshfs's -p and -C,
+# its tuning words and ssh options with no meaning here are accepted
+sshfs_words=sshfs_sync,no_readahead,sync_readdir,sshfs_debug,disable_hardlink,auto_cache
+sshfs_words=$sshfs_words,dcache_timeout=5,dcache_max_size=10000,dcache_clean_interval=60
+sshfs_words=$sshfs_words,BatchMode=yes,LogLevel=ERROR,ControlMaster=no,ForwardAgent=no
+if "$bin" "$SFTPMNT_TEST_USER@127.0.0.1:$SFTPMNT_TEST_ROOT/opt" "$mnt" -p "$SFTPMNT_TEST_PORT" -C \
+	-o "IdentityFile=$SFTPMNT_TEST_KEY,UserKnownHostsFile=$SFTPMNT_TEST_KNOWN_HOSTS,$sshfs_words" &&
+	[ "$(cat "$mnt/f")" = data ] && echo w >"$mnt/sshfs-w" && [ "$(cat "$SFTPMNT_TEST_ROOT/opt/sshfs-w")" = w ]; then
+	ok "sshfs's -p, -C and option words: mounted, reads and writes"
+else
+	fail "sshfs's -p, -C and option words"
+fi
+mounted && umnt
+out=$("$bin" "$SFTPMNT_TEST_USER@127.0.0.1:/" "$mnt" -p 0 2>&1)
+[ $? = 2 ] && echo "$out" | grep -q "bad port" && ok "-p 0 refused: $out" || fail "-p 0: $out"
+
 # 3. refusals: exit 1, a message, nothing mounted
 refuse() {
 	local what=$1 want=$2
