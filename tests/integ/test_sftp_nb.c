@@ -925,6 +925,58 @@ START_TEST(close_nb)
 }
 END_TEST
 
+/*
+ * Two calls left waiting at once (each to be called again later, as a
+ * program with several jobs on one session does): each gets its own
+ * answer, as with libssh2's per-call states.  (The library once kept
+ * one waiting request per SFTP session, whatever the call: the second
+ * call took the first one's reply, so of two handles closed that way
+ * the server closed only the first (the second's CLOSE was never sent,
+ * the first's sent twice: "failure"), and a mkdir called while a stat
+ * waited got the stat's ATTRS and failed.)
+ */
+START_TEST(interleaved_nb)
+{
+	char p1[PATH_MAX], p2[PATH_MAX], d[PATH_MAX];
+	LIBSSH2_SFTP_HANDLE *h1, *h2;
+	LIBSSH2_SFTP_ATTRIBUTES a;
+	long r1, r2;
+	struct conn c;
+
+	start(&c);
+	put_local(rpath(p1, "nbi-file1"), "one");
+	put_local(rpath(p2, "nbi-file2"), "second");
+	h1 = nb_open(&c, p1, LIBSSH2_FXF_READ, LIBSSH2_SFTP_OPENFILE);
+	h2 = nb_open(&c, p2, LIBSSH2_FXF_READ, LIBSSH2_SFTP_OPENFILE);
+	proxy("stall");
+	ck_assert_int_eq(libssh2_sftp_close_handle(h1), LIBSSH2_ERROR_EAGAIN);
+	ck_assert_int_eq(libssh2_sftp_close_handle(h2), LIBSSH2_ERROR_EAGAIN);
+	proxy("resume");
+	r2 = NB(&c, libssh2_sftp_close_handle(h2));
+	r1 = NB(&c, libssh2_sftp_close_handle(h1));
+	ck_assert_int_eq(r1, 0);
+	ck_assert_int_eq(r2, 0);
+	ck_assert(!open_anywhere(p1));
+	ck_assert(!open_anywhere(p2));
+
+	/* stat and mkdir */
+	rpath(d, "nbi-dir");
+	memset(&a, 0, sizeof(a));
+	proxy("stall");
+	ck_assert_int_eq(libssh2_sftp_stat(c.sf, p2, &a), LIBSSH2_ERROR_EAGAIN);
+	ck_assert_int_eq(libssh2_sftp_mkdir(c.sf, d, 0755),
+			 LIBSSH2_ERROR_EAGAIN);
+	proxy("resume");
+	r2 = NB(&c, libssh2_sftp_mkdir(c.sf, d, 0755));
+	ck_assert_msg(r2 == 0, "mkdir: %ld %s", r2, integ_errmsg(c.s));
+	ck_assert_int_eq(access(d, F_OK), 0);
+	r1 = NB(&c, libssh2_sftp_stat(c.sf, p2, &a));
+	ck_assert_msg(r1 == 0, "stat: %ld %s", r1, integ_errmsg(c.s));
+	ck_assert_uint_eq(a.filesize, 6);
+	finish(&c);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("sftp_nb");
@@ -943,6 +995,7 @@ int main(void)
 	tcase_add_test(tc, readdir_nb);
 	tcase_add_test(tc, seek_tell_nb);
 	tcase_add_test(tc, close_nb);
+	tcase_add_test(tc, interleaved_nb);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
