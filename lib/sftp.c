@@ -2,7 +2,7 @@
  * sftp.c - the libssh2_sftp_* API over the asynchronous request core.
  *
  * Simple calls (stat, mkdir, rename...) send one request and wait for it;
- * the request stays registered in sf->op across EAGAIN returns, so a
+ * the request stays registered in sf->ops across EAGAIN returns, so a
  * non-blocking caller that calls again picks up the same reply.  File
  * handles pipeline: reads keep a read-ahead window of READ requests in
  * flight that grows while the caller has to wait for data; writes
@@ -69,19 +69,62 @@ static void op_done(void *arg, int err, const uint8_t *body, size_t n)
 	op->n = n;
 }
 
-/* The caller will not come back for the request in progress. */
-static void op_abandon(LIBSSH2_SFTP *sf)
+static void op_unlink(LIBSSH2_SFTP *sf, struct sftp_op *op)
 {
-	struct sftp_op *op = sf->op;
+	struct sftp_op **pp;
 
-	sf->op = NULL;
-	if (!op)
-		return;
+	for (pp = &sf->ops; *pp; pp = &(*pp)->next)
+		if (*pp == op) {
+			*pp = op->next;
+			return;
+		}
+}
+
+/* The caller will not come back for op. */
+static void op_abandon(LIBSSH2_SFTP *sf, struct sftp_op *op)
+{
+	op_unlink(sf, op);
 	if (op->done) {
 		la_free(&lalloc_system, op->reply);
 		la_free(&lalloc_system, op);
 	} else {
 		op->orphan = 1; /* freed by its reply */
+	}
+}
+
+/* The request of r's kind (and handle) in progress, if any. */
+static struct sftp_op *op_find(LIBSSH2_SFTP *sf, const struct sreq *r)
+{
+	struct sftp_op *op;
+
+	for (op = sf->ops; op; op = op->next)
+		if (op->type == r->type && op->key == (const void *)r->h)
+			return op;
+	return NULL;
+}
+
+static void op_drop(LIBSSH2_SFTP *sf, const struct sreq *r)
+{
+	struct sftp_op *op = op_find(sf, r);
+
+	if (op)
+		op_abandon(sf, op);
+}
+
+static void ops_drop_all(LIBSSH2_SFTP *sf)
+{
+	while (sf->ops)
+		op_abandon(sf, sf->ops);
+}
+
+void sftp_ops_drop_handle(LIBSSH2_SFTP_HANDLE *h)
+{
+	struct sftp_op *op, *next;
+
+	for (op = h->sf->ops; op; op = next) {
+		next = op->next;
+		if (op->key == (const void *)h->h)
+			op_abandon(h->sf, op);
 	}
 }
 
@@ -157,7 +200,7 @@ static int encode(struct sftp_core *c, const struct sreq *r)
 static int op_step(LIBSSH2_SFTP *sf, const struct sreq *r, uint8_t **reply,
 		   size_t *n)
 {
-	struct sftp_op *op = sf->op;
+	struct sftp_op *op = op_find(sf, r);
 	int rc;
 
 	if (!op) {
@@ -178,17 +221,20 @@ static int op_step(LIBSSH2_SFTP *sf, const struct sreq *r, uint8_t **reply,
 			la_free(&lalloc_system, op);
 			return sess_err(sf->s, rc, "unable to queue a request");
 		}
-		sf->op = op;
+		op->type = r->type;
+		op->key = r->h;
+		op->next = sf->ops;
+		sf->ops = op;
 	}
 	while (!op->done)
 		if ((rc = sftp_core_run(&sf->core))) {
 			/* EAGAIN: the caller comes back for this very
 			 * request; anything else: it never will */
 			if (rc != LIBSSH2_ERROR_EAGAIN)
-				op_abandon(sf);
+				op_abandon(sf, op);
 			return rc;
 		}
-	sf->op = NULL;
+	op_unlink(sf, op);
 	rc = op->err;
 	*n = op->n;
 	*reply = NULL;
@@ -250,7 +296,7 @@ static int op_wait(LIBSSH2_SFTP *sf, const struct sreq *r, uint8_t **reply,
 	int rc = SESS_BLOCK(sf->s, op_step(sf, r, reply, n));
 
 	if (rc && rc != LIBSSH2_ERROR_EAGAIN)
-		op_abandon(sf);
+		op_drop(sf, r);
 	return rc;
 }
 
@@ -355,7 +401,7 @@ void sftp_open_drop(LIBSSH2_SFTP *sf, int session_gone)
 	while (sf->handles)
 		sftp_handle_release(sf->handles);
 	if (sf->subsystem_ok) {
-		op_abandon(sf);
+		ops_drop_all(sf);
 		sftp_core_free(&sf->core, LIBSSH2_ERROR_SOCKET_DISCONNECT);
 	}
 	if (!session_gone)
@@ -413,7 +459,7 @@ LIBSSH2_API int libssh2_sftp_shutdown(LIBSSH2_SFTP *sf)
 	while (sf->handles)
 		sftp_handle_release(sf->handles);
 	if (sf->core.slots) {
-		op_abandon(sf);
+		ops_drop_all(sf);
 		sftp_core_free(&sf->core, LIBSSH2_ERROR_CHANNEL_CLOSED);
 	}
 	rc = libssh2_channel_free(sf->ch);
@@ -972,7 +1018,7 @@ libssh2_sftp_open_ex_r(LIBSSH2_SFTP *sf, const char *filename,
 	}
 	rc = SESS_BLOCK(sf->s, open_step(sf, &r, &h));
 	if (rc && rc != LIBSSH2_ERROR_EAGAIN)
-		op_abandon(sf);
+		op_drop(sf, &r);
 	return rc ? NULL : h;
 }
 
@@ -1020,8 +1066,7 @@ LIBSSH2_API int libssh2_sftp_close_handle(LIBSSH2_SFTP_HANDLE *h)
 	rc = SESS_BLOCK(h->sf->s, close_step(h));
 	if (rc == LIBSSH2_ERROR_EAGAIN)
 		return rc;
-	if (rc)
-		op_abandon(h->sf);
+	/* (a CLOSE given up on goes with the handle's other requests) */
 	werr = h->close_werr;
 	sftp_handle_release(h);
 	return werr ? werr : rc;

@@ -108,11 +108,16 @@ struct _LIBSSH2_SFTP_HANDLE {
 	int close_werr;	     /* a write error found by close_handle */
 };
 
-/* The one simple request of an SFTP session in progress.  Allocated per
- * request: when the caller gives up on it (timeout, error), it is
+/* A simple request in progress: at most one per kind of request and
+ * handle (libssh2 keeps a state per call), so calls that returned EAGAIN
+ * side by side each find their own reply when called again.  Allocated
+ * per request: when the caller gives up on it (timeout, error), it is
  * orphaned and freed by its reply, which can then never be mistaken for
  * the answer to a later request. */
 struct sftp_op {
+	struct sftp_op *next;
+	int type;	 /* its sreq type */
+	const void *key; /* its handle's bytes (sreq.h); NULL for a path */
 	int done, err, orphan;
 	uint8_t *reply;
 	size_t n;
@@ -125,7 +130,7 @@ struct _LIBSSH2_SFTP {
 	int subsystem_ok;
 	int ch_open; /* (sftp_open_step) */
 	unsigned long last_status;
-	struct sftp_op *op; /* NULL: none in progress */
+	struct sftp_op *ops; /* the simple requests in progress */
 	LIBSSH2_SFTP_HANDLE *handles;
 };
 
@@ -133,6 +138,9 @@ void sftp_attrs_to_lib(const struct sftp_attrs *a, LIBSSH2_SFTP_ATTRIBUTES *o);
 /* A STATUS reply body: 0 for OK, else LIBSSH2_ERROR_SFTP_PROTOCOL with
  * the code kept for libssh2_sftp_last_error. */
 int sftp_status_rc(LIBSSH2_SFTP *sf, const uint8_t *body, size_t n);
+
+/* Give up the simple requests in progress on h (it goes). */
+void sftp_ops_drop_handle(LIBSSH2_SFTP_HANDLE *h);
 
 /* sftp_io.c */
 int sftp_writes_settle(LIBSSH2_SFTP_HANDLE *h);

@@ -564,6 +564,7 @@ void sftp_handle_release(LIBSSH2_SFTP_HANDLE *h)
 	LIBSSH2_SFTP_HANDLE **pp;
 
 	sftp_reads_drop(h);
+	sftp_ops_drop_handle(h);
 	if (h->dticket)
 		((struct dticket *)h->dticket)->h = NULL;
 	sftp_writes_detach(h);
