@@ -194,47 +194,96 @@ static int login_agent(LIBSSH2_SESSION *s, const struct opts *o)
 	return rc;
 }
 
-/* keyboard-interactive with the password_stdin password: every prompt
- * that does not echo gets the password (the usual single "Password:"). */
-static const char *kbd_password;
-
+/* keyboard-interactive: every prompt that does not echo gets the password
+ * (the usual single "Password:"), which password_try put in the session's
+ * abstract pointer (sessions of several threads log in at once). */
 static LIBSSH2_USERAUTH_KBDINT_RESPONSE_FUNC(kbd_answer)
 {
+	const char *pw = *abstract;
 	int i;
 
 	(void)name;
 	(void)name_len;
 	(void)instruction;
 	(void)instruction_len;
-	(void)abstract;
 	for (i = 0; i < num_prompts; i++) {
-		if (prompts[i].echo || !kbd_password)
+		if (prompts[i].echo || !pw)
 			continue;
-		responses[i].text = strdup(kbd_password);
-		responses[i].length = responses[i].text
-					      ? (unsigned)strlen(kbd_password)
-					      : 0;
+		responses[i].text = strdup(pw);
+		responses[i].length =
+			responses[i].text ? (unsigned)strlen(pw) : 0;
 	}
 }
 
-static int login_password(LIBSSH2_SESSION *s, const struct opts *o)
+static int password_try(LIBSSH2_SESSION *s, const struct opts *o,
+			const char *list, const char *pw)
 {
-	const char *list;
+	if (list && strstr(list, "password") &&
+	    !libssh2_userauth_password(s, o->user, pw))
+		return 0;
+	if (list && strstr(list, "keyboard-interactive")) {
+		void **abstract = libssh2_session_abstract(s);
+		int rc;
 
-	if (!o->password)
-		return -1;
+		*abstract = (void *)pw;
+		rc = libssh2_userauth_keyboard_interactive(s, o->user,
+							   kbd_answer);
+		*abstract = NULL;
+		if (!rc)
+			return 0;
+	}
+	return -1;
+}
+
+/* Password or keyboard-interactive login: the password_stdin password;
+ * else, as ssh, one asked for on the terminal or through SSH_ASKPASS
+ * (three tries), kept for reconnects (there is no terminal then). */
+static int login_password(LIBSSH2_SESSION *s, const struct opts *o,
+			  char *note, size_t notelen)
+{
+	char key[700], prompt[700], *pw;
+	size_t n;
+	const char *list;
+	int tries;
+
 	list = libssh2_userauth_list(s, o->user,
 				     (unsigned)strlen(o->user));
 	if (libssh2_userauth_authenticated(s))
 		return 0;
-	if (list && strstr(list, "password") &&
-	    !libssh2_userauth_password(s, o->user, o->password))
-		return 0;
-	if (list && strstr(list, "keyboard-interactive")) {
-		kbd_password = o->password;
-		if (!libssh2_userauth_keyboard_interactive(s, o->user,
-							   kbd_answer))
+	if (!list || (!strstr(list, "password") &&
+		      !strstr(list, "keyboard-interactive")))
+		return -1;
+	if (o->password)
+		return password_try(s, o, list, o->password);
+	/* (a name no key file has: kept next to the key passphrases) */
+	snprintf(key, sizeof(key), "\npassword %s@%s:%d", o->user, o->host,
+		 o->port);
+	if ((pw = keypass_get(key))) {
+		int rc = password_try(s, o, list, pw);
+
+		askpass_free(pw);
+		if (!rc)
 			return 0;
+	}
+	snprintf(prompt, sizeof(prompt), "%s@%s's password: ", o->user,
+		 o->host);
+	for (tries = 0; tries < 3; tries++) {
+		if (!(pw = askpass(prompt))) {
+			n = strlen(note);
+			if (tries == 0)
+				snprintf(note + n, notelen - n,
+					 "%sno password could be asked for "
+					 "(no terminal, no SSH_ASKPASS; "
+					 "password_stdin reads one)",
+					 n ? "; " : "");
+			return -1;
+		}
+		if (!password_try(s, o, list, pw)) {
+			keypass_keep(key, pw);
+			askpass_free(pw);
+			return 0;
+		}
+		askpass_free(pw);
 	}
 	return -1;
 }
@@ -358,7 +407,7 @@ static int login(LIBSSH2_SESSION *s, const struct opts *o, char *err,
 				return 0;
 		}
 	}
-	if (!login_password(s, o))
+	if (!login_password(s, o, note, sizeof(note)))
 		return 0;
 	libssh2_session_last_error(s, &msg, NULL, 0);
 	snprintf(err, errlen, "authentication as %s failed: %s%s%s", o->user,
