@@ -451,9 +451,6 @@ LIBSSH2_API int libssh2_userauth_keyboard_interactive_ex(
 
 /* ---- publickey (RFC 4252 section 7) ------------------------------------- */
 
-/* The signature algorithm for a key: RSA keys use rsa-sha2-512/256 when
- * the server lists them in server-sig-algs (RFC 8332 3.1, RFC 8308),
- * else the key type itself. */
 /* Is name one of the comma-separated list's items? */
 static int name_in(const char *list, const char *name)
 {
@@ -466,39 +463,63 @@ static int name_in(const char *list, const char *name)
 	return 0;
 }
 
+/* OpenSSH certificate key types end in this (PROTOCOL.certkeys). */
+#define CERT_SUFFIX "-cert-v01@openssh.com"
+
 /*
  * The signature algorithm for a key of type keytype: keytype itself,
  * except for RSA keys, which sign as rsa-sha2-512 or rsa-sha2-256 (RFC
  * 8332) - the first of the caller's LIBSSH2_METHOD_SIGN_ALGO list, or of
  * ours, that the server's server-sig-algs (RFC 8308) accepts.  SHA-1
- * ssh-rsa only when the caller lists it.  NULL when nothing fits (the
- * caller fails with LIBSSH2_ERROR_METHOD_NONE, sending nothing).
+ * ssh-rsa only when the caller lists it.  An RSA certificate
+ * (ssh-rsa-cert-v01@openssh.com) goes the same way under its
+ * certificate names (rsa-sha2-512-cert-v01@openssh.com): server-sig-algs
+ * names signatures, and a certificate signs as its plain key type
+ * (OpenSSH lists no certificate names there), and the caller's list
+ * (which takes no certificate names) by the plain names too.  NULL when
+ * nothing fits (the caller fails with LIBSSH2_ERROR_METHOD_NONE,
+ * sending nothing).
  */
 static const char *sig_alg(LIBSSH2_SESSION *s, const char *keytype)
 {
-	static const char *const rsa[] = { "rsa-sha2-512", "rsa-sha2-256",
-					   "ssh-rsa" };
+	static const char *const rsa[][2] = {
+		{ "rsa-sha2-512", "rsa-sha2-512" CERT_SUFFIX },
+		{ "rsa-sha2-256", "rsa-sha2-256" CERT_SUFFIX },
+		{ "ssh-rsa", "ssh-rsa" CERT_SUFFIX },
+	};
 	const char *srv = s->kex.server_sig_algs;
 	const char *pref = s->kex.pref[LIBSSH2_METHOD_SIGN_ALGO];
 	const char *p, *e;
-	size_t i;
+	char plain[64];
+	size_t i, n = strlen(keytype), sl = strlen(CERT_SUFFIX);
+	int cert;
 
-	if (strcmp(keytype, "ssh-rsa"))
-		return !pref || name_in(pref, keytype) ? keytype : NULL;
+	if (!strcmp(keytype, rsa[2][0]))
+		cert = 0;
+	else if (!strcmp(keytype, rsa[2][1]))
+		cert = 1;
+	else {
+		/* ssh-ed25519-cert-v01@openssh.com signs as ssh-ed25519 */
+		if (n > sl && !strcmp(keytype + n - sl, CERT_SUFFIX))
+			n -= sl;
+		snprintf(plain, sizeof(plain), "%.*s", (int)n, keytype);
+		return !pref || name_in(pref, plain) ? keytype : NULL;
+	}
 	if (!pref) {
 		for (i = 0; i < 2; i++)
-			if (!srv || name_in(srv, rsa[i]))
-				return rsa[i];
+			if (!srv || name_in(srv, rsa[i][0]))
+				return rsa[i][cert];
 		return NULL;
 	}
 	/* the caller's order */
 	for (p = pref; *p; p = *e ? e + 1 : e) {
 		e = strchrnul(p, ',');
+		n = (size_t)(e - p);
 		for (i = 0; i < 3; i++)
-			if ((size_t)(e - p) == strlen(rsa[i]) &&
-			    !memcmp(p, rsa[i], (size_t)(e - p)) &&
-			    (!srv || name_in(srv, rsa[i])))
-				return rsa[i];
+			if (n == strlen(rsa[i][0]) &&
+			    !memcmp(p, rsa[i][0], n) &&
+			    (!srv || name_in(srv, rsa[i][0])))
+				return rsa[i][cert];
 	}
 	return NULL;
 }
@@ -554,7 +575,8 @@ static int pk_sign_and_send(LIBSSH2_SESSION *s, struct pk_args *a)
 			struct wbuf w;
 
 			wb_init(&w, &s->a, SSH_PACKET_MAX);
-			if (wb_cstring(&w, a->alg) || wb_string(&w, cs, cl))
+			if (wb_cstring(&w, a->sigalg ? a->sigalg : a->alg) ||
+			    wb_string(&w, cs, cl))
 				rc = LIBSSH2_ERROR_ALLOC;
 			la_free(&s->a, cs);
 			sig = w.p;
@@ -625,8 +647,8 @@ static int publickey_cb(LIBSSH2_SESSION *s, const char *user, size_t ulen,
 	struct pk_args a = { 0 };
 	struct rbuf r;
 	const char *type;
-	size_t tn;
-	char tname[64];
+	size_t tn, n;
+	char tname[64], plain[64];
 
 	if (!user || !blob || !cb)
 		return sess_err(s, LIBSSH2_ERROR_INVAL, "missing argument");
@@ -659,6 +681,14 @@ static int publickey_cb(LIBSSH2_SESSION *s, const char *user, size_t ulen,
 	a.blob = blob;
 	a.bloblen = bloblen;
 	a.alg = alg && *alg ? *alg : tname;
+	/* a certificate signs as its plain algorithm (PROTOCOL.certkeys) */
+	n = strlen(a.alg);
+	if (n > strlen(CERT_SUFFIX) &&
+	    !strcmp(a.alg + n - strlen(CERT_SUFFIX), CERT_SUFFIX)) {
+		snprintf(plain, sizeof(plain), "%.*s",
+			 (int)(n - strlen(CERT_SUFFIX)), a.alg);
+		a.sigalg = plain;
+	}
 	a.cb = cb;
 	a.abstract = abstract;
 	a.cb_raw = cb_raw;
@@ -725,9 +755,6 @@ static int read_file(LIBSSH2_SESSION *s, const char *path, char **out,
 	return 0;
 }
 
-/* OpenSSH certificate key types end in this (PROTOCOL.certkeys). */
-#define CERT_SUFFIX "-cert-v01@openssh.com"
-
 /*
  * The public key to offer for k: k's own blob, or the one in the caller's
  * public key file when given (libssh2: "the passed public key takes
@@ -778,9 +805,44 @@ static int pk_offer(LIBSSH2_SESSION *s, struct key *k, const char *pub,
 	return 0;
 }
 
+/*
+ * The code for a private key that key_load_private refused (rc), as
+ * libssh2 1.11.1 built with OpenSSL returns it (its userauth.c,
+ * openssl.c and pem.c):
+ * - with a public key (file or data) given, libssh2 reads the private
+ *   key only in its sign callback, after the server's PK_OK, and any
+ *   failure there is LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED ("Callback
+ *   returned error");
+ * - libssh2_userauth_publickey_fromfile_ex without one derives it from
+ *   the private key file: LIBSSH2_ERROR_FILE whatever went wrong;
+ * - libssh2_userauth_publickey_frommemory without one: the OpenSSH
+ *   parser's code - LIBSSH2_ERROR_KEYFILE_AUTH_FAILED for an OpenSSH key
+ *   with no, an empty or a wrong passphrase, LIBSSH2_ERROR_PROTO for the
+ *   rest (a PEM key OpenSSL could not open falls through to that parser,
+ *   which finds no OpenSSH header).
+ * The message is ours in every case: "passphrase required" or "wrong
+ * passphrase" where that is the reason, which libssh2's is not (fs/conn.c
+ * asks for a passphrase on those words).  Key types and ciphers we do not
+ * implement keep LIBSSH2_ERROR_METHOD_NOT_SUPPORTED.
+ */
+static int key_load_code(int rc, int frommem, int pub, int openssh)
+{
+	/* not measured against libssh2: left as key.c says */
+	if (rc == LIBSSH2_ERROR_ALLOC ||
+	    rc == LIBSSH2_ERROR_METHOD_NOT_SUPPORTED)
+		return rc;
+	if (pub)
+		return LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED;
+	if (!frommem)
+		return LIBSSH2_ERROR_FILE;
+	if (rc == LIBSSH2_ERROR_KEYFILE_AUTH_FAILED && openssh)
+		return rc;
+	return LIBSSH2_ERROR_PROTO;
+}
+
 static int pk_with_key(LIBSSH2_SESSION *s, const char *user, size_t ulen,
 		       const char *pub, size_t publen, const char *data,
-		       size_t len, const char *pass)
+		       size_t len, const char *pass, int frommem)
 {
 	struct pk_args a = { 0 };
 	struct key *k = NULL;
@@ -791,7 +853,10 @@ static int pk_with_key(LIBSSH2_SESSION *s, const char *user, size_t ulen,
 
 	rc = key_load_private(&s->a, data, len, pass, &k, &why);
 	if (rc)
-		return sess_err(s, rc, "unable to use the private key: %s",
+		return sess_err(s,
+				key_load_code(rc, frommem, pub != NULL,
+					      key_is_openssh(data, len)),
+				"unable to use the private key: %s",
 				why ? why : "unknown error");
 	/* server-sig-algs comes in the EXT_INFO after NEWKEYS (RFC 8308
 	 * 2.4): it is known once the service is accepted */
@@ -824,10 +889,15 @@ LIBSSH2_API int libssh2_userauth_publickey_fromfile_ex(
 	 * libssh2); NULL: the private key's own */
 	if (publickey && (rc = read_file(s, publickey, &pub, &publen)))
 		return rc;
-	if ((rc = read_file(s, privatekey, &data, &len)))
+	if ((rc = read_file(s, privatekey, &data, &len))) {
+		/* libssh2 opens the private key file only to sign, in a
+		 * callback whose failure it reports so (key_load_code) */
+		if (publickey && rc == LIBSSH2_ERROR_FILE)
+			rc = s->last_errno = LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED;
 		goto out;
+	}
 	rc = pk_with_key(s, username, username_len, pub, publen, data, len,
-			 passphrase);
+			 passphrase, 0);
 out:
 	la_free_wipe(&s->a, data, len);
 	la_free(&s->a, pub);
@@ -847,7 +917,7 @@ LIBSSH2_API int libssh2_userauth_publickey_frommemory(
 		publickeyfiledata = NULL;
 	return pk_with_key(s, username, username_len, publickeyfiledata,
 			   publickeyfiledata_len, privatekeyfiledata,
-			   privatekeyfiledata_len, passphrase);
+			   privatekeyfiledata_len, passphrase, 1);
 }
 
 /* ---- for the methods in other files (auth_hostbased.c) -------------------- */

@@ -900,6 +900,15 @@ int key_load_sk(const struct lalloc *a, const char *data, size_t len,
 	return 0;
 }
 
+int key_is_openssh(const char *data, size_t len)
+{
+	static const char label[] = PEM_BEGIN "OPENSSH PRIVATE KEY" PEM_DASHES;
+	const char *begin = data ? pem_find(data, len) : NULL;
+
+	return begin && (size_t)(data + len - begin) >= strlen(label) &&
+	       !memcmp(begin, label, strlen(label));
+}
+
 int key_sk_info(const struct key *k, const char **app, size_t *applen,
 		uint8_t *flags, const uint8_t **handle, size_t *handlelen)
 {

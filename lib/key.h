@@ -93,6 +93,10 @@ int key_load_sk(const struct lalloc *a, const char *data, size_t len,
 int key_sk_info(const struct key *k, const char **app, size_t *applen,
 		uint8_t *flags, const uint8_t **handle, size_t *handlelen);
 
+/* Does the first armour in data[0..len) open an OpenSSH key file
+ * ("-----BEGIN OPENSSH PRIVATE KEY-----")?  1 or 0; nothing is decoded. */
+int key_is_openssh(const char *data, size_t len);
+
 /* The public key blob (RFC 4253 §6.6 wire format), owned by k. */
 int key_public_blob(const struct key *k, const uint8_t **blob, size_t *len);
 

@@ -3,7 +3,8 @@
  * ssh-agent and the test sshd: the agent's keys listed with their
  * comments and blobs, public key authentication with each key type
  * (Ed25519, ECDSA 256/384/521, RSA 2048 signing rsa-sha2-512, and
- * rsa-sha2-256 against a server that takes only that), blocking and
+ * rsa-sha2-256 against a server that takes only that; an RSA
+ * certificate as rsa-sha2-512/256-cert-v01@openssh.com), blocking and
  * non-blocking; a key the server does not know refused cleanly, with the
  * session still usable; libssh2_agent_sign checked with hostkey_verify;
  * set/get_identity_path; no agent at all.
@@ -59,6 +60,9 @@ static const struct {
 };
 #define NKEYS (int)(sizeof(keys) / sizeof(keys[0]))
 #define NAUTH (NKEYS - 1)
+/* Identities besides keys[]: the RSA key of rsa_certificate and its
+ * certificate (setup). */
+#define NEXTRA 2
 
 /* ---- the agent process -------------------------------------------------- */
 
@@ -187,6 +191,18 @@ static void setup(void)
 			run("cat '%s/id_%s.pub' >> '%s/authorized_keys'",
 			    tmpdir, keys[i].name, fix);
 	}
+	/* An RSA key that is not authorized, with a certificate for the
+	 * test user (the sshd trusts the CA only in rsa_certificate);
+	 * ssh-add adds the key and, beside it, its certificate. */
+	run("ssh-keygen -q -t ed25519 -N '' -f '%s/ca'", tmpdir);
+	run("ssh-keygen -q -t rsa -b 2048 -N '' -C agent-rsacert "
+	    "-f '%s/id_rsacert'",
+	    tmpdir);
+	run("ssh-keygen -q -s '%s/ca' -I agent-rsacert -n '%s' "
+	    "'%s/id_rsacert.pub' </dev/null >/dev/null 2>&1",
+	    tmpdir, integ_env("SFTPMNT_TEST_USER"), tmpdir);
+	run("SSH_AUTH_SOCK='%s' ssh-add -q '%s/id_rsacert' 2>/dev/null",
+	    sock_path, tmpdir);
 }
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -288,7 +304,7 @@ START_TEST(list_identities)
 		}
 		n++;
 	}
-	ck_assert_int_eq(n, NKEYS);
+	ck_assert_int_eq(n, NKEYS + NEXTRA);
 	for (i = 0; i < NKEYS; i++)
 		ck_assert_msg(seen[i] == 1, "%s seen %d times", keys[i].name,
 			      seen[i]);
@@ -302,7 +318,7 @@ START_TEST(list_identities)
 	ck_assert_int_eq(libssh2_agent_list_identities(a), 0);
 	for (n = 0, id = NULL; !libssh2_agent_get_identity(a, &id, id); n++)
 		;
-	ck_assert_int_eq(n, NKEYS);
+	ck_assert_int_eq(n, NKEYS + NEXTRA);
 	ck_assert_int_eq(libssh2_agent_disconnect(a), 0);
 	ck_assert_int_eq(libssh2_agent_disconnect(a), 0);
 	/* the list outlives the connection, requests do not */
@@ -437,6 +453,74 @@ START_TEST(rsa_sha2_256_server)
 	ck_assert_msg(rc == 0, "rsa-sha2-256: %d %s", rc, msg);
 	libssh2_agent_free(a);
 	close_session(s, fd);
+}
+END_TEST
+
+/* The agent's RSA certificate (its blob's type says so). */
+static struct libssh2_agent_publickey *find_rsa_cert(LIBSSH2_AGENT *a)
+{
+	static const char type[] = "ssh-rsa-cert-v01@openssh.com";
+	struct libssh2_agent_publickey *id = NULL;
+
+	while (libssh2_agent_get_identity(a, &id, id) == 0)
+		if (id->blob_len > 4 + strlen(type) &&
+		    get_u32(id->blob) == strlen(type) &&
+		    !memcmp(id->blob + 4, type, strlen(type)))
+			return id;
+	ck_abort_msg("no RSA certificate in the agent");
+	return NULL;
+}
+
+/* Authenticate with the agent's RSA certificate, the session preferring
+ * the signature algorithms in pref (NULL: ours). */
+static int rsa_cert_auth(const char *pref, char *msg, size_t cap)
+{
+	LIBSSH2_SESSION *s;
+	LIBSSH2_AGENT *a;
+	char *m;
+	int fd, rc;
+
+	s = open_session(&fd);
+	if (pref)
+		ck_assert_int_eq(libssh2_session_method_pref(
+					 s, LIBSSH2_METHOD_SIGN_ALGO, pref),
+				 0);
+	a = agent_open(s);
+	rc = libssh2_agent_userauth(a, integ_env("SFTPMNT_TEST_USER"),
+				    find_rsa_cert(a));
+	libssh2_session_last_error(s, &m, NULL, 0);
+	snprintf(msg, cap, "%s", m ? m : "");
+	if (!rc)
+		ck_assert_int_eq(libssh2_userauth_authenticated(s), 1);
+	libssh2_agent_free(a);
+	close_session(s, fd);
+	return rc;
+}
+
+/*
+ * An RSA certificate in the agent (the key itself is not authorized; the
+ * sshd trusts the CA): sshd refuses SHA-1 (ssh-rsa-cert-v01@openssh.com
+ * is not in its default PubkeyAcceptedAlgorithms), so the request must
+ * name rsa-sha2-512-cert-v01@openssh.com (or 256) and the agent must be
+ * asked for that signature with SSH_AGENT_RSA_SHA2_512 (or 256): with no
+ * flag it signs with SHA-1, which the server refuses.
+ */
+START_TEST(rsa_certificate)
+{
+	char opt[128], msg[512];
+	int rc;
+
+	snprintf(opt, sizeof(opt), "TrustedUserCAKeys='%s/ca.pub'", tmpdir);
+	ck_assert_int_eq(sshd_restart(opt), 0);
+	rc = rsa_cert_auth(NULL, msg, sizeof(msg));
+	ck_assert_msg(rc == 0, "rsa certificate: %d %s", rc, msg);
+	rc = rsa_cert_auth("rsa-sha2-256,ssh-ed25519", msg, sizeof(msg));
+	ck_assert_msg(rc == 0, "rsa certificate, 256: %d %s", rc, msg);
+	/* what the server refuses: SHA-1, named and signed */
+	rc = rsa_cert_auth("ssh-rsa", msg, sizeof(msg));
+	ck_assert_msg(rc == LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED,
+		      "rsa certificate, SHA-1: %d %s", rc, msg);
+	ck_assert_ptr_nonnull(strstr(msg, "ssh-rsa-cert-v01@openssh.com"));
 }
 END_TEST
 
@@ -941,6 +1025,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_unchecked_fixture(tc, NULL, sshd_restore);
 	tcase_add_test(tc, rsa_sha2_256_server);
+	tcase_add_test(tc, rsa_certificate);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -804,6 +804,35 @@ static int load_text(const char *text, const char *pass, const char **why)
 	return rc;
 }
 
+/* key_is_openssh: the first armour at the start of a line decides (auth.c
+ * picks libssh2's frommemory code by it); bounded by len. */
+START_TEST(test_is_openssh)
+{
+	static const char ossh[] = "-----BEGIN OPENSSH PRIVATE KEY-----\n";
+
+	ck_assert_int_eq(key_is_openssh(ossh, strlen(ossh)), 1);
+	ck_assert_int_eq(key_is_openssh("junk\n-----BEGIN OPENSSH PRIVATE "
+					"KEY-----\nAAAA\n",
+					45),
+			 1);
+	ck_assert_int_eq(key_is_openssh(ossh, strlen(ossh) - 2), 0);
+	ck_assert_int_eq(key_is_openssh("-----BEGIN RSA PRIVATE KEY-----\n"
+					"-----BEGIN OPENSSH PRIVATE KEY-----\n",
+					68),
+			 0);
+	ck_assert_int_eq(key_is_openssh("-----BEGIN ENCRYPTED PRIVATE KEY"
+					"-----\n",
+					38),
+			 0);
+	ck_assert_int_eq(key_is_openssh(" -----BEGIN OPENSSH PRIVATE KEY---"
+					"--\n",
+					37),
+			 0);
+	ck_assert_int_eq(key_is_openssh("", 0), 0);
+	ck_assert_int_eq(key_is_openssh(NULL, 0), 0);
+}
+END_TEST
+
 START_TEST(test_not_keys)
 {
 	const char *why;
@@ -990,6 +1019,7 @@ static Suite *key_suite(void)
 	tcase_add_test(tc, test_mismatch);
 	tcase_add_test(tc, test_header_limits);
 	tcase_add_test(tc, test_not_keys);
+	tcase_add_test(tc, test_is_openssh);
 	tcase_add_test(tc, test_sign_algs);
 	suite_add_tcase(s, tc);
 
