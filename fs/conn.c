@@ -24,10 +24,13 @@
 
 #include "sftpmnt.h"
 
-int tcp_connect(const char *host, int port, int timeout_s, char *err,
+int tcp_connect(const struct opts *o, const char *host, int port, char *err,
 		size_t errlen)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_family = o->address_family },
+			*res, *ai;
+	int timeout_s = o->connect_timeout;
 	char portstr[16];
 	int fd = -1, rc, one = 1;
 
@@ -527,8 +530,7 @@ static int connect_once(struct conn *c, char *err, size_t errlen)
 	char *msg;
 
 	c->sock = o->jump ? jump_open(o->jump, o->host, o->port, err, errlen)
-			  : tcp_connect(o->host, o->port, o->connect_timeout,
-					err, errlen);
+			  : tcp_connect(o, o->host, o->port, err, errlen);
 	if (c->sock < 0)
 		return -1;
 	c->s = ssh_start(o, c->sock, err, errlen);

@@ -290,8 +290,7 @@ static int hop_open(const struct opts *j, int n, int hops, const char *host,
 			return -1;
 		}
 	} else {
-		p->tcp = tcp_connect(j->host, j->port, j->connect_timeout, sub,
-				     sizeof(sub));
+		p->tcp = tcp_connect(j, j->host, j->port, sub, sizeof(sub));
 		if (p->tcp < 0)
 			goto fail_sub;
 	}

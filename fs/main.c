@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -45,6 +46,7 @@ static void usage(FILE *f)
 		"    UserKnownHostsFile=FILE   known_hosts (~/.ssh/known_hosts)\n"
 		"    StrictHostKeyChecking=yes|accept-new|no\n"
 		"    ConnectTimeout=SECONDS    (15)\n"
+		"    AddressFamily=any|inet|inet6\n"
 		"    Ciphers=LIST KexAlgorithms=LIST MACs=LIST HostKeyAlgorithms=LIST\n"
 		"    Compression=yes|no\n"
 		"    cache=yes|no cache_timeout=SECONDS (20): kept directory "
@@ -176,19 +178,19 @@ static int opt_one(struct opts *o, char *w)
 
 			snprintf(o->kopts + l, sizeof(o->kopts) - l, "%s%s",
 				 l ? "," : "", w);
+		} else if (IS("disable_hardlink")) {
+			o->no_hardlink = 1; /* link(2): EPERM, as sshfs */
 		} else if (IS("sshfs_sync")) {
 			o->writeback_max = 0; /* every write after the server */
 		} else if (IS("no_readahead")) {
 			o->readahead_max = READAHEAD_MIN;
 		} else if (IS("delay_connect") || IS("no_check_root") ||
 			   IS("remount") || IS("sync_readdir") ||
-			   IS("sshfs_debug") || IS("disable_hardlink") ||
-			   IS("auto_cache"))
+			   IS("sshfs_debug") || IS("auto_cache"))
 			; /* sshfs options with nothing to do here: remount
 			   * (a FUSE mount keeps its options), sync_readdir
 			   * (listings are always complete), sshfs_debug (its
-			   * SFTP trace; -d is ours), disable_hardlink (links
-			   * work or fail as the server says), auto_cache (the
+			   * SFTP trace; -d is ours), auto_cache (the
 			   * page cache is dropped at open unless
 			   * kernel_cache) */
 		else if (IS("_netdev") || IS("noauto") || IS("auto") ||
@@ -242,6 +244,12 @@ static int opt_one(struct opts *o, char *w)
 		}
 	} else if (IS("ConnectTimeout")) {
 		o->connect_timeout = atoi(v) > 0 ? atoi(v) : 15;
+	} else if (IS("AddressFamily")) {
+		if ((o->address_family = address_family(v)) < 0) {
+			fprintf(stderr, "sftpmnt: AddressFamily=%s: any, inet "
+					"or inet6\n", v);
+			return -1;
+		}
 	} else if (IS("Compression")) {
 		o->compression = !strcasecmp(v, "yes");
 	} else if (IS("Ciphers")) {
@@ -517,6 +525,8 @@ static int default_opts(struct opts *o)
 		o->strict_hostkey = 1;
 	if (o->connect_timeout <= 0)
 		o->connect_timeout = 15;
+	if (o->address_family < 0)
+		o->address_family = AF_UNSPEC;
 	if (o->alive_interval < 0)
 		o->alive_interval = 15;
 	if (o->alive_count <= 0)
@@ -607,6 +617,7 @@ static int jump_opts(struct opts *o, int depth)
 	o->jump = j;
 	j->port = 22;
 	j->strict_hostkey = j->connect_timeout = j->alive_interval = -1;
+	j->address_family = -1;
 	j->alive_count = j->identities_only = j->compression = -1;
 	j->config = o->config;
 	last = strrchr(o->proxy_jump, ',');
@@ -641,6 +652,8 @@ static int jump_opts(struct opts *o, int depth)
 		j->strict_hostkey = o->strict_hostkey;
 	if (j->connect_timeout < 0)
 		j->connect_timeout = o->connect_timeout;
+	if (j->address_family < 0)
+		j->address_family = o->address_family;
 	if (j->alive_interval < 0)
 		j->alive_interval = o->alive_interval;
 	if (default_opts(j))
@@ -659,7 +672,7 @@ int main(int argc, char **argv)
 {
 	/* -1: not set yet (command line, then ssh_config, then default) */
 	struct opts o = { .port = 22, .strict_hostkey = -1,
-			  .connect_timeout = -1, .cache = 1,
+			  .connect_timeout = -1, .address_family = -1, .cache = 1,
 			  .cache_timeout = 20.0, .attr_timeout = 1.0, .reconnect = 1,
 			  .unlink_behind = 1, .max_conns = 1,
 			  .readahead_max = 64u << 20, .writeback_max = 32u << 20,

@@ -2735,7 +2735,9 @@ void op_start(struct conn *c, struct op *op)
 						      strlen(op->path2)));
 		break;
 	case OP_LINK:
-		if (!(c->core->ext & SFTP_HAS_HARDLINK)) {
+		/* (sshfs's disable_hardlink says ENOSYS, which the kernel
+		 * passes on as EPERM) */
+		if (c->o->no_hardlink || !(c->core->ext & SFTP_HAS_HARDLINK)) {
 			rc = -EPERM;
 			break;
 		}

@@ -45,6 +45,8 @@ struct opts {
 	int foreground, debug, single;
 	int allow_other, default_permissions;
 	int connect_timeout; /* seconds */
+	int address_family;  /* AddressFamily: AF_UNSPEC, AF_INET, AF_INET6
+			      * (-1 unset) */
 	char *ciphers, *kex, *macs, *hostkeyalgs;
 	int cache;	     /* cache=yes|no */
 	double cache_timeout; /* kept directory listings (dcache.c) */
@@ -73,6 +75,7 @@ struct opts {
 	int transform_symlinks; /* absolute targets inside the root -> relative */
 	int contain_symlinks;	/* refuse targets resolving outside the root */
 	int kernel_cache;	/* keep the page cache across opens */
+	int no_hardlink;	/* disable_hardlink: link(2) gives EPERM */
 	int ro;			/* mounted read-only */
 	char kopts[256];	/* ro, nosuid, noexec...: for the kernel */
 	int compression;	/* Compression=yes: zlib@openssh.com (-1 unset) */
@@ -683,7 +686,9 @@ int attrs_ids_ok(const struct conn *c, const struct sftp_attrs *a);
 /* ---- connecting (conn.c, jump.c) ---------------------------------------- */
 
 /* A TCP connection to host:port (TCP_NODELAY), or -1 with err set. */
-int tcp_connect(const char *host, int port, int timeout_s, char *err,
+/* AddressFamily's any, inet, inet6: AF_*, or -1 (sshconf.c) */
+int address_family(const char *v);
+int tcp_connect(const struct opts *o, const char *host, int port, char *err,
 		size_t errlen);
 /* SSH over sock: handshake, host key checked against known_hosts as
  * ssh does, login; NULL with err set. */

@@ -4,7 +4,7 @@
  * up: Host blocks with patterns (*, ?, !negation, lists), HostName, Port,
  * User, IdentityFile, CertificateFile, IdentitiesOnly, IdentityAgent,
  * UserKnownHostsFile, StrictHostKeyChecking, ServerAliveInterval,
- * ServerAliveCountMax, ConnectTimeout, Ciphers, KexAlgorithms, MACs,
+ * ServerAliveCountMax, ConnectTimeout, AddressFamily, Ciphers, KexAlgorithms, MACs,
  * HostKeyAlgorithms.
  *
  * As in ssh, the first value obtained for a keyword wins, and the
@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <pwd.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,17 @@ static int yesno(const char *v)
 	return !strcasecmp(v, "yes") || !strcasecmp(v, "true");
 }
 
+int address_family(const char *v)
+{
+	if (!strcasecmp(v, "any"))
+		return AF_UNSPEC;
+	if (!strcasecmp(v, "inet"))
+		return AF_INET;
+	if (!strcasecmp(v, "inet6"))
+		return AF_INET6;
+	return -1;
+}
+
 static int apply(struct opts *o, const char *kw, char *v, const char *host)
 {
 	int n;
@@ -171,6 +183,9 @@ static int apply(struct opts *o, const char *kw, char *v, const char *host)
 	} else if (KW("ConnectTimeout")) {
 		if (o->connect_timeout < 0)
 			o->connect_timeout = atoi(v);
+	} else if (KW("AddressFamily")) {
+		if (o->address_family < 0)
+			o->address_family = address_family(v);
 	} else if (KW("Compression")) {
 		if (o->compression < 0)
 			o->compression = yesno(v);

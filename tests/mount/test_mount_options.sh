@@ -66,6 +66,12 @@ if "$bin" "$SFTPMNT_TEST_USER@127.0.0.1:$SFTPMNT_TEST_ROOT/opt" "$mnt" -p "$SFTP
 	-o "IdentityFile=$SFTPMNT_TEST_KEY,UserKnownHostsFile=$SFTPMNT_TEST_KNOWN_HOSTS,$sshfs_words" &&
 	[ "$(cat "$mnt/f")" = data ] && echo w >"$mnt/sshfs-w" && [ "$(cat "$SFTPMNT_TEST_ROOT/opt/sshfs-w")" = w ]; then
 	ok "sshfs's -p, -C and option words: mounted, reads and writes"
+	# disable_hardlink: link(2) fails with EPERM, as through sshfs's
+	# (the server could link: without the option this works)
+	out=$(ln "$mnt/f" "$mnt/f-hard" 2>&1)
+	[ $? != 0 ] && echo "$out" | grep -q "Operation not permitted" &&
+		[ ! -e "$SFTPMNT_TEST_ROOT/opt/f-hard" ] &&
+		ok "disable_hardlink: ln fails with EPERM" || fail "disable_hardlink: ln: $out"
 else
 	fail "sshfs's -p, -C and option words"
 fi
@@ -98,6 +104,21 @@ refuse "unreachable port" "connect" "$SFTPMNT_TEST_USER@127.0.0.1:" "$mnt" \
 	-o "port=1,IdentityFile=$SFTPMNT_TEST_KEY,UserKnownHostsFile=$SFTPMNT_TEST_KNOWN_HOSTS"
 refuse "missing remote directory" "no such directory" "$SFTPMNT_TEST_USER@127.0.0.1:/no/such/dir" "$mnt" \
 	-o "$base,UserKnownHostsFile=$SFTPMNT_TEST_KNOWN_HOSTS"
+# AddressFamily: inet6 cannot reach an IPv4 address; inet can; nonsense
+# is refused before connecting
+refuse "AddressFamily=inet6 to 127.0.0.1" "resolve" "$SFTPMNT_TEST_USER@127.0.0.1:" "$mnt" \
+	-o "$base,UserKnownHostsFile=$SFTPMNT_TEST_KNOWN_HOSTS,AddressFamily=inet6"
+if "$bin" "$SFTPMNT_TEST_USER@127.0.0.1:$SFTPMNT_TEST_ROOT/opt" "$mnt" \
+	-o "$base,UserKnownHostsFile=$SFTPMNT_TEST_KNOWN_HOSTS,AddressFamily=inet" &&
+	[ "$(cat "$mnt/f")" = data ]; then
+	ok "AddressFamily=inet: mounted"
+else
+	fail "AddressFamily=inet"
+fi
+mounted && umnt
+out=$("$bin" "$SFTPMNT_TEST_USER@127.0.0.1:" "$mnt" -o "AddressFamily=ipx" 2>&1)
+[ $? = 2 ] && echo "$out" | grep -q "any, inet or inet6" && ok "AddressFamily=ipx: exit 2" ||
+	fail "AddressFamily=ipx: $out"
 out=$("$bin" "$SFTPMNT_TEST_USER@127.0.0.1:" "$mnt" -o "bogus_option" 2>&1)
 [ $? = 2 ] && echo "$out" | grep -q "unknown option" && ok "unknown option: exit 2 with a hint" ||
 	fail "unknown option: $out"
