@@ -40,6 +40,7 @@ struct dent {
 	unsigned nlink; /* its link count from the long name (0: none) */
 	int atime_ok; /* a.atime holds while the rest is unknown (writes) */
 	int exist_unknown; /* whether the name exists is not known either */
+	int removing; /* its removal was answered early (ubehind.c) */
 	uint64_t chg; /* chg_next() of the last change begun: an answer to
 		       * a request sent before it is not believed */
 	struct sftp_attrs a;
@@ -198,6 +199,7 @@ static int put(struct dcache *d, struct dlist *l, const char *name,
 		e->exist_unknown = 0;
 	}
 	e->known = a != NULL && !e->linked;
+	e->removing = 0;
 	e->atime_ok = e->known && (a->flags & SSH_FILEXFER_ATTR_ACMODTIME);
 	if (a)
 		e->a = *a;
@@ -299,6 +301,26 @@ int dc_lookup_born(struct dcache *d, const char *path, struct sftp_attrs *a,
 	*a = e->a;
 	if (born)
 		*born = l->born;
+	return 1;
+}
+
+int dc_lookup_kind(struct dcache *d, const char *path, struct sftp_attrs *a)
+{
+	size_t dlen;
+	const char *name;
+	struct dlist *l;
+	struct dent *e;
+
+	if (!d || !d->timeout)
+		return -1;
+	split(path, &dlen, &name);
+	if (!dlen || !*name || !(l = fresh(d, path, dlen)) || !l->cap)
+		return -1;
+	e = slot(l, name, strlen(name));
+	if (!e->name || e->exist_unknown ||
+	    !(e->a.flags & SSH_FILEXFER_ATTR_PERMISSIONS))
+		return -1;
+	*a = e->a;
 	return 1;
 }
 
@@ -679,6 +701,36 @@ void dc_snapshot_free(struct dsnap *s, size_t n)
 	for (i = 0; i < n && s; i++)
 		free(s[i].name);
 	free(s);
+}
+
+int dc_listed_empty(struct dcache *d, const char *dir)
+{
+	struct dlist *l;
+	size_t i;
+
+	if (!d || !(l = fresh(d, dir, strlen(dir))) || l->spoiled)
+		return 0;
+	for (i = 0; i < l->cap; i++)
+		if (l->ents[i].name && !l->ents[i].removing)
+			return 0;
+	return 1;
+}
+
+void dc_removing(struct dcache *d, const char *path)
+{
+	size_t dlen;
+	const char *name;
+	struct dlist *l;
+	struct dent *e;
+
+	if (!d)
+		return;
+	split(path, &dlen, &name);
+	if (!dlen || !*name || !(l = find(d, path, dlen)) || !l->cap)
+		return;
+	e = slot(l, name, strlen(name));
+	if (e->name)
+		e->removing = 1;
 }
 
 int dc_listed(struct dcache *d, const char *dir)

@@ -2437,9 +2437,12 @@ static int dc_start(struct conn *c, struct op *op)
 		ub_owner(op); /* (what the listing says of it, before) */
 		dc_unknown(c->dc, op->path);
 		return 0;
+	case OP_RMDIR:
+		ub_owner(op);
+		dc_unknown(c->dc, op->path);
+		return 0;
 	case OP_MKNOD:
 	case OP_MKDIR:
-	case OP_RMDIR:
 	case OP_SYMLINK:
 	case OP_CREATE:
 		dc_unknown(c->dc, op->path);
@@ -2698,6 +2701,8 @@ void op_start(struct conn *c, struct op *op)
 	case OP_RMDIR:
 		rc = SEND(op, sftp_enc_rmdir(W(op), ID(op), op->path,
 					     strlen(op->path)));
+		if (!rc)
+			ub_try(op); /* an emptied directory: maybe now */
 		break;
 	case OP_SYMLINK:
 		/* OpenSSH's server reads SYMLINK as (target, linkpath), the

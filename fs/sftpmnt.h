@@ -580,6 +580,10 @@ void dc_free(struct dcache *d);
 /* 1: path is listed (*a set), 0: path does not exist, -1: ask the
  * server (no fresh listing, or the name is unknown). */
 int dc_lookup(struct dcache *d, const char *path, struct sftp_attrs *a);
+/* 1 (*a set): path is listed as there, with the attributes the listing
+ * gave, of which its type and owner still hold when the rest may not (a
+ * directory whose times moved with a change inside it); else -1. */
+int dc_lookup_kind(struct dcache *d, const char *path, struct sftp_attrs *a);
 /* A change of path starts / succeeded with attributes a / removed it. */
 void dc_unknown(struct dcache *d, const char *path);
 /* The attributes of path change (not its existence, nor its
@@ -632,6 +636,11 @@ int dtally_add(struct dtally *t, size_t n, const char *dir, size_t dlen,
 	       double window, int slide);
 /* 1: dir has a fresh listing or one being read. */
 int dc_listed(struct dcache *d, const char *dir);
+/* 1: dir has a fresh complete listing with no name left in it but those
+ * whose removal was answered early (dc_removing, ubehind.c); a name that
+ * changes again is not such one any more. */
+int dc_listed_empty(struct dcache *d, const char *dir);
+void dc_removing(struct dcache *d, const char *path);
 /* fn for each name of dir's fresh listing whose type is type (S_IFREG,
  * S_IFDIR): files only with their attributes known (not one with other
  * links), names only whose existence is known.  0, or -1 if dir has no

@@ -8,7 +8,11 @@
  * the usual way, after the server), the next unlinks there of files
  * with the same owner are answered when their REMOVE goes out: they
  * would fail only for a reason the first did not meet (a server-side
- * change of permissions, a file system remounted read-only since).
+ * change of permissions, a file system remounted read-only since).  So
+ * are those in a sibling directory with the same owner, group and mode
+ * (rm -rf going on to the next directory of a tree), and the rmdir of a
+ * directory whose kept listing has no name left but those being removed
+ * so (its parent vouched for the same way).
  *
  * Nothing answered this way is lost without a word: the server answers
  * in order on the connection, so a later RMDIR, LSTAT or OPEN there
@@ -17,9 +21,12 @@
  * and its error is latched on the directory: the next unlink, rmdir,
  * create, mkdir, mknod, symlink, link or rename in that directory fails
  * with it, and so does an rmdir of the directory itself that the server
- * refuses (ENOTEMPTY: the file is still there).  After an unmount the
+ * refuses (ENOTEMPTY: the file is still there).  An rmdir answered early
+ * that fails (a file made there behind our back) gives its name back and
+ * latches its error on the parent the same way.  After an unmount the
  * daemon does the removals still on their way before it ends.
- * unlink_behind=no, or cache=no, answers every unlink after the server.
+ * unlink_behind=no, or cache=no, answers every unlink and rmdir after the
+ * server.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -37,6 +44,8 @@ struct ubslot {
 	uint32_t ok_uid; /* owner of the file whose removal vouches */
 	int inflight;	 /* removals answered early, not yet by the server */
 	int err;	 /* latched errno */
+	struct sftp_attrs da; /* the directory's type, owner and mode... */
+	int da_ok;	      /* ...as its parent's listing gave them */
 };
 
 struct ubtab {
@@ -144,32 +153,110 @@ int ub_check(struct op *op)
 void ub_owner(struct op *op)
 {
 	struct sftp_attrs a;
+	int dir;
 
 	op->ub_uid = (uint32_t)-1;
-	if (op->kind == OP_UNLINK && op->c->dc &&
-	    dc_lookup(op->c->dc, op->path, &a) == 1 &&
-	    (a.flags & SSH_FILEXFER_ATTR_UIDGID) &&
-	    !((a.flags & SSH_FILEXFER_ATTR_PERMISSIONS) && S_ISDIR(a.perm)))
+	/* (a directory's times and size move with the removals in it:
+	 * only its type and owner are needed, which they do not change) */
+	if ((op->kind != OP_UNLINK && op->kind != OP_RMDIR) || !op->c->dc ||
+	    (op->kind == OP_UNLINK ? dc_lookup(op->c->dc, op->path, &a)
+				   : dc_lookup_kind(op->c->dc, op->path, &a)) !=
+		    1 ||
+	    !(a.flags & SSH_FILEXFER_ATTR_UIDGID))
+		return;
+	dir = (a.flags & SSH_FILEXFER_ATTR_PERMISSIONS) && S_ISDIR(a.perm);
+	/* a file; or a directory whose kept listing has no name left (the
+	 * removals in it answered early took theirs out, below) */
+	if (op->kind == OP_UNLINK ? !dir
+				  : dir && dc_listed_empty(op->c->dc, op->path))
 		op->ub_uid = a.uid;
+}
+
+static int vouches(const struct ubslot *s, uint32_t uid)
+{
+	return s && !s->err && s->ok_until >= now_s() && s->ok_uid == uid;
+}
+
+static int same_dir_attrs(const struct sftp_attrs *a,
+			  const struct sftp_attrs *b)
+{
+	const uint32_t need =
+		SSH_FILEXFER_ATTR_UIDGID | SSH_FILEXFER_ATTR_PERMISSIONS;
+
+	return (a->flags & need) == need && (b->flags & need) == need &&
+	       S_ISDIR(a->perm) && a->perm == b->perm && a->uid == b->uid &&
+	       a->gid == b->gid;
+}
+
+/*
+ * No removal confirmed in dir (dlen bytes of a path) yet, but one in a
+ * sibling directory: the same parent, owner, group and mode (the kept
+ * listing of the parent says), so the same permissions - rm -rf going
+ * from one directory of a tree to the next.  Its slot, vouched for as
+ * long as the sibling's is, or NULL.
+ */
+static struct ubslot *sibling(struct conn *c, const char *dir, size_t dlen,
+			      uint32_t uid)
+{
+	struct sftp_attrs a;
+	struct ubslot *s;
+	size_t plen;
+	double until = 0;
+	char *d;
+	int i;
+
+	if (!c->ub || dlen <= 1 || ((s = find(c->ub, dir, dlen)) && s->err) ||
+	    !(d = strndup(dir, dlen)))
+		return NULL;
+	plen = dir_len(d);
+	if (dc_lookup_kind(c->dc, d, &a) != 1)
+		goto none;
+	for (i = 0; i < UB_SLOTS; i++) {
+		s = &c->ub->s[i];
+		if (!vouches(s, uid) || !s->da_ok || dir_len(s->dir) != plen ||
+		    strncmp(s->dir, d, plen) ||
+		    (plen == 1 ? !s->dir[1] : s->dir[plen] != '/') ||
+		    !same_dir_attrs(&a, &s->da))
+			continue;
+		until = s->ok_until;
+		break;
+	}
+	if (i == UB_SLOTS || !(s = slot(c, d, dlen)))
+		goto none;
+	free(d);
+	s->ok_until = until;
+	s->ok_uid = uid;
+	s->da = a;
+	s->da_ok = 1;
+	return s;
+none:
+	free(d);
+	return NULL;
 }
 
 void ub_try(struct op *op)
 {
 	struct conn *c = op->c;
+	size_t n = dir_len(op->path);
 	struct ubslot *s;
 
 	if (op->ubehind || !c->o->unlink_behind || !c->o->cache ||
 	    op->replays || op->ub_uid == (uint32_t)-1)
 		return;
-	/* a file of the owner whose removal the server did there last (a
-	 * sticky directory lets us remove only some) */
-	s = find(c->ub, op->path, dir_len(op->path));
-	if (!s || s->err || s->ok_until < now_s() || op->ub_uid != s->ok_uid)
+	/* an entry of the owner whose removal the server did there last
+	 * (a sticky directory lets us remove only some), or in a sibling
+	 * directory like this one */
+	s = find(c->ub, op->path, n);
+	if (!vouches(s, op->ub_uid) &&
+	    !(s = sibling(c, op->path, n, op->ub_uid)))
 		return;
 	op->ubehind = 1;
 	s->inflight++;
 	c->ub->inflight++;
 	op_reply_err(op, 0);
+	/* (still unknown for lookups, which go to the server and are
+	 * answered after the removal: a refused one shows the name again) */
+	dc_removing(c->dc, op->path);
 }
 
 int ub_done(struct op *op, int rc)
@@ -181,15 +268,14 @@ int ub_done(struct op *op, int rc)
 	if (op->kind == OP_RMDIR && rc && c->ub) {
 		/* refused, as it must be when a removal in it failed: that
 		 * failure says why */
-		int err = 0;
-
-		if ((s = find(c->ub, op->path, strlen(op->path)))) {
-			err = s->err;
+		if ((s = find(c->ub, op->path, strlen(op->path))) && s->err) {
+			rc = -s->err;
 			s->err = 0;
 		}
-		return err ? -err : rc;
+		if (!op->ubehind)
+			return rc;
 	}
-	if (op->kind != OP_UNLINK)
+	if (op->kind != OP_UNLINK && op->kind != OP_RMDIR)
 		return rc;
 	if (rc == -ENOENT && op->ubehind)
 		rc = 0; /* gone all the same (someone else removed it) */
@@ -199,6 +285,9 @@ int ub_done(struct op *op, int rc)
 		if (s && op->ub_uid != (uint32_t)-1) {
 			s->ok_until = now_s() + UB_WINDOW;
 			s->ok_uid = op->ub_uid;
+			if (!s->da_ok) /* (for its siblings, above) */
+				s->da_ok = dc_lookup_kind(c->dc, s->dir,
+							  &s->da) == 1;
 		}
 	} else if (op->ubehind) {
 		conn_log(c, LOG_WARNING,

@@ -115,9 +115,58 @@ unmount_sftp || fail "unmount"
 [ -e "$srv/a/d1/f2.txt" ] && [ -e "$srv/a/d1/f4.txt" ] && [ ! -e "$srv/a/d1/f1.txt" ] &&
 	ok "server side as reported" || fail "server side: $(ls "$srv/a/d1" | tr '\n' ' ')"
 
-# 3. unlink_behind=no: the refused unlink itself fails
+# 4. the next directories of a tree: a removal confirmed in d1 vouches
+# for its siblings of the same owner, group and mode, so the first unlink
+# in d2 is answered early too (its file is immutable: it comes back, and
+# the next unlink there says why); an emptied directory's rmdir is
+# answered early once a removal in its parent was confirmed (d3 gets a
+# file on the server behind the mount's back: the rmdir fails after all,
+# d3 is there again, and the rmdir of the parent says why)
 chattr -i "$srv/a/d1/f2.txt" "$srv/b/d1/f2.txt"
 rm -rf "$srv/a" "$srv/b"
+mktree "$srv/c" 4 3
+chattr +i "$srv/c/d2/f1.txt"
+mount_sftp "$srv" || { fail "mount"; finish; }
+MNT=$mnt SRV=$srv PYTHONPATH=$here python3 - <<'PY' || fails=$((fails + 1))
+import errno, os
+mnt, srv = os.environ['MNT'], os.environ['SRV']
+import mt
+from mt import check, err_of
+def e_of(f, *a):    # 0: it worked
+    return err_of(lambda: f(*a)) or 0
+c = mnt + '/c'
+for d in [c] + [c + '/d%d' % i for i in range(1, 5)]:
+    os.listdir(d)                  # the listings are kept
+for i in (1, 2, 3):
+    os.unlink(c + '/d1/f%d.txt' % i)
+os.rmdir(c + '/d1')                # (confirmed: vouches for c)
+e = e_of(os.unlink, c + '/d2/f1.txt')
+check(e == 0, 'first unlink in the sibling d2 answered early: %s' % errno.errorcode.get(e, e))
+check(os.path.exists(c + '/d2/f1.txt'), 'the refused name is back in d2')
+e = e_of(os.unlink, c + '/d2/f2.txt')
+check(e in (errno.EPERM, errno.EACCES), 'the next unlink in d2 reports the refusal: %s' % errno.errorcode.get(e, e))
+for i in (1, 2, 3):
+    os.unlink(c + '/d4/f%d.txt' % i)
+os.rmdir(c + '/d4')
+for i in (1, 2, 3):
+    os.unlink(c + '/d3/f%d.txt' % i)
+open(srv + '/c/d3/sneaky', 'w').close()   # not through the mount
+e = e_of(os.rmdir, c + '/d3')
+check(e == 0, 'rmdir of the emptied d3 answered early: %s' % errno.errorcode.get(e, e))
+# (the lookup goes out after the RMDIR: answered after its refusal)
+check(os.path.isdir(c + '/d3'), 'd3 is there again (the server refused to remove it)')
+e = e_of(os.rmdir, c)
+check(e == errno.ENOTEMPTY, 'rmdir of the parent: %s (ENOTEMPTY)' % errno.errorcode.get(e, e))
+check(sorted(os.listdir(c)) == ['d2', 'd3'], 'left in it: %s' % sorted(os.listdir(c)))
+mt.done()
+PY
+unmount_sftp || fail "unmount"
+[ -e "$srv/c/d3/sneaky" ] && [ ! -e "$srv/c/d4" ] && [ ! -e "$srv/c/d1" ] && [ -e "$srv/c/d2/f1.txt" ] &&
+	ok "server side as reported" || fail "server side: $(find "$srv/c" | tr '\n' ' ')"
+chattr -i "$srv/c/d2/f1.txt"
+rm -rf "$srv/c"
+
+# 3. unlink_behind=no: the refused unlink itself fails
 mktree "$srv/a" 1 4
 chattr +i "$srv/a/d1/f2.txt"
 mount_sftp "$srv" -o unlink_behind=no || { fail "mount"; finish; }
