@@ -661,9 +661,54 @@ static int jump_opts(struct opts *o, int depth)
 	return jump_opts(j, depth + 1);
 }
 
+/* An algorithm list (-o or ssh_config) of which this library supports
+ * no name would only fail later, after connecting, with a message that
+ * names no option: refuse it here as the usage error it is, with the
+ * names that would do.  (Unsupported names in a list with a supported
+ * one are skipped, as sftpmnt(1) says.)  0, or -1 after a message. */
+static int algs_check(const struct opts *o)
+{
+	const struct {
+		const char *name, *list;
+		int type;
+	} lists[] = {
+		{ "Ciphers", o->ciphers, LIBSSH2_METHOD_CRYPT_CS },
+		{ "KexAlgorithms", o->kex, LIBSSH2_METHOD_KEX },
+		{ "MACs", o->macs, LIBSSH2_METHOD_MAC_CS },
+		{ "HostKeyAlgorithms", o->hostkeyalgs, LIBSSH2_METHOD_HOSTKEY },
+	};
+	LIBSSH2_SESSION *s = NULL;
+	const char **algs;
+	size_t i;
+	int n, j, rc = 0;
+
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]) && !rc; i++) {
+		if (!lists[i].list)
+			continue;
+		if (!s && !(s = libssh2_session_init()))
+			return -1;
+		if (!libssh2_session_method_pref(s, lists[i].type,
+						 lists[i].list))
+			continue;
+		fprintf(stderr, "sftpmnt: %s=%s: no algorithm in the list is "
+				"supported; supported:",
+			lists[i].name, lists[i].list);
+		n = libssh2_session_supported_algs(s, lists[i].type, &algs);
+		for (j = 0; j < n; j++)
+			fprintf(stderr, "%s%s", j ? "," : " ", algs[j]);
+		if (n > 0)
+			libssh2_free(s, algs);
+		fputc('\n', stderr);
+		rc = -1;
+	}
+	if (s)
+		libssh2_session_free(s);
+	return rc;
+}
+
 static int finish_opts(struct opts *o)
 {
-	if (read_config(o) || default_opts(o))
+	if (read_config(o) || default_opts(o) || algs_check(o))
 		return -1;
 	return jump_opts(o, 0);
 }
