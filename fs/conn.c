@@ -122,11 +122,31 @@ static int verify_host(LIBSSH2_SESSION *s, const struct opts *o, char *err,
 					      LIBSSH2_KNOWNHOST_KEYENC_RAW |
 					      knownhost_keytype(type),
 				      NULL);
-	if (rc == LIBSSH2_KNOWNHOST_CHECK_MATCH || o->strict_hostkey == 0) {
+	if (rc == LIBSSH2_KNOWNHOST_CHECK_MATCH) {
 		libssh2_knownhost_free(kh);
 		return 0;
 	}
-	if (rc == LIBSSH2_KNOWNHOST_CHECK_NOTFOUND && o->strict_hostkey == 2) {
+	if (rc == LIBSSH2_KNOWNHOST_CHECK_MISMATCH && o->strict_hostkey == 0) {
+		/* as ssh: connect, say so loudly, and give no password to
+		 * what may be somebody else's server */
+		libssh2_knownhost_free(kh);
+		fprintf(stderr, "sftpmnt: WARNING: the host key of %s port %d "
+				"differs from the one in %s "
+				"(StrictHostKeyChecking=no): connecting anyway, "
+				"password login disabled\n",
+			o->host, o->port, path);
+		if (!o->foreground)
+			syslog(LOG_WARNING, "the host key of %s port %d "
+					    "differs from the one in %s: "
+					    "connecting anyway "
+					    "(StrictHostKeyChecking=no), "
+					    "password login disabled",
+			       o->host, o->port, path);
+		return 1;
+	}
+	/* a new host: recorded with accept-new, and, as ssh does, with no */
+	if (rc == LIBSSH2_KNOWNHOST_CHECK_NOTFOUND &&
+	    (o->strict_hostkey == 2 || o->strict_hostkey == 0)) {
 		char name[600];
 
 		if (o->port == 22)
@@ -141,9 +161,11 @@ static int verify_host(LIBSSH2_SESSION *s, const struct opts *o, char *err,
 					   NULL) ||
 		    libssh2_knownhost_writefile(kh, path,
 						LIBSSH2_KNOWNHOST_FILE_OPENSSH)) {
+			libssh2_knownhost_free(kh);
+			if (o->strict_hostkey == 0)
+				return 0; /* (ssh goes on too) */
 			snprintf(err, errlen, "cannot record the new host key "
 					      "in %s", path);
-			libssh2_knownhost_free(kh);
 			return -1;
 		}
 		libssh2_knownhost_free(kh);
@@ -387,8 +409,10 @@ ok:
 	return 0;
 }
 
-static int login(LIBSSH2_SESSION *s, const struct opts *o, char *err,
-		 size_t errlen)
+/* Agent, key files, then a password (not after a host key mismatch
+ * accepted with StrictHostKeyChecking=no: keys_only). */
+static int login(LIBSSH2_SESSION *s, const struct opts *o, int keys_only,
+		 char *err, size_t errlen)
 {
 	const char *home = getenv("HOME");
 	static const char *const defaults[] = { "id_ed25519", "id_ecdsa",
@@ -410,7 +434,7 @@ static int login(LIBSSH2_SESSION *s, const struct opts *o, char *err,
 				return 0;
 		}
 	}
-	if (!login_password(s, o, note, sizeof(note)))
+	if (!keys_only && !login_password(s, o, note, sizeof(note)))
 		return 0;
 	libssh2_session_last_error(s, &msg, NULL, 0);
 	snprintf(err, errlen, "authentication as %s failed: %s%s%s", o->user,
@@ -480,6 +504,7 @@ LIBSSH2_SESSION *ssh_start(const struct opts *o, int sock, char *err,
 	const char *ciphers = o->ciphers ? o->ciphers : default_ciphers();
 	LIBSSH2_SESSION *s = libssh2_session_init();
 	char *msg;
+	int hk;
 
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
@@ -513,7 +538,8 @@ LIBSSH2_SESSION *ssh_start(const struct opts *o, int sock, char *err,
 	}
 	/* A server that comes back with another host key is refused just
 	 * like at mount time: never silently accepted. */
-	if (verify_host(s, o, err, errlen) || login(s, o, err, errlen))
+	if ((hk = verify_host(s, o, err, errlen)) < 0 ||
+	    login(s, o, hk == 1, err, errlen))
 		goto fail;
 	return s;
 fail:

@@ -102,8 +102,17 @@ refused() { # WHAT KNOWN_HOSTS WANT: exit 1 without the option
 }
 refused "host key differs" "$work/kh_bad" mismatch
 shk "StrictHostKeyChecking=no, host key differs" "$work/kh_bad" ",StrictHostKeyChecking=no"
+# as ssh: said loudly, and no password goes to that server (test_password)
+grep -q "WARNING.*password login disabled" "$work/err" &&
+	ok "a changed key under StrictHostKeyChecking=no is warned about" ||
+	fail "no warning for the changed key: $(cat "$work/err")"
 refused "host not in known_hosts" "$work/kh_empty" "not in"
 shk "StrictHostKeyChecking=no, host not in known_hosts" "$work/kh_empty" ",StrictHostKeyChecking=no"
+# as ssh: the new host's key is recorded
+grep -q "^\[127.0.0.1\]:$SFTPMNT_TEST_PORT " "$work/kh_empty" &&
+	ok "the new host's key was recorded in known_hosts" ||
+	fail "known_hosts after StrictHostKeyChecking=no: $(cat "$work/kh_empty")"
+: >"$work/kh_empty"
 printf 'Host 127.0.0.1\n  StrictHostKeyChecking no\n' >"$work/shk_config"
 shk "StrictHostKeyChecking no from ssh_config, host key differs" "$work/kh_bad" "" -F "$work/shk_config"
 # -o comes first: yes on the command line wins over ssh_config's no

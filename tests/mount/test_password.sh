@@ -105,6 +105,23 @@ grep -qx "$SFTPMNT_TEST_USER2@127.0.0.1's password: " "$work/asked" &&
 	ok "the prompt is ssh's: $(head -1 "$work/asked")" ||
 	fail "prompt: $(head -1 "$work/asked")"
 
+# 2b. a changed host key accepted with StrictHostKeyChecking=no: as ssh,
+# no password is offered to what may be another server
+ssh-keygen -q -t ed25519 -N '' -f "$work/other" </dev/null
+echo "[127.0.0.1]:$SFTPMNT_TEST_PORT $(cut -d' ' -f1,2 "$work/other.pub")" >"$work/kh_bad"
+printf '%s\n' "$pw" >"$work/answer"
+: >"$work/asked"
+out=$(nossh SSH_ASKPASS="$work/askpass" SSH_ASKPASS_REQUIRE=force setsid -w "$bin" "$src" "$mnt" \
+	-o "port=$SFTPMNT_TEST_PORT,IdentitiesOnly=yes,IdentityAgent=none,UserKnownHostsFile=$work/kh_bad,StrictHostKeyChecking=no" </dev/null 2>&1)
+rc=$?
+n=$(wc -l <"$work/asked")
+if [ $rc = 1 ] && ! mounted && [ "$n" = 0 ] && echo "$out" | grep -q "password login disabled"; then
+	ok "changed host key with StrictHostKeyChecking=no: no password asked or sent, exit 1"
+else
+	fail "changed host key, StrictHostKeyChecking=no: rc=$rc, asked $n times: $out"
+	mounted && fusermount3 -u "$mnt"
+fi
+
 # 3. SSH_ASKPASS with the right one, through a proxy that cuts the link
 # twice: asked once, at the mount; the reconnects log in with it
 printf '%s\n' "$pw" >"$work/answer"
