@@ -487,7 +487,7 @@ double now_s(void)
  * first unless Ciphers= says otherwise; elsewhere the library's order
  * (chacha20-poly1305 first) stands.
  */
-static const char *default_ciphers(void)
+const char *default_ciphers(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
 	if (__builtin_cpu_supports("aes") && __builtin_cpu_supports("pclmul"))

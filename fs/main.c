@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -597,6 +598,8 @@ static int jump_parse_hop(struct opts *j, const char *hop, const char *list)
  * there, as with ssh); what that leaves unset comes from the next hop's
  * options, so the mount's known_hosts, keys, agent, host key policy and
  * timeouts serve every hop.  depth: hops made so far below the mount. */
+static int algs_check(struct opts *o);
+
 static int jump_opts(struct opts *o, int depth)
 {
 	struct opts *j;
@@ -656,9 +659,96 @@ static int jump_opts(struct opts *o, int depth)
 		j->address_family = o->address_family;
 	if (j->alive_interval < 0)
 		j->alive_interval = o->alive_interval;
-	if (default_opts(j))
+	if (default_opts(j) || algs_check(j))
 		return -1;
 	return jump_opts(j, depth + 1);
+}
+
+/* Is name one of list's comma-separated items (patterns with * and ? when
+ * pat)? */
+static int in_list(const char *list, const char *name, size_t n, int pat)
+{
+	char item[128], cand[128];
+	const char *p, *e;
+
+	snprintf(cand, sizeof(cand), "%.*s", (int)n, name);
+	for (p = list; *p; p = *e ? e + 1 : e) {
+		e = strchrnul(p, ',');
+		snprintf(item, sizeof(item), "%.*s", (int)(e - p), p);
+		if (pat ? !fnmatch(item, cand, 0) : !strcmp(item, cand))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * ssh_config(5)'s forms of an algorithm list: "+a,b" appends to the
+ * default list, "-a,b*" takes names (patterns) out of it, "^a,b" puts
+ * them first; any other list is the list itself.  The default is the
+ * one a connection offers when told nothing: default_ciphers() for the
+ * ciphers, else the library's (libssh2_session_supported_algs, in its
+ * order of preference).  0, or -1 (out of memory).
+ */
+static int alg_list_expand(LIBSSH2_SESSION *s, char **list, int type)
+{
+	const char *dflt = type == LIBSSH2_METHOD_CRYPT_CS ? default_ciphers()
+							   : NULL;
+	const char **algs = NULL, *items, *p, *e;
+	char op, *out, *all = NULL;
+	size_t cap, len = 0, i;
+	int n = 0;
+
+	if (!*list || !strchr("+-^", **list))
+		return 0;
+	op = **list;
+	items = *list + 1;
+	if (!dflt) {
+		if ((n = libssh2_session_supported_algs(s, type, &algs)) < 0)
+			return -1;
+		for (i = 0, cap = 1; i < (size_t)n; i++)
+			cap += strlen(algs[i]) + 1;
+		if (!(all = calloc(1, cap))) {
+			libssh2_free(s, algs);
+			return -1;
+		}
+		for (i = 0; i < (size_t)n; i++)
+			sprintf(all + strlen(all), "%s%s", i ? "," : "",
+				algs[i]);
+		if (n > 0)
+			libssh2_free(s, algs);
+		dflt = all;
+	}
+	cap = strlen(dflt) + strlen(items) + 2;
+	if (!(out = calloc(1, cap))) {
+		free(all);
+		return -1;
+	}
+#define ADD(q, m)                                                             \
+	do {                                                                  \
+		if (!in_list(out, q, m, 0))                                   \
+			len += (size_t)snprintf(out + len, cap - len, "%s%.*s", \
+						len ? "," : "", (int)(m), q);   \
+	} while (0)
+	if (op == '^')
+		for (p = items; *p; p = *e ? e + 1 : e) {
+			e = strchrnul(p, ',');
+			ADD(p, e - p);
+		}
+	for (p = dflt; *p; p = *e ? e + 1 : e) {
+		e = strchrnul(p, ',');
+		if (op != '-' || !in_list(items, p, (size_t)(e - p), 1))
+			ADD(p, e - p);
+	}
+	if (op == '+')
+		for (p = items; *p; p = *e ? e + 1 : e) {
+			e = strchrnul(p, ',');
+			ADD(p, e - p);
+		}
+#undef ADD
+	free(all);
+	free(*list);
+	*list = out;
+	return 0;
 }
 
 /* An algorithm list (-o or ssh_config) of which this library supports
@@ -666,16 +756,17 @@ static int jump_opts(struct opts *o, int depth)
  * names no option: refuse it here as the usage error it is, with the
  * names that would do.  (Unsupported names in a list with a supported
  * one are skipped, as sftpmnt(1) says.)  0, or -1 after a message. */
-static int algs_check(const struct opts *o)
+static int algs_check(struct opts *o)
 {
 	const struct {
-		const char *name, *list;
+		const char *name;
+		char **list;
 		int type;
 	} lists[] = {
-		{ "Ciphers", o->ciphers, LIBSSH2_METHOD_CRYPT_CS },
-		{ "KexAlgorithms", o->kex, LIBSSH2_METHOD_KEX },
-		{ "MACs", o->macs, LIBSSH2_METHOD_MAC_CS },
-		{ "HostKeyAlgorithms", o->hostkeyalgs, LIBSSH2_METHOD_HOSTKEY },
+		{ "Ciphers", &o->ciphers, LIBSSH2_METHOD_CRYPT_CS },
+		{ "KexAlgorithms", &o->kex, LIBSSH2_METHOD_KEX },
+		{ "MACs", &o->macs, LIBSSH2_METHOD_MAC_CS },
+		{ "HostKeyAlgorithms", &o->hostkeyalgs, LIBSSH2_METHOD_HOSTKEY },
 	};
 	LIBSSH2_SESSION *s = NULL;
 	const char **algs;
@@ -683,16 +774,20 @@ static int algs_check(const struct opts *o)
 	int n, j, rc = 0;
 
 	for (i = 0; i < sizeof(lists) / sizeof(lists[0]) && !rc; i++) {
-		if (!lists[i].list)
+		if (!*lists[i].list)
 			continue;
 		if (!s && !(s = libssh2_session_init()))
 			return -1;
+		if (alg_list_expand(s, lists[i].list, lists[i].type)) {
+			rc = -1;
+			break;
+		}
 		if (!libssh2_session_method_pref(s, lists[i].type,
-						 lists[i].list))
+						 *lists[i].list))
 			continue;
 		fprintf(stderr, "sftpmnt: %s=%s: no algorithm in the list is "
 				"supported; supported:",
-			lists[i].name, lists[i].list);
+			lists[i].name, *lists[i].list);
 		n = libssh2_session_supported_algs(s, lists[i].type, &algs);
 		for (j = 0; j < n; j++)
 			fprintf(stderr, "%s%s", j ? "," : " ", algs[j]);

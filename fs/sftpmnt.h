@@ -695,6 +695,9 @@ int attrs_ids_ok(const struct conn *c, const struct sftp_attrs *a);
 /* ---- connecting (conn.c, jump.c) ---------------------------------------- */
 
 /* A TCP connection to host:port (TCP_NODELAY), or -1 with err set. */
+/* The ciphers a connection offers unless told (NULL: the library's own
+ * order): AES-GCM first where the processor has AES instructions. */
+const char *default_ciphers(void);
 /* AddressFamily's any, inet, inet6: AF_*, or -1 (sshconf.c) */
 int address_family(const char *v);
 int tcp_connect(const struct opts *o, const char *host, int port, char *err,

@@ -303,5 +303,21 @@ got=$(hostkey_of "" -F "$work/hk_config")
 got=$(hostkey_of ",HostKeyAlgorithms=ecdsa-sha2-nistp521" -F "$work/hk_config")
 [ "$got" = ecdsa-sha2-nistp521 ] && ok "HostKeyAlgorithms: -o comes before ssh_config" ||
 	fail "HostKeyAlgorithms -o over ssh_config gave '$got'"
+# ssh_config's list forms: +names appends to the default list, -patterns
+# takes out of it, ^names puts first
+got=$(cipher_of ",Ciphers=^aes256-ctr")
+[ "$got" = aes256-ctr ] && ok "Ciphers=^aes256-ctr puts it first" || fail "Ciphers=^aes256-ctr gave '$got'"
+got=$(cipher_of ",Ciphers=-$want")
+[ -n "$got" ] && [ "$got" != "$want" ] && ok "Ciphers=-$want takes it out: $got" ||
+	fail "Ciphers=-$want gave '$got'"
+got=$(cipher_of ",Ciphers=-*gcm*\\,chacha20*")
+[ "$got" = aes128-ctr ] && ok "Ciphers=-*gcm*,chacha20* (patterns): $got" || fail "Ciphers=-*gcm*,chacha20* gave '$got'"
+got=$(hostkey_of ",HostKeyAlgorithms=+ssh-rsa")
+[ -n "$got" ] && [ "$got" != ssh-rsa ] && ok "HostKeyAlgorithms=+ssh-rsa mounts (appended: $got first)" ||
+	fail "HostKeyAlgorithms=+ssh-rsa gave '$got'"
+printf 'Host 127.0.0.1\n  HostKeyAlgorithms ^ecdsa-sha2-nistp256\n' >"$work/hk2_config"
+got=$(hostkey_of "" -F "$work/hk2_config")
+[ "$got" = ecdsa-sha2-nistp256 ] && ok "HostKeyAlgorithms ^... from ssh_config" ||
+	fail "HostKeyAlgorithms ^ecdsa-sha2-nistp256 from ssh_config gave '$got'"
 
 [ $fails = 0 ] || { echo "$fails failures"; exit 1; }
