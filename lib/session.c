@@ -190,6 +190,13 @@ LIBSSH2_API int libssh2_session_free(LIBSSH2_SESSION *s)
 	kex_free(s, &s->kex);
 	tp_free(&s->tp);
 	la_free(&a, s->local_banner);
+	/* as libssh2: the socket goes back to blocking if it was */
+	if (s->sock != LIBSSH2_INVALID_SOCKET && s->sock_was_blocking) {
+		int fl = fcntl(s->sock, F_GETFL);
+
+		if (fl >= 0)
+			(void)fcntl(s->sock, F_SETFL, fl & ~O_NONBLOCK);
+	}
 	abstract = s->abstract;
 	crypto_wipe(s, sizeof(*s));
 	a.free(s, &abstract);
@@ -219,7 +226,9 @@ int sess_err(LIBSSH2_SESSION *s, int code, const char *fmt, ...)
 LIBSSH2_API int libssh2_session_last_error(LIBSSH2_SESSION *s, char **errmsg,
 					   int *errmsg_len, int want_buf)
 {
-	size_t n = s->last_errno ? strlen(s->errmsg) : 0;
+	/* as libssh2: the length is that of the message handed out, so 0
+	 * when errmsg is NULL */
+	size_t n = s->last_errno && errmsg ? strlen(s->errmsg) : 0;
 
 	if (errmsg) {
 		if (want_buf) {
@@ -258,7 +267,8 @@ LIBSSH2_API int libssh2_session_set_last_error(LIBSSH2_SESSION *s,
 LIBSSH2_API void libssh2_session_set_blocking(LIBSSH2_SESSION *s,
 					      int blocking)
 {
-	s->blocking = blocking != 0;
+	/* kept as given: libssh2_session_get_blocking returns it (libssh2) */
+	s->blocking = blocking;
 }
 
 LIBSSH2_API int libssh2_session_get_blocking(LIBSSH2_SESSION *s)
@@ -268,7 +278,7 @@ LIBSSH2_API int libssh2_session_get_blocking(LIBSSH2_SESSION *s)
 
 LIBSSH2_API void libssh2_session_set_timeout(LIBSSH2_SESSION *s, long timeout)
 {
-	s->timeout_ms = timeout > 0 ? timeout : 0;
+	s->timeout_ms = timeout; /* 0 or less: no limit (sess_deadline) */
 }
 
 LIBSSH2_API long libssh2_session_get_timeout(LIBSSH2_SESSION *s)
@@ -305,8 +315,8 @@ LIBSSH2_API int libssh2_session_flag(LIBSSH2_SESSION *s, int flag, int value)
 		s->flag_quote_paths = value != 0;
 		return 0;
 	}
-	return sess_err(s, LIBSSH2_ERROR_INVAL, "unknown session flag %d",
-			flag);
+	/* libssh2 1.11.1 records nothing for an unknown flag */
+	return LIBSSH2_ERROR_INVAL;
 }
 
 static int banner_store(LIBSSH2_SESSION *s, const char *banner)
@@ -598,6 +608,7 @@ int sess_attach_socket(LIBSSH2_SESSION *s, libssh2_socket_t sock)
 				"unable to use the socket: %s",
 				strerror(errno));
 	s->sock = sock;
+	s->sock_was_blocking = !(fl & O_NONBLOCK);
 	return 0;
 }
 
@@ -1066,8 +1077,17 @@ LIBSSH2_API int libssh2_session_method_pref(LIBSSH2_SESSION *s,
 LIBSSH2_API const char *libssh2_session_methods(LIBSSH2_SESSION *s,
 						int method_type)
 {
-	if (method_type < 0 || method_type >= KEX_NTYPES ||
-	    !s->kex.agreed[method_type]) {
+	/* libssh2 1.11.1: no languages are negotiated, "" for them; the
+	 * kinds it does not know are INVAL */
+	if (method_type == LIBSSH2_METHOD_LANG_CS ||
+	    method_type == LIBSSH2_METHOD_LANG_SC)
+		return "";
+	if (method_type < 0 || method_type > LIBSSH2_METHOD_COMP_SC) {
+		sess_err(s, LIBSSH2_ERROR_INVAL,
+			 "invalid method type %d", method_type);
+		return NULL;
+	}
+	if (!s->kex.agreed[method_type]) {
 		sess_err(s, LIBSSH2_ERROR_METHOD_NONE,
 			 "no method negotiated for type %d", method_type);
 		return NULL;

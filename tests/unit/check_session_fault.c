@@ -53,6 +53,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -654,10 +655,35 @@ START_TEST(api_basics)
 	ck_assert_int_eq(libssh2_session_flag(s, LIBSSH2_FLAG_QUOTE_PATHS, 0),
 			 0);
 	ck_assert_int_eq(libssh2_session_flag(s, 42, 1), LIBSSH2_ERROR_INVAL);
+	/* as libssh2 1.11.1: an unknown flag is not recorded */
+	ck_assert_int_eq(libssh2_session_last_errno(s), -14);
+	/* and the length is that of the message handed out: none */
+	ml = -1;
+	ck_assert_int_eq(libssh2_session_last_error(s, NULL, &ml, 0), -14);
+	ck_assert_int_eq(ml, 0);
 	libssh2_session_set_blocking(s, 0);
 	ck_assert_int_eq(libssh2_session_get_blocking(s), 0);
+	/* the values given come back as they were (libssh2) */
+	libssh2_session_set_blocking(s, 5);
+	ck_assert_int_eq(libssh2_session_get_blocking(s), 5);
+	libssh2_session_set_timeout(s, -3);
+	ck_assert_int_eq(libssh2_session_get_timeout(s), -3);
 	libssh2_session_set_timeout(s, 1500);
 	ck_assert_int_eq(libssh2_session_get_timeout(s), 1500);
+	/* methods before a key exchange: none, "" for the languages,
+	 * INVAL for a kind libssh2_session_methods does not know */
+	ck_assert_ptr_null(libssh2_session_methods(s, LIBSSH2_METHOD_KEX));
+	ck_assert_int_eq(libssh2_session_last_errno(s),
+			 LIBSSH2_ERROR_METHOD_NONE);
+	ck_assert_str_eq(libssh2_session_methods(s, LIBSSH2_METHOD_LANG_CS),
+			 "");
+	ck_assert_str_eq(libssh2_session_methods(s, LIBSSH2_METHOD_LANG_SC),
+			 "");
+	ck_assert_ptr_null(
+		libssh2_session_methods(s, LIBSSH2_METHOD_SIGN_ALGO));
+	ck_assert_int_eq(libssh2_session_last_errno(s), LIBSSH2_ERROR_INVAL);
+	ck_assert_ptr_null(libssh2_session_methods(s, -1));
+	ck_assert_int_eq(libssh2_session_last_errno(s), LIBSSH2_ERROR_INVAL);
 	/* supported_algs: a list to free; libssh2 1.11.1's codes for the
 	 * rest */
 	{
@@ -688,6 +714,31 @@ START_TEST(api_basics)
 	ck_assert_int_eq(libssh2_session_banner_set(s, NULL), 0);
 	ck_assert_int_eq(libssh2_session_free(s), 0);
 	libssh2_exit();
+}
+END_TEST
+
+/* As libssh2: the session makes a blocking socket non-blocking, and
+ * libssh2_session_free makes it blocking again; one that was already
+ * non-blocking stays so. */
+START_TEST(socket_mode_restored)
+{
+	int sp[2], was_nb = _i;
+	LIBSSH2_SESSION *s;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	if (was_nb)
+		ck_assert_int_eq(fcntl(sp[0], F_SETFL, O_NONBLOCK), 0);
+	s = libssh2_session_init();
+	ck_assert_ptr_nonnull(s);
+	libssh2_session_set_blocking(s, 0);
+	/* the peer says nothing: the banner exchange waits */
+	ck_assert_int_eq(libssh2_session_handshake(s, sp[0]),
+			 LIBSSH2_ERROR_EAGAIN);
+	ck_assert(fcntl(sp[0], F_GETFL) & O_NONBLOCK);
+	ck_assert_int_eq(libssh2_session_free(s), 0);
+	ck_assert_int_eq(!!(fcntl(sp[0], F_GETFL) & O_NONBLOCK), was_nb);
+	close(sp[0]);
+	close(sp[1]);
 }
 END_TEST
 
@@ -1794,6 +1845,7 @@ int main(void)
 	tcase_add_loop_test(tc, good_k_encoding, 0, 2 * NPROT);
 	tcase_add_loop_test(tc, own_allocator, 0, 2 * NPROT);
 	tcase_add_test(tc, api_basics);
+	tcase_add_loop_test(tc, socket_mode_restored, 0, 2);
 	tcase_add_loop_test(tc, good_startup, 0, NPROT);
 	suite_add_tcase(su, tc);
 
