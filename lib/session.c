@@ -522,8 +522,12 @@ int64_t sess_deadline(const LIBSSH2_SESSION *s)
 int sess_wait(LIBSSH2_SESSION *s, int64_t deadline_ms)
 {
 	struct pollfd pfd = { .fd = s->sock };
-	int timeout = -1, r;
+	int timeout = -1, ka_next = 0, ka_wake = 0, r;
 
+	/* As libssh2: a blocking call that waits sends the keepalives that
+	 * fall due meanwhile, and wakes up for the next one. */
+	if (s->ka_interval && (r = libssh2_keepalive_send(s, &ka_next)))
+		return r;
 	if (s->block_dirs & LIBSSH2_SESSION_BLOCK_INBOUND)
 		pfd.events |= POLLIN;
 	if (s->block_dirs & LIBSSH2_SESSION_BLOCK_OUTBOUND)
@@ -538,16 +542,20 @@ int sess_wait(LIBSSH2_SESSION *s, int64_t deadline_ms)
 					"timed out waiting for the server");
 		timeout = left > 1000000000 ? 1000000000 : (int)left;
 	}
+	if (ka_next > 0 && (timeout < 0 || ka_next * 1000 < timeout)) {
+		timeout = ka_next * 1000;
+		ka_wake = 1;
+	}
 	do
 		r = poll(&pfd, 1, timeout);
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return sess_err(s, LIBSSH2_ERROR_SOCKET_RECV, "poll failed: %s",
 				strerror(errno));
-	if (r == 0)
+	if (r == 0 && !ka_wake)
 		return sess_err(s, LIBSSH2_ERROR_TIMEOUT,
 				"timed out waiting for the server");
-	return 0;
+	return 0; /* (a keepalive wake-up: the caller tries again) */
 }
 
 /* ---- identification exchange -------------------------------------------- */
@@ -1135,7 +1143,7 @@ LIBSSH2_API const char *libssh2_hostkey_hash(LIBSSH2_SESSION *s,
 	return NULL;
 }
 
-/* ---- keepalive (OpenSSH keepalive@openssh.com global request) ------------ */
+/* ---- keepalive (a global request no server knows, RFC 4254 4) ------------- */
 
 LIBSSH2_API void libssh2_keepalive_config(LIBSSH2_SESSION *s, int want_reply,
 					  unsigned int interval)
@@ -1158,10 +1166,12 @@ LIBSSH2_API int libssh2_keepalive_send(LIBSSH2_SESSION *s,
 		return 0;
 	}
 	due = s->last_send_ms + (int64_t)s->ka_interval * 1000;
-	if (s->state == SESS_READY && now >= due && !kex_busy(&s->kex)) {
+	if (s->state == SESS_READY && now >= due && !kex_busy(&s->kex) &&
+	    !s->disc_queued) {
 		if ((rc = tp_pkt_begin(&s->tp, 80)))
 			return sess_err(s, rc, "out of memory");
-		if (wb_cstring(&s->tp.out, "keepalive@openssh.com") ||
+		/* libssh2's name; servers answer it with REQUEST_FAILURE */
+		if (wb_cstring(&s->tp.out, "keepalive@libssh2.org") ||
 		    wb_bool(&s->tp.out, s->ka_want_reply)) {
 			tp_pkt_abort(&s->tp);
 			return sess_err(s, LIBSSH2_ERROR_ALLOC,
