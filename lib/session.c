@@ -390,11 +390,18 @@ libssh2_session_callback_set2(LIBSSH2_SESSION *s, int cbtype,
 	case LIBSSH2_CALLBACK_X11:
 		SWAP(cb_x11);
 		break;
+	/* As libssh2, the first replacement of SEND or RECV returns the
+	 * built-in function, which a wrapper may call; NULL brings it back
+	 * (libssh2 would store NULL and crash on the next I/O). */
 	case LIBSSH2_CALLBACK_SEND:
 		SWAP(send);
+		if (!s->send)
+			s->send = sock_send_default;
 		break;
 	case LIBSSH2_CALLBACK_RECV:
 		SWAP(recv);
+		if (!s->recv)
+			s->recv = sock_recv_default;
 		break;
 	case LIBSSH2_CALLBACK_AUTHAGENT:
 		SWAP(cb_authagent);

@@ -137,6 +137,7 @@ struct run {
 	int disc;	 /* at the end, disconnect_ex (non-blocking) */
 	int startup;	 /* libssh2_session_startup, the old name */
 	int send_eagain; /* the send callback's next calls: -EAGAIN */
+	LIBSSH2_SEND_FUNC((*prev_send)); /* what send_cb replaced */
 	/* after the login: the server's channel messages, and what the
 	 * client does with the channel */
 	const struct chan_msg *chan;
@@ -186,8 +187,9 @@ static LIBSSH2_SEND_FUNC(send_cb)
 		r->send_eagain--;
 		return -EAGAIN;
 	}
-	n = send(socket, buffer, length, flags);
-	return n < 0 ? -errno : n;
+	/* chained to the function it replaced: the built-in one */
+	n = r->prev_send(socket, buffer, length, flags, abstract);
+	return n;
 }
 
 static LIBSSH2_IGNORE_FUNC(ignore_cb)
@@ -380,9 +382,15 @@ static void run_session(struct run *r)
 	if (r->cb)
 		libssh2_session_callback_set2(s, LIBSSH2_CALLBACK_MACERROR,
 					      (libssh2_cb_generic *)mac_cb);
-	if (r->disc)
-		libssh2_session_callback_set2(s, LIBSSH2_CALLBACK_SEND,
-					      (libssh2_cb_generic *)send_cb);
+	if (r->disc) {
+		/* as libssh2: the first replacement returns the built-in
+		 * function, which send_cb calls */
+		r->prev_send = (LIBSSH2_SEND_FUNC((*)))
+			libssh2_session_callback_set2(
+				s, LIBSSH2_CALLBACK_SEND,
+				(libssh2_cb_generic *)send_cb);
+		ck_assert_ptr_nonnull(r->prev_send);
+	}
 	if (r->cbs) {
 		/* the deprecated form, void * in and out */
 		ck_assert_ptr_null(libssh2_session_callback_set(
@@ -661,6 +669,23 @@ START_TEST(api_basics)
 	ml = -1;
 	ck_assert_int_eq(libssh2_session_last_error(s, NULL, &ml, 0), -14);
 	ck_assert_int_eq(ml, 0);
+	/* SEND/RECV: the built-in functions come back, and NULL restores
+	 * them rather than leaving none */
+	{
+		libssh2_cb_generic *b_send = libssh2_session_callback_set2(
+			s, LIBSSH2_CALLBACK_SEND, NULL);
+		libssh2_cb_generic *b_recv = libssh2_session_callback_set2(
+			s, LIBSSH2_CALLBACK_RECV, NULL);
+
+		ck_assert_ptr_nonnull(b_send);
+		ck_assert_ptr_nonnull(b_recv);
+		ck_assert_ptr_eq(libssh2_session_callback_set2(
+					 s, LIBSSH2_CALLBACK_SEND, NULL),
+				 b_send);
+		ck_assert_ptr_eq(libssh2_session_callback_set2(
+					 s, LIBSSH2_CALLBACK_RECV, NULL),
+				 b_recv);
+	}
 	libssh2_session_set_blocking(s, 0);
 	ck_assert_int_eq(libssh2_session_get_blocking(s), 0);
 	/* the values given come back as they were (libssh2) */
