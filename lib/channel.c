@@ -76,6 +76,49 @@ static size_t cbuf_take(struct chan_buf *b, char *out, size_t n)
 	return n;
 }
 
+static size_t cbuf_len(const struct chan_buf *b)
+{
+	return b->end - b->start;
+}
+
+/* Discard what b holds; returns how many bytes that was. */
+static size_t cbuf_drop(struct chan_buf *b)
+{
+	size_t n = b->end - b->start;
+
+	b->start = b->end = 0;
+	return n;
+}
+
+/* The buffer of extended data type `code`: stderr has its own, the
+ * others get one of CHAN_EXT_STREAMS_MAX slots when `create` is set
+ * (NULL when none is left, or none exists and create is 0). */
+static struct chan_buf *ext_buf(LIBSSH2_CHANNEL *c, uint32_t code,
+				int create)
+{
+	unsigned i;
+
+	if (code == SSH_EXTENDED_DATA_STDERR)
+		return &c->err;
+	for (i = 0; i < c->nxs; i++)
+		if (c->xs[i].code == code)
+			return &c->xs[i].b;
+	if (!create || c->nxs == CHAN_EXT_STREAMS_MAX)
+		return NULL;
+	c->xs[c->nxs].code = code;
+	return &c->xs[c->nxs++].b;
+}
+
+size_t chan_ext_pending(const LIBSSH2_CHANNEL *c)
+{
+	size_t n = cbuf_len(&c->err);
+	unsigned i;
+
+	for (i = 0; i < c->nxs; i++)
+		n += cbuf_len(&c->xs[i].b);
+	return n;
+}
+
 /* ---- flow control --------------------------------------------------------- */
 
 /*
@@ -144,6 +187,7 @@ static int on_data(LIBSSH2_SESSION *s, LIBSSH2_CHANNEL *c, int ext,
 		   struct rbuf *r)
 {
 	const uint8_t *d;
+	struct chan_buf *b;
 	uint32_t code = 0;
 	size_t n;
 
@@ -158,14 +202,16 @@ static int on_data(LIBSSH2_SESSION *s, LIBSSH2_CHANNEL *c, int ext,
 	if (c->eof_recv || c->close_recv)
 		return sess_err(s, LIBSSH2_ERROR_PROTO,
 				"channel data after EOF");
+	/* As libssh2: MERGE hands every extended type to stdout readers,
+	 * IGNORE drops them all, NORMAL keeps each type apart. */
 	if (!ext || c->ext_mode == LIBSSH2_CHANNEL_EXTENDED_DATA_MERGE)
 		return cbuf_put(s, &c->in, d, n);
 	if (c->ext_mode == LIBSSH2_CHANNEL_EXTENDED_DATA_IGNORE ||
-	    code != SSH_EXTENDED_DATA_STDERR) {
+	    !(b = ext_buf(c, code, n > 0))) {
 		c->consumed += (uint32_t)n;
 		return window_regrant(c, 0);
 	}
-	return cbuf_put(s, &c->err, d, n);
+	return cbuf_put(s, b, d, n);
 }
 
 static int on_request(LIBSSH2_SESSION *s, LIBSSH2_CHANNEL *c, struct rbuf *r)
@@ -365,6 +411,8 @@ static void chan_release(LIBSSH2_CHANNEL *c)
 		s->opening = NULL;
 	la_free(&s->a, c->in.p);
 	la_free(&s->a, c->err.p);
+	while (c->nxs > 0)
+		la_free(&s->a, c->xs[--c->nxs].b.p);
 	la_free(&s->a, c->exit_signal);
 	la_free(&s->a, c);
 }
@@ -398,6 +446,7 @@ LIBSSH2_CHANNEL *chan_new(LIBSSH2_SESSION *s, uint32_t window,
 	c->s = s;
 	c->local_id = s->next_channel_id++;
 	c->local_window = c->local_window_max = window;
+	c->local_window_init = window;
 	c->local_maxpacket = maxpacket;
 	c->exit_status = 0;
 	c->next = s->channels;
@@ -825,11 +874,14 @@ struct read_args {
 static int read_step(LIBSSH2_CHANNEL *c, struct read_args *a)
 {
 	LIBSSH2_SESSION *s = c->s;
-	struct chan_buf *b = a->stream ? &c->err : &c->in;
+	struct chan_buf *b;
 	int rc;
 
 	for (;;) {
-		if (b->end > b->start) {
+		/* stream_id picks the extended data type (libssh2); its
+		 * buffer may appear with the next packet */
+		b = a->stream ? ext_buf(c, (uint32_t)a->stream, 0) : &c->in;
+		if (b && b->end > b->start) {
 			a->got = cbuf_take(b, a->buf, a->n);
 			c->consumed += (uint32_t)a->got;
 			if ((rc = window_regrant(c, 0)))
@@ -868,7 +920,7 @@ LIBSSH2_API int libssh2_poll_channel_read(LIBSSH2_CHANNEL *c, int extended)
 	if (extended == 0)
 		return c->in.end > c->in.start;
 	if (extended == 1)
-		return c->in.end > c->in.start || c->err.end > c->err.start;
+		return c->in.end > c->in.start || chan_ext_pending(c) > 0;
 	return 0;
 }
 
@@ -878,10 +930,12 @@ libssh2_channel_window_read_ex(LIBSSH2_CHANNEL *c, unsigned long *read_avail,
 {
 	if (!c)
 		return 0; /* as libssh2: no channel, no window */
+	/* as libssh2: every stream counts, and the initial window is
+	 * the one asked for at the open */
 	if (read_avail)
-		*read_avail = c->in.end - c->in.start;
+		*read_avail = cbuf_len(&c->in) + chan_ext_pending(c);
 	if (window_size_initial)
-		*window_size_initial = c->local_window_max;
+		*window_size_initial = c->local_window_init;
 	return c->local_window;
 }
 
@@ -906,24 +960,30 @@ LIBSSH2_API void libssh2_channel_set_blocking(LIBSSH2_CHANNEL *c, int blocking)
 LIBSSH2_API int libssh2_channel_handle_extended_data2(LIBSSH2_CHANNEL *c,
 						      int mode)
 {
+	size_t n;
+	unsigned i;
+	int rc;
+
 	if (!c)
 		return LIBSSH2_ERROR_BAD_USE;
 	if (mode < LIBSSH2_CHANNEL_EXTENDED_DATA_NORMAL ||
 	    mode > LIBSSH2_CHANNEL_EXTENDED_DATA_MERGE)
 		return LIBSSH2_ERROR_INVAL;
 	c->ext_mode = mode;
-	if (mode != LIBSSH2_CHANNEL_EXTENDED_DATA_NORMAL &&
-	    c->err.end > c->err.start) {
-		/* Already buffered stderr: merge it or drop it now. */
-		size_t n = c->err.end - c->err.start;
-		int rc = 0;
+	if (mode == LIBSSH2_CHANNEL_EXTENDED_DATA_NORMAL)
+		return 0;
+	/* Already buffered extended data: merged (after the stdout data
+	 * already buffered) or dropped now. */
+	for (i = 0; i <= c->nxs; i++) {
+		struct chan_buf *b = i == 0 ? &c->err : &c->xs[i - 1].b;
 
-		if (mode == LIBSSH2_CHANNEL_EXTENDED_DATA_MERGE)
-			rc = cbuf_put(c->s, &c->in, c->err.p + c->err.start, n);
-		else
+		if (mode == LIBSSH2_CHANNEL_EXTENDED_DATA_MERGE &&
+		    cbuf_len(b) > 0 &&
+		    (rc = cbuf_put(c->s, &c->in, b->p + b->start, cbuf_len(b))))
+			return rc;
+		n = cbuf_drop(b);
+		if (mode == LIBSSH2_CHANNEL_EXTENDED_DATA_IGNORE)
 			c->consumed += (uint32_t)n;
-		c->err.start = c->err.end = 0;
-		return rc;
 	}
 	return 0;
 }
@@ -943,7 +1003,9 @@ static int flush_step(LIBSSH2_CHANNEL *c)
 
 LIBSSH2_API int libssh2_channel_flush_ex(LIBSSH2_CHANNEL *c, int streamid)
 {
+	struct chan_buf *b;
 	size_t n = 0;
+	unsigned i;
 	int rc;
 
 	if (!c)
@@ -953,15 +1015,16 @@ LIBSSH2_API int libssh2_channel_flush_ex(LIBSSH2_CHANNEL *c, int streamid)
 	 * (FLUSH_EXTENDED_DATA) or all (FLUSH_ALL).  The count is kept
 	 * for the call that ends an EAGAIN. */
 	if (!c->flush_busy) {
-		if (streamid == 0 || streamid == LIBSSH2_CHANNEL_FLUSH_ALL) {
-			n += c->in.end - c->in.start;
-			c->in.start = c->in.end = 0;
-		}
-		if (streamid == SSH_EXTENDED_DATA_STDERR ||
-		    streamid == LIBSSH2_CHANNEL_FLUSH_EXTENDED_DATA ||
+		if (streamid == 0 || streamid == LIBSSH2_CHANNEL_FLUSH_ALL)
+			n += cbuf_drop(&c->in);
+		if (streamid == LIBSSH2_CHANNEL_FLUSH_EXTENDED_DATA ||
 		    streamid == LIBSSH2_CHANNEL_FLUSH_ALL) {
-			n += c->err.end - c->err.start;
-			c->err.start = c->err.end = 0;
+			n += cbuf_drop(&c->err);
+			for (i = 0; i < c->nxs; i++)
+				n += cbuf_drop(&c->xs[i].b);
+		} else if (streamid != 0 &&
+			   (b = ext_buf(c, (uint32_t)streamid, 0))) {
+			n += cbuf_drop(b);
 		}
 		c->consumed += (uint32_t)n;
 		c->flushed = n;
@@ -1024,7 +1087,7 @@ LIBSSH2_API int libssh2_channel_eof(LIBSSH2_CHANNEL *c)
 	/* EOF for the caller: the server said so and nothing is unread,
 	 * on either stream. */
 	return (c->eof_recv || c->close_recv) && c->in.end == c->in.start &&
-	       c->err.end == c->err.start;
+	       chan_ext_pending(c) == 0;
 }
 
 static int wait_eof_step(LIBSSH2_CHANNEL *c)

@@ -48,6 +48,18 @@ struct chan_buf {
 	size_t start, end, cap;
 };
 
+/* Extended data of a type other than stderr: RFC 4254 5.2 defines only
+ * SSH_EXTENDED_DATA_STDERR (1), but libssh2 keeps any data_type_code and
+ * reads it by number (libssh2_channel_read_ex).  Types beyond this many
+ * distinct ones on a channel are dropped (their window re-granted), so
+ * a server cannot make us hold a buffer per 32-bit code. */
+#define CHAN_EXT_STREAMS_MAX 8
+
+struct chan_xstream {
+	uint32_t code;
+	struct chan_buf b;
+};
+
 struct _LIBSSH2_CHANNEL {
 	struct _LIBSSH2_SESSION *s;
 	struct _LIBSSH2_CHANNEL *next;
@@ -57,6 +69,7 @@ struct _LIBSSH2_CHANNEL {
 	/* flow control (RFC 4254 5.2) */
 	uint32_t local_window;	    /* bytes the server may still send */
 	uint32_t local_window_max;  /* what we aim to keep granted */
+	uint32_t local_window_init; /* what we granted at the open */
 	uint32_t local_maxpacket;
 	uint32_t remote_window;	    /* bytes we may still send */
 	uint32_t remote_window_init; /* what the peer granted at the open */
@@ -64,6 +77,8 @@ struct _LIBSSH2_CHANNEL {
 	uint32_t consumed;	    /* read by the user, not yet re-granted */
 
 	struct chan_buf in, err;
+	struct chan_xstream xs[CHAN_EXT_STREAMS_MAX]; /* other types */
+	unsigned nxs;
 	int ext_mode;	/* LIBSSH2_CHANNEL_EXTENDED_DATA_* */
 	int flush_busy; /* libssh2_channel_flush_ex returned EAGAIN */
 	size_t flushed; /* ... after discarding this many bytes */
@@ -102,6 +117,8 @@ struct _LIBSSH2_CHANNEL *chan_new(struct _LIBSSH2_SESSION *s, uint32_t window,
  * LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED, EAGAIN or another error. */
 int chan_request(struct _LIBSSH2_CHANNEL *c, const char *name,
 		 const struct wbuf *fields);
+/* Bytes of extended data (any type) buffered and not read yet. */
+size_t chan_ext_pending(const struct _LIBSSH2_CHANNEL *c);
 /* Free every channel of a session. */
 void chan_free_all(struct _LIBSSH2_SESSION *s);
 /* A "session" channel opened without the session-wide state of

@@ -71,7 +71,7 @@ static unsigned long state_of(const LIBSSH2_POLLFD *f)
 	if ((f->events & LIBSSH2_POLLFD_POLLIN) &&
 	    (c->in.end > c->in.start || c->eof_recv || c->close_recv))
 		r |= LIBSSH2_POLLFD_POLLIN;
-	if ((f->events & LIBSSH2_POLLFD_POLLEXT) && c->err.end > c->err.start)
+	if ((f->events & LIBSSH2_POLLFD_POLLEXT) && chan_ext_pending(c) > 0)
 		r |= LIBSSH2_POLLFD_POLLEXT;
 	if ((f->events & LIBSSH2_POLLFD_POLLOUT) && c->state == CHAN_OPEN &&
 	    !c->close_recv && c->remote_window > 0)

@@ -190,6 +190,13 @@ LIBSSH2_API int libssh2_session_free(LIBSSH2_SESSION *s)
 	kex_free(s, &s->kex);
 	tp_free(&s->tp);
 	la_free(&a, s->local_banner);
+	/* as libssh2: the socket goes back to blocking if it was */
+	if (s->sock != LIBSSH2_INVALID_SOCKET && s->sock_was_blocking) {
+		int fl = fcntl(s->sock, F_GETFL);
+
+		if (fl >= 0)
+			(void)fcntl(s->sock, F_SETFL, fl & ~O_NONBLOCK);
+	}
 	abstract = s->abstract;
 	crypto_wipe(s, sizeof(*s));
 	a.free(s, &abstract);
@@ -219,7 +226,9 @@ int sess_err(LIBSSH2_SESSION *s, int code, const char *fmt, ...)
 LIBSSH2_API int libssh2_session_last_error(LIBSSH2_SESSION *s, char **errmsg,
 					   int *errmsg_len, int want_buf)
 {
-	size_t n = s->last_errno ? strlen(s->errmsg) : 0;
+	/* as libssh2: the length is that of the message handed out, so 0
+	 * when errmsg is NULL */
+	size_t n = s->last_errno && errmsg ? strlen(s->errmsg) : 0;
 
 	if (errmsg) {
 		if (want_buf) {
@@ -258,7 +267,8 @@ LIBSSH2_API int libssh2_session_set_last_error(LIBSSH2_SESSION *s,
 LIBSSH2_API void libssh2_session_set_blocking(LIBSSH2_SESSION *s,
 					      int blocking)
 {
-	s->blocking = blocking != 0;
+	/* kept as given: libssh2_session_get_blocking returns it (libssh2) */
+	s->blocking = blocking;
 }
 
 LIBSSH2_API int libssh2_session_get_blocking(LIBSSH2_SESSION *s)
@@ -268,7 +278,7 @@ LIBSSH2_API int libssh2_session_get_blocking(LIBSSH2_SESSION *s)
 
 LIBSSH2_API void libssh2_session_set_timeout(LIBSSH2_SESSION *s, long timeout)
 {
-	s->timeout_ms = timeout > 0 ? timeout : 0;
+	s->timeout_ms = timeout; /* 0 or less: no limit (sess_deadline) */
 }
 
 LIBSSH2_API long libssh2_session_get_timeout(LIBSSH2_SESSION *s)
@@ -305,8 +315,8 @@ LIBSSH2_API int libssh2_session_flag(LIBSSH2_SESSION *s, int flag, int value)
 		s->flag_quote_paths = value != 0;
 		return 0;
 	}
-	return sess_err(s, LIBSSH2_ERROR_INVAL, "unknown session flag %d",
-			flag);
+	/* libssh2 1.11.1 records nothing for an unknown flag */
+	return LIBSSH2_ERROR_INVAL;
 }
 
 static int banner_store(LIBSSH2_SESSION *s, const char *banner)
@@ -380,11 +390,18 @@ libssh2_session_callback_set2(LIBSSH2_SESSION *s, int cbtype,
 	case LIBSSH2_CALLBACK_X11:
 		SWAP(cb_x11);
 		break;
+	/* As libssh2, the first replacement of SEND or RECV returns the
+	 * built-in function, which a wrapper may call; NULL brings it back
+	 * (libssh2 would store NULL and crash on the next I/O). */
 	case LIBSSH2_CALLBACK_SEND:
 		SWAP(send);
+		if (!s->send)
+			s->send = sock_send_default;
 		break;
 	case LIBSSH2_CALLBACK_RECV:
 		SWAP(recv);
+		if (!s->recv)
+			s->recv = sock_recv_default;
 		break;
 	case LIBSSH2_CALLBACK_AUTHAGENT:
 		SWAP(cb_authagent);
@@ -512,8 +529,12 @@ int64_t sess_deadline(const LIBSSH2_SESSION *s)
 int sess_wait(LIBSSH2_SESSION *s, int64_t deadline_ms)
 {
 	struct pollfd pfd = { .fd = s->sock };
-	int timeout = -1, r;
+	int timeout = -1, ka_next = 0, ka_wake = 0, r;
 
+	/* As libssh2: a blocking call that waits sends the keepalives that
+	 * fall due meanwhile, and wakes up for the next one. */
+	if (s->ka_interval && (r = libssh2_keepalive_send(s, &ka_next)))
+		return r;
 	if (s->block_dirs & LIBSSH2_SESSION_BLOCK_INBOUND)
 		pfd.events |= POLLIN;
 	if (s->block_dirs & LIBSSH2_SESSION_BLOCK_OUTBOUND)
@@ -528,16 +549,20 @@ int sess_wait(LIBSSH2_SESSION *s, int64_t deadline_ms)
 					"timed out waiting for the server");
 		timeout = left > 1000000000 ? 1000000000 : (int)left;
 	}
+	if (ka_next > 0 && (timeout < 0 || ka_next * 1000 < timeout)) {
+		timeout = ka_next * 1000;
+		ka_wake = 1;
+	}
 	do
 		r = poll(&pfd, 1, timeout);
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return sess_err(s, LIBSSH2_ERROR_SOCKET_RECV, "poll failed: %s",
 				strerror(errno));
-	if (r == 0)
+	if (r == 0 && !ka_wake)
 		return sess_err(s, LIBSSH2_ERROR_TIMEOUT,
 				"timed out waiting for the server");
-	return 0;
+	return 0; /* (a keepalive wake-up: the caller tries again) */
 }
 
 /* ---- identification exchange -------------------------------------------- */
@@ -598,6 +623,7 @@ int sess_attach_socket(LIBSSH2_SESSION *s, libssh2_socket_t sock)
 				"unable to use the socket: %s",
 				strerror(errno));
 	s->sock = sock;
+	s->sock_was_blocking = !(fl & O_NONBLOCK);
 	return 0;
 }
 
@@ -1066,8 +1092,17 @@ LIBSSH2_API int libssh2_session_method_pref(LIBSSH2_SESSION *s,
 LIBSSH2_API const char *libssh2_session_methods(LIBSSH2_SESSION *s,
 						int method_type)
 {
-	if (method_type < 0 || method_type >= KEX_NTYPES ||
-	    !s->kex.agreed[method_type]) {
+	/* libssh2 1.11.1: no languages are negotiated, "" for them; the
+	 * kinds it does not know are INVAL */
+	if (method_type == LIBSSH2_METHOD_LANG_CS ||
+	    method_type == LIBSSH2_METHOD_LANG_SC)
+		return "";
+	if (method_type < 0 || method_type > LIBSSH2_METHOD_COMP_SC) {
+		sess_err(s, LIBSSH2_ERROR_INVAL,
+			 "invalid method type %d", method_type);
+		return NULL;
+	}
+	if (!s->kex.agreed[method_type]) {
 		sess_err(s, LIBSSH2_ERROR_METHOD_NONE,
 			 "no method negotiated for type %d", method_type);
 		return NULL;
@@ -1115,7 +1150,7 @@ LIBSSH2_API const char *libssh2_hostkey_hash(LIBSSH2_SESSION *s,
 	return NULL;
 }
 
-/* ---- keepalive (OpenSSH keepalive@openssh.com global request) ------------ */
+/* ---- keepalive (a global request no server knows, RFC 4254 4) ------------- */
 
 LIBSSH2_API void libssh2_keepalive_config(LIBSSH2_SESSION *s, int want_reply,
 					  unsigned int interval)
@@ -1138,10 +1173,12 @@ LIBSSH2_API int libssh2_keepalive_send(LIBSSH2_SESSION *s,
 		return 0;
 	}
 	due = s->last_send_ms + (int64_t)s->ka_interval * 1000;
-	if (s->state == SESS_READY && now >= due && !kex_busy(&s->kex)) {
+	if (s->state == SESS_READY && now >= due && !kex_busy(&s->kex) &&
+	    !s->disc_queued) {
 		if ((rc = tp_pkt_begin(&s->tp, 80)))
 			return sess_err(s, rc, "out of memory");
-		if (wb_cstring(&s->tp.out, "keepalive@openssh.com") ||
+		/* libssh2's name; servers answer it with REQUEST_FAILURE */
+		if (wb_cstring(&s->tp.out, "keepalive@libssh2.org") ||
 		    wb_bool(&s->tp.out, s->ka_want_reply)) {
 			tp_pkt_abort(&s->tp);
 			return sess_err(s, LIBSSH2_ERROR_ALLOC,

@@ -41,7 +41,8 @@ struct _LIBSSH2_SESSION {
 	libssh2_socket_t sock;
 	enum sess_state state;
 	int blocking;
-	long timeout_ms;	/* 0: wait forever */
+	long timeout_ms;	/* 0 or less: wait forever */
+	int sock_was_blocking;	/* restored by libssh2_session_free */
 	long read_timeout_s;	/* blocking reads of the SFTP layer */
 	int block_dirs;		/* LIBSSH2_SESSION_BLOCK_* of the last EAGAIN */
 	int flag_sigpipe;

@@ -155,6 +155,53 @@ START_TEST(exec_echo)
 }
 END_TEST
 
+/* Keepalives counted through the trace handler: requests sent (80),
+ * the server's refusals (82). */
+static int ka_sent, ka_refused;
+
+static void ka_trace(LIBSSH2_SESSION *s, void *ctx, const char *line,
+		     size_t len)
+{
+	(void)s;
+	(void)ctx;
+	(void)len;
+	if (strstr(line, "sending packet type 80 "))
+		ka_sent++;
+	if (strstr(line, "received packet type 82 "))
+		ka_refused++;
+}
+
+/* As libssh2: a blocking call that waits on a quiet server sends the
+ * keepalives that fall due (every 2 s here) without the application
+ * calling libssh2_keepalive_send, and the server's answers (it knows
+ * no keepalive@libssh2.org: REQUEST_FAILURE) are taken in passing. */
+START_TEST(keepalive_while_blocked)
+{
+	int fd;
+	LIBSSH2_SESSION *s = start(&fd);
+	LIBSSH2_CHANNEL *c;
+	char buf[64];
+
+	libssh2_trace_sethandler(s, NULL, ka_trace);
+	libssh2_trace(s, LIBSSH2_TRACE_TRANS);
+	libssh2_keepalive_config(s, 1, 2);
+	c = exec(s, "sleep 5; echo done");
+	ck_assert_uint_eq(read_all(c, 0, buf, sizeof(buf)), 5);
+	ck_assert_str_eq(buf, "done\n");
+	ck_assert_int_ge(ka_sent, 2);
+	ck_assert_int_ge(ka_refused, 1);
+	ck_assert_int_eq(close_channel(c), 0);
+	/* without a keepalive interval nothing is sent on its own */
+	libssh2_keepalive_config(s, 1, 0);
+	ka_sent = 0;
+	c = exec(s, "sleep 3; echo done");
+	ck_assert_uint_eq(read_all(c, 0, buf, sizeof(buf)), 5);
+	ck_assert_int_eq(ka_sent, 0);
+	ck_assert_int_eq(close_channel(c), 0);
+	finish(s, fd);
+}
+END_TEST
+
 START_TEST(exit_status)
 {
 	int fd;
@@ -1117,6 +1164,7 @@ int main(void)
 	integ_env("SFTPMNT_TEST_PORT");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, exec_echo);
+	tcase_add_test(tc, keepalive_while_blocked);
 	tcase_add_test(tc, direct_tcpip_and_streamlocal);
 	tcase_add_test(tc, window_write_initial);
 	tcase_add_test(tc, exit_status);

@@ -53,6 +53,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -136,6 +137,12 @@ struct run {
 	int disc;	 /* at the end, disconnect_ex (non-blocking) */
 	int startup;	 /* libssh2_session_startup, the old name */
 	int send_eagain; /* the send callback's next calls: -EAGAIN */
+	LIBSSH2_SEND_FUNC((*prev_send)); /* what send_cb replaced */
+	/* after the login: the server's channel messages, and what the
+	 * client does with the channel */
+	const struct chan_msg *chan;
+	size_t n_chan;
+	void (*chan_fn)(struct run *r, LIBSSH2_SESSION *s);
 
 	/* what happened */
 	int rc;	  /* the first error, 0 when every call succeeded */
@@ -180,8 +187,9 @@ static LIBSSH2_SEND_FUNC(send_cb)
 		r->send_eagain--;
 		return -EAGAIN;
 	}
-	n = send(socket, buffer, length, flags);
-	return n < 0 ? -errno : n;
+	/* chained to the function it replaced: the built-in one */
+	n = r->prev_send(socket, buffer, length, flags, abstract);
+	return n;
 }
 
 static LIBSSH2_IGNORE_FUNC(ignore_cb)
@@ -352,6 +360,8 @@ static void run_session(struct run *r)
 	sv->unknown = r->unknown;
 	sv->ignore_first = r->ignore_first;
 	sv->flip_go_on = r->flip_go_on;
+	sv->chan = r->chan;
+	sv->n_chan = r->n_chan;
 	sv->kmode = r->kmode;
 	srv_prepare(sv, sp[1]);
 	ck_assert_int_eq(pthread_create(&th, NULL, srv_main, sv), 0);
@@ -372,9 +382,15 @@ static void run_session(struct run *r)
 	if (r->cb)
 		libssh2_session_callback_set2(s, LIBSSH2_CALLBACK_MACERROR,
 					      (libssh2_cb_generic *)mac_cb);
-	if (r->disc)
-		libssh2_session_callback_set2(s, LIBSSH2_CALLBACK_SEND,
-					      (libssh2_cb_generic *)send_cb);
+	if (r->disc) {
+		/* as libssh2: the first replacement returns the built-in
+		 * function, which send_cb calls */
+		r->prev_send = (LIBSSH2_SEND_FUNC((*)))
+			libssh2_session_callback_set2(
+				s, LIBSSH2_CALLBACK_SEND,
+				(libssh2_cb_generic *)send_cb);
+		ck_assert_ptr_nonnull(r->prev_send);
+	}
 	if (r->cbs) {
 		/* the deprecated form, void * in and out */
 		ck_assert_ptr_null(libssh2_session_callback_set(
@@ -431,6 +447,8 @@ static void run_session(struct run *r)
 			goto out;
 		}
 		r->authed = libssh2_userauth_authenticated(s);
+		if (r->chan_fn)
+			r->chan_fn(r, s);
 	}
 out:
 	if (r->disc) {
@@ -645,10 +663,52 @@ START_TEST(api_basics)
 	ck_assert_int_eq(libssh2_session_flag(s, LIBSSH2_FLAG_QUOTE_PATHS, 0),
 			 0);
 	ck_assert_int_eq(libssh2_session_flag(s, 42, 1), LIBSSH2_ERROR_INVAL);
+	/* as libssh2 1.11.1: an unknown flag is not recorded */
+	ck_assert_int_eq(libssh2_session_last_errno(s), -14);
+	/* and the length is that of the message handed out: none */
+	ml = -1;
+	ck_assert_int_eq(libssh2_session_last_error(s, NULL, &ml, 0), -14);
+	ck_assert_int_eq(ml, 0);
+	/* SEND/RECV: the built-in functions come back, and NULL restores
+	 * them rather than leaving none */
+	{
+		libssh2_cb_generic *b_send = libssh2_session_callback_set2(
+			s, LIBSSH2_CALLBACK_SEND, NULL);
+		libssh2_cb_generic *b_recv = libssh2_session_callback_set2(
+			s, LIBSSH2_CALLBACK_RECV, NULL);
+
+		ck_assert_ptr_nonnull(b_send);
+		ck_assert_ptr_nonnull(b_recv);
+		ck_assert_ptr_eq(libssh2_session_callback_set2(
+					 s, LIBSSH2_CALLBACK_SEND, NULL),
+				 b_send);
+		ck_assert_ptr_eq(libssh2_session_callback_set2(
+					 s, LIBSSH2_CALLBACK_RECV, NULL),
+				 b_recv);
+	}
 	libssh2_session_set_blocking(s, 0);
 	ck_assert_int_eq(libssh2_session_get_blocking(s), 0);
+	/* the values given come back as they were (libssh2) */
+	libssh2_session_set_blocking(s, 5);
+	ck_assert_int_eq(libssh2_session_get_blocking(s), 5);
+	libssh2_session_set_timeout(s, -3);
+	ck_assert_int_eq(libssh2_session_get_timeout(s), -3);
 	libssh2_session_set_timeout(s, 1500);
 	ck_assert_int_eq(libssh2_session_get_timeout(s), 1500);
+	/* methods before a key exchange: none, "" for the languages,
+	 * INVAL for a kind libssh2_session_methods does not know */
+	ck_assert_ptr_null(libssh2_session_methods(s, LIBSSH2_METHOD_KEX));
+	ck_assert_int_eq(libssh2_session_last_errno(s),
+			 LIBSSH2_ERROR_METHOD_NONE);
+	ck_assert_str_eq(libssh2_session_methods(s, LIBSSH2_METHOD_LANG_CS),
+			 "");
+	ck_assert_str_eq(libssh2_session_methods(s, LIBSSH2_METHOD_LANG_SC),
+			 "");
+	ck_assert_ptr_null(
+		libssh2_session_methods(s, LIBSSH2_METHOD_SIGN_ALGO));
+	ck_assert_int_eq(libssh2_session_last_errno(s), LIBSSH2_ERROR_INVAL);
+	ck_assert_ptr_null(libssh2_session_methods(s, -1));
+	ck_assert_int_eq(libssh2_session_last_errno(s), LIBSSH2_ERROR_INVAL);
 	/* supported_algs: a list to free; libssh2 1.11.1's codes for the
 	 * rest */
 	{
@@ -679,6 +739,31 @@ START_TEST(api_basics)
 	ck_assert_int_eq(libssh2_session_banner_set(s, NULL), 0);
 	ck_assert_int_eq(libssh2_session_free(s), 0);
 	libssh2_exit();
+}
+END_TEST
+
+/* As libssh2: the session makes a blocking socket non-blocking, and
+ * libssh2_session_free makes it blocking again; one that was already
+ * non-blocking stays so. */
+START_TEST(socket_mode_restored)
+{
+	int sp[2], was_nb = _i;
+	LIBSSH2_SESSION *s;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	if (was_nb)
+		ck_assert_int_eq(fcntl(sp[0], F_SETFL, O_NONBLOCK), 0);
+	s = libssh2_session_init();
+	ck_assert_ptr_nonnull(s);
+	libssh2_session_set_blocking(s, 0);
+	/* the peer says nothing: the banner exchange waits */
+	ck_assert_int_eq(libssh2_session_handshake(s, sp[0]),
+			 LIBSSH2_ERROR_EAGAIN);
+	ck_assert(fcntl(sp[0], F_GETFL) & O_NONBLOCK);
+	ck_assert_int_eq(libssh2_session_free(s), 0);
+	ck_assert_int_eq(!!(fcntl(sp[0], F_GETFL) & O_NONBLOCK), was_nb);
+	close(sp[0]);
+	close(sp[1]);
 }
 END_TEST
 
@@ -1655,6 +1740,122 @@ START_TEST(unimplemented_kex_nonblocking)
 }
 END_TEST
 
+/* ---- extended data of every type (RFC 4254 5.2) --------------------------- */
+
+/* stdout, stderr and types 2 and 7 interleaved, an empty one, then one
+ * message for each of CHAN_EXT_STREAMS_MAX further types, of which the
+ * last finds no slot (2, 7 and six of these: 8 kept beside stderr). */
+static const struct chan_msg m_ext[] = {
+	{0, 0, "out1"},	 {1, 1, "err1"},  {1, 2, "two"},   {1, 7, "seven"},
+	{1, 2, "TWO"},	 {0, 0, "out2"},  {1, 1, "err2"},  {1, 9, ""},
+	{1, 100, "a"},	 {1, 101, "b"},	  {1, 102, "c"},   {1, 103, "d"},
+	{1, 104, "e"},	 {1, 105, "f"},	  {1, 0xffffffffu, "g"},
+};
+#define STDOUT_ALL "out1out2"
+#define MERGED_ALL "out1err1twosevenTWOout2err2abcdefg"
+
+static int ext_mode; /* handle_extended_data2 before the exec */
+
+/* Read stream `id` (blocking) until it has nothing more: the bytes. */
+static void read_all(LIBSSH2_CHANNEL *ch, int id, char *out, size_t cap)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while ((n = libssh2_channel_read_ex(ch, id, out + got,
+					    cap - 1 - got)) > 0)
+		got += (size_t)n;
+	ck_assert_int_eq((int)n, 0);
+	out[got] = '\0';
+}
+
+static void chan_ext(struct run *r, LIBSSH2_SESSION *s)
+{
+	LIBSSH2_CHANNEL *ch = libssh2_channel_open_session(s);
+	char buf[256];
+	unsigned long avail = 0, init = 0;
+
+	(void)r;
+	ck_assert_ptr_nonnull(ch);
+	ck_assert_int_eq(libssh2_channel_handle_extended_data2(ch, ext_mode),
+			 0);
+	ck_assert_int_eq(libssh2_channel_exec(ch, "x"), 0);
+	/* stdout until EOF: every message has been dispatched then */
+	read_all(ch, 0, buf, sizeof(buf));
+	if (ext_mode == LIBSSH2_CHANNEL_EXTENDED_DATA_MERGE) {
+		ck_assert_str_eq(buf, MERGED_ALL);
+	} else {
+		ck_assert_str_eq(buf, STDOUT_ALL);
+	}
+	libssh2_channel_window_read_ex(ch, &avail, &init);
+	ck_assert_uint_eq(init, LIBSSH2_CHANNEL_WINDOW_DEFAULT);
+	if (ext_mode != LIBSSH2_CHANNEL_EXTENDED_DATA_NORMAL) {
+		/* nothing kept apart: every stream is at its end */
+		ck_assert_uint_eq(avail, 0);
+		ck_assert_int_eq(libssh2_poll_channel_read(ch, 1), 0);
+		ck_assert_int_eq(libssh2_channel_eof(ch), 1);
+		read_all(ch, SSH_EXTENDED_DATA_STDERR, buf, sizeof(buf));
+		ck_assert_str_eq(buf, "");
+		read_all(ch, 2, buf, sizeof(buf));
+		ck_assert_str_eq(buf, "");
+		goto out;
+	}
+	/* as libssh2: read_avail counts extended data of every type */
+	ck_assert_uint_eq(avail, strlen("err1twosevenTWOerr2abcdef"));
+	ck_assert_int_eq(libssh2_poll_channel_read(ch, 0), 0);
+	ck_assert_int_eq(libssh2_poll_channel_read(ch, 1), 1);
+	ck_assert_int_eq(libssh2_channel_eof(ch), 0);
+	/* each type read by its number, in its own order */
+	read_all(ch, 2, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "twoTWO");
+	read_all(ch, SSH_EXTENDED_DATA_STDERR, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "err1err2");
+	read_all(ch, 3, buf, sizeof(buf)); /* never sent */
+	ck_assert_str_eq(buf, "");
+	read_all(ch, 105, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "f");
+	/* the type that found no slot was dropped; -1 is 0xffffffff */
+	read_all(ch, -1, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "");
+	/* flush one type by number, then all extended types */
+	ck_assert_int_eq(libssh2_channel_flush_ex(ch, 7), 5);
+	read_all(ch, 7, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "");
+	ck_assert_int_eq(libssh2_channel_flush_ex(ch, 100), 1);
+	ck_assert_int_eq(
+		libssh2_channel_flush_ex(ch, LIBSSH2_CHANNEL_FLUSH_EXTENDED_DATA),
+		4);
+	libssh2_channel_window_read_ex(ch, &avail, NULL);
+	ck_assert_uint_eq(avail, 0);
+	ck_assert_int_eq(libssh2_channel_eof(ch), 1);
+out:
+	ck_assert_int_eq(libssh2_channel_close(ch), 0);
+	ck_assert_int_eq(libssh2_channel_free(ch), 0);
+}
+
+/* Extended data types other than stderr are kept and read by number
+ * (libssh2_channel_read_ex's stream_id), merged with MERGE and dropped
+ * with IGNORE, as libssh2 does; a server cannot make the client keep
+ * more than CHAN_EXT_STREAMS_MAX types. */
+START_TEST(ext_data_types)
+{
+	static const int modes[] = {LIBSSH2_CHANNEL_EXTENDED_DATA_NORMAL,
+				    LIBSSH2_CHANNEL_EXTENDED_DATA_MERGE,
+				    LIBSSH2_CHANNEL_EXTENDED_DATA_IGNORE};
+	struct run r;
+
+	run_init(&r, &prot[0]);
+	ext_mode = modes[_i];
+	r.finish_auth = 1;
+	r.chan = m_ext;
+	r.n_chan = sizeof(m_ext) / sizeof(m_ext[0]);
+	r.chan_fn = chan_ext;
+	run_session(&r);
+	check_outcome(&r, 0, -1, "extended data");
+	ck_assert(r.authed);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("session_fault");
@@ -1669,6 +1870,7 @@ int main(void)
 	tcase_add_loop_test(tc, good_k_encoding, 0, 2 * NPROT);
 	tcase_add_loop_test(tc, own_allocator, 0, 2 * NPROT);
 	tcase_add_test(tc, api_basics);
+	tcase_add_loop_test(tc, socket_mode_restored, 0, 2);
 	tcase_add_loop_test(tc, good_startup, 0, NPROT);
 	suite_add_tcase(su, tc);
 
@@ -1718,6 +1920,11 @@ int main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_loop_test(tc, disconnect_sent_once, 0, NPROT);
 	tcase_add_test(tc, disconnect_too_long);
+	suite_add_tcase(su, tc);
+
+	tc = tcase_create("channel");
+	tcase_set_timeout(tc, 300);
+	tcase_add_loop_test(tc, ext_data_types, 0, 3);
 	suite_add_tcase(su, tc);
 
 	tc = tcase_create("unimplemented");

@@ -695,6 +695,81 @@ static int kex_reply(struct srv *sv, const uint8_t qc[32], struct ob *reply)
 	return 0;
 }
 
+/* The next client message that is not a WINDOW_ADJUST (93); -1 when
+ * none comes or it is not `type`. */
+static int expect_chan(struct srv *sv, uint8_t type, const uint8_t **p,
+		       size_t *n)
+{
+	int rc;
+
+	while ((rc = srv_recv(sv, p, n)) > 0 && (*p)[0] == 93)
+		;
+	if (rc <= 0 || (*p)[0] != type) {
+		seterr(sv, "expected channel message %u", type);
+		return -1;
+	}
+	return 0;
+}
+
+/* A session channel (RFC 4254 6.1, 6.5) carrying sv->chan. */
+static int chan_script(struct srv *sv)
+{
+	const uint8_t *p;
+	size_t n, i;
+	struct rbuf r;
+	const char *type;
+	size_t tlen;
+	uint32_t peer, win, maxpkt;
+	struct ob msg = {0};
+	int rc = 0;
+
+	if (expect_chan(sv, 90, &p, &n)) /* CHANNEL_OPEN */
+		return -1;
+	rb_init(&r, p + 1, n - 1);
+	if (rb_text(&r, &type, &tlen, 64) || rb_u32(&r, &peer) ||
+	    rb_u32(&r, &win) || rb_u32(&r, &maxpkt) || rb_done(&r)) {
+		seterr(sv, "malformed CHANNEL_OPEN");
+		return -1;
+	}
+	ob_u8(&msg, 91); /* OPEN_CONFIRMATION: ours is channel 7 */
+	ob_u32(&msg, peer);
+	ob_u32(&msg, 7);
+	ob_u32(&msg, 1u << 20);
+	ob_u32(&msg, 32768);
+	rc = send_pkt(sv, msg.p, msg.n);
+	msg.n = 0;
+	if (rc || expect_chan(sv, 98, &p, &n)) /* exec, want_reply */
+		goto out;
+	ob_u8(&msg, 99); /* CHANNEL_SUCCESS */
+	ob_u32(&msg, peer);
+	for (i = 0; i < sv->n_chan && !rc; i++) {
+		const struct chan_msg *m = &sv->chan[i];
+
+		if ((rc = send_pkt(sv, msg.p, msg.n)))
+			break;
+		msg.n = 0;
+		ob_u8(&msg, m->ext ? 95 : 94);
+		ob_u32(&msg, peer);
+		if (m->ext)
+			ob_u32(&msg, m->code);
+		ob_cstring(&msg, m->data);
+	}
+	if (rc || send_pkt(sv, msg.p, msg.n))
+		goto out;
+	msg.n = 0;
+	ob_u8(&msg, 96); /* EOF */
+	ob_u32(&msg, peer);
+	if ((rc = send_pkt(sv, msg.p, msg.n)))
+		goto out;
+	msg.p[0] = 97; /* CLOSE */
+	if ((rc = send_pkt(sv, msg.p, msg.n)))
+		goto out;
+	rc = expect_chan(sv, 97, &p, &n);
+out:
+	ob_free(&msg);
+	return rc ? -1 : 0;
+}
+
 static int srv_script(struct srv *sv)
 {
 	static const uint8_t nk = SSH_MSG_NEWKEYS;
@@ -780,6 +855,8 @@ static int srv_script(struct srv *sv)
 		static const uint8_t ok = 52; /* USERAUTH_SUCCESS */
 
 		if (expect(sv, 50, &p, &n) || send_pkt(sv, &ok, 1))
+			return STOP_FAIL;
+		if (sv->chan && chan_script(sv))
 			return STOP_FAIL;
 	}
 	sv->done = 1;

@@ -63,6 +63,13 @@ struct fault {
 	size_t msglen;
 };
 
+/* A message the server sends on its channel (chan_script). */
+struct chan_msg {
+	int ext;       /* 0: CHANNEL_DATA, 1: EXTENDED_DATA of type code */
+	uint32_t code;
+	const char *data;
+};
+
 /* K of the exchange (server side choice of its ephemeral key). */
 enum kmode {
 	K_ANY = 0,
@@ -79,6 +86,11 @@ struct srv {
 	int unknown;	  /* >= 0: this message number after SERVICE_ACCEPT */
 	int ignore_first; /* an IGNORE before that message */
 	int flip_go_on;	  /* go on after a flip whatever is predicted */
+	/* With finish_auth: accept a "session" channel and its exec, send
+	 * these n_chan messages on it, EOF and CLOSE, and wait for the
+	 * client's CLOSE (RFC 4254 5, 6.5). */
+	const struct chan_msg *chan;
+	size_t n_chan;
 	enum kmode kmode;
 	unsigned rnd; /* dribble sizes */
 
