@@ -395,6 +395,19 @@ static void ll_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	submit(op);
 }
 
+/* fsync(2) of a directory: a barrier for unlink-behind (ubehind.c); the
+ * server has no directory sync to ask for. */
+static void ll_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+			struct fuse_file_info *fi)
+{
+	struct op *op = op_new(req, OP_FSYNCDIR, ino);
+
+	(void)datasync;
+	(void)fi; /* (by its inode: nothing of the listing handle is used) */
+	if (op)
+		submit(op);
+}
+
 static void ll_opendir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
@@ -471,6 +484,7 @@ const struct fuse_lowlevel_ops sftpmnt_ops = {
 	.create = ll_create,
 	.read = ll_read,
 	.write = ll_write,
+	.fsyncdir = ll_fsyncdir,
 	.copy_file_range = ll_copy_file_range,
 	.flush = ll_flush,
 	.release = ll_release,

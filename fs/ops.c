@@ -2597,6 +2597,7 @@ void op_start(struct conn *c, struct op *op)
 	case OP_OPENDIR:
 	case OP_READLINK:
 	case OP_STATFS:
+	case OP_FSYNCDIR:
 		rc = resolve(op);
 		break;
 	case OP_GETATTR:
@@ -2814,6 +2815,13 @@ void op_start(struct conn *c, struct op *op)
 		rc = fh->wb_err;
 		fh->wb_err = 0;
 		reply_err(op, rc);
+		return;
+	case OP_FSYNCDIR:
+		/* the removals there answered early are done on the server,
+		 * and the first that failed says so (ubehind.c) */
+		if (ub_sync(op))
+			return;
+		reply_err(op, ub_sync_err(op));
 		return;
 	case OP_FSYNC:
 		if (fh->wb_err) {

@@ -287,7 +287,7 @@ enum op_kind {
 	OP_LOOKUP = 1, OP_GETATTR, OP_SETATTR, OP_READLINK, OP_MKNOD, OP_MKDIR,
 	OP_UNLINK, OP_RMDIR, OP_SYMLINK, OP_RENAME, OP_LINK, OP_OPEN, OP_READ,
 	OP_WRITE, OP_FLUSH, OP_RELEASE, OP_FSYNC, OP_OPENDIR, OP_READDIR,
-	OP_RELEASEDIR, OP_STATFS, OP_CREATE, OP_COPY,
+	OP_RELEASEDIR, OP_STATFS, OP_CREATE, OP_COPY, OP_FSYNCDIR,
 };
 
 struct op {
@@ -680,6 +680,11 @@ void ub_try(struct op *op);
 int ub_done(struct op *op, int rc);
 void ub_settled(struct op *op);
 int ub_inflight(const struct conn *c);
+/* fsync of a directory (op->path): 1 when it waits for the removals
+ * answered early there (started again once they are done); then
+ * ub_sync_err: the first of them that failed, taken (0: none). */
+int ub_sync(struct op *op);
+int ub_sync_err(struct op *op);
 void ub_free(struct conn *c);
 
 /* errmap.c */
@@ -694,12 +699,13 @@ int attrs_ids_ok(const struct conn *c, const struct sftp_attrs *a);
 
 /* ---- connecting (conn.c, jump.c) ---------------------------------------- */
 
-/* A TCP connection to host:port (TCP_NODELAY), or -1 with err set. */
 /* The ciphers a connection offers unless told (NULL: the library's own
  * order): AES-GCM first where the processor has AES instructions. */
 const char *default_ciphers(void);
 /* AddressFamily's any, inet, inet6: AF_*, or -1 (sshconf.c) */
 int address_family(const char *v);
+/* A TCP connection to host:port (TCP_NODELAY; o's AddressFamily and
+ * ConnectTimeout), or -1 with err set. */
 int tcp_connect(const struct opts *o, const char *host, int port, char *err,
 		size_t errlen);
 /* SSH over sock: handshake, host key checked against known_hosts as

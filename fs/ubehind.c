@@ -46,6 +46,7 @@ struct ubslot {
 	int err;	 /* latched errno */
 	struct sftp_attrs da; /* the directory's type, owner and mode... */
 	int da_ok;	      /* ...as its parent's listing gave them */
+	struct op *waiters;   /* fsyncs of the directory (ub_sync) */
 };
 
 struct ubtab {
@@ -123,12 +124,15 @@ static int changes_names(enum op_kind k)
 	}
 }
 
-static int take_err(struct ubtab *t, const char *path)
+/* The error latched on path's directory (own: on path itself), taken. */
+static int take_err(struct ubtab *t, const char *path, int own)
 {
 	struct ubslot *s;
 	int err;
 
-	if (!path || !(s = find(t, path, dir_len(path))) || !s->err)
+	if (!path ||
+	    !(s = find(t, path, own ? strlen(path) : dir_len(path))) ||
+	    !s->err)
 		return 0;
 	err = s->err;
 	s->err = 0;
@@ -142,12 +146,12 @@ int ub_check(struct op *op)
 	if (!t || op->ubehind || !changes_names(op->kind))
 		return 0;
 	if (op->kind == OP_RENAME || op->kind == OP_LINK) {
-		int err = take_err(t, op->path2);
+		int err = take_err(t, op->path2, 0);
 
 		if (err)
 			return err;
 	}
-	return take_err(t, op->path);
+	return take_err(t, op->path, 0);
 }
 
 void ub_owner(struct op *op)
@@ -315,8 +319,32 @@ void ub_settled(struct op *op)
 		return;
 	op->ubehind = 0;
 	op->c->ub->inflight--;
-	if ((s = find(op->c->ub, op->path, dir_len(op->path))))
-		s->inflight--;
+	if ((s = find(op->c->ub, op->path, dir_len(op->path))) &&
+	    --s->inflight == 0 && s->waiters) {
+		struct op *w = s->waiters, *nx;
+
+		s->waiters = NULL;
+		for (; w; w = nx) {
+			nx = w->next;
+			op_start(w->c, w);
+		}
+	}
+}
+
+int ub_sync(struct op *op)
+{
+	struct ubslot *s = find(op->c->ub, op->path, strlen(op->path));
+
+	if (!s || !s->inflight)
+		return 0;
+	op->next = s->waiters;
+	s->waiters = op;
+	return 1;
+}
+
+int ub_sync_err(struct op *op)
+{
+	return op->c->ub ? take_err(op->c->ub, op->path, 1) : 0;
 }
 
 int ub_inflight(const struct conn *c)

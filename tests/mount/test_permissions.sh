@@ -116,6 +116,11 @@ err = err_of(lambda: (
     os.rmdir(mnt + '/d/sub')))
 check(err is None, 'mode back: create, mkdir, symlink, rename, unlink, rmdir work: %s' %
       name(err))
+# (the rmdir may have been answered before the server did it: an fsync
+# of the directory waits for that, sftpmnt(1) unlink_behind)
+fd = os.open(mnt + '/d', os.O_RDONLY | os.O_DIRECTORY)
+os.fsync(fd)
+os.close(fd)
 check(sorted(os.listdir(srv + '/d')) == ['ln', 'nd', 'new'],
       'and the server has what they did: %s' % sorted(os.listdir(srv + '/d')))
 

@@ -42,10 +42,22 @@ mktree() { # dir dirs files-per-dir
 # daemon does them before it ends
 mktree "$srv/tree" 6 40
 mktree "$srv/flat" 1 200
+mktree "$srv/synced" 1 100
 proxy_start 20
 mount_sftp "$srv" -o "$proxy_opts" || { fail "mount"; finish; }
 if run_guarded 60 rm -rf "$mnt/tree"; then ok "rm -rf of 6 x 40 files"; else fail "rm -rf"; fi
 [ ! -e "$mnt/tree" ] && ok "the tree is gone from the mount" || fail "tree still in the mount"
+# an fsync of the directory waits until the removals answered early
+# there are done on the server
+ls "$mnt/synced/d1" >/dev/null
+rm -f "$mnt/synced/d1/"* || fail "rm -f of 100 files"
+MNT=$mnt SRV=$srv python3 -c '
+import os, sys
+fd = os.open(os.environ["MNT"] + "/synced/d1", os.O_RDONLY | os.O_DIRECTORY)
+os.fsync(fd)
+n = len(os.listdir(os.environ["SRV"] + "/synced/d1"))
+print(("ok: " if n == 0 else "FAIL: ") + "fsync of the directory: %d of 100 files left on the server after it" % n)
+sys.exit(n != 0)' || fails=$((fails + 1))
 ls "$mnt/flat/d1" >/dev/null
 rm -f "$mnt/flat/d1/"* || fail "rm -f of 200 files"
 unmount_sftp || fail "unmount"
@@ -91,10 +103,28 @@ if e == 0:
     check(e3 in (errno.EPERM, errno.EACCES), 'the next unlink there reports the refusal: %s' % errno.errorcode.get(e3, e3))
     check(os.path.exists(d + '/f3.txt'), 'that unlink did not remove its file')
     check(unlink_err(d + '/f3.txt') == 0, 'the error is reported once')
+    # an fsync of the directory reports a refusal too, once
+    check(unlink_err(d + '/f4.txt') == 0, 'unlink f4 (answered early)')
+    e5 = unlink_err(d + '/f2.txt')   # refused again, after the answer
+    fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+        ef = 0
+    except OSError as x:
+        ef = x.errno
+    check(e5 == 0 and ef in (errno.EPERM, errno.EACCES),
+          'fsync of the directory reports a removal refused after its answer: %s' % errno.errorcode.get(ef, ef))
+    try:
+        os.fsync(fd)
+        ef = 0
+    except OSError as x:
+        ef = x.errno
+    os.close(fd)
+    check(ef == 0, 'and only once')
 else:
     check(False, 'the second unlink was answered early (unlink-behind is on)')
 check(not os.path.exists(d + '/f1.txt'), 'f1 removed')
-check(sorted(os.listdir(d)) == ['f2.txt', 'f4.txt', 'f5.txt', 'f6.txt'],
+check(sorted(os.listdir(d)) == ['f2.txt', 'f5.txt', 'f6.txt'],
       'listing after: %s' % sorted(os.listdir(d)))
 # rmdir of the directory itself says why it is not empty
 d = mnt + '/b/d1'
@@ -112,7 +142,7 @@ check(sorted(os.listdir(d)) == ['f2.txt', 'f3.txt', 'f4.txt'],
 mt.done()
 PY
 unmount_sftp || fail "unmount"
-[ -e "$srv/a/d1/f2.txt" ] && [ -e "$srv/a/d1/f4.txt" ] && [ ! -e "$srv/a/d1/f1.txt" ] &&
+[ -e "$srv/a/d1/f2.txt" ] && [ -e "$srv/a/d1/f5.txt" ] && [ ! -e "$srv/a/d1/f4.txt" ] && [ ! -e "$srv/a/d1/f1.txt" ] &&
 	ok "server side as reported" || fail "server side: $(ls "$srv/a/d1" | tr '\n' ' ')"
 
 # 4. the next directories of a tree: a removal confirmed in d1 vouches
