@@ -78,7 +78,7 @@ proxy_stop
 # the error is reported by the next change of names in the directory
 mktree "$srv/a" 1 6
 mktree "$srv/b" 1 4
-chattr +i "$srv/a/d1/f2.txt" "$srv/b/d1/f2.txt"
+chattr +i "$srv/a/d1/f2.txt" "$srv/a/d1/f6.txt" "$srv/b/d1/f2.txt"
 mount_sftp "$srv" || { fail "mount"; finish; }
 MNT=$mnt PYTHONPATH=$here python3 - <<'PY' || fails=$((fails + 1))
 import errno, os, sys
@@ -105,7 +105,7 @@ if e == 0:
     check(unlink_err(d + '/f3.txt') == 0, 'the error is reported once')
     # an fsync of the directory reports a refusal too, once
     check(unlink_err(d + '/f4.txt') == 0, 'unlink f4 (answered early)')
-    e5 = unlink_err(d + '/f2.txt')   # refused again, after the answer
+    e5 = unlink_err(d + '/f6.txt')   # immutable too: refused after the answer
     fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
@@ -152,7 +152,7 @@ unmount_sftp || fail "unmount"
 # answered early once a removal in its parent was confirmed (d3 gets a
 # file on the server behind the mount's back: the rmdir fails after all,
 # d3 is there again, and the rmdir of the parent says why)
-chattr -i "$srv/a/d1/f2.txt" "$srv/b/d1/f2.txt"
+chattr -i "$srv/a/d1/f2.txt" "$srv/a/d1/f6.txt" "$srv/b/d1/f2.txt"
 rm -rf "$srv/a" "$srv/b"
 mktree "$srv/c" 4 3
 chattr +i "$srv/c/d2/f1.txt"
