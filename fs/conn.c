@@ -552,9 +552,25 @@ fail:
  * ones. */
 static int connect_once(struct conn *c, char *err, size_t errlen)
 {
-	struct opts *o = c->o;
+	struct opts *o = c->o, quick;
+	int64_t due = INT64_MAX;
+	struct op *op;
 	char *msg;
 
+	/* The attempt runs on this thread, which meanwhile expires no op:
+	 * it may take no longer than the oldest waiting op may still wait
+	 * (a server that accepts and says nothing held them for two whole
+	 * ConnectTimeouts past their op_timeout). */
+	for (op = c->parked; op; op = op->next)
+		if (op->born_ms + (int64_t)o->op_timeout * 1000 < due)
+			due = op->born_ms + (int64_t)o->op_timeout * 1000;
+	if (due != INT64_MAX && (due - now_ms()) / 1000 < o->connect_timeout) {
+		quick = *o;
+		quick.connect_timeout = (int)((due - now_ms()) / 1000) + 1;
+		if (quick.connect_timeout < 1)
+			quick.connect_timeout = 1;
+		o = &quick;
+	}
 	c->sock = o->jump ? jump_open(o->jump, o->host, o->port, err, errlen)
 			  : tcp_connect(o, o->host, o->port, err, errlen);
 	if (c->sock < 0)
@@ -775,6 +791,8 @@ static void on_dead(struct conn *c, int rc, const char *why)
 	c->ka_sent = 0;
 }
 
+static void expire_parked(struct conn *c);
+
 static void try_reconnect(struct conn *c)
 {
 	struct op *q;
@@ -782,6 +800,7 @@ static void try_reconnect(struct conn *c)
 
 	if (now_ms() < c->next_try_ms)
 		return;
+	expire_parked(c); /* (what is due fails now, not after the attempt) */
 	drop_session(c);
 	if (connect_once(c, err, sizeof(err))) {
 		conn_log(c, LOG_WARNING, "reconnect failed: %s", err);

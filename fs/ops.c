@@ -1529,6 +1529,10 @@ static int resolve(struct op *op)
 
 	if (op->c->dead)
 		return -ENOTCONN;
+	if (op->ubehind && op->path)
+		return 0; /* replayed by the path it was answered for */
+	free(op->path);
+	op->path = NULL;
 	dir = itable_path(op->c->it, op->ino);
 	if (!dir)
 		return -ESTALE;
@@ -2156,9 +2160,15 @@ static void requeue(struct op *op)
 	op->fail_errno = 0;
 	if (op->kind != OP_WRITE && !op->behind)
 		op->stage = 0;
-	free(op->path);
+	/* (an unlink answered early keeps its path: its directory's count
+	 * and latched error are found by it, even if it is given up while
+	 * parked; resolve makes it again) */
+	if (!op->ubehind) {
+		free(op->path);
+		op->path = NULL;
+	}
 	free(op->path2);
-	op->path = op->path2 = NULL;
+	op->path2 = NULL;
 	if (op->kind == OP_CREATE) {
 		free(op->fh); /* its handle died with the connection */
 		op->fh = NULL;
