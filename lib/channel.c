@@ -659,8 +659,9 @@ libssh2_channel_direct_streamlocal_ex(LIBSSH2_SESSION *s,
 /* ---- requests ------------------------------------------------------------- */
 
 /* Send a CHANNEL_REQUEST with want_reply and wait for its answer.
- * `fields` (may be NULL) are appended after want_reply. */
-static int request_step(LIBSSH2_CHANNEL *c, const char *name,
+ * The name is `nlen` bytes, not NUL-terminated; `fields` (may be NULL)
+ * are appended after want_reply. */
+static int request_step(LIBSSH2_CHANNEL *c, const char *name, size_t nlen,
 			const struct wbuf *fields)
 {
 	LIBSSH2_SESSION *s = c->s;
@@ -675,7 +676,8 @@ static int request_step(LIBSSH2_CHANNEL *c, const char *name,
 		if ((rc = tp_pkt_begin(&s->tp, SSH_MSG_CHANNEL_REQUEST)))
 			return sess_err(s, rc, "out of memory");
 		if (wb_u32(&s->tp.out, c->remote_id) ||
-		    wb_cstring(&s->tp.out, name) || wb_bool(&s->tp.out, 1) ||
+		    wb_string(&s->tp.out, name, nlen) ||
+		    wb_bool(&s->tp.out, 1) ||
 		    (fields && wb_bytes(&s->tp.out, fields->p, fields->len))) {
 			tp_pkt_abort(&s->tp);
 			return sess_err(s, LIBSSH2_ERROR_ALLOC,
@@ -696,7 +698,8 @@ static int request_step(LIBSSH2_CHANNEL *c, const char *name,
 	c->req_result = 0;
 	if (rc < 0)
 		return sess_err(s, LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED,
-				"the server refused the %s request", name);
+				"the server refused the %.*s request",
+				(int)(nlen < 64 ? nlen : 64), name);
 	return 0;
 }
 
@@ -705,7 +708,7 @@ int chan_request(LIBSSH2_CHANNEL *c, const char *name,
 {
 	if (!c)
 		return LIBSSH2_ERROR_BAD_USE;
-	return SESS_BLOCK(c->s, request_step(c, name, fields));
+	return SESS_BLOCK(c->s, request_step(c, name, strlen(name), fields));
 }
 
 LIBSSH2_API int libssh2_channel_process_startup(LIBSSH2_CHANNEL *c,
@@ -715,19 +718,25 @@ LIBSSH2_API int libssh2_channel_process_startup(LIBSSH2_CHANNEL *c,
 						unsigned int message_len)
 {
 	struct wbuf w;
-	char name[64];
 	int rc;
 
-	if (!c || req_len >= sizeof(name))
-		return LIBSSH2_ERROR_INVAL;
-	memcpy(name, req, req_len);
-	name[req_len] = 0;
+	if (!c)
+		return LIBSSH2_ERROR_BAD_USE;
+	/* As libssh2, the name is sent as given, of any length; it and the
+	 * message must fit in one packet (RFC 4254 5.4 layout: byte, uint32,
+	 * string name, boolean, string message). */
+	if ((!req && req_len) || (!message && message_len) ||
+	    req_len > CHAN_REQUEST_MAX ||
+	    message_len > CHAN_REQUEST_MAX - req_len)
+		return sess_err(c->s, LIBSSH2_ERROR_INVAL,
+				"request name or message too long");
 	wb_init(&w, &c->s->a, SSH_PAYLOAD_MAX);
 	if (message && wb_string(&w, message, message_len)) {
 		wb_free(&w);
 		return sess_err(c->s, LIBSSH2_ERROR_ALLOC, "out of memory");
 	}
-	rc = chan_request(c, name, &w);
+	rc = SESS_BLOCK(c->s, request_step(c, req_len ? req : "", req_len,
+					   &w));
 	wb_free(&w);
 	return rc;
 }
@@ -1042,7 +1051,8 @@ LIBSSH2_API int libssh2_channel_flush_ex(LIBSSH2_CHANNEL *c, int streamid)
 	return rc ? rc : (int)c->flushed;
 }
 
-static int eof_step(LIBSSH2_CHANNEL *c)
+/* Queue our EOF (once); the caller flushes. */
+static int queue_eof(LIBSSH2_CHANNEL *c)
 {
 	LIBSSH2_SESSION *s = c->s;
 	int rc;
@@ -1067,7 +1077,16 @@ static int eof_step(LIBSSH2_CHANNEL *c)
 			return sess_err(s, rc, "unable to queue EOF");
 		c->eof_queued = 1;
 	}
-	if ((rc = sess_flush(s)))
+	return 0;
+}
+
+static int eof_step(LIBSSH2_CHANNEL *c)
+{
+	int rc;
+
+	if ((rc = queue_eof(c)))
+		return rc;
+	if ((rc = sess_flush(c->s)))
 		return rc;
 	c->eof_sent = 1;
 	return 0;
@@ -1114,6 +1133,15 @@ static int close_step(LIBSSH2_CHANNEL *c)
 
 	if (c->state != CHAN_OPEN)
 		return 0;
+	/* As libssh2: our EOF first if we have not sent one (RFC 4254 5.3
+	 * allows CLOSE alone; EOF tells the remote command its input has
+	 * ended before the channel goes).  Failing to send it does not
+	 * stop the close. */
+	if (!c->close_queued && !c->eof_queued && !c->close_recv) {
+		rc = queue_eof(c);
+		if (rc == LIBSSH2_ERROR_EAGAIN)
+			return rc;
+	}
 	if (!c->close_queued) {
 		if ((rc = sess_ready_to_send(s)))
 			return rc;
@@ -1138,16 +1166,37 @@ LIBSSH2_API int libssh2_channel_close(LIBSSH2_CHANNEL *c)
 	return SESS_BLOCK(c->s, close_step(c));
 }
 
+/* Wait for the server's CLOSE without sending ours first: a command may
+ * close its output and run on, and its exit status comes just before
+ * the server's CLOSE.  The dispatcher answers that CLOSE (RFC 4254 5.3);
+ * the answer is sent here. */
+static int wait_closed_step(LIBSSH2_CHANNEL *c)
+{
+	int rc;
+
+	if (c->state != CHAN_OPEN)
+		return 0;
+	while (!c->close_recv)
+		if ((rc = sess_pump(c->s)))
+			return rc;
+	if ((rc = sess_flush(c->s)))
+		return rc;
+	if (c->close_queued)
+		c->close_sent = 1;
+	c->state = CHAN_CLOSED;
+	return 0;
+}
+
 LIBSSH2_API int libssh2_channel_wait_closed(LIBSSH2_CHANNEL *c)
 {
 	if (!c)
 		return LIBSSH2_ERROR_BAD_USE;
-	/* as libssh2: only after the server's EOF (or our close) */
-	if (!c->close_sent && !c->eof_recv && !c->close_recv &&
-	    c->state == CHAN_OPEN)
+	/* As libssh2: only once the server has sent EOF (its CLOSE implies
+	 * one); before that the server may keep the channel open for ever. */
+	if (!c->eof_recv && !c->close_recv && c->state == CHAN_OPEN)
 		return sess_err(c->s, LIBSSH2_ERROR_INVAL,
 				"wait_closed before the server's EOF");
-	return SESS_BLOCK(c->s, close_step(c));
+	return SESS_BLOCK(c->s, wait_closed_step(c));
 }
 
 LIBSSH2_API int libssh2_channel_free(LIBSSH2_CHANNEL *c)

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "ssh_limits.h"
 
 struct _LIBSSH2_SESSION;
 
@@ -34,6 +35,10 @@ struct _LIBSSH2_SESSION;
 #define CHAN_PACKET_MAX (256u * 1024 - 1024)
 /* Stop queueing outbound data beyond this many unsent transport bytes. */
 #define CHAN_OUT_HIGH (8u * 1024 * 1024)
+/* The name plus the fields of one CHANNEL_REQUEST we send: what fits in
+ * a packet with its fixed parts (byte, uint32, two string lengths,
+ * boolean) and room to spare. */
+#define CHAN_REQUEST_MAX (SSH_PAYLOAD_MAX - 64)
 
 enum chan_state {
 	CHAN_OPENING = 0,
@@ -86,6 +91,7 @@ struct _LIBSSH2_CHANNEL {
 	int eof_recv, eof_sent, close_recv, close_sent;
 	int req_pending; /* a CHANNEL_REQUEST awaits SUCCESS/FAILURE */
 	int req_result;	 /* 1 success, -1 failure, 0 none yet */
+	int agent_fallback; /* auth-agent-req@openssh.com was refused */
 	int exit_status;
 	char *exit_signal;
 	uint32_t open_fail_reason;

@@ -159,8 +159,21 @@ LIBSSH2_API int libssh2_channel_request_auth_agent(LIBSSH2_CHANNEL *c)
 		return LIBSSH2_ERROR_BAD_USE;
 	/* OpenSSH PROTOCOL 1.8: no fields; the server then offers an agent
 	 * socket to the session and opens auth-agent@openssh.com channels
-	 * back to us, which we refuse unless a handler is set */
-	rc = chan_request(c, "auth-agent-req@openssh.com", NULL);
+	 * back to us, which we refuse unless a handler is set.  As libssh2,
+	 * a refusal of that name is followed by the draft's plain
+	 * "auth-agent-req" (draft-ietf-secsh-agent-02 §4.1), which some
+	 * other servers know; the flag carries a non-blocking caller's
+	 * repeated call on to the second request. */
+	if (!c->agent_fallback) {
+		rc = chan_request(c, "auth-agent-req@openssh.com", NULL);
+		if (rc != LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED)
+			return rc;
+		c->agent_fallback = 1;
+	}
+	rc = chan_request(c, "auth-agent-req", NULL);
+	if (rc == LIBSSH2_ERROR_EAGAIN)
+		return rc;
+	c->agent_fallback = 0;
 	if (rc == LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED)
 		return sess_err(c->s, LIBSSH2_ERROR_CHANNEL_FAILURE,
 				"the server refused agent forwarding");

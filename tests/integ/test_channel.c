@@ -721,6 +721,20 @@ START_TEST(wait_closed_without_close)
 		      errmsg(s));
 	ck_assert_int_eq(libssh2_channel_get_exit_status(c), 0);
 	ck_assert_int_eq(libssh2_channel_free(c), 0);
+
+	/* wait_closed only waits, as in libssh2: it sends neither EOF nor
+	 * CLOSE, so a command that closed its output (the server's EOF)
+	 * and still reads its input sees no end of it: cat is stopped by
+	 * timeout(1) (status 124), not by an EOF from us (status 0) */
+	c = exec(s, "exec >&- 2>&-; timeout 1 cat >/dev/null; exit $?");
+	ck_assert_int_eq(libssh2_channel_wait_eof(c), 0);
+	rc = libssh2_channel_wait_closed(c);
+	ck_assert_msg(rc == 0, "wait_closed: %d %s", rc, errmsg(s));
+	ck_assert_int_eq(libssh2_channel_get_exit_status(c), 124);
+	/* closed on both sides: close and wait_closed return 0 at once */
+	ck_assert_int_eq(libssh2_channel_close(c), 0);
+	ck_assert_int_eq(libssh2_channel_wait_closed(c), 0);
+	ck_assert_int_eq(libssh2_channel_free(c), 0);
 	/* and the session goes on */
 	c = exec(s, "echo next");
 	read_all(c, 0, buf, sizeof(buf));

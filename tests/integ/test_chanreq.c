@@ -119,6 +119,18 @@ START_TEST(pty_env_shell)
 	/* no pty: the shell reads stdin to its EOF */
 	c = libssh2_channel_open_session(s);
 	ck_assert_ptr_nonnull(c);
+	{
+		/* a request name of any length goes to the server, as in
+		 * libssh2; sshd refuses one it does not know, and the
+		 * channel goes on */
+		char name[100];
+
+		memset(name, 'x', sizeof(name));
+		rc = libssh2_channel_process_startup(c, name, sizeof(name),
+						     "m", 1);
+		ck_assert_msg(rc == LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED,
+			      "100-byte request: %d %s", rc, integ_errmsg(s));
+	}
 	ck_assert_int_eq(
 		libssh2_channel_process_startup(c, "shell", 5, NULL, 0), 0);
 	ck_assert_int_eq(libssh2_channel_write(c, "echo plain; exit 3\n", 19),

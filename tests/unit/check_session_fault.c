@@ -143,6 +143,9 @@ struct run {
 	const struct chan_msg *chan;
 	size_t n_chan;
 	void (*chan_fn)(struct run *r, LIBSSH2_SESSION *s);
+	int chan_log;		 /* the server records (fault_server.h) */
+	const char *chan_refuse; /* ... and refuses these requests */
+	int fd;			 /* the client's socket */
 
 	/* what happened */
 	int rc;	  /* the first error, 0 when every call succeeded */
@@ -362,7 +365,10 @@ static void run_session(struct run *r)
 	sv->flip_go_on = r->flip_go_on;
 	sv->chan = r->chan;
 	sv->n_chan = r->n_chan;
+	sv->chan_log = r->chan_log;
+	sv->chan_refuse = r->chan_refuse;
 	sv->kmode = r->kmode;
+	r->fd = fd;
 	srv_prepare(sv, sp[1]);
 	ck_assert_int_eq(pthread_create(&th, NULL, srv_main, sv), 0);
 
@@ -1856,6 +1862,155 @@ START_TEST(ext_data_types)
 }
 END_TEST
 
+/* ---- what the client sends on a channel (RFC 4254 5.3, 5.4) ------------- */
+
+static int chan_variant; /* which sequence of calls the chan_fn makes */
+
+/* Open a session channel, blocking or in a poll loop. */
+static LIBSSH2_CHANNEL *open_chan(struct run *r, LIBSSH2_SESSION *s)
+{
+	long dl = now_ms() + NB_DEADLINE_MS;
+	LIBSSH2_CHANNEL *ch;
+
+	while (!(ch = libssh2_channel_open_session(s)) && r->nb &&
+	       libssh2_session_last_errno(s) == LIBSSH2_ERROR_EAGAIN)
+		nb_wait(s, r->fd, dl);
+	ck_assert_ptr_nonnull(ch);
+	return ch;
+}
+
+static void close_free(struct run *r, LIBSSH2_SESSION *s, LIBSSH2_CHANNEL *ch)
+{
+	char *m = NULL;
+	int rc = CALL(r, s, r->fd, libssh2_channel_close(ch));
+
+	libssh2_session_last_error(s, &m, NULL, 0);
+	ck_assert_msg(rc == 0, "close: %d %s", rc, m);
+	ck_assert_int_eq(CALL(r, s, r->fd, libssh2_channel_free(ch)), 0);
+}
+
+/* 0: close alone; 1: send_eof, then close; 2: free alone */
+static void chan_close_seq(struct run *r, LIBSSH2_SESSION *s)
+{
+	LIBSSH2_CHANNEL *ch = open_chan(r, s);
+
+	if (chan_variant == 1)
+		ck_assert_int_eq(CALL(r, s, r->fd, libssh2_channel_send_eof(ch)),
+				 0);
+	if (chan_variant == 2) {
+		ck_assert_int_eq(CALL(r, s, r->fd, libssh2_channel_free(ch)),
+				 0);
+		return;
+	}
+	close_free(r, s, ch);
+}
+
+/* As libssh2 1.11.1 (channel.c, _libssh2_channel_close): closing a
+ * channel on which no EOF was sent sends EOF, then CLOSE; one sent
+ * before is not repeated. */
+START_TEST(close_sends_eof)
+{
+	struct run r;
+
+	run_init(&r, &prot[0]);
+	chan_variant = _i % 3;
+	r.nb = _i >= 3;
+	r.finish_auth = 1;
+	r.chan_log = 1;
+	r.chan_fn = chan_close_seq;
+	run_session(&r);
+	check_outcome(&r, 0, -1, "close");
+	ck_assert_str_eq(r.sv.chan_events, "eof close");
+}
+END_TEST
+
+static void chan_agent(struct run *r, LIBSSH2_SESSION *s)
+{
+	LIBSSH2_CHANNEL *ch = open_chan(r, s);
+	int rc = CALL(r, s, r->fd, libssh2_channel_request_auth_agent(ch));
+
+	/* both names refused: LIBSSH2_ERROR_CHANNEL_FAILURE, as libssh2 */
+	ck_assert_int_eq(rc, chan_variant == 2 ? LIBSSH2_ERROR_CHANNEL_FAILURE
+					       : 0);
+	close_free(r, s, ch);
+}
+
+/* libssh2_channel_request_auth_agent: OpenSSH's name first; when it is
+ * refused, the draft's "auth-agent-req", as libssh2 1.11.1 does. */
+START_TEST(auth_agent_fallback)
+{
+	static const char *const refuse[] = {NULL, "auth-agent-req@",
+					     "auth-agent-req"};
+	static const char *const want[] = {
+		"req:auth-agent-req@openssh.com eof close",
+		"req:auth-agent-req@openssh.com req:auth-agent-req eof close",
+		"req:auth-agent-req@openssh.com req:auth-agent-req eof close"};
+	struct run r;
+
+	run_init(&r, &prot[0]);
+	chan_variant = _i % 3;
+	r.nb = _i >= 3;
+	r.finish_auth = 1;
+	r.chan_log = 1;
+	r.chan_refuse = refuse[chan_variant];
+	r.chan_fn = chan_agent;
+	run_session(&r);
+	check_outcome(&r, 0, -1, "auth-agent-req");
+	ck_assert_str_eq(r.sv.chan_events, want[chan_variant]);
+}
+END_TEST
+
+#define LONG_REQ 300
+
+static void chan_long_req(struct run *r, LIBSSH2_SESSION *s)
+{
+	LIBSSH2_CHANNEL *ch = open_chan(r, s);
+	char name[LONG_REQ];
+	int rc;
+
+	memset(name, 'n', sizeof(name));
+	memcpy(name, "long-", 5);
+	rc = CALL(r, s, r->fd,
+		  libssh2_channel_process_startup(ch, name, LONG_REQ, "m", 1));
+	ck_assert_int_eq(rc, 0);
+	/* refused by the server: the same error as any refused request */
+	rc = CALL(r, s, r->fd,
+		  libssh2_channel_process_startup(ch, "nope-x", 6, NULL, 0));
+	ck_assert_int_eq(rc, LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED);
+	/* what cannot fit in one packet is refused before anything is
+	 * sent (the lengths are checked before the pointers are read) */
+	rc = libssh2_channel_process_startup(ch, name, 1u << 20, NULL, 0);
+	ck_assert_int_eq(rc, LIBSSH2_ERROR_INVAL);
+	rc = libssh2_channel_process_startup(ch, "exec", 4, "x", 0xffffffffu);
+	ck_assert_int_eq(rc, LIBSSH2_ERROR_INVAL);
+	rc = libssh2_channel_process_startup(ch, NULL, 3, NULL, 0);
+	ck_assert_int_eq(rc, LIBSSH2_ERROR_INVAL);
+	close_free(r, s, ch);
+}
+
+/* libssh2_channel_process_startup sends a request name of any length
+ * (libssh2 1.11.1 has no limit), exactly as given. */
+START_TEST(long_request_name)
+{
+	struct run r;
+	char want[LONG_REQ + 64];
+
+	run_init(&r, &prot[0]);
+	r.nb = _i;
+	r.finish_auth = 1;
+	r.chan_log = 1;
+	r.chan_refuse = "nope-";
+	r.chan_fn = chan_long_req;
+	run_session(&r);
+	check_outcome(&r, 0, -1, "long request name");
+	memset(want, 'n', sizeof(want));
+	memcpy(want, "req:long-", 9);
+	snprintf(want + 4 + LONG_REQ, sizeof(want) - 4 - LONG_REQ,
+		 " req:nope-x eof close");
+	ck_assert_str_eq(r.sv.chan_events, want);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("session_fault");
@@ -1925,6 +2080,9 @@ int main(void)
 	tc = tcase_create("channel");
 	tcase_set_timeout(tc, 300);
 	tcase_add_loop_test(tc, ext_data_types, 0, 3);
+	tcase_add_loop_test(tc, close_sends_eof, 0, 6);
+	tcase_add_loop_test(tc, auth_agent_fallback, 0, 6);
+	tcase_add_loop_test(tc, long_request_name, 0, 2);
 	suite_add_tcase(su, tc);
 
 	tc = tcase_create("unimplemented");

@@ -702,13 +702,86 @@ static int expect_chan(struct srv *sv, uint8_t type, const uint8_t **p,
 {
 	int rc;
 
-	while ((rc = srv_recv(sv, p, n)) > 0 && (*p)[0] == 93)
+	/* WINDOW_ADJUST at any time; the client's EOF before its CLOSE */
+	while ((rc = srv_recv(sv, p, n)) > 0 &&
+	       ((*p)[0] == 93 || (type == 97 && (*p)[0] == 96)))
 		;
 	if (rc <= 0 || (*p)[0] != type) {
 		seterr(sv, "expected channel message %u", type);
 		return -1;
 	}
 	return 0;
+}
+
+static void log_event(struct srv *sv, const char *what, const char *arg,
+		      size_t alen)
+{
+	size_t used = strlen(sv->chan_events);
+
+	snprintf(sv->chan_events + used, sizeof(sv->chan_events) - used,
+		 "%s%s%.*s", used ? " " : "", what, (int)alen, arg);
+}
+
+/* chan_refuse is a prefix of the request's name */
+static int refused(const struct srv *sv, const char *name, size_t nlen)
+{
+	size_t k = sv->chan_refuse ? strlen(sv->chan_refuse) : 0;
+
+	return k && nlen >= k && !memcmp(name, sv->chan_refuse, k);
+}
+
+/* chan_log: record the client's messages on the open channel `peer`. */
+static int chan_record(struct srv *sv, uint32_t peer)
+{
+	const uint8_t *p;
+	size_t n;
+	struct rbuf r;
+	struct ob msg = {0};
+	const char *name;
+	size_t nlen;
+	int want, rc = 0;
+
+	while (!rc && (rc = srv_recv(sv, &p, &n)) > 0) {
+		rc = 0;
+		rb_init(&r, p + 1, n - 1);
+		switch (p[0]) {
+		case 93: /* WINDOW_ADJUST */
+			continue;
+		case 96: /* EOF */
+			log_event(sv, "eof", "", 0);
+			continue;
+		case 97: /* CLOSE: ours back, and done */
+			log_event(sv, "close", "", 0);
+			msg.n = 0;
+			ob_u8(&msg, 97);
+			ob_u32(&msg, peer);
+			rc = send_pkt(sv, msg.p, msg.n);
+			ob_free(&msg);
+			return rc ? -1 : 0;
+		case 98: /* REQUEST */
+			if (rb_skip(&r, 4) ||
+			    rb_string(&r, (const uint8_t **)&name, &nlen,
+				      SSH_PAYLOAD_MAX) ||
+			    rb_bool(&r, &want)) {
+				seterr(sv, "malformed CHANNEL_REQUEST");
+				return -1;
+			}
+			log_event(sv, "req:", name, nlen);
+			if (!want)
+				continue;
+			msg.n = 0;
+			ob_u8(&msg, refused(sv, name, nlen) ? 100 /* FAILURE */
+							   : 99 /* SUCCESS */);
+			ob_u32(&msg, peer);
+			rc = send_pkt(sv, msg.p, msg.n);
+			continue;
+		default:
+			seterr(sv, "unexpected channel message %u", p[0]);
+			rc = -1;
+		}
+	}
+	ob_free(&msg);
+	return -1;
 }
 
 /* A session channel (RFC 4254 6.1, 6.5) carrying sv->chan. */
@@ -738,6 +811,10 @@ static int chan_script(struct srv *sv)
 	ob_u32(&msg, 32768);
 	rc = send_pkt(sv, msg.p, msg.n);
 	msg.n = 0;
+	if (!rc && sv->chan_log) {
+		ob_free(&msg);
+		return chan_record(sv, peer);
+	}
 	if (rc || expect_chan(sv, 98, &p, &n)) /* exec, want_reply */
 		goto out;
 	ob_u8(&msg, 99); /* CHANNEL_SUCCESS */
@@ -856,7 +933,7 @@ static int srv_script(struct srv *sv)
 
 		if (expect(sv, 50, &p, &n) || send_pkt(sv, &ok, 1))
 			return STOP_FAIL;
-		if (sv->chan && chan_script(sv))
+		if ((sv->chan || sv->chan_log) && chan_script(sv))
 			return STOP_FAIL;
 	}
 	sv->done = 1;

@@ -91,6 +91,15 @@ struct srv {
 	 * client's CLOSE (RFC 4254 5, 6.5). */
 	const struct chan_msg *chan;
 	size_t n_chan;
+	/* With chan_log (instead of chan): accept a "session" channel,
+	 * answer each CHANNEL_REQUEST (refusing those whose name begins with
+	 * chan_refuse)
+	 * and write what the client sent into chan_events, one word per
+	 * message ("req:NAME", "eof", "close"), until the client's CLOSE,
+	 * which is answered with ours. */
+	int chan_log;
+	const char *chan_refuse;
+	char chan_events[1024];
 	enum kmode kmode;
 	unsigned rnd; /* dribble sizes */
 
