@@ -243,10 +243,10 @@ static LIBSSH2_USERAUTH_KBDINT_RESPONSE_FUNC(kbd_answer)
 static int password_try(LIBSSH2_SESSION *s, const struct opts *o,
 			const char *list, const char *pw)
 {
-	if (list && strstr(list, "password") &&
+	if (strstr(list, "password") &&
 	    !libssh2_userauth_password(s, o->user, pw))
 		return 0;
-	if (list && strstr(list, "keyboard-interactive")) {
+	if (strstr(list, "keyboard-interactive")) {
 		void **abstract = libssh2_session_abstract(s);
 		int rc;
 
@@ -266,17 +266,17 @@ static int password_try(LIBSSH2_SESSION *s, const struct opts *o,
 static int login_password(LIBSSH2_SESSION *s, const struct opts *o,
 			  char *note, size_t notelen)
 {
-	char key[700], prompt[700], *pw;
+	char key[700], prompt[700], list[512], *pw;
+	const char *l;
 	size_t n;
-	const char *list;
 	int tries;
 
-	list = libssh2_userauth_list(s, o->user,
-				     (unsigned)strlen(o->user));
+	/* (a copy: a failed attempt replaces the session's list) */
+	l = libssh2_userauth_list(s, o->user, (unsigned)strlen(o->user));
 	if (libssh2_userauth_authenticated(s))
 		return 0;
-	if (!list || (!strstr(list, "password") &&
-		      !strstr(list, "keyboard-interactive")))
+	snprintf(list, sizeof(list), "%s", l ? l : "");
+	if (!strstr(list, "password") && !strstr(list, "keyboard-interactive"))
 		return -1;
 	if (o->password)
 		return password_try(s, o, list, o->password);

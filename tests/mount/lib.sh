@@ -99,10 +99,14 @@ proxy_start() {
 	"${DELAYPROXY:?}" -t "127.0.0.1:$SFTPMNT_TEST_PORT" -d "$d" \
 		-p "$work/proxy.port" -c "$work/ctl" -q "$@" &
 	proxy_pid=$!
-	for _ in $(seq 1 100); do [ -s "$work/proxy.port" ] && break; sleep 0.05; done
-	sed "s/\[127.0.0.1\]:$SFTPMNT_TEST_PORT/[127.0.0.1]:$(cat "$work/proxy.port")/" \
+	# (slow to start under the sanitizers on a loaded machine)
+	for _ in $(seq 1 600); do [ -s "$work/proxy.port" ] && break; sleep 0.05; done
+	local port
+	port=$(cat "$work/proxy.port" 2>/dev/null)
+	[ -n "$port" ] || { echo "FAIL: the delay proxy did not start in 30 s"; exit 1; }
+	sed "s/\[127.0.0.1\]:$SFTPMNT_TEST_PORT/[127.0.0.1]:$port/" \
 		"$SFTPMNT_TEST_KNOWN_HOSTS" >"$work/proxy.kh"
-	proxy_opts="port=$(cat "$work/proxy.port"),UserKnownHostsFile=$work/proxy.kh"
+	proxy_opts="port=$port,UserKnownHostsFile=$work/proxy.kh"
 }
 proxy_stop() {
 	[ -n "$proxy_pid" ] && kill "$proxy_pid" 2>/dev/null
