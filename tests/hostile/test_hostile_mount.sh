@@ -381,6 +381,9 @@ if mount_hostile /; then
 		ok "handle-long: cat afterwards" || fail "handle-long: cat afterwards"
 	[ "$(pylist "$mnt/sub")" = "OK 1" ] && ok "handle-long: ls sub" ||
 		fail "handle-long: ls sub"
+	n=$(grep -c "accepted" "$sdir/server.log")
+	[ "$n" = 1 ] && ok "handle-long: one connection throughout" ||
+		fail "handle-long: $n connections"
 else
 	fail "handle-long: mount"
 fi
@@ -393,6 +396,9 @@ if mount_hostile /; then
 		fail "status-huge: stat gave $out"
 	[ "$(g cat "$mnt/hello.txt")" = "hello, hostile world" ] &&
 		ok "status-huge: cat afterwards" || fail "status-huge: cat afterwards"
+	n=$(grep -c "accepted" "$sdir/server.log")
+	[ "$n" -ge 2 ] && ok "status-huge: the daemon reconnected ($n connections)" ||
+		fail "status-huge: $n connections"
 else
 	fail "status-huge: mount"
 fi
