@@ -80,6 +80,7 @@ BIG_SIZE = 256 * 1024
 HANDLE_LONG = 300              # sftp-handle-long's handle, in bytes
 STATUS_HUGE = 1 << 20          # sftp-status-huge's message, in bytes
 STALL_SECONDS = 8              # sftp-write-stall's silence
+ESCAPE_DEPTH = 8               # symlink-escape's directories and climb
 READDIR_BATCH = 100            # names per NAME reply (as OpenSSH)
 OUR_WINDOW = 8 * 1024 * 1024   # what we grant per channel
 OUR_MAXPACKET = 32768
@@ -184,6 +185,11 @@ CASES = {
     'sftp-write-stall': 'at the first WRITE: neither reads nor sends for '
                         '%d s, then drops the connection (once per '
                         'server)' % STALL_SECONDS,
+    'symlink-escape': 'under /baddir/d1/../d8: "up" -> eight "..", '
+                      '"esc" -> "up/" + eight ".." + "etc/hostname": '
+                      'lexically inside /baddir, resolved by the client\'s '
+                      'kernel from "up" (a symlink) eight levels above the '
+                      'mount',
     'sftp-split': 'every SFTP reply cut into many small CHANNEL_DATA '
                   'messages (good behaviour)',
     'sftp-read-short': 'every DATA holds at most a third of what the READ '
@@ -297,6 +303,15 @@ def make_tree(case):
         # the names with control characters exist: a lookup finds them
         add(b'/baddir/nl\nname', Node('file', b'newline\n'))
         add(b'/baddir/esc\x1bname', Node('file', b'escape\n'))
+    if case == 'symlink-escape':
+        deep = b''
+        for i in range(1, ESCAPE_DEPTH + 1):
+            deep += b'/d%d' % i
+            add(b'/baddir' + deep, Node('dir'))
+        ups = b'/'.join([b'..'] * ESCAPE_DEPTH)
+        add(b'/baddir' + deep + b'/up', Node('link', ups))
+        add(b'/baddir' + deep + b'/esc',
+            Node('link', b'up/' + ups + b'/etc/hostname'))
     return root
 
 

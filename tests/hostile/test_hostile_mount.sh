@@ -444,6 +444,30 @@ else
 fi
 end_case write-stall
 
+# ---- a symlink that climbs through a symlink ------------------------------
+# /baddir/d1/../d8/up -> eight "..", esc -> "up/" + eight ".." +
+# "etc/hostname": by the letter inside the mounted /baddir, but the
+# kernel resolves "up/.." from where up points (the mount's root), and
+# the eight ".." then reach the client's /etc/hostname.  With
+# contain_symlinks both readlink and open of esc are EACCES; up itself
+# (which stays in the mount) reads.
+start_server symlink-escape 4
+if mount_hostile /baddir contain_symlinks; then
+	deep=$mnt/d1/d2/d3/d4/d5/d6/d7/d8
+	[ "$(pyop readlink "$deep/esc")" = "ERR 13" ] &&
+		ok "symlink-escape: readlink esc is EACCES" ||
+		fail "symlink-escape: readlink esc gave $(pyop readlink "$deep/esc")"
+	out=$(pyread "$deep/esc")
+	[ "$out" = "ERR 13" ] && ok "symlink-escape: open esc is EACCES" ||
+		fail "symlink-escape: open esc gave $out"
+	[ "$(pyop readlink "$deep/up")" = "OK b'../../../../../../../..'" ] &&
+		ok "symlink-escape: up reads" ||
+		fail "symlink-escape: readlink up gave $(pyop readlink "$deep/up")"
+else
+	fail "symlink-escape: mount"
+fi
+end_case symlink-escape
+
 # ---- faults before the mount is up: sftpmnt fails, cleanly -------------
 for cs in banner-long pkt-len-max kexreply-bad-sig bad-mac \
 	auth-failure-overflow chan-confirm-wrong-id sftp-version-6 rekey-weak; do
