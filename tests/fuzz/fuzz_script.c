@@ -243,28 +243,12 @@ unsigned long fuzz_io_calls; /* bumped by the harnesses' I/O hooks */
 #define SPIN_MAX 10000
 
 
-/*
- * Open bug (reported with tests/fuzz/regress/client-1): once a session
- * is dead, a non-blocking call whose flush was refused with EAGAIN sets
- * last_errno to EAGAIN (SESS_BLOCK's "would block"), and sess_pump on a
- * dead session returns last_errno: every later call says EAGAIN forever.
- * Until it is fixed the harness stops retrying on a dead session instead
- * of reporting the livelock; build with -DFUZZ_STRICT_DEAD to see it.
- */
-#ifndef FUZZ_STRICT_DEAD
-#define DEAD_EAGAIN_IS_KNOWN 1
-#else
-#define DEAD_EAGAIN_IS_KNOWN 0
-#endif
-
 /* 1 to call again after EAGAIN; traps on a livelock. */
 int fuzz_again(LIBSSH2_SESSION *s, struct fuzz_spin *sp, int rc)
 {
 	if (rc != LIBSSH2_ERROR_EAGAIN)
 		return 0;
 	if (fuzz_io_calls == sp->io) {
-		if (DEAD_EAGAIN_IS_KNOWN && s->state == SESS_DEAD)
-			return 0;
 		if (++sp->idle > SPIN_MAX) {
 			fprintf(stderr, "fuzz: EAGAIN without any I/O\n");
 			__builtin_trap();
