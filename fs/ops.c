@@ -611,13 +611,37 @@ static int inside(const char *root, const char *p)
 	return !strncmp(p, root, n) && (p[n] == '\0' || p[n] == '/');
 }
 
+/* Does a relative target go up ("..") after going down a component?  The
+ * client's kernel resolves "x/.." from wherever the symlink x points, not
+ * lexically: with x -> "../.." one level down, "x/../../etc" is inside
+ * the root by the letter and far above the mount on the client. */
+static int up_after_down(const char *t)
+{
+	int down = 0;
+
+	while (*t) {
+		const char *e = strchrnul(t, '/');
+		size_t n = (size_t)(e - t);
+
+		if (n == 2 && t[0] == '.' && t[1] == '.') {
+			if (down)
+				return 1;
+		} else if (n && !(n == 1 && t[0] == '.')) {
+			down = 1;
+		}
+		t = *e ? e + 1 : e;
+	}
+	return 0;
+}
+
 /*
  * The symlink options (man sftpmnt: "Symbolic links"): by default the
  * target is shown verbatim.  transform_symlinks rewrites an absolute
  * target inside the mounted root to a relative one (so it still works
  * on the client); contain_symlinks refuses (EACCES) a target that would
  * resolve outside the mount on the client - any absolute target left,
- * or a relative one climbing above the root - so a hostile server cannot
+ * a relative one climbing above the root, or one with ".." after a name
+ * (that name may be a symlink) - so a hostile server cannot
  * point the client's programs at the client's own files.  0 or -errno.
  */
 static int link_policy(struct conn *c, const char *linkpath, char **t)
@@ -681,8 +705,10 @@ static int link_policy(struct conn *c, const char *linkpath, char **t)
 		free(ndir);
 	}
 	/* An absolute target is a path on the CLIENT: never contained.  A
-	 * relative one must not climb out of the mounted root. */
-	if (c->o->contain_symlinks && ((*t)[0] == '/' || !inside(root, abs)))
+	 * relative one must not climb out of the mounted root, nor climb
+	 * through a component that may be a symlink (up_after_down). */
+	if (c->o->contain_symlinks && ((*t)[0] == '/' || !inside(root, abs) ||
+				       up_after_down(*t)))
 		rc = -EACCES;
 	free(dir);
 	free(abs);

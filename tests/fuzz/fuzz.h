@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_HARNESSES(X)                                                      \
 	X(packet)                                                              \
 	X(kexinit) X(hostkey) X(sftp) X(keyfile) X(knownhost) X(agent)         \
-		X(session) X(client) X(sshconf)
+		X(session) X(client) X(sshconf) X(chan) X(sftpcore)
 #define FUZZ_DECLARE(name) int fuzz_##name##_one(const uint8_t *, size_t);
 FUZZ_HARNESSES(FUZZ_DECLARE)
 #undef FUZZ_DECLARE
@@ -72,6 +72,45 @@ extern unsigned long fuzz_io_calls;
 /* The client's calls: handshake (if handshake), authentication, a
  * command, SFTP, disconnect. */
 void fuzz_script(LIBSSH2_SESSION *s, libssh2_socket_t sock, int handshake);
+
+/* Retrying non-blocking calls: fuzz_again() says 1 to call again after
+ * EAGAIN and traps on a livelock (EAGAIN while the I/O hooks are not
+ * even asked for anything). */
+struct fuzz_spin {
+	unsigned long io, idle;
+};
+int fuzz_again(LIBSSH2_SESSION *s, struct fuzz_spin *sp, int rc);
+/* (s: the session, in scope where this is used) */
+#define RETRY(expr)                                                            \
+	({                                                                     \
+		struct fuzz_spin sp_ = {fuzz_io_calls, 0};                     \
+		int rc_;                                                       \
+		while (fuzz_again(s, &sp_, rc_ = (expr)))                      \
+			;                                                      \
+		rc_;                                                           \
+	})
+/* For calls that return a pointer (NULL + last errno EAGAIN); the error
+ * is cleared first, a NULL that is no error must not read as EAGAIN. */
+#define RETRY_PTR(s, expr)                                                     \
+	({                                                                     \
+		struct fuzz_spin sp_ = {fuzz_io_calls, 0};                     \
+		__typeof__(expr) p_;                                           \
+		do                                                             \
+			libssh2_session_set_last_error((s), 0, NULL);          \
+		while (!(p_ = (expr)) &&                                       \
+		       fuzz_again((s), &sp_, libssh2_session_last_errno(s)));  \
+		p_;                                                            \
+	})
+
+/* In-the-clear sessions (fuzz_client, fuzz_chan): the input's 16-bit-
+ * length pieces framed as RFC 4253 §6 packets with no MAC (malloc'd
+ * stream in *len bytes); and a session put into the state after a first
+ * key exchange without keys, reading that stream (0, or -1: the session
+ * could not take the socket). */
+struct fz;
+uint8_t *fuzz_frame(struct fz *f, size_t *len);
+int fuzz_clear_session(LIBSSH2_SESSION *s, const uint8_t *stream, size_t n,
+		       libssh2_socket_t *sock);
 
 /* A reader over the fuzz input: pieces that run out read as empty. */
 struct fz {

@@ -18,31 +18,6 @@
 #include "libssh2.h"
 #include "session.h"
 
-/* RFC 4253 §6 packets, block size 8, no MAC, padding of zeros. */
-static uint8_t *frame(struct fz *f, size_t *len)
-{
-	struct wbuf w;
-
-	wb_init(&w, &lalloc_system, 64u * 1024 * 1024);
-	while (f->n > 0) {
-		size_t n, pad;
-		const uint8_t *p = fz_piece(f, &n);
-		static const uint8_t zeros[16];
-
-		if (n == 0)
-			continue;
-		pad = 8 - (5 + n) % 8;
-		if (pad < 4)
-			pad += 8;
-		if (wb_u32(&w, (uint32_t)(1 + n + pad)) ||
-		    wb_u8(&w, (uint8_t)pad) || wb_bytes(&w, p, n) ||
-		    wb_bytes(&w, zeros, pad))
-			break;
-	}
-	*len = w.len;
-	return w.p;
-}
-
 FUZZ_TARGET(client)
 {
 	struct fz f = {data, size};
@@ -52,20 +27,11 @@ FUZZ_TARGET(client)
 	size_t n;
 
 	fuzz_reset();
-	stream = frame(&f, &n);
+	stream = fuzz_frame(&f, &n);
 	s = libssh2_session_init();
 	if (s) {
-		fuzz_feed(s, stream, n, &sock);
-		/* as after the first key exchange, without keys */
-		if (sess_attach_socket(s, sock) == 0) {
-			s->state = SESS_READY;
-			s->kex.rounds = 1;
-			s->kex.started_ms = sess_now_ms(); /* no rekey due */
-			s->kex.sidlen = 32;
-			memset(s->kex.session_id, 0x5a, 32);
-			strcpy(s->remote_banner, FUZZ_SERVER_BANNER);
+		if (fuzz_clear_session(s, stream, n, &sock) == 0)
 			fuzz_script(s, sock, 0);
-		}
 		libssh2_session_free(s);
 	}
 	free(stream);

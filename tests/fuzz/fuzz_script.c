@@ -193,38 +193,62 @@ void fuzz_feed(LIBSSH2_SESSION *s, const uint8_t *p, size_t n,
 				      (libssh2_cb_generic *)on_disconnect);
 }
 
+/* ---- sessions in the clear ---------------------------------------------- */
+
+/* RFC 4253 §6 packets, block size 8, no MAC, padding of zeros. */
+uint8_t *fuzz_frame(struct fz *f, size_t *len)
+{
+	struct wbuf w;
+
+	wb_init(&w, &lalloc_system, 64u * 1024 * 1024);
+	while (f->n > 0) {
+		size_t n, pad;
+		const uint8_t *p = fz_piece(f, &n);
+		static const uint8_t zeros[16];
+
+		if (n == 0)
+			continue;
+		pad = 8 - (5 + n) % 8;
+		if (pad < 4)
+			pad += 8;
+		if (wb_u32(&w, (uint32_t)(1 + n + pad)) ||
+		    wb_u8(&w, (uint8_t)pad) || wb_bytes(&w, p, n) ||
+		    wb_bytes(&w, zeros, pad))
+			break;
+	}
+	*len = w.len;
+	return w.p;
+}
+
+int fuzz_clear_session(LIBSSH2_SESSION *s, const uint8_t *stream, size_t n,
+		       libssh2_socket_t *sock)
+{
+	fuzz_feed(s, stream, n, sock);
+	/* as after the first key exchange, without keys */
+	if (sess_attach_socket(s, *sock))
+		return -1;
+	s->state = SESS_READY;
+	s->kex.rounds = 1;
+	s->kex.started_ms = sess_now_ms(); /* no rekey due */
+	s->kex.sidlen = 32;
+	memset(s->kex.session_id, 0x5a, 32);
+	strcpy(s->remote_banner, FUZZ_SERVER_BANNER);
+	return 0;
+}
+
 /* ---- retrying non-blocking calls -------------------------------------- */
 
 unsigned long fuzz_io_calls; /* bumped by the harnesses' I/O hooks */
 
 #define SPIN_MAX 10000
 
-struct spin {
-	unsigned long io, idle;
-};
-
-/*
- * Open bug (reported with tests/fuzz/regress/client-1): once a session
- * is dead, a non-blocking call whose flush was refused with EAGAIN sets
- * last_errno to EAGAIN (SESS_BLOCK's "would block"), and sess_pump on a
- * dead session returns last_errno: every later call says EAGAIN forever.
- * Until it is fixed the harness stops retrying on a dead session instead
- * of reporting the livelock; build with -DFUZZ_STRICT_DEAD to see it.
- */
-#ifndef FUZZ_STRICT_DEAD
-#define DEAD_EAGAIN_IS_KNOWN 1
-#else
-#define DEAD_EAGAIN_IS_KNOWN 0
-#endif
 
 /* 1 to call again after EAGAIN; traps on a livelock. */
-static int again(LIBSSH2_SESSION *s, struct spin *sp, int rc)
+int fuzz_again(LIBSSH2_SESSION *s, struct fuzz_spin *sp, int rc)
 {
 	if (rc != LIBSSH2_ERROR_EAGAIN)
 		return 0;
 	if (fuzz_io_calls == sp->io) {
-		if (DEAD_EAGAIN_IS_KNOWN && s->state == SESS_DEAD)
-			return 0;
 		if (++sp->idle > SPIN_MAX) {
 			fprintf(stderr, "fuzz: EAGAIN without any I/O\n");
 			__builtin_trap();
@@ -235,28 +259,6 @@ static int again(LIBSSH2_SESSION *s, struct spin *sp, int rc)
 	}
 	return 1;
 }
-
-/* (s: the session, in scope where these are used) */
-#define RETRY(expr)                                                            \
-	({                                                                     \
-		struct spin sp_ = {fuzz_io_calls, 0};                          \
-		int rc_;                                                       \
-		while (again(s, &sp_, rc_ = (expr)))                           \
-			;                                                      \
-		rc_;                                                           \
-	})
-/* For calls that return a pointer (NULL + last errno EAGAIN); the error
- * is cleared first, a NULL that is no error must not read as EAGAIN. */
-#define RETRY_PTR(s, expr)                                                     \
-	({                                                                     \
-		struct spin sp_ = {fuzz_io_calls, 0};                          \
-		__typeof__(expr) p_;                                           \
-		do                                                             \
-			libssh2_session_set_last_error((s), 0, NULL);          \
-		while (!(p_ = (expr)) &&                                       \
-		       again((s), &sp_, libssh2_session_last_errno(s)));       \
-		p_;                                                            \
-	})
 
 /* ---- the script ------------------------------------------------------- */
 

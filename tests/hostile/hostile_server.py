@@ -77,6 +77,10 @@ IDLE_TIMEOUT = 60              # seconds without a byte from the client
 SEND_TIMEOUT = 10              # seconds a blocked send may wait
 FLOOD_CAP = 64 * 1024 * 1024   # an "endless" stream stops there at the latest
 BIG_SIZE = 256 * 1024
+HANDLE_LONG = 300              # sftp-handle-long's handle, in bytes
+STATUS_HUGE = 1 << 20          # sftp-status-huge's message, in bytes
+STALL_SECONDS = 8              # sftp-write-stall's silence
+ESCAPE_DEPTH = 8               # symlink-escape's directories and climb
 READDIR_BATCH = 100            # names per NAME reply (as OpenSSH)
 OUR_WINDOW = 8 * 1024 * 1024   # what we grant per channel
 OUR_MAXPACKET = 32768
@@ -174,6 +178,18 @@ CASES = {
     'sftp-read-data-overflow': 'DATA whose length is past the end',
     'sftp-len-zero': 'an SFTP packet of length 0',
     'sftp-len-max': 'an SFTP packet of length 2^32-1',
+    'sftp-handle-long': 'HANDLE of 300 bytes (filexfer-02 7: at most 256) '
+                        'for an OPEN or OPENDIR',
+    'sftp-status-huge': 'STATUS with a 1 MiB message (past any SFTP '
+                        'packet a client takes)',
+    'sftp-write-stall': 'at the first WRITE: neither reads nor sends for '
+                        '%d s, then drops the connection (once per '
+                        'server)' % STALL_SECONDS,
+    'symlink-escape': 'under /baddir/d1/../d8: "up" -> eight "..", '
+                      '"esc" -> "up/" + eight ".." + "etc/hostname": '
+                      'lexically inside /baddir, resolved by the client\'s '
+                      'kernel from "up" (a symlink) eight levels above the '
+                      'mount',
     'sftp-split': 'every SFTP reply cut into many small CHANNEL_DATA '
                   'messages (good behaviour)',
     'sftp-read-short': 'every DATA holds at most a third of what the READ '
@@ -287,6 +303,15 @@ def make_tree(case):
         # the names with control characters exist: a lookup finds them
         add(b'/baddir/nl\nname', Node('file', b'newline\n'))
         add(b'/baddir/esc\x1bname', Node('file', b'escape\n'))
+    if case == 'symlink-escape':
+        deep = b''
+        for i in range(1, ESCAPE_DEPTH + 1):
+            deep += b'/d%d' % i
+            add(b'/baddir' + deep, Node('dir'))
+        ups = b'/'.join([b'..'] * ESCAPE_DEPTH)
+        add(b'/baddir' + deep + b'/up', Node('link', ups))
+        add(b'/baddir' + deep + b'/esc',
+            Node('link', b'up/' + ups + b'/etc/hostname'))
     return root
 
 
@@ -957,6 +982,12 @@ class Sftp:
             self.reply(u8(FXP_STATUS) + u32(rid) + u32(FX_NO_SUCH_FILE) +
                        u32(10000) + b'short' + sstr('en'))
             return True
+        if c == 'sftp-handle-long' and t in (FXP_OPEN, FXP_OPENDIR):
+            self.reply(u8(FXP_HANDLE) + u32(rid) + sstr(b'h' * HANDLE_LONG))
+            return True
+        if c == 'sftp-status-huge':
+            self.status(rid, FX_FAILURE, 'x' * STATUS_HUGE)
+            return True
         if c == 'sftp-wrong-type-stat' and t in (FXP_STAT, FXP_LSTAT,
                                                   FXP_FSTAT):
             self.reply(u8(FXP_HANDLE) + u32(rid) + sstr('h-wrong'))
@@ -1065,9 +1096,20 @@ class Sftp:
         self.reply(u8(FXP_DATA) + u32(rid) + sstr(chunk))
 
     def on_write(self, t, rid, r):
+        global stalled
         h = self.get_handle(rid, r)
         if h is None:
             return
+        if (self.case() == 'sftp-write-stall' and not stalled and
+                is_bad(h['path'])):
+            # the client's bytes pile up in the socket; nothing goes out
+            stalled = True
+            log('stalling for %d s' % STALL_SECONDS)
+            end = time.monotonic() + STALL_SECONDS
+            while time.monotonic() < end:
+                self.conn.check_stdin()
+                time.sleep(0.2)
+            raise Gone('stalled at a WRITE')
         off, d = r.u64(), r.str()
         if not h['flags'] & FXF_WRITE:
             return self.status(rid, FX_PERMISSION_DENIED, 'read only')
@@ -1151,6 +1193,9 @@ def write_files(d, port, hostkey):
     with open(os.path.join(d, 'port.tmp'), 'w') as f:
         f.write('%d\n' % port)
     os.rename(os.path.join(d, 'port.tmp'), os.path.join(d, 'port'))
+
+
+stalled = False  # sftp-write-stall: done (once per server process)
 
 
 def main():

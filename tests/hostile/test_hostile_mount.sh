@@ -116,7 +116,7 @@ start_server() {
 	exit 99
 }
 
-# mount_hostile REMOTE_DIR
+# mount_hostile REMOTE_DIR [EXTRA_OPTIONS]
 mount_hostile() {
 	local p
 	# (9>&-: the daemon must not hold the server's standard input; in
@@ -125,7 +125,7 @@ mount_hostile() {
 	echo secret | ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$work/san" \
 		UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$work/san:print_stacktrace=1" \
 		timeout $GUARD "$bin" "tester@127.0.0.1:$1" "$mnt" -o \
-		"port=$(cat "$sdir/port"),UserKnownHostsFile=$sdir/known_hosts,password_stdin" \
+		"port=$(cat "$sdir/port"),UserKnownHostsFile=$sdir/known_hosts,password_stdin${2:+,$2}" \
 		9>&- || return 1
 	grep -q " $mnt fuse.sftpmnt " /proc/mounts || return 1
 	for p in $(pgrep -f -- "$mnt"); do
@@ -365,6 +365,108 @@ for spec in sftp-unknown-id:stat sftp-len-zero:stat sftp-len-max:stat \
 		ok "$cs: cat afterwards" || fail "$cs: cat afterwards"
 	end_case "$cs"
 done
+
+# ---- oversized replies ---------------------------------------------------
+# A 300-byte HANDLE (filexfer-02 7 allows 256) for the OPEN and OPENDIR of
+# bad names: the open and the listing fail with EIO, and nothing of the
+# handle is kept or sent back; a STATUS with a 1 MiB message (over the
+# largest SFTP packet we take, SFTP_MSG_MAX) costs the connection: the
+# stat is EIO, after the daemon's replays on new connections.
+start_server sftp-handle-long 20
+if mount_hostile /; then
+	out="$(pyread "$mnt/bad.txt") $(pylist "$mnt/baddir")"
+	[ "$out" = "ERR 5 ERR 5" ] && ok "handle-long: open and opendir are EIO" ||
+		fail "handle-long: read, list gave $out"
+	[ "$(g cat "$mnt/hello.txt")" = "hello, hostile world" ] &&
+		ok "handle-long: cat afterwards" || fail "handle-long: cat afterwards"
+	[ "$(pylist "$mnt/sub")" = "OK 1" ] && ok "handle-long: ls sub" ||
+		fail "handle-long: ls sub"
+	n=$(grep -c "accepted" "$sdir/server.log")
+	[ "$n" = 1 ] && ok "handle-long: one connection throughout" ||
+		fail "handle-long: $n connections"
+else
+	fail "handle-long: mount"
+fi
+end_case handle-long
+
+start_server sftp-status-huge 20
+if mount_hostile /; then
+	out=$(pyop stat "$mnt/bad.txt")
+	[ "$out" = "ERR 5" ] && ok "status-huge: stat is EIO" ||
+		fail "status-huge: stat gave $out"
+	[ "$(g cat "$mnt/hello.txt")" = "hello, hostile world" ] &&
+		ok "status-huge: cat afterwards" || fail "status-huge: cat afterwards"
+	n=$(grep -c "accepted" "$sdir/server.log")
+	[ "$n" -ge 2 ] && ok "status-huge: the daemon reconnected ($n connections)" ||
+		fail "status-huge: $n connections"
+else
+	fail "status-huge: mount"
+fi
+end_case status-huge
+
+# ---- a server that stops reading while we write ----------------------------
+# At the first WRITE to bad.txt the server neither reads nor sends (our
+# bytes pile up in the socket) for 8 s, then drops the connection.  With
+# ServerAliveInterval=1,ServerAliveCountMax=1 the daemon gives the link
+# up after about 2 s of silence and reconnects; the writer's close must
+# end well within the guard, with success (the write replayed on the new
+# connection) or a clear errno (EIO, ETIMEDOUT, ENOTCONN), never hang.
+start_server sftp-write-stall 20
+if mount_hostile / ServerAliveInterval=1,ServerAliveCountMax=1; then
+	t0=$(date +%s)
+	out=$(g "$py" -c '
+import os, sys
+try:
+    fd = os.open(sys.argv[1], os.O_WRONLY | os.O_TRUNC)
+    try:
+        for _ in range(64):
+            os.write(fd, b"w" * 65536)
+    finally:
+        os.close(fd)
+    print("OK")
+except OSError as e:
+    print("ERR", e.errno)
+' "$mnt/bad.txt")
+	rc=$?
+	t=$(($(date +%s) - t0))
+	case "$rc:$out" in
+	"0:OK" | "0:ERR 5" | "0:ERR 110" | "0:ERR 107")
+		ok "write-stall: 4 MiB written and closed in ${t} s: $out" ;;
+	*) fail "write-stall: writer rc $rc, '$out' after ${t} s" ;;
+	esac
+	[ "$(g cat "$mnt/hello.txt")" = "hello, hostile world" ] &&
+		ok "write-stall: cat afterwards" || fail "write-stall: cat afterwards"
+	n=$(grep -c "accepted" "$sdir/server.log")
+	[ "$n" -ge 2 ] && ok "write-stall: the daemon reconnected ($n connections)" ||
+		fail "write-stall: $n connections"
+else
+	fail "write-stall: mount"
+fi
+end_case write-stall
+
+# ---- a symlink that climbs through a symlink ------------------------------
+# /baddir/d1/../d8/up -> eight "..", esc -> "up/" + eight ".." +
+# "etc/hostname": by the letter inside the mounted /baddir, but the
+# kernel resolves "up/.." from where up points (the mount's root), and
+# the eight ".." then reach the client's /etc/hostname.  With
+# contain_symlinks both readlink and open of esc are EACCES; up itself
+# (which stays in the mount) reads.
+start_server symlink-escape 4
+if mount_hostile /baddir contain_symlinks; then
+	deep=$mnt/d1/d2/d3/d4/d5/d6/d7/d8
+	[ "$(pyop readlink "$deep/esc")" = "ERR 13" ] &&
+		ok "symlink-escape: readlink esc is EACCES" ||
+		fail "symlink-escape: readlink esc gave $(pyop readlink "$deep/esc")"
+	out=$(pyread "$deep/esc")
+	[ "$out" = "ERR 13" ] && ok "symlink-escape: open esc is EACCES" ||
+		fail "symlink-escape: open esc gave $out"
+	[ "$(pyop readlink "$deep/up")" = "OK b'../../../../../../../..'" ] &&
+		ok "symlink-escape: up reads" ||
+		fail "symlink-escape: readlink up gave $(pyop readlink "$deep/up")"
+else
+	fail "symlink-escape: mount"
+fi
+end_case symlink-escape
 
 # ---- faults before the mount is up: sftpmnt fails, cleanly -------------
 for cs in banner-long pkt-len-max kexreply-bad-sig bad-mac \
