@@ -96,6 +96,7 @@ proxy_pid=
 proxy_start() {
 	local d=$1
 	shift
+	rm -f "$work/proxy.port" # (a stopped proxy's, from an earlier start)
 	"${DELAYPROXY:?}" -t "127.0.0.1:$SFTPMNT_TEST_PORT" -d "$d" \
 		-p "$work/proxy.port" -c "$work/ctl" -q "$@" &
 	proxy_pid=$!
