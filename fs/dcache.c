@@ -306,18 +306,9 @@ int dc_lookup_born(struct dcache *d, const char *path, struct sftp_attrs *a,
 
 int dc_lookup_kind(struct dcache *d, const char *path, struct sftp_attrs *a)
 {
-	size_t dlen;
-	const char *name;
-	struct dlist *l;
-	struct dent *e;
+	struct dent *e = fresh_entry(d, path);
 
-	if (!d || !d->timeout)
-		return -1;
-	split(path, &dlen, &name);
-	if (!dlen || !*name || !(l = fresh(d, path, dlen)) || !l->cap)
-		return -1;
-	e = slot(l, name, strlen(name));
-	if (!e->name || e->exist_unknown ||
+	if (!e || e->exist_unknown ||
 	    !(e->a.flags & SSH_FILEXFER_ATTR_PERMISSIONS))
 		return -1;
 	*a = e->a;
