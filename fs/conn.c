@@ -676,12 +676,22 @@ static struct op *take_queue(struct conn *c)
 	return q;
 }
 
+/* c->parked is kept newest first by arrival (op->seq), whatever order
+ * the ops die in: a write dies when the last of its requests does, and
+ * the channels fail theirs one after the other, so an older write with
+ * a piece on a stripe could die after a newer one of the same bytes on
+ * the main channel; started again in that order it overwrote the newer
+ * data.  They nearly always park in order: the walk is short. */
 void conn_park(struct conn *c, struct op *op)
 {
+	struct op **pp = &c->parked;
+
 	op_unhold(op); /* (what it held parks after it) */
 	op->parked = 1;
-	op->next = c->parked;
-	c->parked = op;
+	while (*pp && (*pp)->seq > op->seq)
+		pp = &(*pp)->next;
+	op->next = *pp;
+	*pp = op;
 }
 
 static void drop_extra(struct conn *c)

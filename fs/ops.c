@@ -215,6 +215,7 @@ void op_free(struct op *op)
 	free(op->path2);
 	free(op->buf);
 	free(op->reply);
+	free(op->acked);
 	free(op);
 }
 
@@ -395,6 +396,119 @@ static int track(struct op *op, size_t mark, int encrc)
 		size_t m_ = W(op)->len;                                       \
 		track((op), m_, (call));                                      \
 	})
+
+/*
+ * A write's pieces (one SFTP WRITE each, on the main channel or a
+ * stripe's) are acknowledged one by one.  Those the server has
+ * acknowledged are noted in op->acked, and a replay after a reconnect
+ * sends only the rest: sent again, an acknowledged piece could land
+ * over a newer write of the same bytes acknowledged since (a later
+ * write on the same channel, which is not replayed).  Out of memory
+ * for the note, the piece is simply sent again as before.
+ */
+static void wr_acked(struct op *op, size_t lo, size_t hi)
+{
+	struct wspan *a;
+	int i, j;
+
+	if (op->nacked == op->aacked) {
+		int na = op->aacked ? 2 * op->aacked : 4;
+
+		if (!(a = realloc(op->acked, (size_t)na * sizeof(*a))))
+			return;
+		op->acked = a;
+		op->aacked = na;
+	}
+	a = op->acked;
+	for (i = 0; i < op->nacked && a[i].lo < lo; i++)
+		;
+	memmove(&a[i + 1], &a[i], (size_t)(op->nacked - i) * sizeof(*a));
+	a[i].lo = lo;
+	a[i].hi = hi;
+	op->nacked++;
+	for (i = j = 0; i < op->nacked; i++) {
+		if (j > 0 && a[i].lo <= a[j - 1].hi) {
+			if (a[i].hi > a[j - 1].hi)
+				a[j - 1].hi = a[i].hi;
+		} else {
+			a[j++] = a[i];
+		}
+	}
+	op->nacked = j;
+}
+
+/* Moves *at past acknowledged bytes; how many unacknowledged ones follow
+ * it (0: none up to the end of the write). */
+static size_t wr_gap(const struct op *op, size_t *at)
+{
+	size_t end = op->size;
+	int i;
+
+	for (i = 0; i < op->nacked; i++) {
+		if (op->acked[i].hi <= *at)
+			continue;
+		if (op->acked[i].lo <= *at) {
+			*at = op->acked[i].hi;
+			continue;
+		}
+		end = op->acked[i].lo;
+		break;
+	}
+	return *at < end ? end - *at : 0;
+}
+
+void op_piece_reply(struct op *op, size_t lo, size_t len, int err,
+		    const uint8_t *body, size_t n)
+{
+	if (!err && n > 0 && body[0] == SSH_FXP_STATUS) {
+		struct sftp_status st = sftp_dec_status(body, n);
+
+		if (!st.rc && st.code == SSH_FX_OK)
+			wr_acked(op, lo, lo + len);
+	}
+	op_reply(op, err, body, n);
+}
+
+struct wpiece {
+	struct op *op;
+	size_t lo, len;
+};
+
+static void piece_reply(void *arg, int err, const uint8_t *body, size_t n)
+{
+	struct wpiece p = *(struct wpiece *)arg;
+
+	free(arg);
+	op_piece_reply(p.op, p.lo, p.len, err, body, n);
+}
+
+/* SFTP WRITE of op->buf[lo, lo + len) on the main channel. */
+static int send_piece(struct op *op, size_t lo, size_t len)
+{
+	struct sftp_core *core = op->c->core;
+	struct fh *fh = op->fh;
+	struct wpiece *p = malloc(sizeof(*p));
+	size_t mark = W(op)->len;
+
+	if (!p)
+		return -ENOMEM;
+	p->op = op;
+	p->lo = lo;
+	p->len = len;
+	if (sftp_enc_write(W(op), ID(op), fh->h, fh->hlen,
+			   (uint64_t)op->off + lo, op->buf + lo, len)) {
+		free(p);
+		core->out.len = mark;
+		core->out.err = 0;
+		return -ENOMEM;
+	}
+	if (sftp_core_track(core, mark, piece_reply, p)) {
+		free(p);
+		return -EIO;
+	}
+	op->pending++;
+	return 0;
+}
 
 char *path_join(const char *dir, const char *name)
 {
@@ -1004,6 +1118,26 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 	reply_in(op, err, body, n);
 }
 
+/* Every SFTP WRITE of op answered (op->err: the first error). */
+static void write_done(struct op *op)
+{
+	struct fh *fh = op->fh;
+
+	wb_uncount(op);
+	if (op->err) /* what the server has is not known now */
+		fh->battr_ok = 0;
+	if (op->stage == 0) { /* the application still waits */
+		if (op->err)
+			op_reply_err(op, op->err);
+		else
+			op_reply_write(op, op->size);
+	} else if (op->err && !fh->wb_err) {
+		fh->wb_err = op->err;
+	}
+	op_free(op);
+	op_wb_settled(fh);
+}
+
 static void reply_in(struct op *op, int err, const uint8_t *body, size_t n)
 {
 	struct fuse_entry_param e;
@@ -1378,31 +1512,13 @@ static void reply_in(struct op *op, int err, const uint8_t *body, size_t n)
 		}
 		goto check_done;
 	}
-	case OP_WRITE: {
-		struct fh *fh = op->fh;
-
+	case OP_WRITE:
 		/* one reply per SFTP WRITE of this op; act on the last */
 		if ((rc = op_errmap(op, body, n)) && !op->err)
 			op->err = rc;
-		if (op->pending > 0)
-			return;
-		wb_uncount(op);
-		if (op->err) /* what the server has is not known now */
-			fh->battr_ok = 0;
-		if (op->stage == 0) { /* the application still waits */
-			if (op->err)
-				op_reply_err(op, op->err);
-			else
-				op_reply_write(op, op->size);
-			op_free(op);
-		} else {
-			if (op->err && !fh->wb_err)
-				fh->wb_err = op->err;
-			op_free(op);
-		}
-		op_wb_settled(fh);
+		if (op->pending == 0)
+			write_done(op);
 		return;
-	}
 	case OP_RELEASE:
 	case OP_RELEASEDIR:
 		free(op->fh);
@@ -1931,20 +2047,22 @@ static int start_write(struct op *op)
 		st_written(op->c, fh, op->size);
 	}
 	/* FUSE writes may be larger than an SFTP WRITE may carry, and
-	 * large ones are spread over channels (stripe.c) */
-	for (done = 0; done < op->size; done += len) {
+	 * large ones are spread over channels (stripe.c); a replay skips
+	 * what the server acknowledged before the link went */
+	for (done = 0;; done += len) {
+		size_t gap = wr_gap(op, &done);
 		uint64_t at = (uint64_t)op->off + done;
 		int k;
 
-		len = op->size - done < max ? op->size - done : max;
+		if (done >= op->size)
+			break;
+		len = gap < max ? gap : max;
 		k = st_route(op->c, fh, at, &len);
 		if (k) {
 			rc = st_send(op, k, at, (const uint8_t *)op->buf + done,
 				     len);
 		} else {
-			rc = SEND(op, sftp_enc_write(W(op), ID(op), fh->h,
-						     fh->hlen, at,
-						     op->buf + done, len));
+			rc = send_piece(op, done, len);
 			if (!rc && at + len > fh->main_end)
 				fh->main_end = at + len;
 		}
@@ -1958,6 +2076,13 @@ static int start_write(struct op *op)
 			}
 			return rc;
 		}
+	}
+	if (op->pending == 0) {
+		/* a replay that found every piece acknowledged before the
+		 * link went (none was lost after all) */
+		op_unhold(op);
+		write_done(op);
+		return 1;
 	}
 	/* op->buf stays until every byte is acknowledged: a reconnect
 	 * replays the write from it */
@@ -2532,6 +2657,9 @@ static int dc_start(struct conn *c, struct op *op)
 	}
 }
 
+/* (ops of every connection: a write may wait on a secondary's read) */
+static uint64_t op_seq_next;
+
 void op_start(struct conn *c, struct op *op)
 {
 	struct fh *fh = op->fh;
@@ -2539,6 +2667,8 @@ void op_start(struct conn *c, struct op *op)
 
 	op->c = c;
 	op->parked = 0;
+	if (!op->seq)
+		op->seq = __atomic_add_fetch(&op_seq_next, 1, __ATOMIC_RELAXED);
 	active_link(op);
 	if (c->hold && c->hold != op) { /* after a write that waits: later */
 		op->next = NULL;

@@ -343,6 +343,16 @@ struct op {
 	int gated;	 /* a read counted in its inode's rgate */
 	uint64_t wgen_at; /* a getattr's inode write generation when sent */
 	uint32_t ub_uid; /* ...the owner the kept listing gave (-1: none) */
+	uint64_t seq;	 /* order of arrival (op_start): parked ops are
+			  * started again in it */
+	struct wspan *acked; /* a write's bytes the server has acknowledged
+			      * (from off, sorted, merged): a replay sends
+			      * only the rest */
+	int nacked, aacked;
+};
+
+struct wspan {
+	size_t lo, hi;
 };
 
 /* ---- connections -------------------------------------------------------- */
@@ -487,6 +497,8 @@ char *path_join(const char *dir, const char *name);
 /* ops.c, for the helpers: an SFTP reply for op; a reply nobody waits
  * for; a handle's writes may all be answered now. */
 void op_reply_sftp(void *arg, int err, const uint8_t *body, size_t n);
+void op_piece_reply(struct op *op, size_t lo, size_t len, int err,
+		    const uint8_t *body, size_t n);
 void op_forget_reply(void *arg, int err, const uint8_t *body, size_t n);
 void op_wb_settled(struct fh *fh);
 void op_unhold(struct op *op);

@@ -54,6 +54,7 @@ struct st_req {
 	struct fh *fh;
 	uint64_t seq;
 	int k; /* opens: which channel */
+	size_t lo, len; /* writes: the piece of op->buf */
 };
 
 static int inflight(const struct stripes *st)
@@ -228,6 +229,7 @@ static void written(void *arg, int err, const uint8_t *body, size_t n)
 	struct fh *fh = r->fh;
 	struct stripes *st = fh->st;
 	struct op *op = r->op;
+	size_t lo = r->lo, len = r->len;
 
 	st->done[r->seq % ST_RING] = 1;
 	free(r);
@@ -237,7 +239,7 @@ static void written(void *arg, int err, const uint8_t *body, size_t n)
 	}
 	if (st->waiters)
 		wake(fh);
-	op_reply_sftp(op, err, body, n);
+	op_piece_reply(op, lo, len, err, body, n);
 }
 
 int st_send(struct op *op, int k, uint64_t off, const uint8_t *data,
@@ -254,6 +256,8 @@ int st_send(struct op *op, int k, uint64_t off, const uint8_t *data,
 	r->op = op;
 	r->fh = fh;
 	r->seq = st->seq;
+	r->lo = (size_t)(off - (uint64_t)op->off);
+	r->len = len;
 	if (sftp_enc_write(sftp_core_out(core), sftp_core_id(core),
 			   st->h[k - 1], st->hlen[k - 1], off, data, len) ||
 	    sftp_core_track(core, mark, written, r)) {

@@ -131,14 +131,7 @@ e = err_of(lambda: os.fsync(fd))
 srvsum = hashlib.sha256(server('s')).hexdigest()
 what = ('striped file, 60 overlapping pwrites, 6 cuts: fsync %s, server sha256 %s the local copy'
         % (name(e), 'equals' if srvsum == hashlib.sha256(ref).hexdigest() else 'DIFFERS from'))
-if e is None and srvsum != hashlib.sha256(ref).hexdigest():
-    # KNOWN BAD (open, issue #9): a replayed striped write is sent
-    # whole, also its pieces the server had acknowledged, and can land
-    # over a newer overlapping write acknowledged on another channel
-    # before the cut (fails about 1 run in 3 here); not counted until fixed
-    print('known-bad: ' + what)
-else:
-    check(e is None, what)
+check(e is None and srvsum == hashlib.sha256(ref).hexdigest(), what)
 ctl('delay 0')
 os.close(fd)
 
