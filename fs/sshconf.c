@@ -60,7 +60,7 @@ static int wild_match(const char *pat, const char *s, int fold)
 			resume = s;
 		} else if (*pat && (*pat == '?' ||
 				    (fold ? tolower((unsigned char)*pat) ==
-						    tolower((unsigned char)*s)
+						     tolower((unsigned char)*s)
 					  : *pat == *s))) {
 			pat++;
 			s++;
@@ -376,7 +376,7 @@ bad(const struct where *at, const char *fmt, ...)
 struct match_env {
 	const char *host;  /* HostName if one was set, else the pass's host */
 	const char *orig;  /* the host as given */
-	const char *ruser; /* User if set (command line or config), else luser */
+	const char *ruser; /* User if set (command line, config), else luser */
 	const char *luser; /* the local user */
 	const char *home;
 	int port;
@@ -405,12 +405,13 @@ static void match_env(struct match_env *m, const struct opts *o,
 static char *expand_exec(const char *in, const struct match_env *m,
 			 const struct where *at)
 {
-	char out[SSHCONF_EXEC_MAX], num[32], lhost[256];
+	char out[SSHCONF_EXEC_MAX], num[32], lhost[256], shost[256];
 	size_t o = 0;
 
 	if (gethostname(lhost, sizeof(lhost)) != 0)
 		lhost[0] = '\0';
 	lhost[sizeof(lhost) - 1] = '\0';
+	snprintf(shost, sizeof(shost), "%.*s", (int)strcspn(lhost, "."), lhost);
 	for (; *in; in++) {
 		const char *add = num;
 		size_t n;
@@ -420,21 +421,38 @@ static char *expand_exec(const char *in, const struct match_env *m,
 			num[1] = '\0';
 		} else {
 			switch (*++in) {
-			case '%': add = "%"; break;
-			case 'd': add = m->home; break;
-			case 'h': add = m->host; break;
-			case 'i': snprintf(num, sizeof(num), "%u",
-					   (unsigned)getuid()); break;
+			case '%':
+				add = "%";
+				break;
+			case 'd':
+				add = m->home;
+				break;
+			case 'h':
+				add = m->host;
+				break;
+			case 'i':
+				snprintf(num, sizeof(num), "%u",
+					 (unsigned)getuid());
+				break;
 			case 'k': /* FALLTHROUGH */
-			case 'n': add = m->orig; break;
-			case 'l': add = lhost; break;
-			case 'L': snprintf(num, sizeof(num), "%.*s",
-					   (int)strcspn(lhost, "."), lhost);
-				  add = num; break;
-			case 'p': snprintf(num, sizeof(num), "%d", m->port);
-				  break;
-			case 'r': add = m->ruser; break;
-			case 'u': add = m->luser; break;
+			case 'n':
+				add = m->orig;
+				break;
+			case 'l':
+				add = lhost;
+				break;
+			case 'L':
+				add = shost;
+				break;
+			case 'p':
+				snprintf(num, sizeof(num), "%d", m->port);
+				break;
+			case 'r':
+				add = m->ruser;
+				break;
+			case 'u':
+				add = m->luser;
+				break;
 			case '\0':
 				bad(at, "Match exec: a lone %% at the end");
 				return NULL;
@@ -447,8 +465,10 @@ static char *expand_exec(const char *in, const struct match_env *m,
 		}
 		n = strlen(add);
 		if (n >= sizeof(out) - o) {
-			bad(at, "Match exec: the command is longer than %d "
-				"bytes", SSHCONF_EXEC_MAX);
+			bad(at,
+			    "Match exec: the command is longer than %d "
+			    "bytes",
+			    SSHCONF_EXEC_MAX);
 			return NULL;
 		}
 		memcpy(out + o, add, n);
@@ -527,12 +547,25 @@ static int match_line(const struct opts *o, struct sshconf_pass *p, char *v,
 				p->want_final = 1;
 			hold = p->final;
 		} else {
+			static const char *const known[] = {
+				"host",	     "originalhost", "user",
+				"localuser", "exec",	     NULL};
+			const char *const *k;
+
+			for (k = known; *k && strcasecmp(crit, *k); k++)
+				;
+			if (!*k) {
+				bad(at, "Match: unknown criterion '%s'", crit);
+				return -1;
+			}
 			plain = 1;
 			r = next_word(&cur, &arg);
 			if (r != 1) {
-				bad(at, r < 0 ? "Match: a quote left open"
-					      : "Match %s: an argument is "
-						"missing", crit);
+				bad(at,
+				    r < 0 ? "Match: a quote left open"
+					  : "Match %s: an argument is "
+					    "missing",
+				    crit);
 				return -1;
 			}
 			if (!strcasecmp(crit, "host"))
@@ -543,7 +576,7 @@ static int match_line(const struct opts *o, struct sshconf_pass *p, char *v,
 				hold = list_match(arg, m.ruser, 0);
 			else if (!strcasecmp(crit, "localuser"))
 				hold = list_match(arg, m.luser, 0);
-			else if (!strcasecmp(crit, "exec")) {
+			else { /* exec, the last of known[] */
 				char *cmd = expand_exec(arg, &m, at);
 
 				if (!cmd)
@@ -551,9 +584,6 @@ static int match_line(const struct opts *o, struct sshconf_pass *p, char *v,
 				/* a failed criterion before it: not run */
 				hold = result ? exec_run(cmd) == 0 : 0;
 				free(cmd);
-			} else {
-				bad(at, "Match: unknown criterion '%s'", crit);
-				return -1;
 			}
 		}
 		if (hold == neg)
@@ -585,9 +615,8 @@ void sshconf_set_open(FILE *(*open_fn)(const char *path))
 	file_open = open_fn ? open_fn : fopen_r;
 }
 
-static int include_one(struct opts *o, struct sshconf_pass *p,
-		       const char *path, const struct where *at, int depth,
-		       int never)
+static int include_one(struct opts *o, struct sshconf_pass *p, const char *path,
+		       const struct where *at, int depth, int never)
 {
 	int rc = read_file(o, p, path, depth + 1, never);
 
@@ -611,8 +640,10 @@ static int include(struct opts *o, struct sshconf_pass *p, char *v,
 	size_t i;
 
 	if (depth + 1 >= SSHCONF_DEPTH_MAX) {
-		bad(at, "Include nested more than %d deep (a file that "
-			"includes itself?)", SSHCONF_DEPTH_MAX);
+		bad(at,
+		    "Include nested more than %d deep (a file that "
+		    "includes itself?)",
+		    SSHCONF_DEPTH_MAX);
 		return -2;
 	}
 	match_env(&m, o, p);
@@ -660,14 +691,15 @@ static int include(struct opts *o, struct sshconf_pass *p, char *v,
 static int read_file(struct opts *o, struct sshconf_pass *p, const char *file,
 		     int depth, int never)
 {
-	struct where at = { file, 0 };
+	struct where at = {file, 0};
 	char line[SSHCONF_LINE_MAX + 2];
 	int active = !never, rc = 0;
 	FILE *f;
 
 	if (p->nfiles >= SSHCONF_FILES_MAX) {
-		fprintf(stderr, "sftpmnt: %s: more than %d ssh_config files "
-				"in one reading (Include loop?)\n",
+		fprintf(stderr,
+			"sftpmnt: %s: more than %d ssh_config files "
+			"in one reading (Include loop?)\n",
 			file, SSHCONF_FILES_MAX);
 		return -2;
 	}

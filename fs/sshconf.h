@@ -15,15 +15,15 @@
 struct opts;
 
 struct sshconf_pass {
-	const char *orig;  /* the host as given: originalhost, %n, %k */
-	const char *host;  /* what Host lines test: orig in the first pass,
-			    * the resolved HostName in the final one */
-	int final;	   /* the final pass: Match final/canonical hold */
-	int system;	   /* a system-wide file: a relative Include is in
-			    * /etc/ssh (else in ~/.ssh) */
-	int want_final;	   /* out: a Match line named final: read every
-			    * file again with final = 1 */
-	int nfiles;	   /* files opened in this pass (a cap on Include) */
+	const char *orig; /* the host as given: originalhost, %n, %k */
+	const char *host; /* what Host lines test: orig in the first pass,
+			   * the resolved HostName in the final one */
+	int final;	  /* the final pass: Match final/canonical hold */
+	int system;	  /* a system-wide file: a relative Include is in
+			   * /etc/ssh (else in ~/.ssh) */
+	int want_final;	  /* out: a Match line named final: read every
+			   * file again with final = 1 */
+	int nfiles;	  /* files opened in this pass (a cap on Include) */
 };
 
 /* Apply the Host and Match blocks of file that hold for pass p; what is

@@ -41,7 +41,11 @@ static void release_new(struct opts *b, const struct opts *a)
 {
 	int i;
 
-#define NEW(f) do { if (b->f != a->f) free(b->f); } while (0)
+#define NEW(f)                                                                 \
+	do {                                                                   \
+		if (b->f != a->f)                                              \
+			free(b->f);                                            \
+	} while (0)
 	NEW(hostname);
 	NEW(user);
 	NEW(identity_agent);
@@ -59,7 +63,7 @@ static void release_new(struct opts *b, const struct opts *a)
 
 static void release(struct opts *o)
 {
-	struct opts none = { 0 };
+	struct opts none = {0};
 
 	release_new(o, &none); /* (identity files too) */
 }
@@ -93,7 +97,7 @@ FUZZ_TARGET(sshconf)
 {
 	const uint8_t *nl = memchr(data, '\n', size);
 	char host[256], path[64];
-	struct sshconf_pass p = { .orig = host, .host = host };
+	struct sshconf_pass p = {.orig = host, .host = host};
 	struct opts a, b;
 	size_t hl;
 	int fd, rc;
@@ -131,8 +135,7 @@ FUZZ_TARGET(sshconf)
 		}
 		rc = sshconf_read(&b, path, &p);
 		if ((rc != 0 && rc != -2) || !kept(a.hostname, b.hostname) ||
-		    !kept(a.user, b.user) ||
-		    (a.port_set && b.port != a.port) ||
+		    !kept(a.user, b.user) || (a.port_set && b.port != a.port) ||
 		    !kept(a.known_hosts, b.known_hosts) ||
 		    !kept(a.ciphers, b.ciphers) ||
 		    !kept(a.certificate, b.certificate) ||
