@@ -543,7 +543,7 @@ static int match_line(const struct opts *o, struct sshconf_pass *p, char *v,
 			hold = 1;
 		} else if (!strcasecmp(crit, "canonical") ||
 			   !strcasecmp(crit, "final")) {
-			if (!strcasecmp(crit, "final"))
+			if (!strcasecmp(crit, "final") && !never)
 				p->want_final = 1;
 			hold = p->final;
 		} else {

@@ -33,6 +33,9 @@ static void setup(void)
 {
 	char ssh[300];
 
+	/* (also without fork: CK_FORK=no, as under valgrind) */
+	strcpy(dir, "/tmp/check_sshconf.XXXXXX");
+	sshconf_set_exec(NULL);
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	setenv("HOME", dir, 1);
 	snprintf(ssh, sizeof(ssh), "%s/.ssh", dir);
@@ -295,6 +298,7 @@ START_TEST(exec_tokens)
 	struct opts o;
 	char want[1024], lhost[256], shorth[256];
 
+	nran = 0;
 	sshconf_set_exec(record);
 	fresh(&o);
 	o.user = strdup("rem");
