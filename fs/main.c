@@ -485,26 +485,50 @@ static void opts_free(struct opts *o)
 	}
 }
 
-/* ssh_config(5) for o->host: -F file, or ~/.ssh/config then
- * /etc/ssh/ssh_config (what is set already wins). */
-static int read_config(struct opts *o)
+/* One pass over the ssh_config files (sshconf.h): -F file, or
+ * ~/.ssh/config then /etc/ssh/ssh_config.  -1 when the mount must not go
+ * on: an -F file that cannot be read, or a bad line in any file (ssh
+ * refuses those too); a ~/.ssh/config that cannot be read is only said. */
+static int read_config_pass(struct opts *o, struct sshconf_pass *p)
 {
 	const char *home = getenv("HOME");
 	char path[4096];
+	int rc;
 
 	if (o->config) {
-		if (sshconf_read(o, o->config, o->host)) {
-			fprintf(stderr, "sftpmnt: cannot read %s\n", o->config);
+		if ((rc = sshconf_read(o, o->config, p)) == -1)
+			fprintf(stderr, "sftpmnt: cannot read %s: %s\n",
+				o->config, strerror(errno));
+		return rc ? -1 : 0;
+	}
+	if (home) {
+		snprintf(path, sizeof(path), "%s/.ssh/config", home);
+		if ((rc = sshconf_read(o, path, p)) == -1)
+			fprintf(stderr, "sftpmnt: cannot read %s\n", path);
+		else if (rc)
 			return -1;
-		}
-	} else {
-		if (home) {
-			snprintf(path, sizeof(path), "%s/.ssh/config", home);
-			if (sshconf_read(o, path, o->host))
-				fprintf(stderr, "sftpmnt: cannot read %s\n",
-					path);
-		}
-		(void)sshconf_read(o, "/etc/ssh/ssh_config", o->host);
+	}
+	p->system = 1;
+	rc = sshconf_read(o, "/etc/ssh/ssh_config", p);
+	p->system = 0;
+	return rc == -2 ? -1 : 0;
+}
+
+/* ssh_config(5) for o->host; a "Match final" asks for a second pass in
+ * which Host lines test the HostName the first one resolved (as ssh). */
+static int read_config(struct opts *o)
+{
+	struct sshconf_pass p = { .orig = o->host, .host = o->host };
+
+	if (read_config_pass(o, &p))
+		return -1;
+	if (p.want_final) {
+		p.final = 1;
+		p.nfiles = 0;
+		if (o->hostname)
+			p.host = o->hostname;
+		if (read_config_pass(o, &p))
+			return -1;
 	}
 	if (o->hostname) {
 		free(o->host);

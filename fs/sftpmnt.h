@@ -23,6 +23,7 @@
 #include "libssh2_sftp.h"
 #include "sftp_core.h"
 #include "sftp_proto.h"
+#include "sshconf.h"
 
 /* ---- options ---------------------------------------------------------- */
 
@@ -442,10 +443,6 @@ struct conn {
 	struct op *rwait;
 	struct op *gwait; /* the primary's writes waiting for such reads */
 };
-
-/* sshconf.c: apply the Host blocks of file that match host; what is
- * already set (command line, earlier files) is kept. */
-int sshconf_read(struct opts *o, const char *file, const char *host);
 
 /* conn.c */
 int conn_open(struct conn *c, struct opts *o, char *err, size_t errlen);

@@ -1,32 +1,80 @@
 /*
  * sshconf.c - the ssh_config(5) subset a mount needs, so a host that
  * works with `ssh alias` mounts as `sftpmnt alias:dir` with no other set
- * up: Host blocks with patterns (*, ?, !negation, lists), HostName, Port,
- * User, IdentityFile, CertificateFile, IdentitiesOnly, IdentityAgent,
- * UserKnownHostsFile, StrictHostKeyChecking, ServerAliveInterval,
- * ServerAliveCountMax, ConnectTimeout, AddressFamily, Ciphers, KexAlgorithms, MACs,
- * HostKeyAlgorithms.
+ * up: Host blocks with patterns (*, ?, !negation, lists), Match blocks,
+ * Include, HostName, Port, User, IdentityFile, CertificateFile,
+ * IdentitiesOnly, IdentityAgent, UserKnownHostsFile,
+ * StrictHostKeyChecking, ServerAliveInterval, ServerAliveCountMax,
+ * ConnectTimeout, AddressFamily, Ciphers, KexAlgorithms, MACs,
+ * HostKeyAlgorithms, Compression, ProxyJump.
  *
  * As in ssh, the first value obtained for a keyword wins, and the
- * command line (-o) comes before any file.  Match blocks are skipped
- * (their conditions are not evaluated).  Unknown keywords are ignored,
- * as ssh does for many of them.
+ * command line (-o) comes before any file.  A Host or Match line ends
+ * the block before it.  Host tests the name as given (the pass's host);
+ * Match host tests the name after a HostName already obtained, Match user
+ * the remote user obtained so far (ssh's readconf.c does the same), so
+ * the order of the lines matters as it does for ssh.  Unknown keywords
+ * are ignored, as ssh does for many of them; an unknown Match criterion
+ * or a malformed Match line is an error, as in ssh.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
-#include <fnmatch.h>
+#include <fcntl.h>
+#include <glob.h>
 #include <pwd.h>
-#include <sys/socket.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "sftpmnt.h"
+#include "sshconf.h"
 
 /* A config line longer than this is not a config line. */
 #define SSHCONF_LINE_MAX 4096
+/* Include nesting, as ssh's own limit: a file that includes itself is
+ * refused at this depth. */
+#define SSHCONF_DEPTH_MAX 16
+/* Files one pass may open: Include lines whose globs fan out at every
+ * level would otherwise open exponentially many (ssh has no such cap). */
+#define SSHCONF_FILES_MAX 256
+/* A "Match exec" command after its %-tokens are expanded. */
+#define SSHCONF_EXEC_MAX 8192
+
+/* ssh_config(5) PATTERNS: '*' any run of characters, '?' one character,
+ * everything else itself (no brackets, no escapes, unlike fnmatch).
+ * Backtracks only to the last '*', so it is linear in len(s) per star and
+ * a hostile pattern cannot make it exponential.  fold: ignore ASCII case
+ * (host names). */
+static int wild_match(const char *pat, const char *s, int fold)
+{
+	const char *star = NULL, *resume = NULL;
+
+	while (*s) {
+		if (*pat == '*') {
+			star = ++pat;
+			resume = s;
+		} else if (*pat && (*pat == '?' ||
+				    (fold ? tolower((unsigned char)*pat) ==
+						     tolower((unsigned char)*s)
+					  : *pat == *s))) {
+			pat++;
+			s++;
+		} else if (star) {
+			pat = star;
+			s = ++resume;
+		} else {
+			return 0;
+		}
+	}
+	while (*pat == '*')
+		pat++;
+	return !*pat;
+}
 
 /* "Host a b !c*": a match when some pattern matches and no negated one
  * does (ssh_config(5) PATTERNS). */
@@ -38,11 +86,42 @@ static int host_matches(char *list, const char *host)
 	for (p = strtok_r(list, " \t", &save); p; p = strtok_r(NULL, " \t", &save)) {
 		int neg = p[0] == '!';
 
-		if (fnmatch(neg ? p + 1 : p, host, FNM_CASEFOLD) == 0) {
+		if (wild_match(neg ? p + 1 : p, host, 1)) {
 			if (neg)
 				return 0;
 			match = 1;
 		}
+	}
+	return match;
+}
+
+/* A pattern-list "a*,!b,c" as Match criteria take it: 1 when some
+ * pattern matches and no negated one does, else 0 (a negated pattern
+ * alone never makes a match). */
+static int list_match(const char *list, const char *s, int fold)
+{
+	char pat[SSHCONF_LINE_MAX];
+	const char *p, *e;
+	int match = 0;
+
+	for (p = list;; p = e + 1) {
+		size_t n;
+		int neg;
+
+		e = strchrnul(p, ',');
+		n = (size_t)(e - p);
+		if (n >= sizeof(pat))
+			return 0; /* (not possible: a line is shorter) */
+		memcpy(pat, p, n);
+		pat[n] = '\0';
+		neg = pat[0] == '!';
+		if (wild_match(neg ? pat + 1 : pat, s, fold)) {
+			if (neg)
+				return 0;
+			match = 1;
+		}
+		if (!*e)
+			break;
 	}
 	return match;
 }
@@ -204,8 +283,8 @@ static int apply(struct opts *o, const char *kw, char *v, const char *host)
 	return 0;
 }
 
-/* Split "Keyword value", "Keyword=value", "Keyword = value"; strip one
- * level of double quotes.  0 with kw and val set, 1 for a blank line. */
+/* Split "Keyword value", "Keyword=value", "Keyword = value".  0 with kw
+ * and val set (val keeps its quotes), 1 for a blank line. */
 static int split(char *line, char **kw, char **val)
 {
 	char *p = line, *e;
@@ -225,47 +304,441 @@ static int split(char *line, char **kw, char **val)
 	e = p + strlen(p);
 	while (e > p && isspace((unsigned char)e[-1]))
 		*--e = '\0';
-	if (*p == '"' && e > p + 1 && e[-1] == '"') {
-		e[-1] = '\0';
-		p++;
-	}
 	*val = p;
 	return 0;
 }
 
-int sshconf_read(struct opts *o, const char *file, const char *host)
+/* One level of double quotes around a whole value goes. */
+static char *unquote(char *v)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	int active = 1, lineno = 0;
+	size_t n = strlen(v);
+
+	if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+		v[n - 1] = '\0';
+		v++;
+	}
+	return v;
+}
+
+/* The next word of *cur, in place: words are separated by blanks; a
+ * double-quoted word may hold blanks, and \" or \\ inside it stand for
+ * the character.  1 with *word set, 0 at the end, -1 for a quote left
+ * open. */
+static int next_word(char **cur, char **word)
+{
+	char *r = *cur, *w;
+	int quoted = 0;
+
+	while (isspace((unsigned char)*r))
+		r++;
+	if (!*r)
+		return 0;
+	*word = w = r;
+	for (; *r; r++) {
+		if (quoted && r[0] == '\\' && (r[1] == '"' || r[1] == '\\')) {
+			*w++ = *++r;
+		} else if (*r == '"') {
+			quoted = !quoted;
+		} else if (!quoted && isspace((unsigned char)*r)) {
+			r++;
+			break;
+		} else {
+			*w++ = *r;
+		}
+	}
+	if (quoted)
+		return -1;
+	/* w <= r - 1 when a blank ended the word, else w <= r: in bounds */
+	*w = '\0';
+	*cur = r;
+	return 1;
+}
+
+/* Where a bad line is reported: "sftpmnt: FILE line N: ..." */
+struct where {
+	const char *file;
+	int line;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+bad(const struct where *at, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "sftpmnt: %s line %d: ", at->file, at->line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* What Match criteria and exec's tokens see, as resolved so far. */
+struct match_env {
+	const char *host;  /* HostName if one was set, else the pass's host */
+	const char *orig;  /* the host as given */
+	const char *ruser; /* User if set (command line, config), else luser */
+	const char *luser; /* the local user */
+	const char *home;
+	int port;
+};
+
+static void match_env(struct match_env *m, const struct opts *o,
+		      const struct sshconf_pass *p)
+{
+	struct passwd *pw = getpwuid(getuid());
+
+	m->host = o->hostname ? o->hostname : p->host;
+	m->orig = p->orig;
+	m->luser = pw ? pw->pw_name : "";
+	m->ruser = o->user ? o->user : m->luser;
+	m->home = getenv("HOME");
+	if (!m->home)
+		m->home = pw ? pw->pw_dir : "/";
+	m->port = o->port > 0 ? o->port : 22;
+}
+
+/* exec's command with the tokens ssh_config(5) TOKENS lists for "Match
+ * exec" expanded: %% %d %h %i %k %L %l %n %p %r %u.  (%C, a hash of
+ * %l%h%p%r, is not offered: it would need a digest from outside the
+ * public API; %k is %n, as there is no HostKeyAlias.)  NULL after a
+ * message for an unknown token or a result too long. */
+static char *expand_exec(const char *in, const struct match_env *m,
+			 const struct where *at)
+{
+	char out[SSHCONF_EXEC_MAX], num[32], lhost[256], shost[256];
+	size_t o = 0;
+
+	if (gethostname(lhost, sizeof(lhost)) != 0)
+		lhost[0] = '\0';
+	lhost[sizeof(lhost) - 1] = '\0';
+	snprintf(shost, sizeof(shost), "%.*s", (int)strcspn(lhost, "."), lhost);
+	for (; *in; in++) {
+		const char *add = num;
+		size_t n;
+
+		if (*in != '%') {
+			num[0] = *in;
+			num[1] = '\0';
+		} else {
+			switch (*++in) {
+			case '%':
+				add = "%";
+				break;
+			case 'd':
+				add = m->home;
+				break;
+			case 'h':
+				add = m->host;
+				break;
+			case 'i':
+				snprintf(num, sizeof(num), "%u",
+					 (unsigned)getuid());
+				break;
+			case 'k': /* FALLTHROUGH */
+			case 'n':
+				add = m->orig;
+				break;
+			case 'l':
+				add = lhost;
+				break;
+			case 'L':
+				add = shost;
+				break;
+			case 'p':
+				snprintf(num, sizeof(num), "%d", m->port);
+				break;
+			case 'r':
+				add = m->ruser;
+				break;
+			case 'u':
+				add = m->luser;
+				break;
+			case '\0':
+				bad(at, "Match exec: a lone %% at the end");
+				return NULL;
+			default:
+				bad(at, "Match exec: unknown token %%%c%s", *in,
+				    *in == 'C' ? " (not supported by sftpmnt)"
+					       : "");
+				return NULL;
+			}
+		}
+		n = strlen(add);
+		if (n >= sizeof(out) - o) {
+			bad(at,
+			    "Match exec: the command is longer than %d "
+			    "bytes",
+			    SSHCONF_EXEC_MAX);
+			return NULL;
+		}
+		memcpy(out + o, add, n);
+		o += n;
+	}
+	out[o] = '\0';
+	return strdup(out);
+}
+
+/* /bin/sh -c cmd with stdin and stdout on /dev/null (stderr is left to
+ * the user, as ssh does): its exit status, or -1 when it could not run. */
+static int exec_sh(const char *cmd)
+{
+	pid_t pid;
+	int st;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+		}
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int (*exec_run)(const char *cmd) = exec_sh;
+
+void sshconf_set_exec(int (*run)(const char *cmd))
+{
+	exec_run = run ? run : exec_sh;
+}
+
+/* The criteria of a Match line (ssh_config(5) Match), all of which must
+ * hold: all; canonical, final (true in the final pass only: sftpmnt does
+ * no canonicalisation, so canonical is what final is, as with ssh's
+ * CanonicalizeHostname no); host, originalhost, user, localuser with a
+ * pattern-list; exec with a command.  '!' negates a criterion.  After a
+ * criterion fails the rest are still parsed (errors are errors) but an
+ * exec is not run.  never: an inactive Include: parse only.  1 the block
+ * applies, 0 not, -1 after a message. */
+static int match_line(const struct opts *o, struct sshconf_pass *p, char *v,
+		      const struct where *at, int never)
+{
+	struct match_env m;
+	char *cur = v, *w, *arg;
+	int result = !never, ncrit = 0, plain = 0, r;
+
+	match_env(&m, o, p);
+	while ((r = next_word(&cur, &w)) == 1) {
+		int neg = w[0] == '!', hold;
+		const char *crit = w + neg;
+
+		ncrit++;
+		if (!strcasecmp(crit, "all")) {
+			/* alone, or after canonical/final only */
+			if (plain || next_word(&cur, &arg) != 0) {
+				bad(at, "Match all cannot be combined with "
+					"criteria other than canonical/final");
+				return -1;
+			}
+			hold = 1;
+		} else if (!strcasecmp(crit, "canonical") ||
+			   !strcasecmp(crit, "final")) {
+			if (!strcasecmp(crit, "final") && !never)
+				p->want_final = 1;
+			hold = p->final;
+		} else {
+			static const char *const known[] = {
+				"host",	     "originalhost", "user",
+				"localuser", "exec",	     NULL};
+			const char *const *k;
+
+			for (k = known; *k && strcasecmp(crit, *k); k++)
+				;
+			if (!*k) {
+				bad(at, "Match: unknown criterion '%s'", crit);
+				return -1;
+			}
+			plain = 1;
+			r = next_word(&cur, &arg);
+			if (r != 1) {
+				bad(at,
+				    r < 0 ? "Match: a quote left open"
+					  : "Match %s: an argument is "
+					    "missing",
+				    crit);
+				return -1;
+			}
+			if (!strcasecmp(crit, "host"))
+				hold = list_match(arg, m.host, 1);
+			else if (!strcasecmp(crit, "originalhost"))
+				hold = list_match(arg, m.orig, 1);
+			else if (!strcasecmp(crit, "user"))
+				hold = list_match(arg, m.ruser, 0);
+			else if (!strcasecmp(crit, "localuser"))
+				hold = list_match(arg, m.luser, 0);
+			else { /* exec, the last of known[] */
+				char *cmd = expand_exec(arg, &m, at);
+
+				if (!cmd)
+					return -1;
+				/* a failed criterion before it: not run */
+				hold = result ? exec_run(cmd) == 0 : 0;
+				free(cmd);
+			}
+		}
+		if (hold == neg)
+			result = 0;
+	}
+	if (r < 0) {
+		bad(at, "Match: a quote left open");
+		return -1;
+	}
+	if (!ncrit) {
+		bad(at, "Match: no criteria");
+		return -1;
+	}
+	return result;
+}
+
+static int read_file(struct opts *o, struct sshconf_pass *p, const char *file,
+		     int depth, int never);
+
+static FILE *fopen_r(const char *path)
+{
+	return fopen(path, "r");
+}
+
+static FILE *(*file_open)(const char *path) = fopen_r;
+
+void sshconf_set_open(FILE *(*open_fn)(const char *path))
+{
+	file_open = open_fn ? open_fn : fopen_r;
+}
+
+static int include_one(struct opts *o, struct sshconf_pass *p, const char *path,
+		       const struct where *at, int depth, int never)
+{
+	int rc = read_file(o, p, path, depth + 1, never);
+
+	if (rc == -1) {
+		bad(at, "Include %s: %s", path, strerror(errno));
+		rc = -2;
+	}
+	return rc;
+}
+
+/* Include: each word a file or glob(7) pattern, ~/ for home, relative to
+ * ~/.ssh (or /etc/ssh in a system-wide file); matches read in lexical
+ * order, none is no error.  never: the Include is in a block that does
+ * not apply: its files are parsed but apply nothing (as ssh). */
+static int include(struct opts *o, struct sshconf_pass *p, char *v,
+		   const struct where *at, int depth, int never)
+{
+	struct match_env m;
+	char *cur = v, *w, pat[4096];
+	int r, n, rc = 0;
+	size_t i;
+
+	if (depth + 1 >= SSHCONF_DEPTH_MAX) {
+		bad(at,
+		    "Include nested more than %d deep (a file that "
+		    "includes itself?)",
+		    SSHCONF_DEPTH_MAX);
+		return -2;
+	}
+	match_env(&m, o, p);
+	while (rc == 0 && (r = next_word(&cur, &w)) == 1) {
+		glob_t g;
+
+		if (w[0] == '~' && w[1] == '/')
+			n = snprintf(pat, sizeof(pat), "%s%s", m.home, w + 1);
+		else if (w[0] == '/')
+			n = snprintf(pat, sizeof(pat), "%s", w);
+		else if (p->system)
+			n = snprintf(pat, sizeof(pat), "/etc/ssh/%s", w);
+		else
+			n = snprintf(pat, sizeof(pat), "%s/.ssh/%s", m.home, w);
+		if (n < 0 || (size_t)n >= sizeof(pat)) {
+			bad(at, "Include: a path too long");
+			return -2;
+		}
+		if (file_open != fopen_r) {
+			/* (tests, fuzzer: no real file system to glob) */
+			rc = include_one(o, p, pat, at, depth, never);
+			continue;
+		}
+		r = glob(pat, 0, NULL, &g);
+		if (r == GLOB_NOMATCH)
+			continue;
+		if (r != 0) {
+			bad(at, "Include %s: cannot expand", w);
+			return -2;
+		}
+		for (i = 0; rc == 0 && i < g.gl_pathc; i++)
+			rc = include_one(o, p, g.gl_pathv[i], at, depth, never);
+		globfree(&g);
+	}
+	if (rc == 0 && r < 0) {
+		bad(at, "Include: a quote left open");
+		rc = -2;
+	}
+	return rc;
+}
+
+/* One file of a pass.  never: nothing in it applies (an Include in an
+ * inactive block).  The Host/Match state starts active and is the file's
+ * own: the includer's block is unchanged by what an included file says. */
+static int read_file(struct opts *o, struct sshconf_pass *p, const char *file,
+		     int depth, int never)
+{
+	struct where at = {file, 0};
+	char line[SSHCONF_LINE_MAX + 2];
+	int active = !never, rc = 0;
 	FILE *f;
 
-	f = fopen(file, "r");
+	if (p->nfiles >= SSHCONF_FILES_MAX) {
+		fprintf(stderr,
+			"sftpmnt: %s: more than %d ssh_config files "
+			"in one reading (Include loop?)\n",
+			file, SSHCONF_FILES_MAX);
+		return -2;
+	}
+	f = file_open(file);
 	if (!f)
 		return errno == ENOENT ? 0 : -1;
-	while (getline(&line, &cap, f) > 0) {
+	p->nfiles++;
+	while (rc == 0 && fgets(line, sizeof(line), f)) {
+		size_t n = strlen(line);
 		char *kw, *val;
+		int m, c;
 
-		lineno++;
-		if (strlen(line) > SSHCONF_LINE_MAX)
+		at.line++;
+		if (n == sizeof(line) - 1 && line[n - 1] != '\n') {
+			/* not a config line: skipped, and the rest of it */
+			while ((c = getc(f)) != EOF && c != '\n')
+				;
 			continue;
+		}
 		if (split(line, &kw, &val))
 			continue;
 		if (!strcasecmp(kw, "Host")) {
-			active = host_matches(val, host);
-			continue;
-		}
-		if (!strcasecmp(kw, "Match")) {
-			active = 0; /* not evaluated: skipped */
-			continue;
-		}
-		if (active && apply(o, kw, val, host)) {
-			fclose(f);
-			free(line);
-			return -1;
+			active = !never && host_matches(unquote(val), p->host);
+		} else if (!strcasecmp(kw, "Match")) {
+			if ((m = match_line(o, p, val, &at, never)) < 0)
+				rc = -2;
+			active = m > 0;
+		} else if (!strcasecmp(kw, "Include")) {
+			rc = include(o, p, val, &at, depth, !active);
+		} else if (active && apply(o, kw, unquote(val), p->host)) {
+			bad(&at, "%s: out of memory", kw);
+			rc = -2;
 		}
 	}
-	free(line);
 	fclose(f);
-	return 0;
+	return rc;
+}
+
+int sshconf_read(struct opts *o, const char *file, struct sshconf_pass *p)
+{
+	return read_file(o, p, file, 0, 0);
 }
