@@ -510,15 +510,6 @@ static int send_piece(struct op *op, size_t lo, size_t len)
 	return 0;
 }
 
-char *path_join(const char *dir, const char *name)
-{
-	char *p;
-
-	if (asprintf(&p, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", name) < 0)
-		return NULL;
-	return p;
-}
-
 /*
  * What we create gets the mode the caller asked for (the kernel applied
  * the caller's umask already), as on a local file system; the server
@@ -680,154 +671,6 @@ static int start_setattr(struct op *op);
 static void create_battr(struct op *op, const struct sftp_attrs *a);
 static int start_copy(struct op *op);
 static int lstat_path(struct op *op);
-
-/* Lexically normalised absolute path (".", "..", "//" removed). */
-static char *normalize(const char *p)
-{
-	char *out = malloc(strlen(p) + 2), *o = out;
-	const char *s = p;
-
-	if (!out)
-		return NULL;
-	*o = '\0';
-	while (*s) {
-		const char *e = strchrnul(s, '/');
-		size_t n = (size_t)(e - s);
-
-		if (n == 0 || (n == 1 && s[0] == '.')) {
-			/* nothing */
-		} else if (n == 2 && s[0] == '.' && s[1] == '.') {
-			char *sl = strrchr(out, '/');
-
-			if (sl)
-				*sl = '\0';
-		} else {
-			*o = '\0';
-			o = out + strlen(out);
-			*o++ = '/';
-			memcpy(o, s, n);
-			o[n] = '\0';
-		}
-		o = out + strlen(out);
-		s = *e ? e + 1 : e;
-	}
-	if (!out[0])
-		strcpy(out, "/");
-	return out;
-}
-
-static int inside(const char *root, const char *p)
-{
-	size_t n = strlen(root);
-
-	if (!strcmp(root, "/"))
-		return 1;
-	return !strncmp(p, root, n) && (p[n] == '\0' || p[n] == '/');
-}
-
-/* Does a relative target go up ("..") after going down a component?  The
- * client's kernel resolves "x/.." from wherever the symlink x points, not
- * lexically: with x -> "../.." one level down, "x/../../etc" is inside
- * the root by the letter and far above the mount on the client. */
-static int up_after_down(const char *t)
-{
-	int down = 0;
-
-	while (*t) {
-		const char *e = strchrnul(t, '/');
-		size_t n = (size_t)(e - t);
-
-		if (n == 2 && t[0] == '.' && t[1] == '.') {
-			if (down)
-				return 1;
-		} else if (n && !(n == 1 && t[0] == '.')) {
-			down = 1;
-		}
-		t = *e ? e + 1 : e;
-	}
-	return 0;
-}
-
-/*
- * The symlink options (man sftpmnt: "Symbolic links"): by default the
- * target is shown verbatim.  transform_symlinks rewrites an absolute
- * target inside the mounted root to a relative one (so it still works
- * on the client); contain_symlinks refuses (EACCES) a target that would
- * resolve outside the mount on the client - any absolute target left,
- * a relative one climbing above the root, or one with ".." after a name
- * (that name may be a symlink) - so a hostile server cannot
- * point the client's programs at the client's own files.  0 or -errno.
- */
-static int link_policy(struct conn *c, const char *linkpath, char **t)
-{
-	const char *root = c->home;
-	char *dir, *abs, *sl;
-	int rc = 0;
-
-	if (!c->o->transform_symlinks && !c->o->contain_symlinks)
-		return 0;
-	dir = strdup(linkpath);
-	if (!dir)
-		return -ENOMEM;
-	sl = strrchr(dir, '/');
-	if (sl)
-		*(sl == dir ? sl + 1 : sl) = '\0';
-	if ((*t)[0] == '/')
-		abs = normalize(*t);
-	else {
-		char *j = path_join(dir, *t);
-
-		abs = j ? normalize(j) : NULL;
-		free(j);
-	}
-	if (!abs) {
-		free(dir);
-		return -ENOMEM;
-	}
-	if (c->o->transform_symlinks && (*t)[0] == '/' && inside(root, abs)) {
-		/* ../ for each component of dir below the root's common
-		 * prefix with abs, then the rest of abs */
-		char *ndir = normalize(dir), *rel;
-		size_t common = 0, i, ups = 0, len;
-
-		if (!ndir) {
-			free(dir);
-			free(abs);
-			return -ENOMEM;
-		}
-		for (i = 0; ndir[i] && ndir[i] == abs[i]; i++)
-			if (ndir[i] == '/')
-				common = i;
-		if ((!ndir[i] && (abs[i] == '/' || !abs[i])))
-			common = i;
-		for (i = common; ndir[i]; i++)
-			if (ndir[i] == '/' && ndir[i + 1])
-				ups++;
-		len = ups * 3 + strlen(abs + common) + 2;
-		rel = malloc(len);
-		if (rel) {
-			rel[0] = '\0';
-			for (i = 0; i < ups; i++)
-				strcat(rel, "../");
-			strcat(rel, abs[common] == '/' ? abs + common + 1
-						      : abs + common);
-			if (!rel[0])
-				strcpy(rel, ".");
-			free(*t);
-			*t = rel;
-		}
-		free(ndir);
-	}
-	/* An absolute target is a path on the CLIENT: never contained.  A
-	 * relative one must not climb out of the mounted root, nor climb
-	 * through a component that may be a symlink (up_after_down). */
-	if (c->o->contain_symlinks && ((*t)[0] == '/' || !inside(root, abs) ||
-				       up_after_down(*t)))
-		rc = -EACCES;
-	free(dir);
-	free(abs);
-	return rc;
-}
 
 /* An ATTRS reply answering getattr/setattr: 0 when replied (op freed). */
 /*
@@ -1271,7 +1114,9 @@ static void reply_in(struct op *op, int err, const uint8_t *body, size_t n)
 			rc = -EIO;
 			break;
 		}
-		if ((rc = link_policy(op->c, op->path, &t))) {
+		if ((rc = link_policy(op->c->home, op->c->o->transform_symlinks,
+				      op->c->o->contain_symlinks, op->path,
+				      &t))) {
 			free(t);
 			break;
 		}

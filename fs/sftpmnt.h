@@ -23,6 +23,7 @@
 #include "libssh2_sftp.h"
 #include "sftp_core.h"
 #include "sftp_proto.h"
+#include "links.h"
 #include "sshconf.h"
 
 /* ---- options ---------------------------------------------------------- */
@@ -489,7 +490,6 @@ void op_forget_handles(struct conn *c);
 /* The attribute and entry timeout for the kernel. */
 double op_attr_timeout(const struct op *op);
 /* dir + "/" + name, malloc'ed; NULL on ENOMEM. */
-char *path_join(const char *dir, const char *name);
 
 /* ops.c, for the helpers: an SFTP reply for op; a reply nobody waits
  * for; a handle's writes may all be answered now. */
