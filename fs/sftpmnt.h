@@ -494,6 +494,21 @@ double op_attr_timeout(const struct op *op);
 /* ops.c, for the helpers: an SFTP reply for op; a reply nobody waits
  * for; a handle's writes may all be answered now. */
 void op_reply_sftp(void *arg, int err, const uint8_t *body, size_t n);
+/* A reply kept while a FAILURE is looked into (refine.c). */
+struct held {
+	struct held *next;
+	int err;
+	size_t n;
+	uint8_t body[];
+};
+/* A reply for op, after refine.c let it through (ops.c). */
+void op_reply_in(struct op *op, int err, const uint8_t *body, size_t n);
+/* refine.c: a FAILURE looked into (1: its reply is held until the
+ * STATVFS it sent is answered; later replies of op wait behind it with
+ * refine_hold), and the errno a reply means for op. */
+int refine_failure(struct op *op, const uint8_t *body, size_t n);
+int refine_hold(struct op *op, int err, const uint8_t *body, size_t n);
+int op_errmap(const struct op *op, const uint8_t *body, size_t n);
 void op_piece_reply(struct op *op, size_t lo, size_t len, int err,
 		    const uint8_t *body, size_t n);
 void op_forget_reply(void *arg, int err, const uint8_t *body, size_t n);
