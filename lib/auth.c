@@ -29,8 +29,8 @@
 #define SSH_MSG_USERAUTH_INFO_RESPONSE 61
 
 /* Keyboard-interactive: more prompts than this in one request is an
- * attack, not a login. */
-#define AUTH_MAX_PROMPTS 64
+ * attack, not a login (libssh2 1.11.1 refuses more than 100 too). */
+#define AUTH_MAX_PROMPTS 100
 /* Private key files larger than this are not key files. */
 #define AUTH_KEYFILE_MAX (1024 * 1024)
 
@@ -328,6 +328,13 @@ struct kbd_args {
 	LIBSSH2_USERAUTH_KBDINT_RESPONSE_FUNC((*cb));
 };
 
+/*
+ * One INFO_REQUEST (RFC 4256 3.2) to the caller's callback, and its
+ * INFO_RESPONSE queued.  The callback sees what libssh2 1.11.1 gives it:
+ * an empty name, instruction or prompt text as NULL with length 0 (the
+ * others are not NUL-terminated), echo as 0 or 1, and with no prompts
+ * NULL for both arrays.
+ */
 static int kbd_answer(LIBSSH2_SESSION *s, struct kbd_args *a,
 		      struct sess_pkt *p)
 {
@@ -355,7 +362,7 @@ static int kbd_answer(LIBSSH2_SESSION *s, struct kbd_args *a,
 		    rb_bool(&r, &echo))
 			return sess_err(s, LIBSSH2_ERROR_PROTO,
 					"malformed INFO_REQUEST prompt");
-		prompts[i].text = (unsigned char *)t;
+		prompts[i].text = tn ? (unsigned char *)t : NULL;
 		prompts[i].length = tn;
 		prompts[i].echo = (unsigned char)echo;
 	}
@@ -363,8 +370,8 @@ static int kbd_answer(LIBSSH2_SESSION *s, struct kbd_args *a,
 		return sess_err(s, LIBSSH2_ERROR_PROTO,
 				"malformed INFO_REQUEST");
 	memset(resp, 0, sizeof(resp));
-	a->cb(name, (int)nn, instr, (int)in, (int)np, prompts, resp,
-	      &s->abstract);
+	a->cb(nn ? name : NULL, (int)nn, in ? instr : NULL, (int)in, (int)np,
+	      np ? prompts : NULL, np ? resp : NULL, &s->abstract);
 	rc = tp_pkt_begin(&s->tp, SSH_MSG_USERAUTH_INFO_RESPONSE);
 	if (!rc && wb_u32(&s->tp.out, np))
 		rc = LIBSSH2_ERROR_ALLOC;
