@@ -14,6 +14,7 @@ struct auth_state {
 	int service_ok;	   /* SERVICE_ACCEPT received */
 	int pending;	   /* a USERAUTH_REQUEST awaits its reply */
 	int authenticated; /* USERAUTH_SUCCESS received */
+	int pk_stage;	   /* how far a publickey attempt got (auth_pk.c) */
 	char *list;	   /* methods from the last FAILURE */
 	char *banner;	   /* the last USERAUTH_BANNER */
 };
@@ -57,5 +58,15 @@ int auth_read_file(struct _LIBSSH2_SESSION *s, const char *path, char **out,
 		   size_t *len);
 int auth_reply_step(struct _LIBSSH2_SESSION *s, int fail_code,
 		    const char *what);
+
+/*
+ * For auth_pk.c: the next reply to our request (USERAUTH_FAILURE up to
+ * 79) or EAGAIN; a FAILURE's list of methods kept (0, or an error); a
+ * SUCCESS recorded.
+ */
+struct sess_pkt;
+int auth_reply_wait(struct _LIBSSH2_SESSION *s, struct sess_pkt **p);
+int auth_on_failure(struct _LIBSSH2_SESSION *s, struct sess_pkt *p);
+void auth_on_success(struct _LIBSSH2_SESSION *s);
 
 #endif

@@ -250,7 +250,8 @@ struct kbd_state {
 
 static int same(const char *got, int len, const char *want)
 {
-	return len == (int)strlen(want) && !memcmp(got, want, (size_t)len);
+	return len == (int)strlen(want) &&
+	       (!len || !memcmp(got, want, (size_t)len));
 }
 
 static void kbd_fail(struct kbd_state *st, const char *what, int round)
@@ -275,10 +276,19 @@ static LIBSSH2_USERAUTH_KBDINT_RESPONSE_FUNC(kbd_cb)
 		kbd_fail(st, "name", r);
 	if (!same(instruction, instruction_len, e->instruction))
 		kbd_fail(st, "instruction", r);
+	/* as libssh2 1.11.1: an empty string is NULL, and so are the
+	 * arrays of a round without prompts */
+	if ((name == NULL) != !*e->name)
+		kbd_fail(st, "name NULL exactly when empty", r);
+	if ((instruction == NULL) != !*e->instruction)
+		kbd_fail(st, "instruction NULL exactly when empty", r);
 	if (num_prompts != e->nprompts) {
 		kbd_fail(st, "number of prompts", r);
 		return;
 	}
+	if ((prompts == NULL) != !num_prompts ||
+	    (responses == NULL) != !num_prompts)
+		kbd_fail(st, "arrays NULL exactly without prompts", r);
 	for (i = 0; i < num_prompts; i++) {
 		const char *a = st->wrong ? "wrong" : e->answer[i];
 
