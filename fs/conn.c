@@ -355,7 +355,13 @@ static int pk_login(LIBSSH2_SESSION *s, const struct opts *o,
 		if (msg && strstr(msg, "passphrase"))
 			return -1; /* the plain key needs it as well */
 	}
-	return libssh2_userauth_publickey_fromfile(s, o->user, NULL, path,
+	/* with its .pub beside it the server is asked first whether it
+	 * takes the key: a key it refuses needs no passphrase (as ssh) */
+	pub = NULL;
+	if (snprintf(cert, sizeof(cert), "%s.pub", path) < (int)sizeof(cert) &&
+	    !access(cert, R_OK))
+		pub = cert;
+	return libssh2_userauth_publickey_fromfile(s, o->user, pub, path,
 						   pass);
 }
 

@@ -97,4 +97,27 @@ else
 	fail "SSH_ASKPASS"
 	mounted && fusermount3 -u "$mnt"
 fi
+
+# 6. an encrypted key the server does not take, with its .pub beside it,
+# tried before the right one: the server is asked first, so nobody is
+# asked for the first key's passphrase (without the .pub it must be)
+other=$work/other_key
+ssh-keygen -q -t ed25519 -N 'other pass' -f "$other" </dev/null
+: >"$work/asked"
+oopts="port=$SFTPMNT_TEST_PORT,IdentityFile=$other,IdentityFile=$key,IdentitiesOnly=yes,IdentityAgent=none,UserKnownHostsFile=$SFTPMNT_TEST_KNOWN_HOSTS"
+if SSH_ASKPASS=$work/askpass SSH_ASKPASS_REQUIRE=force setsid -w "$bin" "$src" "$mnt" -o "$oopts" </dev/null &&
+	mounted; then
+	grep -q "other_key" "$work/asked" && fail "asked for the refused key's passphrase: $(cat "$work/asked")" ||
+		ok "a refused key with its .pub: no passphrase asked for it ($(wc -l <"$work/asked") prompt, for the right key)"
+	fusermount3 -u "$mnt"
+else
+	fail "two keys, the first refused"
+fi
+rm -f "$other.pub"
+: >"$work/asked"
+if SSH_ASKPASS=$work/askpass SSH_ASKPASS_REQUIRE=force setsid -w "$bin" "$src" "$mnt" -o "$oopts" </dev/null; then
+	mounted && fusermount3 -u "$mnt"
+fi
+grep -q "other_key" "$work/asked" && ok "without the .pub its passphrase is needed to know the key (asked)" ||
+	fail "without the .pub: not asked for the first key: $(cat "$work/asked")"
 finish
