@@ -2502,6 +2502,8 @@ void op_start(struct conn *c, struct op *op)
 		break;
 	}
 	case OP_UNLINK:
+		if (st_closing(c, op)) /* (stripe.c) */
+			return;
 		rc = SEND(op, sftp_enc_remove(W(op), ID(op), op->path,
 					      strlen(op->path)));
 		if (!rc)

@@ -411,6 +411,7 @@ struct conn {
 	int x_want;	      /* a writer asked for them */
 	int x_failed;	      /* the server refused one: no more tries */
 	struct fh *st_list;   /* handles that stripe their writes */
+	struct st_closing *st_closing; /* their extra handles being closed */
 	/* memory of all handles: read-ahead cached or in flight, written
 	 * bytes not yet acknowledged (each capped per mount too) */
 	uint64_t ra_total, wb_total;
@@ -534,6 +535,9 @@ void st_patch(const struct conn *c, uint64_t ino, struct stat *st);
 void st_truncated(struct conn *c, uint64_t ino, uint64_t size);
 /* Before the handle closes: close the extra handles. */
 void st_release(struct conn *c, struct fh *fh);
+/* 1: op (an unlink of path) waits until the extra handles of that file
+ * are closed, holding the ops after it; it is started again then. */
+int st_closing(struct conn *c, struct op *op);
 
 /* rahead.c */
 void ra_read(struct conn *c, struct op *op);

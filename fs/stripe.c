@@ -75,17 +75,82 @@ static void wake(struct fh *fh)
 
 /* ---- turning it on ------------------------------------------------------- */
 
-static void st_close_extra(struct conn *c, struct fh *fh, int k)
+/*
+ * A file's blocks stay allocated on the server until every handle of it
+ * is closed, the extra ones too, and those CLOSEs go on other channels
+ * than the main one: `rm` right after closing a striped file, then a
+ * write elsewhere, could meet a full disk that the removal was to free
+ * (the server had not yet closed the extra handles when the REMOVE went
+ * out on the main channel).  So the CLOSEs are counted per file while on
+ * their way (c->st_closing), and an unlink of that file waits for them,
+ * holding the ops after it (op_start's hold) so that nothing overtakes
+ * it.  It costs a round trip only there.
+ */
+struct st_closing {
+	struct st_closing *next;
+	struct conn *c;
+	uint64_t ino;
+	int left;	  /* CLOSEs not answered */
+	struct op *waiters;
+};
+
+static void closed(void *arg, int err, const uint8_t *body, size_t n)
+{
+	struct st_closing *t = arg, **pp;
+	struct conn *c = t->c;
+	struct op *w, *nx;
+
+	(void)err;
+	(void)body;
+	(void)n;
+	if (--t->left > 0)
+		return;
+	for (pp = &c->st_closing; *pp; pp = &(*pp)->next)
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+	for (w = t->waiters; w; w = nx) {
+		nx = w->next;
+		op_unhold(w); /* (op_start takes the hold back if need be) */
+		op_start(c, w);
+	}
+	free(t);
+}
+
+int st_closing(struct conn *c, struct op *op)
+{
+	struct st_closing *t;
+	uint64_t ino;
+
+	if (!c->st_closing || !op->path || !(ino = itable_ino(c->it, op->path)))
+		return 0;
+	for (t = c->st_closing; t; t = t->next)
+		if (t->ino == ino)
+			break;
+	if (!t)
+		return 0;
+	op->next = t->waiters;
+	t->waiters = op;
+	c->hold = op;
+	return 1;
+}
+
+static void st_close_extra(struct conn *c, struct fh *fh, int k,
+			   struct st_closing *t)
 {
 	struct sftp_core *core = c->xcore[k];
 	size_t mark = sftp_core_out(core)->len;
 
 	if (sftp_enc_close(sftp_core_out(core), sftp_core_id(core),
 			   fh->st->h[k], fh->st->hlen[k]) ||
-	    sftp_core_track(core, mark, op_forget_reply, NULL)) {
+	    sftp_core_track(core, mark, t ? closed : op_forget_reply, t)) {
 		sftp_core_out(core)->len = mark;
 		sftp_core_out(core)->err = 0;
+		return;
 	}
+	if (t)
+		t->left++;
 }
 
 static void opened(void *arg, int err, const uint8_t *body, size_t n)
@@ -117,7 +182,7 @@ static void opened(void *arg, int err, const uint8_t *body, size_t n)
 			if (!err && st->gen == c->gen)
 				for (i = 0; i < st->n; i++)
 					if (st->hlen[i])
-						st_close_extra(c, fh, i);
+						st_close_extra(c, fh, i, NULL);
 			st->state = st->bad == 2 ? 0 : -1;
 		} else {
 			/* everything so far went to the main channel and
@@ -373,9 +438,22 @@ void st_release(struct conn *c, struct fh *fh)
 
 	if (!st)
 		return;
-	if (st->state == 2 && st->gen == c->gen && !c->dead)
+	if (st->state == 2 && st->gen == c->gen && !c->dead) {
+		struct st_closing *t = calloc(1, sizeof(*t));
+
+		if (t) { /* (without it the CLOSEs go out all the same) */
+			t->c = c;
+			t->ino = fh->ino;
+		}
 		for (k = 0; k < st->n; k++)
-			st_close_extra(c, fh, k);
+			st_close_extra(c, fh, k, t);
+		if (t && t->left) {
+			t->next = c->st_closing;
+			c->st_closing = t;
+		} else {
+			free(t);
+		}
+	}
 	for (pp = &c->st_list; *pp; pp = &(*pp)->st->next)
 		if (*pp == fh) {
 			*pp = st->next;

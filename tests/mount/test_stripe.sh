@@ -35,7 +35,7 @@ opts="port=$port,IdentityFile=$SFTPMNT_TEST_KEY,UserKnownHostsFile=$work/kh"
 run() { # extra-options expected-channels
 	"$bin" "$SFTPMNT_TEST_USER@127.0.0.1:$srv" "$mnt" -o "$opts$1" || { echo "FAIL: mount"; return 1; }
 	MNT=$mnt SRV=$srv WANT=$2 python3 - <<'PY'
-import os, subprocess, sys, time
+import os, signal, subprocess, sys, threading, time
 mnt, srv, want = os.environ['MNT'], os.environ['SRV'], int(os.environ['WANT'])
 fails = 0
 def check(ok, what):
@@ -114,6 +114,44 @@ for k in range(3):
           'write 3 MiB, chmod, utime, fstat at once: size %d/%d on the server, '
           'mtime %d, mode %o (want %d, 1500000000, 640)'
           % (st.st_size, sst.st_size, sst.st_mtime, sst.st_mode & 0o777, len(blob)))
+
+# a striped file closed, then removed: the server frees its blocks only
+# once every handle of it is closed, the extra channels' ones too, so
+# the unlink waits for their CLOSEs (here held up by stopped
+# sftp-servers for a second): when rm returns, the space is back
+if want > 1:
+    pids = []
+    for p in subprocess.run([os.environ['SFTPMNT_FIXTURE'], 'pids', os.environ['SFTPMNT_FIXTURE_DIR']],
+                            capture_output=True, text=True).stdout.split():
+        try:
+            if b'sftp-server' in open('/proc/%s/cmdline' % p, 'rb').read():
+                pids.append(int(p))
+        except OSError:
+            pass
+    extras = sorted(pids)[1:] # (the main channel's started first)
+    fd = os.open(mnt + '/gone', os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    for i in range(8):
+        os.write(fd, os.urandom(MiB))
+    os.fsync(fd)
+    for x in extras:
+        os.kill(x, signal.SIGSTOP)
+    try:
+        os.close(fd)
+        time.sleep(0.3) # (the kernel's RELEASE reaches the daemon)
+        before = os.statvfs(srv)
+        threading.Timer(1.0, lambda: [os.kill(x, signal.SIGCONT) for x in extras]).start()
+        t0 = time.time()
+        os.unlink(mnt + '/gone')
+        took = time.time() - t0
+        after = os.statvfs(srv)
+    finally:
+        time.sleep(1.2)
+        for x in extras:
+            os.kill(x, signal.SIGCONT)
+    freed = (after.f_bfree - before.f_bfree) * after.f_frsize
+    check(len(extras) >= 1 and freed >= 7 * MiB,
+          'unlink of a striped file just closed (%d extra sftp-servers stopped for 1 s): '
+          '%d KiB free again when it returned after %.2f s' % (len(extras), freed // 1024, took))
 sys.exit(1 if fails else 0)
 PY
 	local rc=$?
