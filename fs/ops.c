@@ -147,7 +147,7 @@ static void active_link(struct op *op)
 	c->active = op;
 }
 
-static void active_unlink(struct op *op)
+void op_active_unlink(struct op *op)
 {
 	if (!op->aprev)
 		return;
@@ -183,7 +183,7 @@ void op_free(struct op *op)
 		op->held = op->held->next;
 		free(h);
 	}
-	active_unlink(op);
+	op_active_unlink(op);
 	ub_settled(op);
 	if (op->big) /* routed as a large read, and no handle came of it */
 		__atomic_sub_fetch(&op->c->nbig, 1, __ATOMIC_RELAXED);
@@ -354,7 +354,6 @@ static int entry_from(struct op *op, const char *path, const uint8_t *body,
 
 static void op_reply(void *arg, int err, const uint8_t *body, size_t n);
 static void behind_failed(struct op *op, int err);
-static void wb_uncount(struct op *op);
 
 static struct wbuf *W(struct op *op)
 {
@@ -387,119 +386,6 @@ static int track(struct op *op, size_t mark, int encrc)
 		size_t m_ = W(op)->len;                                       \
 		track((op), m_, (call));                                      \
 	})
-
-/*
- * A write's pieces (one SFTP WRITE each, on the main channel or a
- * stripe's) are acknowledged one by one.  Those the server has
- * acknowledged are noted in op->acked, and a replay after a reconnect
- * sends only the rest: sent again, an acknowledged piece could land
- * over a newer write of the same bytes acknowledged since (a later
- * write on the same channel, which is not replayed).  Out of memory
- * for the note, the piece is simply sent again as before.
- */
-static void wr_acked(struct op *op, size_t lo, size_t hi)
-{
-	struct wspan *a;
-	int i, j;
-
-	if (op->nacked == op->aacked) {
-		int na = op->aacked ? 2 * op->aacked : 4;
-
-		if (!(a = realloc(op->acked, (size_t)na * sizeof(*a))))
-			return;
-		op->acked = a;
-		op->aacked = na;
-	}
-	a = op->acked;
-	for (i = 0; i < op->nacked && a[i].lo < lo; i++)
-		;
-	memmove(&a[i + 1], &a[i], (size_t)(op->nacked - i) * sizeof(*a));
-	a[i].lo = lo;
-	a[i].hi = hi;
-	op->nacked++;
-	for (i = j = 0; i < op->nacked; i++) {
-		if (j > 0 && a[i].lo <= a[j - 1].hi) {
-			if (a[i].hi > a[j - 1].hi)
-				a[j - 1].hi = a[i].hi;
-		} else {
-			a[j++] = a[i];
-		}
-	}
-	op->nacked = j;
-}
-
-/* Moves *at past acknowledged bytes; how many unacknowledged ones follow
- * it (0: none up to the end of the write). */
-static size_t wr_gap(const struct op *op, size_t *at)
-{
-	size_t end = op->size;
-	int i;
-
-	for (i = 0; i < op->nacked; i++) {
-		if (op->acked[i].hi <= *at)
-			continue;
-		if (op->acked[i].lo <= *at) {
-			*at = op->acked[i].hi;
-			continue;
-		}
-		end = op->acked[i].lo;
-		break;
-	}
-	return *at < end ? end - *at : 0;
-}
-
-void op_piece_reply(struct op *op, size_t lo, size_t len, int err,
-		    const uint8_t *body, size_t n)
-{
-	if (!err && n > 0 && body[0] == SSH_FXP_STATUS) {
-		struct sftp_status st = sftp_dec_status(body, n);
-
-		if (!st.rc && st.code == SSH_FX_OK)
-			wr_acked(op, lo, lo + len);
-	}
-	op_reply(op, err, body, n);
-}
-
-struct wpiece {
-	struct op *op;
-	size_t lo, len;
-};
-
-static void piece_reply(void *arg, int err, const uint8_t *body, size_t n)
-{
-	struct wpiece p = *(struct wpiece *)arg;
-
-	free(arg);
-	op_piece_reply(p.op, p.lo, p.len, err, body, n);
-}
-
-/* SFTP WRITE of op->buf[lo, lo + len) on the main channel. */
-static int send_piece(struct op *op, size_t lo, size_t len)
-{
-	struct sftp_core *core = op->c->core;
-	struct fh *fh = op->fh;
-	struct wpiece *p = malloc(sizeof(*p));
-	size_t mark = W(op)->len;
-
-	if (!p)
-		return -ENOMEM;
-	p->op = op;
-	p->lo = lo;
-	p->len = len;
-	if (sftp_enc_write(W(op), ID(op), fh->h, fh->hlen,
-			   (uint64_t)op->off + lo, op->buf + lo, len)) {
-		free(p);
-		core->out.len = mark;
-		core->out.err = 0;
-		return -ENOMEM;
-	}
-	if (sftp_core_track(core, mark, piece_reply, p)) {
-		free(p);
-		return -EIO;
-	}
-	op->pending++;
-	return 0;
-}
 
 /*
  * What we create gets the mode the caller asked for (the kernel applied
@@ -630,13 +516,6 @@ static void open_unlink(struct fh *fh)
 }
 
 /* An open handle of ino with writes the server has not acknowledged. */
-/* Writes of the handle not yet acknowledged by the server, or answered
- * by ll.c and not yet sent. */
-static int fh_writing(struct fh *fh)
-{
-	return fh->wb_bytes || __atomic_load_n(&fh->wq_bytes, __ATOMIC_RELAXED);
-}
-
 static struct fh *open_writing(struct conn *c, uint64_t ino)
 {
 	struct fh *fh;
@@ -756,26 +635,6 @@ static void op_reply(void *arg, int err, const uint8_t *body, size_t n)
 	if (op->held && !refine_hold(op, err, body, n))
 		return;
 	op_reply_in(op, err, body, n);
-}
-
-/* Every SFTP WRITE of op answered (op->err: the first error). */
-static void write_done(struct op *op)
-{
-	struct fh *fh = op->fh;
-
-	wb_uncount(op);
-	if (op->err) /* what the server has is not known now */
-		fh->battr_ok = 0;
-	if (op->stage == 0) { /* the application still waits */
-		if (op->err)
-			op_reply_err(op, op->err);
-		else
-			op_reply_write(op, op->size);
-	} else if (op->err && !fh->wb_err) {
-		fh->wb_err = op->err;
-	}
-	op_free(op);
-	op_wb_settled(fh);
 }
 
 void op_reply_in(struct op *op, int err, const uint8_t *body, size_t n)
@@ -1159,7 +1018,7 @@ void op_reply_in(struct op *op, int err, const uint8_t *body, size_t n)
 		if ((rc = op_errmap(op, body, n)) && !op->err)
 			op->err = rc;
 		if (op->pending == 0)
-			write_done(op);
+			op_write_done(op);
 		return;
 	case OP_RELEASE:
 	case OP_RELEASEDIR:
@@ -1300,7 +1159,7 @@ static int route_open(struct conn *c, struct op *op)
 	if (best == c)
 		return 0;
 	/* the secondary starts it from the beginning */
-	active_unlink(op);
+	op_active_unlink(op);
 	free(op->path);
 	op->path = NULL;
 	conn_submit(best, op);
@@ -1413,7 +1272,7 @@ static void setattr_wire(struct op *op, struct sftp_attrs *ap)
 /* Stamp fh's inode for a change made through fh (a write, a set-behind):
  * fh's attributes stay the server's only if nothing else stamped the
  * inode since fh last did. */
-static void fh_stamp(struct conn *c, struct fh *fh, int writes)
+void fh_stamp(struct conn *c, struct fh *fh, int writes)
 {
 	uint64_t prev = 0, s = itable_stamp(c->it, fh->ino, writes, &prev);
 
@@ -1619,126 +1478,6 @@ static int start_setattr(struct op *op)
  * has: the kept listing forgets the file's attributes again, and the
  * stamp makes replies to requests sent before now lose to it.
  */
-static void wb_uncount(struct op *op)
-{
-	struct fh *fh = op->fh;
-	struct conn *c = op->c;
-	char *p;
-
-	op->wb_counted = 0;
-	fh->wb_bytes -= op->size;
-	c->wb_total -= op->size;
-	fh->refs--;
-	fh_stamp(c, fh, -1);
-	if (!c->dc)
-		return;
-	if ((p = itable_path(c->it, fh->ino))) {
-		dc_changed(c->dc, p, 1);
-		free(p);
-	} else {
-		dc_drop_tree(c->dc, "/");
-	}
-}
-
-static int start_write(struct op *op)
-{
-	struct fh *fh = op->fh;
-	uint32_t max = op->c->core->max_write;
-	size_t done, len;
-	int rc;
-
-	if (op->stage == 0 && fh->wb_err) {
-		/* A write that failed earlier: every later write fails too,
-		 * until a flush or fsync has reported it.  (Said once, by
-		 * the second half of a write the kernel split, it became a
-		 * short write that the program completed, and the failed
-		 * first half went unreported: a lost write.) */
-		return -fh->wb_err;
-	}
-	if (op->size == 0) {
-		op_reply_write(op, 0);
-		op_free(op);
-		return 1;
-	}
-	if (!op->wb_counted && op->c->nsec && itable_gate(op->c->it, fh->ino, 0)) {
-		/* a read on a secondary connection waits for the writes of
-		 * this file in flight: this one goes after it (conn.c) */
-		active_unlink(op);
-		op->next = op->c->gwait;
-		op->c->gwait = op;
-		return 1;
-	}
-	if (st_room(op))
-		return 1; /* started again when striped writes complete */
-	ra_drop(fh); /* what we cached may be stale now */
-	fh->ra_last_end = 0;
-	itable_bump_wgen(op->c->it, fh->ino); /* and other handles' too */
-	if (!op->wb_counted) { /* once, not again for a replay */
-		op->wb_counted = 1;
-		fh->wb_bytes += op->size;
-		op->c->wb_total += op->size;
-		fh->refs++;
-		fh_stamp(op->c, fh, 1);
-		if (fh->battr_ok) { /* what the server will have */
-			if ((uint64_t)op->off + op->size > fh->battr.size)
-				fh->battr.size = (uint64_t)op->off + op->size;
-			/* (the server's clock, when it writes) */
-			fh->battr.mtime = (uint32_t)time(NULL);
-			fh->bmtime_set = 0;
-		}
-		st_written(op->c, fh, op->size);
-	}
-	/* FUSE writes may be larger than an SFTP WRITE may carry, and
-	 * large ones are spread over channels (stripe.c); a replay skips
-	 * what the server acknowledged before the link went */
-	for (done = 0;; done += len) {
-		size_t gap = wr_gap(op, &done);
-		uint64_t at = (uint64_t)op->off + done;
-		int k;
-
-		if (done >= op->size)
-			break;
-		len = gap < max ? gap : max;
-		k = st_route(op->c, fh, at, &len);
-		if (k) {
-			rc = st_send(op, k, at, (const uint8_t *)op->buf + done,
-				     len);
-		} else {
-			rc = send_piece(op, done, len);
-			if (!rc && at + len > fh->main_end)
-				fh->main_end = at + len;
-		}
-		if (rc) {
-			op_unhold(op);
-			if (op->pending == 0 && op->wb_counted) {
-				/* nothing went out: the error to its writer,
-				 * or latched if it was answered already */
-				op_give_up(op, -rc);
-				return 1;
-			}
-			return rc;
-		}
-	}
-	if (op->pending == 0) {
-		/* a replay that found every piece acknowledged before the
-		 * link went (none was lost after all) */
-		op_unhold(op);
-		write_done(op);
-		return 1;
-	}
-	/* op->buf stays until every byte is acknowledged: a reconnect
-	 * replays the write from it */
-	if (op->stage == 0 && fh->wb_bytes <= WB_HANDLE_MAX(op->c) &&
-	    op->c->wb_total <= WB_MOUNT_MAX(op->c)) {
-		/* write-behind: the data is on its way; an error comes
-		 * back at the next write, flush, fsync or close */
-		op_reply_write(op, op->size);
-		op->stage = 1;
-	}
-	op_unhold(op); /* sent: what came after it may go */
-	return 0;
-}
-
 /* The largest server-side copy in one request: a copy takes the
  * server's disk time, which op_timeout must not mistake for a hang. */
 #define COPY_MAX (64u * 1024 * 1024)
@@ -1791,18 +1530,6 @@ static int start_copy(struct op *op)
 					   out->hlen, (uint64_t)op->off2));
 }
 
-/* flush/fsync/release wait until every write of the handle is answered. */
-static int wait_writes(struct op *op)
-{
-	struct fh *fh = op->fh;
-
-	if (!fh_writing(fh))
-		return 0;
-	op->next = fh->wb_waiters;
-	fh->wb_waiters = op;
-	return 1;
-}
-
 /* A reply nobody waits for (closing a handle we replaced). */
 void op_forget_reply(void *arg, int err, const uint8_t *body, size_t n)
 {
@@ -1819,19 +1546,6 @@ void op_forget_reply(void *arg, int err, const uint8_t *body, size_t n)
  * breaks every second or so must not make a write fail, though: a
  * failed write is an error the program sees, a replay only a delay. */
 #define OP_MAX_REPLAYS 10
-
-void op_wb_settled(struct fh *fh)
-{
-	struct op *w = fh->wb_waiters, *nx;
-
-	if (!w || fh_writing(fh))
-		return;
-	fh->wb_waiters = NULL;
-	for (; w; w = nx) {
-		nx = w->next;
-		op_start(w->c, w);
-	}
-}
 
 /* A handle the kernel has released and the server no longer needs to
  * hear of: everything hanging on it goes. */
@@ -2348,7 +2062,7 @@ void op_start(struct conn *c, struct op *op)
 	}
 	if (fh && !fh->is_dir && (op->kind == OP_RELEASE || op->kind == OP_FLUSH ||
 				  op->kind == OP_FSYNC) &&
-	    wait_writes(op))
+	    op_wait_writes(op))
 		return;
 	if (c->primary && fh && op->kind == OP_READ &&
 	    itable_writing(c->it, fh->ino)) {
@@ -2361,7 +2075,7 @@ void op_start(struct conn *c, struct op *op)
 			op->gated = 1;
 			itable_gate(c->it, fh->ino, 1);
 		}
-		active_unlink(op);
+		op_active_unlink(op);
 		op->next = c->rwait;
 		c->rwait = op;
 		return;
@@ -2605,7 +2319,7 @@ void op_start(struct conn *c, struct op *op)
 		ra_read(c, op);
 		return;
 	case OP_WRITE:
-		rc = start_write(op);
+		rc = op_start_write(op);
 		if (rc > 0)
 			return;
 		break;

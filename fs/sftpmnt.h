@@ -514,6 +514,18 @@ void op_piece_reply(struct op *op, size_t lo, size_t len, int err,
 		    const uint8_t *body, size_t n);
 void op_forget_reply(void *arg, int err, const uint8_t *body, size_t n);
 void op_wb_settled(struct fh *fh);
+/* ops.c, for write.c */
+void op_active_unlink(struct op *op);
+void fh_stamp(struct conn *c, struct fh *fh, int writes);
+/* write.c: start a write (0 sent, 1 answered or waiting, -errno); its
+ * last reply in (op->err: the first error); the bookkeeping of a write
+ * counted in its handle; 1: flush/fsync/release waits for the handle's
+ * writes (started again by op_wb_settled); does fh have writes out */
+int op_start_write(struct op *op);
+void op_write_done(struct op *op);
+void wb_uncount(struct op *op);
+int op_wait_writes(struct op *op);
+int fh_writing(struct fh *fh);
 void op_unhold(struct op *op);
 
 /* stripe.c */
