@@ -458,6 +458,7 @@ static void opts_free(struct opts *o)
 
 	free(o->host);
 	free(o->hostname);
+	free(o->host_given);
 	free(o->user);
 	free(o->rdir);
 	for (i = 0; i < o->nidentity; i++)
@@ -531,11 +532,14 @@ static int read_config(struct opts *o)
 			return -1;
 	}
 	if (o->hostname) {
-		free(o->host);
+		free(o->host_given);
+		o->host_given = o->host;
 		o->host = o->hostname;
 		o->hostname = NULL;
 	}
-	return 0;
+	/* ~ and %-tokens in the file names, with what was resolved */
+	return sshconf_expand_paths(o, o->host_given ? o->host_given
+						     : o->host);
 }
 
 /* The defaults for what neither the command line nor ssh_config set. */

@@ -31,6 +31,7 @@
 struct opts {
 	char *host;	  /* to connect to (after ssh_config's HostName) */
 	char *hostname;	  /* ssh_config HostName */
+	char *host_given; /* the host as given, once HostName replaced it */
 	char *config;	  /* -F file */
 	int port_set, user_set, identity_cmdline;
 	int identities_only; /* -1 unset */

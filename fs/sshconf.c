@@ -126,43 +126,19 @@ static int list_match(const char *list, const char *s, int fold)
 	return match;
 }
 
-/* ~/ and %d (home), %u (local user), %h (host), %% in file names. */
-static char *expand_path(const char *v, const char *host)
+/* HostName's tokens (ssh_config(5) TOKENS): %h, the host as given, and
+ * %%. */
+static char *expand_hostname(const char *v, const char *host)
 {
-	const char *home = getenv("HOME");
-	struct passwd *pw = getpwuid(getuid());
-	char out[4096];
+	char out[1024];
 	size_t o = 0;
 
-	if (!home && pw)
-		home = pw->pw_dir;
-	if (!home)
-		home = "/";
-	if (v[0] == '~' && v[1] == '/') {
-		o = (size_t)snprintf(out, sizeof(out), "%s", home);
-		v++;
-	}
 	for (; *v && o + 1 < sizeof(out); v++) {
-		const char *add = NULL;
+		if (v[0] == '%' && (v[1] == 'h' || v[1] == '%')) {
+			const char *add = v[1] == 'h' ? host : "%";
 
-		if (v[0] == '%' && v[1]) {
-			switch (v[1]) {
-			case 'd':
-				add = home;
-				break;
-			case 'u':
-				add = pw ? pw->pw_name : "";
-				break;
-			case 'h':
-				add = host;
-				break;
-			case '%':
-				add = "%";
-				break;
-			}
-		}
-		if (add) {
-			o += (size_t)snprintf(out + o, sizeof(out) - o, "%s", add);
+			o += (size_t)snprintf(out + o, sizeof(out) - o, "%s",
+					      add);
 			if (o >= sizeof(out))
 				return NULL;
 			v++;
@@ -170,7 +146,7 @@ static char *expand_path(const char *v, const char *host)
 			out[o++] = *v;
 		}
 	}
-	out[o < sizeof(out) ? o : sizeof(out) - 1] = '\0';
+	out[o] = '\0';
 	return strdup(out);
 }
 
@@ -205,7 +181,7 @@ static int apply(struct opts *o, const char *kw, char *v, const char *host)
 #define KW(name) (!strcasecmp(kw, name))
 	if (KW("HostName")) {
 		if (!o->hostname)
-			o->hostname = expand_path(v, host);
+			o->hostname = expand_hostname(v, host);
 	} else if (KW("Port")) {
 		if (!o->port_set && (n = atoi(v)) > 0 && n <= 65535) {
 			o->port = n;
@@ -220,14 +196,14 @@ static int apply(struct opts *o, const char *kw, char *v, const char *host)
 	} else if (KW("IdentityFile")) {
 		/* IdentityFile accumulates, but not over the command line */
 		if (!o->identity_cmdline && o->nidentity < 8) {
-			char *p = expand_path(v, host);
+			char *p = strdup(v); /* (expanded once all is read) */
 
 			if (p)
 				o->identity[o->nidentity++] = p;
 		}
 	} else if (KW("CertificateFile")) {
 		if (!o->certificate)
-			o->certificate = expand_path(v, host);
+			o->certificate = strdup(v);
 	} else if (KW("IdentitiesOnly")) {
 		if (o->identities_only < 0)
 			o->identities_only = yesno(v);
@@ -235,7 +211,7 @@ static int apply(struct opts *o, const char *kw, char *v, const char *host)
 		if (!o->identity_agent)
 			o->identity_agent = !strcasecmp(v, "none")
 						    ? strdup("none")
-						    : expand_path(v, host);
+						    : strdup(v);
 	} else if (KW("UserKnownHostsFile")) {
 		/* the first of a list of files */
 		char *sp = strpbrk(v, " \t");
@@ -243,7 +219,7 @@ static int apply(struct opts *o, const char *kw, char *v, const char *host)
 		if (sp)
 			*sp = '\0';
 		if (!o->known_hosts)
-			o->known_hosts = expand_path(v, host);
+			o->known_hosts = strdup(v);
 	} else if (KW("StrictHostKeyChecking")) {
 		if (o->strict_hostkey < 0) {
 			if (!strcasecmp(v, "no") || !strcasecmp(v, "off"))
@@ -365,7 +341,10 @@ bad(const struct where *at, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "sftpmnt: %s line %d: ", at->file, at->line);
+	if (at)
+		fprintf(stderr, "sftpmnt: %s line %d: ", at->file, at->line);
+	else
+		fprintf(stderr, "sftpmnt: ");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -397,13 +376,14 @@ static void match_env(struct match_env *m, const struct opts *o,
 	m->port = o->port > 0 ? o->port : 22;
 }
 
-/* exec's command with the tokens ssh_config(5) TOKENS lists for "Match
- * exec" expanded: %% %d %h %i %k %L %l %n %p %r %u.  (%C, a hash of
- * %l%h%p%r, is not offered: it would need a digest from outside the
- * public API; %k is %n, as there is no HostKeyAlias.)  NULL after a
- * message for an unknown token or a result too long. */
-static char *expand_exec(const char *in, const struct match_env *m,
-			 const struct where *at)
+/* in with the tokens ssh_config(5) TOKENS lists for "Match exec" and
+ * for the file names (IdentityFile, CertificateFile, IdentityAgent,
+ * UserKnownHostsFile) expanded: %% %d %h %i %k %L %l %n %p %r %u.  (%C,
+ * a hash of %l%h%p%r, is not offered; %k is %n, as there is no
+ * HostKeyAlias.)  NULL after a message naming what (and at, the line)
+ * for an unknown token or a result too long. */
+static char *expand_tokens(const char *in, const struct match_env *m,
+			   const char *what, const struct where *at)
 {
 	char out[SSHCONF_EXEC_MAX], num[32], lhost[256], shost[256];
 	size_t o = 0;
@@ -454,10 +434,10 @@ static char *expand_exec(const char *in, const struct match_env *m,
 				add = m->luser;
 				break;
 			case '\0':
-				bad(at, "Match exec: a lone %% at the end");
+				bad(at, "%s: a lone %% at the end", what);
 				return NULL;
 			default:
-				bad(at, "Match exec: unknown token %%%c%s", *in,
+				bad(at, "%s: unknown token %%%c%s", what, *in,
 				    *in == 'C' ? " (not supported by sftpmnt)"
 					       : "");
 				return NULL;
@@ -465,9 +445,7 @@ static char *expand_exec(const char *in, const struct match_env *m,
 		}
 		n = strlen(add);
 		if (n >= sizeof(out) - o) {
-			bad(at,
-			    "Match exec: the command is longer than %d "
-			    "bytes",
+			bad(at, "%s: longer than %d bytes once expanded", what,
 			    SSHCONF_EXEC_MAX);
 			return NULL;
 		}
@@ -577,7 +555,8 @@ static int match_line(const struct opts *o, struct sshconf_pass *p, char *v,
 			else if (!strcasecmp(crit, "localuser"))
 				hold = list_match(arg, m.luser, 0);
 			else { /* exec, the last of known[] */
-				char *cmd = expand_exec(arg, &m, at);
+				char *cmd = expand_tokens(arg, &m, "Match exec",
+							  at);
 
 				if (!cmd)
 					return -1;
@@ -741,4 +720,45 @@ static int read_file(struct opts *o, struct sshconf_pass *p, const char *file,
 int sshconf_read(struct opts *o, const char *file, struct sshconf_pass *p)
 {
 	return read_file(o, p, file, 0, 0);
+}
+
+/* One file name: a leading ~/ is the home directory, then the tokens. */
+static int expand_one(char **v, const struct match_env *m, const char *what)
+{
+	char *t, *r;
+
+	if (!*v || !strcmp(*v, "none"))
+		return 0;
+	if ((*v)[0] == '~' && (*v)[1] == '/') {
+		if (asprintf(&t, "%s%s", m->home, *v + 1) < 0)
+			return -1;
+	} else if (!(t = strdup(*v))) {
+		return -1;
+	}
+	r = expand_tokens(t, m, what, NULL);
+	free(t);
+	if (!r)
+		return -1;
+	free(*v);
+	*v = r;
+	return 0;
+}
+
+int sshconf_expand_paths(struct opts *o, const char *orig)
+{
+	struct sshconf_pass p = { .orig = orig, .host = o->host };
+	struct match_env m;
+	int i;
+
+	match_env(&m, o, &p);
+	for (i = 0; i < o->nidentity; i++)
+		if (expand_one(&o->identity[i], &m, "IdentityFile"))
+			return -1;
+	return expand_one(&o->certificate, &m, "CertificateFile") ||
+			       expand_one(&o->identity_agent, &m,
+					  "IdentityAgent") ||
+			       expand_one(&o->known_hosts, &m,
+					  "UserKnownHostsFile")
+		       ? -1
+		       : 0;
 }

@@ -33,6 +33,13 @@ struct sshconf_pass {
  * such a file). */
 int sshconf_read(struct opts *o, const char *file, struct sshconf_pass *p);
 
+/* Once every file is read and the user and port are known: ~/ and the
+ * %-tokens in IdentityFile, CertificateFile, IdentityAgent and
+ * UserKnownHostsFile (from the files or the command line), with the
+ * final values (%h the HostName, %n orig, the host as given, %r the
+ * user, %p the port), as ssh expands them.  0, or -1 after a message. */
+int sshconf_expand_paths(struct opts *o, const char *orig);
+
 /* For tests and the fuzzer: run "Match exec" commands through run, which
  * returns the command's exit status (NULL: /bin/sh -c, the default). */
 void sshconf_set_exec(int (*run)(const char *cmd));

@@ -540,6 +540,64 @@ START_TEST(host_lines)
 }
 END_TEST
 
+/* File names are expanded once everything is read, with the final
+ * values: %h is the HostName (a later Match could not change it any
+ * more), %n the host as given, %r the user, %p the port; ~/ is $HOME; an
+ * unknown token is an error naming the option.  Command-line values
+ * (already in o) are expanded the same way. */
+START_TEST(file_name_tokens)
+{
+	struct opts o;
+	char want[600];
+
+	fresh(&o);
+	ck_assert_int_eq(read_conf(&o,
+				   "Host alias\n"
+				   "  HostName real.%h.example\n"
+				   "  User bob\n"
+				   "  Port 2222\n"
+				   "  IdentityFile ~/.ssh/id_%h_%r_%p_%n\n"
+				   "  UserKnownHostsFile %d/kh.%n other\n"
+				   "  CertificateFile /c/%%%u\n",
+				   "alias"),
+			 0);
+	ck_assert_str_eq(o.hostname, "real.alias.example");
+	/* (what main.c does once the files are read) */
+	free(o.host);
+	o.host = o.hostname;
+	o.hostname = NULL;
+	ck_assert_int_eq(sshconf_expand_paths(&o, "alias"), 0);
+	snprintf(want, sizeof(want), "%s/.ssh/id_real.alias.example_bob_2222_alias",
+		 dir);
+	ck_assert_str_eq(o.identity[0], want);
+	snprintf(want, sizeof(want), "%s/kh.alias", dir);
+	ck_assert_str_eq(o.known_hosts, want);
+	snprintf(want, sizeof(want), "/c/%%%s", luser());
+	ck_assert_str_eq(o.certificate, want);
+	free(o.identity[0]);
+	free(o.known_hosts);
+	free(o.certificate);
+	free(o.user);
+	free(o.host);
+
+	/* an unknown token: refused, named */
+	fresh(&o);
+	o.host = strdup("h");
+	o.identity[o.nidentity++] = strdup("/k/%Z");
+	ck_assert_int_eq(sshconf_expand_paths(&o, "h"), -1);
+	free(o.identity[0]);
+	free(o.host);
+	/* "none" stays none */
+	fresh(&o);
+	o.host = strdup("h");
+	o.identity_agent = strdup("none");
+	ck_assert_int_eq(sshconf_expand_paths(&o, "h"), 0);
+	ck_assert_str_eq(o.identity_agent, "none");
+	free(o.identity_agent);
+	free(o.host);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sshconf");
@@ -562,6 +620,7 @@ int main(void)
 	tcase_add_test(tc, bad_match_lines);
 	tcase_add_test(tc, include_inside_match);
 	tcase_add_test(tc, host_lines);
+	tcase_add_test(tc, file_name_tokens);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
