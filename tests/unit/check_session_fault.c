@@ -1438,8 +1438,8 @@ static void ooo_run(const struct ooo *o, int nb)
 		 nb ? " (non-blocking)" : "");
 	check_outcome(&r, o->want, o->want ? call_of(o->f.ph) : -1, what);
 	/* never an UNIMPLEMENTED for a message that breaks the protocol */
-	ck_assert_msg(r.sv.unimpl_n == o->unimpl, "%s: %d UNIMPLEMENTED",
-		      what, r.sv.unimpl_n);
+	ck_assert_msg(r.sv.unimpl_n == o->unimpl, "%s: %d UNIMPLEMENTED", what,
+		      r.sv.unimpl_n);
 	if (o->unimpl)
 		ck_assert_msg(r.sv.unimpl_seq == r.sv.insert_seq,
 			      "%s: UNIMPLEMENTED quotes %u, the packet was %u",

@@ -252,8 +252,7 @@ static size_t zframe(struct comp_stream *z, const uint8_t *data, size_t n,
 	if (pad < 4)
 		pad += 8;
 	ck_assert_uint_le(5 + len + pad, cap);
-	return frame_len(b, (uint32_t)(1 + len + pad), (uint8_t)pad, len,
-			 pad);
+	return frame_len(b, (uint32_t)(1 + len + pad), (uint8_t)pad, len, pad);
 }
 
 /* Compressed payloads (RFC 4253 6.2) as tp_recv() decodes them: one that

@@ -330,8 +330,8 @@ static int banner_ok(const uint8_t *b, size_t n)
  * of place. */
 static int predict_first_kex_type(unsigned t, int strict)
 {
-	if (!strict && (t == SSH_MSG_DEBUG || (t >= 8 && t <= 19) ||
-			(t >= 22 && t <= 29)))
+	if (!strict &&
+	    (t == SSH_MSG_DEBUG || (t >= 8 && t <= 19) || (t >= 22 && t <= 29)))
 		return LIBSSH2_ERROR_SOCKET_DISCONNECT;
 	return LIBSSH2_ERROR_PROTO;
 }
