@@ -1015,6 +1015,11 @@ int sess_pump(LIBSSH2_SESSION *s)
 	rc = dispatch(s, p, n);
 	if (rc && rc != LIBSSH2_ERROR_EAGAIN)
 		sess_mark_dead(s, rc);
+	/* Received bytes count towards our limit too (RFC 4253 9): a
+	 * session that only reads must not wait for its next send to see
+	 * it.  The KEXINIT leaves with the next flush. */
+	else if (!rc && rekey_due(s))
+		rc = kex_start(s);
 	return rc;
 }
 
