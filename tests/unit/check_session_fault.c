@@ -160,6 +160,11 @@ struct run {
 	uint8_t cb_pkt[256];
 	int cb_len;
 	long a_allocs, a_reallocs, a_frees, a_live, a_wantbuf;
+	/* ChaCha20 keys of both directions as they were before
+	 * session_free, and how many freed blocks still held one */
+	uint8_t keys[4][32];
+	int nkeys;
+	long a_keys_left;
 	int disc_rc[4], disc_dirs;
 	/* what the ignore, debug and disconnect callbacks were given */
 	int ign_n, dbg_n, dis_n, dbg_always, dis_reason;
@@ -233,7 +238,9 @@ static LIBSSH2_DISCONNECT_FUNC(disconnect_cb)
  * functions given.  Blocks carry a header with a tag: a block of ours
  * freed by the C library's free() (or the other way round) would not
  * go unnoticed (glibc aborts on the shifted pointer; our free checks the
- * tag), and the count of live blocks must be 0 after session_free. */
+ * tag), and the count of live blocks must be 0 after session_free.
+ * The header keeps the size too: a block freed is searched for the
+ * session keys (r->keys), which must have been wiped. */
 #define A_HDR 16
 #define A_TAG 0x5a17c0deu
 
@@ -245,9 +252,21 @@ static LIBSSH2_ALLOC_FUNC(t_alloc)
 	if (!p)
 		return NULL;
 	memcpy(p, &(uint32_t){A_TAG}, 4);
+	memcpy(p + 8, &count, sizeof(count));
 	r->a_allocs++;
 	r->a_live++;
 	return p + A_HDR;
+}
+
+/* Does b[n] hold one of r's keys? */
+static int holds_key(const struct run *r, const uint8_t *b, size_t n)
+{
+	int i;
+
+	for (i = 0; i < r->nkeys; i++)
+		if (memmem(b, n, r->keys[i], sizeof(r->keys[i])))
+			return 1;
+	return 0;
 }
 
 static uint8_t *t_block(void *ptr)
@@ -269,6 +288,8 @@ static LIBSSH2_FREE_FUNC(t_free)
 		return;
 	p = t_block(ptr);
 	memset(p, 0, 4);
+	if (holds_key(r, p + A_HDR, *(size_t *)(void *)(p + 8)))
+		r->a_keys_left++;
 	r->a_frees++;
 	r->a_live--;
 	free(p);
@@ -284,8 +305,29 @@ static LIBSSH2_REALLOC_FUNC(t_realloc)
 	p = realloc(t_block(ptr), count + A_HDR);
 	if (!p)
 		return NULL;
+	memcpy(p + 8, &count, sizeof(count));
 	r->a_reallocs++;
 	return p + A_HDR;
+}
+
+/* Before session_free: the ChaCha20 keys in use (K_1 and K_2 of each
+ * direction, RFC 4253 7.2 output kept by chachapoly_init), which the
+ * session object holds now (a search that finds nothing proves
+ * nothing). */
+static void keep_keys(struct run *r, LIBSSH2_SESSION *s)
+{
+	const struct tp_dir *d[2] = {&s->tp.rxd[s->tp.rxi],
+				     &s->tp.txd[s->tp.txi]};
+	int i;
+
+	if (!d[0]->cipher || d[0]->cipher->kind != CIPHER_CHACHAPOLY)
+		return;
+	for (i = 0; i < 2; i++) {
+		memcpy(r->keys[2 * i], d[i]->c.cp.main_key, 32);
+		memcpy(r->keys[2 * i + 1], d[i]->c.cp.header_key, 32);
+	}
+	r->nkeys = 4;
+	ck_assert(holds_key(r, (const uint8_t *)s, sizeof(*s)));
 }
 
 static const char *const call_name[] = {"handshake", "userauth_list",
@@ -485,6 +527,7 @@ out:
 		ck_assert_int_eq((int)strlen(m), ml);
 		r->a_wantbuf = r->a_allocs - before;
 		libssh2_free(s, m);
+		keep_keys(r, s);
 	}
 	libssh2_session_free(s);
 	close(fd);
@@ -789,7 +832,8 @@ END_TEST
 
 /* The application's allocator (libssh2_session_init_ex): a whole login
  * under every protection, and a run that fails (a bad MAC or tag), all
- * through it; nothing left allocated after libssh2_session_free. */
+ * through it; nothing left allocated after libssh2_session_free, and
+ * (chacha20-poly1305) no freed block still holding a session key. */
 START_TEST(own_allocator)
 {
 	struct run r;
@@ -818,6 +862,11 @@ START_TEST(own_allocator)
 	ck_assert_msg(r.a_live == 0, "%ld blocks left (%ld allocated)",
 		      r.a_live, r.a_allocs);
 	ck_assert_int_eq(r.a_frees, r.a_allocs);
+	/* key material is wiped before it is given back */
+	if (prot[_i % NPROT].cipher[0] == 'c')
+		ck_assert_int_eq(r.nkeys, 4);
+	ck_assert_msg(r.a_keys_left == 0, "%ld freed blocks held a key",
+		      r.a_keys_left);
 }
 END_TEST
 
