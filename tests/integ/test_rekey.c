@@ -155,8 +155,13 @@ START_TEST(rekeys_under_load)
 	cat_through(s, fd, d, cases[_i].nb);
 	printf("%s: %d key exchanges during %u MiB each way\n", cases[_i].what,
 	       s->kex.rounds - before, XFER >> 20);
-	/* 8 MiB each way at 64 KiB: far more than a few */
-	ck_assert_int_gt(s->kex.rounds - before, 20);
+	/* 8 MiB each way at 64 KiB: sshd counts every packet and re-keys
+	 * far more than a few times.  We start an exchange when a limit
+	 * is passed, but what the server sent before our KEXINIT reached
+	 * it (up to a window, 2 MiB) still comes: how many depends on the
+	 * machine's speed (36 to 155 here, 15 under ASan), never
+	 * fewer than one per window. */
+	ck_assert_int_ge(s->kex.rounds - before, *cases[_i].sshd ? 20 : 3);
 	/* the same keys' limits still hold: it goes on working */
 	ck_assert_str_eq(libssh2_session_methods(s, LIBSSH2_METHOD_KEX),
 			 "sntrup761x25519-sha512@openssh.com");
@@ -193,7 +198,8 @@ START_TEST(rekey_while_only_reading)
 	ck_assert_uint_eq(total, 4194304);
 	printf("reading only: %d key exchanges during 4 MiB\n",
 	       s->kex.rounds - before);
-	ck_assert_int_gt(s->kex.rounds - before, 20);
+	/* (27 here, 6 under ASan: see rekeys_under_load) */
+	ck_assert_int_ge(s->kex.rounds - before, 2);
 	ck_assert_int_eq(integ_close(ch), 0);
 	integ_finish(s, fd);
 }
