@@ -287,6 +287,75 @@ START_TEST(every_hostkey)
 }
 END_TEST
 
+/* Every algorithm of the default sets forced from the server's side
+ * (sshd restarted with only that one), with our defaults: agreed,
+ * reported by session_methods, and a round trip under the new keys
+ * (connect_with).  A MAC needs a cipher without its own tag. */
+static const struct {
+	const char *opt;
+	int type;
+	const char *name;
+} forced[] = {
+	{"KexAlgorithms", LIBSSH2_METHOD_KEX,
+	 "sntrup761x25519-sha512@openssh.com"},
+	{"KexAlgorithms", LIBSSH2_METHOD_KEX, "curve25519-sha256"},
+	{"KexAlgorithms", LIBSSH2_METHOD_KEX, "curve25519-sha256@libssh.org"},
+	{"KexAlgorithms", LIBSSH2_METHOD_KEX, "ecdh-sha2-nistp256"},
+	{"KexAlgorithms", LIBSSH2_METHOD_KEX, "ecdh-sha2-nistp384"},
+	{"KexAlgorithms", LIBSSH2_METHOD_KEX, "ecdh-sha2-nistp521"},
+	{"KexAlgorithms", LIBSSH2_METHOD_KEX,
+	 "diffie-hellman-group-exchange-sha256"},
+	{"KexAlgorithms", LIBSSH2_METHOD_KEX, "diffie-hellman-group16-sha512"},
+	{"KexAlgorithms", LIBSSH2_METHOD_KEX, "diffie-hellman-group18-sha512"},
+	{"KexAlgorithms", LIBSSH2_METHOD_KEX, "diffie-hellman-group14-sha256"},
+	{"HostKeyAlgorithms", LIBSSH2_METHOD_HOSTKEY, "ssh-ed25519"},
+	{"HostKeyAlgorithms", LIBSSH2_METHOD_HOSTKEY, "ecdsa-sha2-nistp256"},
+	{"HostKeyAlgorithms", LIBSSH2_METHOD_HOSTKEY, "ecdsa-sha2-nistp384"},
+	{"HostKeyAlgorithms", LIBSSH2_METHOD_HOSTKEY, "ecdsa-sha2-nistp521"},
+	{"HostKeyAlgorithms", LIBSSH2_METHOD_HOSTKEY, "rsa-sha2-512"},
+	{"HostKeyAlgorithms", LIBSSH2_METHOD_HOSTKEY, "rsa-sha2-256"},
+	{"Ciphers", LIBSSH2_METHOD_CRYPT_SC, "chacha20-poly1305@openssh.com"},
+	{"Ciphers", LIBSSH2_METHOD_CRYPT_SC, "aes128-gcm@openssh.com"},
+	{"Ciphers", LIBSSH2_METHOD_CRYPT_SC, "aes256-gcm@openssh.com"},
+	{"Ciphers", LIBSSH2_METHOD_CRYPT_SC, "aes128-ctr"},
+	{"Ciphers", LIBSSH2_METHOD_CRYPT_SC, "aes192-ctr"},
+	{"Ciphers", LIBSSH2_METHOD_CRYPT_SC, "aes256-ctr"},
+	{"MACs", LIBSSH2_METHOD_MAC_SC, "hmac-sha2-256-etm@openssh.com"},
+	{"MACs", LIBSSH2_METHOD_MAC_SC, "hmac-sha2-512-etm@openssh.com"},
+	{"MACs", LIBSSH2_METHOD_MAC_SC, "hmac-sha2-256"},
+	{"MACs", LIBSSH2_METHOD_MAC_SC, "hmac-sha2-512"},
+	{"MACs", LIBSSH2_METHOD_MAC_SC, "hmac-sha1-etm@openssh.com"},
+	{"MACs", LIBSSH2_METHOD_MAC_SC, "hmac-sha1"},
+};
+#define NFORCED (int)(sizeof(forced) / sizeof(forced[0]))
+
+START_TEST(forced_by_server)
+{
+	char opts[256];
+	LIBSSH2_SESSION *s;
+	int fd;
+
+	/* (restart_sshd quotes its argument: "' '" makes it two) */
+	snprintf(opts, sizeof(opts), "%s=%s%s", forced[_i].opt, forced[_i].name,
+		 forced[_i].type == LIBSSH2_METHOD_MAC_SC
+			 ? "' 'Ciphers=aes128-ctr"
+			 : "");
+	restart_sshd(opts);
+	s = connect_with(NULL, NULL, NULL, &fd);
+	ck_assert_str_eq(libssh2_session_methods(s, forced[_i].type),
+			 forced[_i].name);
+	/* the other direction agreed the same */
+	if (forced[_i].type != LIBSSH2_METHOD_KEX &&
+	    forced[_i].type != LIBSSH2_METHOD_HOSTKEY)
+		ck_assert_str_eq(
+			libssh2_session_methods(s, forced[_i].type - 1),
+			forced[_i].name);
+	finish(s, fd);
+	if (_i == NFORCED - 1)
+		restart_sshd(NULL);
+}
+END_TEST
+
 /* The legacy CBC ciphers, each with an HMAC and an EtM MAC, against an
  * sshd told to use only them (OpenSSH 9.2 does not offer them by
  * default: no_common_algorithm), round trip under the new keys; a
@@ -437,6 +506,7 @@ int main(void)
 	tcase_add_test(tc, server_forced_cipher);
 	tcase_add_loop_test(tc, every_hostkey, 0, NHOSTKEYS);
 	tcase_add_loop_test(tc, legacy_cbc, 0, 6);
+	tcase_add_loop_test(tc, forced_by_server, 0, NFORCED);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
