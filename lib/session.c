@@ -747,11 +747,9 @@ static int on_global_request(LIBSSH2_SESSION *s, struct rbuf *r)
  * RFC 4253 11.4: "An implementation MUST respond to all unrecognized
  * messages with an SSH_MSG_UNIMPLEMENTED message" quoting the rejected
  * packet's sequence number (which strict KEX restarts at NEWKEYS; the
- * transport counts it).  That includes a key exchange method's number
- * (22..49) with no exchange running to give it a meaning, as OpenSSH
- * answers it (kex_protocol_error).  Not during the first key exchange:
- * there an unexpected message is fatal (dispatch).  The reply leaves
- * with the next flush; the message itself is dropped.
+ * transport counts it).  The reply leaves with the next flush; the
+ * message itself is dropped.  Which transport numbers count as
+ * unrecognised is transport_unrecognised()'s call.
  */
 static int on_unrecognized(LIBSSH2_SESSION *s, uint8_t type)
 {
@@ -770,6 +768,40 @@ static int on_unrecognized(LIBSSH2_SESSION *s, uint8_t type)
 	}
 	if ((rc = tp_pkt_end(&s->tp)))
 		return sess_err(s, rc, "unable to queue UNIMPLEMENTED");
+	return 0;
+}
+
+/*
+ * Is a transport message (1..49) one to answer UNIMPLEMENTED rather than
+ * to refuse?  RFC 4253 7.1 lets a peer in a key exchange send generic
+ * messages (1..19, but not SERVICE_REQUEST/ACCEPT) and negotiation ones
+ * (20..29, but not a second KEXINIT), so an unassigned number there is
+ * only unknown to us, not a broken exchange; OpenSSH answers them so too
+ * (kex_protocol_error).  Unrecognised are:
+ *   8..19, 22..29   unassigned (RFC 4250 4.1.2), at any time;
+ *   NEWKEYS         with no exchange running, once the first is over
+ *                   (OpenSSH: the same handler after kex_input_newkeys);
+ *   30..49          once the first exchange is over, while no method is
+ *                   waiting for its messages: they mean something only to
+ *                   a running method (RFC 4253 12).
+ * Never during strict KEX's initial exchange: there anything outside the
+ * exchange ends the connection (OpenSSH PROTOCOL, "kex-strict").  During
+ * a running exchange a method number or NEWKEYS out of its place stays
+ * fatal (kex_handle): our state and the server's disagree.
+ */
+static int transport_unrecognised(const struct kex *k, uint8_t type)
+{
+	if (k->rounds == 0 && k->strict)
+		return 0;
+	if ((type > SSH_MSG_EXT_INFO && type < SSH_MSG_KEXINIT) ||
+	    (type > SSH_MSG_NEWKEYS && type < SSH_MSG_KEX_ECDH_INIT))
+		return 1;
+	if (k->rounds == 0)
+		return 0;
+	if (type == SSH_MSG_NEWKEYS)
+		return !kex_busy(k);
+	if (type >= SSH_MSG_KEX_ECDH_INIT && type <= SSH_MSG_KEX_LAST)
+		return !kex_method_msg_due(k);
 	return 0;
 }
 
@@ -833,13 +865,7 @@ static int dispatch(LIBSSH2_SESSION *s, const uint8_t *p, size_t n)
 	rb_init(&r, p + 1, n - 1);
 	if (type == SSH_MSG_DISCONNECT)
 		return on_disconnect(s, &r);
-	/* A method's message with no round of ours to take it, after the
-	 * first exchange: unrecognised, not fatal.  OpenSSH's PROTOCOL
-	 * (strict KEX) asks for the connection to end only during the
-	 * initial exchange; during any exchange we stay strict ourselves
-	 * (kex_handle: out of order is fatal). */
-	if (type > SSH_MSG_NEWKEYS && type <= SSH_MSG_KEX_LAST &&
-	    k->rounds > 0 && !kex_method_msg_due(k))
+	if (type <= SSH_MSG_KEX_LAST && transport_unrecognised(k, type))
 		return on_unrecognized(s, type);
 	if (type >= SSH_MSG_KEXINIT && type <= SSH_MSG_KEX_LAST) {
 		/* Strict KEX: the server's KEXINIT must be its very first
@@ -858,7 +884,10 @@ static int dispatch(LIBSSH2_SESSION *s, const uint8_t *p, size_t n)
 		return rc;
 	}
 	/* Strict KEX (OpenSSH PROTOCOL "kex-strict"): nothing but key
-	 * exchange messages until the first exchange is complete. */
+	 * exchange messages until the first exchange is complete.  Without
+	 * it, RFC 4253 7.1 still forbids the server SERVICE_ACCEPT, EXT_INFO
+	 * (RFC 8308 2.4: after NEWKEYS) and everything above 49 before its
+	 * NEWKEYS. */
 	if (k->rounds == 0 && (k->strict || type > SSH_MSG_DEBUG))
 		return sess_err(s, LIBSSH2_ERROR_PROTO,
 				"unexpected message %u during the initial "
@@ -986,6 +1015,11 @@ int sess_pump(LIBSSH2_SESSION *s)
 	rc = dispatch(s, p, n);
 	if (rc && rc != LIBSSH2_ERROR_EAGAIN)
 		sess_mark_dead(s, rc);
+	/* Received bytes count towards our limit too (RFC 4253 9): a
+	 * session that only reads must not wait for its next send to see
+	 * it.  The KEXINIT leaves with the next flush. */
+	else if (!rc && rekey_due(s))
+		rc = kex_start(s);
 	return rc;
 }
 

@@ -143,12 +143,17 @@ int tp_send(struct tp *t, const uint8_t *payload, size_t n) BUF_WUR;
  * Framing, as libssh2 1.11.1 reports it: a packet_length over
  * SSH_PACKET_MAX is LIBSSH2_ERROR_OUT_OF_BOUNDARY; one under 5 or not
  * block-aligned, and a padding_length under 4 or leaving no payload,
- * are LIBSSH2_ERROR_DECRYPT.
+ * are LIBSSH2_ERROR_DECRYPT (libssh2 itself checks only length >= 1 and
+ * padding_length < length, and asserts alignment); a compressed payload
+ * that inflates beyond SSH_INFLATE_MAX, or does not inflate, is
+ * LIBSSH2_ERROR_ZLIB.
  *
  * Integrity failures: an HMAC (hmac-*, -etm too) that does not verify
  * is LIBSSH2_ERROR_INVALID_MAC; an AEAD tag (aes*-gcm, chacha20-poly1305)
  * that does not verify is LIBSSH2_ERROR_DECRYPT, as in libssh2 1.11.1,
- * where the AEAD check is part of decryption.  With t->mac_soft set, a
+ * where the AEAD check is part of decryption (for aes*-gcm; its
+ * chacha20-poly1305 cipher hands the transport a bare 1 instead, which
+ * is no error code: we say DECRYPT for both).  With t->mac_soft set, a
  * packet whose HMAC fails but that otherwise decodes (length, padding,
  * decompression) is consumed and returned as TP_PKT_BADMAC, so that the
  * session can ask the application (LIBSSH2_CALLBACK_MACERROR) whether

@@ -106,15 +106,17 @@ START_TEST(kex_methods)
 }
 END_TEST
 
-/* libssh2_hostkey_hash against `ssh-keygen -l` of the server's key. */
-static void fingerprint(const char *hashname, char *out, size_t cap)
+/* `ssh-keygen -l -E hashname` of the fixture's host key file `key`:
+ * the fingerprint field ("SHA256:...", "MD5:aa:bb..."). */
+static void fingerprint(const char *hashname, const char *key, char *out,
+			size_t cap)
 {
 	char cmd[1024];
 	FILE *f;
 
 	snprintf(cmd, sizeof(cmd),
-		 "ssh-keygen -l -E %s -f '%s/host_ed25519.pub' | cut -d' ' -f2",
-		 hashname, getenv("SFTPMNT_FIXTURE_CACHE"));
+		 "ssh-keygen -l -E %s -f '%s/%s.pub' | cut -d' ' -f2", hashname,
+		 getenv("SFTPMNT_FIXTURE_CACHE"), key);
 	f = popen(cmd, "r");
 	ck_assert_ptr_nonnull(f);
 	ck_assert_ptr_nonnull(fgets(out, (int)cap, f));
@@ -122,16 +124,64 @@ static void fingerprint(const char *hashname, char *out, size_t cap)
 	pclose(f);
 }
 
-START_TEST(defaults_strict_and_fingerprints)
+/* prefix ":" base64 of h[n] without padding, as ssh-keygen prints
+ * SHA256 and SHA1 fingerprints. */
+static void b64_fp(const char *prefix, const unsigned char *h, size_t n,
+		   char *out)
 {
 	static const char b64[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i, o = (size_t)sprintf(out, "%s:", prefix);
+	uint32_t v;
+
+	for (i = 0; i < n; i += 3) {
+		v = (uint32_t)h[i] << 16 | (i + 1 < n ? h[i + 1] << 8 : 0) |
+		    (i + 2 < n ? h[i + 2] : 0);
+		out[o++] = b64[v >> 18 & 63];
+		out[o++] = b64[v >> 12 & 63];
+		if (i + 1 < n)
+			out[o++] = b64[v >> 6 & 63];
+		if (i + 2 < n)
+			out[o++] = b64[v & 63];
+	}
+	out[o] = 0;
+}
+
+/* libssh2_hostkey_hash of the session's host key against ssh-keygen's
+ * fingerprints of the key file: SHA256 and SHA1 (base64), MD5 (hex). */
+static void check_fingerprints(LIBSSH2_SESSION *s, const char *key)
+{
 	const unsigned char *h;
 	char want[256], got[256];
-	size_t len, i, o = 0;
+	size_t i, o;
+
+	h = (const unsigned char *)libssh2_hostkey_hash(
+		s, LIBSSH2_HOSTKEY_HASH_SHA256);
+	ck_assert_ptr_nonnull(h);
+	b64_fp("SHA256", h, 32, got);
+	fingerprint("sha256", key, want, sizeof(want));
+	ck_assert_str_eq(got, want);
+	h = (const unsigned char *)libssh2_hostkey_hash(
+		s, LIBSSH2_HOSTKEY_HASH_SHA1);
+	ck_assert_ptr_nonnull(h);
+	b64_fp("SHA1", h, 20, got);
+	fingerprint("sha1", key, want, sizeof(want));
+	ck_assert_str_eq(got, want);
+	h = (const unsigned char *)libssh2_hostkey_hash(
+		s, LIBSSH2_HOSTKEY_HASH_MD5);
+	ck_assert_ptr_nonnull(h);
+	strcpy(got, "MD5");
+	for (i = 0, o = 3; i < 16; i++)
+		o += (size_t)sprintf(got + o, ":%02x", h[i]);
+	fingerprint("md5", key, want, sizeof(want));
+	ck_assert_str_eq(got, want);
+}
+
+START_TEST(defaults_strict_and_fingerprints)
+{
 	const char *key;
+	size_t len;
 	int fd, type;
-	uint32_t v;
 	LIBSSH2_SESSION *s = connect_with(NULL, NULL, NULL, &fd);
 
 	/* our first choice, which OpenSSH 9.2 enables by default */
@@ -151,39 +201,192 @@ START_TEST(defaults_strict_and_fingerprints)
 	ck_assert_ptr_nonnull(key);
 	ck_assert_int_eq(type, LIBSSH2_HOSTKEY_TYPE_ED25519);
 	ck_assert_uint_eq(len, 51);
-
-	/* SHA256: base64 without padding, as ssh-keygen prints it */
-	h = (const unsigned char *)libssh2_hostkey_hash(
-		s, LIBSSH2_HOSTKEY_HASH_SHA256);
-	ck_assert_ptr_nonnull(h);
-	strcpy(got, "SHA256:");
-	o = 7;
-	for (i = 0; i < 32; i += 3) {
-		v = (uint32_t)h[i] << 16 | (i + 1 < 32 ? h[i + 1] << 8 : 0) |
-		    (i + 2 < 32 ? h[i + 2] : 0);
-		got[o++] = b64[v >> 18 & 63];
-		got[o++] = b64[v >> 12 & 63];
-		if (i + 1 < 32)
-			got[o++] = b64[v >> 6 & 63];
-		if (i + 2 < 32)
-			got[o++] = b64[v & 63];
-	}
-	got[o] = 0;
-	fingerprint("sha256", want, sizeof(want));
-	ck_assert_str_eq(got, want);
-
-	/* MD5: colon-separated hex */
-	h = (const unsigned char *)libssh2_hostkey_hash(s,
-							LIBSSH2_HOSTKEY_HASH_MD5);
-	strcpy(got, "MD5");
-	for (i = 0, o = 3; i < 16; i++)
-		o += (size_t)sprintf(got + o, ":%02x", h[i]);
-	fingerprint("md5", want, sizeof(want));
-	ck_assert_str_eq(got, want);
-	ck_assert_ptr_nonnull(
-		libssh2_hostkey_hash(s, LIBSSH2_HOSTKEY_HASH_SHA1));
+	check_fingerprints(s, "host_ed25519");
 	ck_assert_ptr_null(libssh2_hostkey_hash(s, 99));
 	finish(s, fd);
+}
+END_TEST
+
+/* Every host key algorithm forced with method_pref against sshd (which
+ * holds one key of each type), reported by session_methods, the key of
+ * the right type, its fingerprints (SHA256, SHA1, MD5) equal to
+ * ssh-keygen's.  ssh-rsa (SHA-1 signatures) is legacy: OpenSSH 9.2
+ * offers it only when told to, and we only when asked. */
+static const struct {
+	const char *alg, *file;
+	int type;
+} hostkeys[] = {
+	{"ssh-ed25519", "host_ed25519", LIBSSH2_HOSTKEY_TYPE_ED25519},
+	{"ecdsa-sha2-nistp256", "host_ecdsa256",
+	 LIBSSH2_HOSTKEY_TYPE_ECDSA_256},
+	{"ecdsa-sha2-nistp384", "host_ecdsa384",
+	 LIBSSH2_HOSTKEY_TYPE_ECDSA_384},
+	{"ecdsa-sha2-nistp521", "host_ecdsa521",
+	 LIBSSH2_HOSTKEY_TYPE_ECDSA_521},
+	{"rsa-sha2-512", "host_rsa", LIBSSH2_HOSTKEY_TYPE_RSA},
+	{"rsa-sha2-256", "host_rsa", LIBSSH2_HOSTKEY_TYPE_RSA},
+	{"ssh-rsa", "host_rsa", LIBSSH2_HOSTKEY_TYPE_RSA},
+};
+#define NHOSTKEYS (int)(sizeof(hostkeys) / sizeof(hostkeys[0]))
+
+static void restart_sshd(const char *option)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "'%s' restart '%s'%s%s%s",
+		 getenv("SFTPMNT_FIXTURE"), getenv("SFTPMNT_FIXTURE_DIR"),
+		 option ? " '" : "", option ? option : "", option ? "'" : "");
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(every_hostkey)
+{
+	int legacy = !strcmp(hostkeys[_i].alg, "ssh-rsa"), fd, type;
+	LIBSSH2_SESSION *s;
+	const char **algs;
+	size_t len;
+	int i, n;
+
+	/* supported ... */
+	s = libssh2_session_init();
+	ck_assert_ptr_nonnull(s);
+	n = libssh2_session_supported_algs(s, LIBSSH2_METHOD_HOSTKEY, &algs);
+	ck_assert_int_gt(n, 0);
+	for (i = 0; i < n && strcmp(algs[i], hostkeys[_i].alg); i++)
+		;
+	ck_assert_int_lt(i, n);
+	libssh2_free(s, algs);
+	if (legacy) {
+		/* ... but not offered unless asked for: a server that
+		 * signs with nothing else finds nothing in common */
+		restart_sshd("HostKeyAlgorithms=ssh-rsa");
+		libssh2_session_set_timeout(s, 20000);
+		fd = integ_connect(0);
+		ck_assert_int_eq(libssh2_session_handshake(s, fd),
+				 LIBSSH2_ERROR_KEX_FAILURE);
+		close(fd);
+	}
+	libssh2_session_free(s);
+
+	s = libssh2_session_init();
+	ck_assert_ptr_nonnull(s);
+	libssh2_session_set_timeout(s, 20000);
+	ck_assert_int_eq(libssh2_session_method_pref(s, LIBSSH2_METHOD_HOSTKEY,
+						     hostkeys[_i].alg),
+			 0);
+	fd = integ_connect(0);
+	ck_assert_int_eq(libssh2_session_handshake(s, fd), 0);
+	ck_assert_str_eq(libssh2_session_methods(s, LIBSSH2_METHOD_HOSTKEY),
+			 hostkeys[_i].alg);
+	ck_assert_ptr_nonnull(libssh2_session_hostkey(s, &len, &type));
+	ck_assert_int_eq(type, hostkeys[_i].type);
+	check_fingerprints(s, hostkeys[_i].file);
+	finish(s, fd);
+	if (legacy)
+		restart_sshd(NULL);
+}
+END_TEST
+
+/* Every algorithm of the default sets forced from the server's side
+ * (sshd restarted with only that one), with our defaults: agreed,
+ * reported by session_methods, and a round trip under the new keys
+ * (connect_with).  A MAC needs a cipher without its own tag. */
+static const struct {
+	const char *opt;
+	int type;
+	const char *name;
+} forced[] = {
+	{"KexAlgorithms", LIBSSH2_METHOD_KEX,
+	 "sntrup761x25519-sha512@openssh.com"},
+	{"KexAlgorithms", LIBSSH2_METHOD_KEX, "curve25519-sha256"},
+	{"KexAlgorithms", LIBSSH2_METHOD_KEX, "curve25519-sha256@libssh.org"},
+	{"KexAlgorithms", LIBSSH2_METHOD_KEX, "ecdh-sha2-nistp256"},
+	{"KexAlgorithms", LIBSSH2_METHOD_KEX, "ecdh-sha2-nistp384"},
+	{"KexAlgorithms", LIBSSH2_METHOD_KEX, "ecdh-sha2-nistp521"},
+	{"KexAlgorithms", LIBSSH2_METHOD_KEX,
+	 "diffie-hellman-group-exchange-sha256"},
+	{"KexAlgorithms", LIBSSH2_METHOD_KEX, "diffie-hellman-group16-sha512"},
+	{"KexAlgorithms", LIBSSH2_METHOD_KEX, "diffie-hellman-group18-sha512"},
+	{"KexAlgorithms", LIBSSH2_METHOD_KEX, "diffie-hellman-group14-sha256"},
+	{"HostKeyAlgorithms", LIBSSH2_METHOD_HOSTKEY, "ssh-ed25519"},
+	{"HostKeyAlgorithms", LIBSSH2_METHOD_HOSTKEY, "ecdsa-sha2-nistp256"},
+	{"HostKeyAlgorithms", LIBSSH2_METHOD_HOSTKEY, "ecdsa-sha2-nistp384"},
+	{"HostKeyAlgorithms", LIBSSH2_METHOD_HOSTKEY, "ecdsa-sha2-nistp521"},
+	{"HostKeyAlgorithms", LIBSSH2_METHOD_HOSTKEY, "rsa-sha2-512"},
+	{"HostKeyAlgorithms", LIBSSH2_METHOD_HOSTKEY, "rsa-sha2-256"},
+	{"Ciphers", LIBSSH2_METHOD_CRYPT_SC, "chacha20-poly1305@openssh.com"},
+	{"Ciphers", LIBSSH2_METHOD_CRYPT_SC, "aes128-gcm@openssh.com"},
+	{"Ciphers", LIBSSH2_METHOD_CRYPT_SC, "aes256-gcm@openssh.com"},
+	{"Ciphers", LIBSSH2_METHOD_CRYPT_SC, "aes128-ctr"},
+	{"Ciphers", LIBSSH2_METHOD_CRYPT_SC, "aes192-ctr"},
+	{"Ciphers", LIBSSH2_METHOD_CRYPT_SC, "aes256-ctr"},
+	{"MACs", LIBSSH2_METHOD_MAC_SC, "hmac-sha2-256-etm@openssh.com"},
+	{"MACs", LIBSSH2_METHOD_MAC_SC, "hmac-sha2-512-etm@openssh.com"},
+	{"MACs", LIBSSH2_METHOD_MAC_SC, "hmac-sha2-256"},
+	{"MACs", LIBSSH2_METHOD_MAC_SC, "hmac-sha2-512"},
+	{"MACs", LIBSSH2_METHOD_MAC_SC, "hmac-sha1-etm@openssh.com"},
+	{"MACs", LIBSSH2_METHOD_MAC_SC, "hmac-sha1"},
+};
+#define NFORCED (int)(sizeof(forced) / sizeof(forced[0]))
+
+START_TEST(forced_by_server)
+{
+	char opts[256];
+	LIBSSH2_SESSION *s;
+	int fd;
+
+	/* (restart_sshd quotes its argument: "' '" makes it two) */
+	snprintf(opts, sizeof(opts), "%s=%s%s", forced[_i].opt, forced[_i].name,
+		 forced[_i].type == LIBSSH2_METHOD_MAC_SC
+			 ? "' 'Ciphers=aes128-ctr"
+			 : "");
+	restart_sshd(opts);
+	s = connect_with(NULL, NULL, NULL, &fd);
+	ck_assert_str_eq(libssh2_session_methods(s, forced[_i].type),
+			 forced[_i].name);
+	/* the other direction agreed the same */
+	if (forced[_i].type != LIBSSH2_METHOD_KEX &&
+	    forced[_i].type != LIBSSH2_METHOD_HOSTKEY)
+		ck_assert_str_eq(
+			libssh2_session_methods(s, forced[_i].type - 1),
+			forced[_i].name);
+	finish(s, fd);
+	if (_i == NFORCED - 1)
+		restart_sshd(NULL);
+}
+END_TEST
+
+/* The legacy CBC ciphers, each with an HMAC and an EtM MAC, against an
+ * sshd told to use only them (OpenSSH 9.2 does not offer them by
+ * default: no_common_algorithm), round trip under the new keys; a
+ * session that did not ask for them has nothing in common with it. */
+START_TEST(legacy_cbc)
+{
+	static const char *const cbc[] = {"aes128-cbc", "aes192-cbc",
+					  "aes256-cbc"};
+	static const char *const mac[] = {"hmac-sha2-256",
+					  "hmac-sha2-512-etm@openssh.com"};
+	const char *c = cbc[_i / 2], *m = mac[_i % 2];
+	LIBSSH2_SESSION *s;
+	int fd;
+
+	restart_sshd("Ciphers=aes128-cbc,aes192-cbc,aes256-cbc");
+	s = libssh2_session_init();
+	ck_assert_ptr_nonnull(s);
+	libssh2_session_set_timeout(s, 20000);
+	fd = integ_connect(0);
+	ck_assert_int_eq(libssh2_session_handshake(s, fd),
+			 LIBSSH2_ERROR_KEX_FAILURE);
+	libssh2_session_free(s);
+	close(fd);
+	s = connect_with(NULL, c, m, &fd);
+	ck_assert_str_eq(libssh2_session_methods(s, LIBSSH2_METHOD_CRYPT_CS),
+			 c);
+	ck_assert_str_eq(libssh2_session_methods(s, LIBSSH2_METHOD_CRYPT_SC),
+			 c);
+	ck_assert_str_eq(libssh2_session_methods(s, LIBSSH2_METHOD_MAC_CS), m);
+	finish(s, fd);
+	restart_sshd(NULL);
 }
 END_TEST
 
@@ -301,6 +504,9 @@ int main(void)
 	tcase_add_test(tc, method_pref_errors);
 	tcase_add_test(tc, no_common_algorithm);
 	tcase_add_test(tc, server_forced_cipher);
+	tcase_add_loop_test(tc, every_hostkey, 0, NHOSTKEYS);
+	tcase_add_loop_test(tc, legacy_cbc, 0, 6);
+	tcase_add_loop_test(tc, forced_by_server, 0, NFORCED);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -160,6 +160,11 @@ struct run {
 	uint8_t cb_pkt[256];
 	int cb_len;
 	long a_allocs, a_reallocs, a_frees, a_live, a_wantbuf;
+	/* ChaCha20 keys of both directions as they were before
+	 * session_free, and how many freed blocks still held one */
+	uint8_t keys[4][32];
+	int nkeys;
+	long a_keys_left;
 	int disc_rc[4], disc_dirs;
 	/* what the ignore, debug and disconnect callbacks were given */
 	int ign_n, dbg_n, dis_n, dbg_always, dis_reason;
@@ -233,7 +238,9 @@ static LIBSSH2_DISCONNECT_FUNC(disconnect_cb)
  * functions given.  Blocks carry a header with a tag: a block of ours
  * freed by the C library's free() (or the other way round) would not
  * go unnoticed (glibc aborts on the shifted pointer; our free checks the
- * tag), and the count of live blocks must be 0 after session_free. */
+ * tag), and the count of live blocks must be 0 after session_free.
+ * The header keeps the size too: a block freed is searched for the
+ * session keys (r->keys), which must have been wiped. */
 #define A_HDR 16
 #define A_TAG 0x5a17c0deu
 
@@ -245,9 +252,21 @@ static LIBSSH2_ALLOC_FUNC(t_alloc)
 	if (!p)
 		return NULL;
 	memcpy(p, &(uint32_t){A_TAG}, 4);
+	memcpy(p + 8, &count, sizeof(count));
 	r->a_allocs++;
 	r->a_live++;
 	return p + A_HDR;
+}
+
+/* Does b[n] hold one of r's keys? */
+static int holds_key(const struct run *r, const uint8_t *b, size_t n)
+{
+	int i;
+
+	for (i = 0; i < r->nkeys; i++)
+		if (memmem(b, n, r->keys[i], sizeof(r->keys[i])))
+			return 1;
+	return 0;
 }
 
 static uint8_t *t_block(void *ptr)
@@ -269,6 +288,8 @@ static LIBSSH2_FREE_FUNC(t_free)
 		return;
 	p = t_block(ptr);
 	memset(p, 0, 4);
+	if (holds_key(r, p + A_HDR, *(size_t *)(void *)(p + 8)))
+		r->a_keys_left++;
 	r->a_frees++;
 	r->a_live--;
 	free(p);
@@ -284,8 +305,29 @@ static LIBSSH2_REALLOC_FUNC(t_realloc)
 	p = realloc(t_block(ptr), count + A_HDR);
 	if (!p)
 		return NULL;
+	memcpy(p + 8, &count, sizeof(count));
 	r->a_reallocs++;
 	return p + A_HDR;
+}
+
+/* Before session_free: the ChaCha20 keys in use (K_1 and K_2 of each
+ * direction, RFC 4253 7.2 output kept by chachapoly_init), which the
+ * session object holds now (a search that finds nothing proves
+ * nothing). */
+static void keep_keys(struct run *r, LIBSSH2_SESSION *s)
+{
+	const struct tp_dir *d[2] = {&s->tp.rxd[s->tp.rxi],
+				     &s->tp.txd[s->tp.txi]};
+	int i;
+
+	if (!d[0]->cipher || d[0]->cipher->kind != CIPHER_CHACHAPOLY)
+		return;
+	for (i = 0; i < 2; i++) {
+		memcpy(r->keys[2 * i], d[i]->c.cp.main_key, 32);
+		memcpy(r->keys[2 * i + 1], d[i]->c.cp.header_key, 32);
+	}
+	r->nkeys = 4;
+	ck_assert(holds_key(r, (const uint8_t *)s, sizeof(*s)));
 }
 
 static const char *const call_name[] = {"handshake", "userauth_list",
@@ -485,6 +527,7 @@ out:
 		ck_assert_int_eq((int)strlen(m), ml);
 		r->a_wantbuf = r->a_allocs - before;
 		libssh2_free(s, m);
+		keep_keys(r, s);
 	}
 	libssh2_session_free(s);
 	close(fd);
@@ -789,7 +832,8 @@ END_TEST
 
 /* The application's allocator (libssh2_session_init_ex): a whole login
  * under every protection, and a run that fails (a bad MAC or tag), all
- * through it; nothing left allocated after libssh2_session_free. */
+ * through it; nothing left allocated after libssh2_session_free, and
+ * (chacha20-poly1305) no freed block still holding a session key. */
 START_TEST(own_allocator)
 {
 	struct run r;
@@ -818,6 +862,11 @@ START_TEST(own_allocator)
 	ck_assert_msg(r.a_live == 0, "%ld blocks left (%ld allocated)",
 		      r.a_live, r.a_allocs);
 	ck_assert_int_eq(r.a_frees, r.a_allocs);
+	/* key material is wiped before it is given back */
+	if (prot[_i % NPROT].cipher[0] == 'c')
+		ck_assert_int_eq(r.nkeys, 4);
+	ck_assert_msg(r.a_keys_left == 0, "%ld freed blocks held a key",
+		      r.a_keys_left);
 }
 END_TEST
 
@@ -1230,127 +1279,197 @@ static const uint8_t g_zeros[16];
 
 #define MSG(a) a, sizeof(a)
 
+static const uint8_t m_gen12[] = {12, 'x'};
+
+/* want: the outcome; unimpl: the client answers the message with
+ * SSH_MSG_UNIMPLEMENTED (RFC 4253 11.4) quoting its sequence number,
+ * which a test with want 0 must see; with an error no answer may come. */
 static const struct ooo {
 	const char *what;
 	int strict;
 	struct fault f;
 	int want;
+	int unimpl;
 } ooo[] = {
 	{"NEWKEYS before the ECDH reply",
 	 0,
 	 {PH_REPLY, F_REPLACE, 0, 0, MSG(m_newkeys)},
-	 LIBSSH2_ERROR_PROTO},
+	 LIBSSH2_ERROR_PROTO,
+	 0},
 	{"a second KEXINIT in the middle",
 	 0,
 	 {PH_REPLY, F_REPLACE, 0, 0, NULL, 0},
-	 LIBSSH2_ERROR_PROTO},
+	 LIBSSH2_ERROR_PROTO,
+	 0},
 	{"a second KEXINIT in the middle (strict)",
 	 1,
 	 {PH_REPLY, F_REPLACE, 0, 0, NULL, 0},
-	 LIBSSH2_ERROR_PROTO},
+	 LIBSSH2_ERROR_PROTO,
+	 0},
 	{"SERVICE_ACCEPT before NEWKEYS",
 	 0,
 	 {PH_NEWKEYS, F_REPLACE, 0, 0, MSG(m_accept)},
-	 LIBSSH2_ERROR_PROTO},
+	 LIBSSH2_ERROR_PROTO,
+	 0},
 	{"a channel message in the initial kex (strict)",
 	 1,
 	 {PH_REPLY, F_INSERT, 0, 0, MSG(m_chandata)},
-	 LIBSSH2_ERROR_PROTO},
+	 LIBSSH2_ERROR_PROTO,
+	 0},
 	{"a channel message in the initial kex",
 	 0,
 	 {PH_REPLY, F_INSERT, 0, 0, MSG(m_chandata)},
-	 LIBSSH2_ERROR_PROTO},
+	 LIBSSH2_ERROR_PROTO,
+	 0},
 	{"an unknown message in the initial kex (strict)",
 	 1,
 	 {PH_NEWKEYS, F_INSERT, 0, 0, MSG(m_unknown)},
-	 LIBSSH2_ERROR_PROTO},
+	 LIBSSH2_ERROR_PROTO,
+	 0},
 	{"an unknown message in the initial kex",
 	 0,
 	 {PH_REPLY, F_INSERT, 0, 0, MSG(m_unknown)},
-	 LIBSSH2_ERROR_PROTO},
+	 LIBSSH2_ERROR_PROTO,
+	 0},
 	{"IGNORE in the initial kex (strict)",
 	 1,
 	 {PH_REPLY, F_INSERT, 0, 0, MSG(m_ignore)},
-	 LIBSSH2_ERROR_PROTO},
+	 LIBSSH2_ERROR_PROTO,
+	 0},
 	{"IGNORE in the initial kex (not strict: fine)",
 	 0,
 	 {PH_REPLY, F_INSERT, 0, 0, MSG(m_ignore)},
+	 0,
 	 0},
 	{"IGNORE before KEXINIT (strict: must be first)",
 	 1,
 	 {PH_KEXINIT, F_INSERT, 0, 0, MSG(m_ignore)},
-	 LIBSSH2_ERROR_PROTO},
+	 LIBSSH2_ERROR_PROTO,
+	 0},
 	{"IGNORE before KEXINIT (not strict: fine)",
 	 0,
 	 {PH_KEXINIT, F_INSERT, 0, 0, MSG(m_ignore)},
+	 0,
 	 0},
 	{"ECDH_REPLY instead of KEXINIT",
 	 0,
 	 {PH_KEXINIT, F_REPLACE, 0, 0, MSG(m_reply_junk)},
-	 LIBSSH2_ERROR_PROTO},
+	 LIBSSH2_ERROR_PROTO,
+	 0},
 	/* (ECDH_REPLY after NEWKEYS is unrecognised: unimplemented_kex) */
 	{"a method message (34) in the initial kex",
 	 0,
 	 {PH_REPLY, F_INSERT, 0, 0, MSG(m_kex34)},
-	 LIBSSH2_ERROR_PROTO},
+	 LIBSSH2_ERROR_PROTO,
+	 0},
 	{"a method message (34) in the initial kex (strict)",
 	 1,
 	 {PH_REPLY, F_INSERT, 0, 0, MSG(m_kex34)},
-	 LIBSSH2_ERROR_PROTO},
+	 LIBSSH2_ERROR_PROTO,
+	 0},
+	/* RFC 4253 7.1 allows 1..19 and 20..29 in an exchange: an
+	 * unassigned one is unrecognised (11.4), as OpenSSH answers it;
+	 * strict KEX makes it fatal in the initial exchange only */
 	{"an unassigned negotiation message (22) in the initial kex",
 	 0,
 	 {PH_NEWKEYS, F_INSERT, 0, 0, MSG(m_kex22)},
-	 LIBSSH2_ERROR_PROTO},
-	{"NEWKEYS with no exchange running",
+	 0,
+	 1},
+	{"an unassigned negotiation message (22) before the reply",
+	 0,
+	 {PH_REPLY, F_INSERT, 0, 0, MSG(m_kex22)},
+	 0,
+	 1},
+	{"an unassigned negotiation message (22) in the initial kex (strict)",
 	 1,
-	 {PH_ENC1, F_REPLACE, 0, 0, MSG(m_newkeys)},
-	 LIBSSH2_ERROR_PROTO},
+	 {PH_NEWKEYS, F_INSERT, 0, 0, MSG(m_kex22)},
+	 LIBSSH2_ERROR_PROTO,
+	 0},
+	{"an unassigned generic message (12) in the initial kex",
+	 0,
+	 {PH_REPLY, F_INSERT, 0, 0, MSG(m_gen12)},
+	 0,
+	 1},
+	{"an unassigned generic message (12) before KEXINIT",
+	 0,
+	 {PH_KEXINIT, F_INSERT, 0, 0, MSG(m_gen12)},
+	 0,
+	 1},
+	{"an unassigned generic message (12) in the initial kex (strict)",
+	 1,
+	 {PH_REPLY, F_INSERT, 0, 0, MSG(m_gen12)},
+	 LIBSSH2_ERROR_PROTO,
+	 0},
+	/* after the first exchange strict KEX no longer applies: a NEWKEYS
+	 * with no exchange running is unrecognised (OpenSSH: the handler
+	 * set back after kex_input_newkeys answers UNIMPLEMENTED) */
+	{"NEWKEYS with no exchange running (strict)",
+	 1,
+	 {PH_ENC1, F_INSERT, 0, 0, MSG(m_newkeys)},
+	 0,
+	 1},
+	{"NEWKEYS with no exchange running",
+	 0,
+	 {PH_ENC2, F_INSERT, 0, 0, MSG(m_newkeys)},
+	 0,
+	 1},
 	{"DISCONNECT instead of KEXINIT",
 	 0,
 	 {PH_KEXINIT, F_REPLACE, 0, 0, MSG(m_disconnect)},
-	 LIBSSH2_ERROR_SOCKET_DISCONNECT},
+	 LIBSSH2_ERROR_SOCKET_DISCONNECT,
+	 0},
 	{"DISCONNECT instead of the reply (strict)",
 	 1,
 	 {PH_REPLY, F_REPLACE, 0, 0, MSG(m_disconnect)},
-	 LIBSSH2_ERROR_SOCKET_DISCONNECT},
+	 LIBSSH2_ERROR_SOCKET_DISCONNECT,
+	 0},
 	{"DISCONNECT instead of NEWKEYS",
 	 0,
 	 {PH_NEWKEYS, F_REPLACE, 0, 0, MSG(m_disconnect)},
-	 LIBSSH2_ERROR_SOCKET_DISCONNECT},
+	 LIBSSH2_ERROR_SOCKET_DISCONNECT,
+	 0},
 	{"DISCONNECT instead of SERVICE_ACCEPT",
 	 1,
 	 {PH_ENC1, F_REPLACE, 0, 0, MSG(m_disconnect)},
-	 LIBSSH2_ERROR_SOCKET_DISCONNECT},
+	 LIBSSH2_ERROR_SOCKET_DISCONNECT,
+	 0},
 	{"DISCONNECT instead of USERAUTH_FAILURE",
 	 0,
 	 {PH_ENC2, F_REPLACE, 0, 0, MSG(m_disconnect)},
-	 LIBSSH2_ERROR_SOCKET_DISCONNECT},
+	 LIBSSH2_ERROR_SOCKET_DISCONNECT,
+	 0},
 	/* text read as a packet_length: "garb", "SSH-", CR LF CR LF are
 	 * all over the limit; zeros are too small (libssh2's codes) */
 	{"text after the banner",
 	 0,
 	 {PH_BANNER, F_GARBAGE, 0, 0, (const uint8_t *)"garbage!", 8},
-	 LIBSSH2_ERROR_OUT_OF_BOUNDARY},
+	 LIBSSH2_ERROR_OUT_OF_BOUNDARY,
+	 0},
 	{"a second banner",
 	 0,
 	 {PH_BANNER, F_GARBAGE, 0, 0, (const uint8_t *)"SSH-2.0-again\r\n", 15},
-	 LIBSSH2_ERROR_OUT_OF_BOUNDARY},
+	 LIBSSH2_ERROR_OUT_OF_BOUNDARY,
+	 0},
 	{"empty lines after the banner",
 	 0,
 	 {PH_BANNER, F_GARBAGE, 0, 0, (const uint8_t *)"\r\n\r\n\r\n\r\n", 8},
-	 LIBSSH2_ERROR_OUT_OF_BOUNDARY},
+	 LIBSSH2_ERROR_OUT_OF_BOUNDARY,
+	 0},
 	{"zero bytes after the banner",
 	 0,
 	 {PH_BANNER, F_GARBAGE, 0, 0, MSG(g_zeros)},
-	 LIBSSH2_ERROR_DECRYPT},
+	 LIBSSH2_ERROR_DECRYPT,
+	 0},
 	{"a framed CHANNEL_SUCCESS after the banner",
 	 0,
 	 {PH_BANNER, F_GARBAGE, 0, 0, MSG(g_framed)},
-	 LIBSSH2_ERROR_PROTO},
+	 LIBSSH2_ERROR_PROTO,
+	 0},
 	{"a framed CHANNEL_SUCCESS after the banner (strict)",
 	 1,
 	 {PH_BANNER, F_GARBAGE, 0, 0, MSG(g_framed)},
-	 LIBSSH2_ERROR_PROTO},
+	 LIBSSH2_ERROR_PROTO,
+	 0},
 };
 #define NOOO (int)(sizeof(ooo) / sizeof(ooo[0]))
 
@@ -1368,7 +1487,12 @@ static void ooo_run(const struct ooo *o, int nb)
 		 nb ? " (non-blocking)" : "");
 	check_outcome(&r, o->want, o->want ? call_of(o->f.ph) : -1, what);
 	/* never an UNIMPLEMENTED for a message that breaks the protocol */
-	ck_assert_int_eq(r.sv.unimpl_n, 0);
+	ck_assert_msg(r.sv.unimpl_n == o->unimpl, "%s: %d UNIMPLEMENTED", what,
+		      r.sv.unimpl_n);
+	if (o->unimpl)
+		ck_assert_msg(r.sv.unimpl_seq == r.sv.insert_seq,
+			      "%s: UNIMPLEMENTED quotes %u, the packet was %u",
+			      what, r.sv.unimpl_seq, r.sv.insert_seq);
 	if (o->want == LIBSSH2_ERROR_SOCKET_DISCONNECT)
 		ck_assert_msg(strstr(r.msg, "going off"), "%s: \"%s\"", what,
 			      r.msg);
@@ -1731,10 +1855,11 @@ END_TEST
  * answered, not fatal (RFC 4253 11.4; OpenSSH does the same).  Strict
  * KEX changes nothing here: it ends the connection for a stray message
  * during the initial exchange only (OpenSSH PROTOCOL, "kex-strict").
- * 31 is ECDH_REPLY, the method's own reply, coming late. */
+ * 31 is ECDH_REPLY, the method's own reply, coming late; 21 a NEWKEYS
+ * with no exchange to end (OpenSSH answers it too). */
 START_TEST(unimplemented_kex)
 {
-	static const int types[] = {31, 22, 29, 30, 32, 34, 49, 31};
+	static const int types[] = {31, 22, 29, 30, 32, 34, 49, 31, 21, 21};
 
 	unimpl_run(&prot[_i % NPROT], types[_i], _i % 3 == 1, 0);
 }
@@ -2089,7 +2214,7 @@ int main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_loop_test(tc, unimplemented_reply, 0, 13);
 	tcase_add_loop_test(tc, unimplemented_nonblocking, 0, NPROT);
-	tcase_add_loop_test(tc, unimplemented_kex, 0, 8);
+	tcase_add_loop_test(tc, unimplemented_kex, 0, 10);
 	tcase_add_loop_test(tc, unimplemented_kex_nonblocking, 0, NPROT);
 	suite_add_tcase(su, tc);
 

@@ -2,7 +2,8 @@
  * check_transport.c - the transport engine in memory: identification
  * exchange (RFC 4253 section 4.2) fed in every chunking, and refused
  * when the peer is not an SSH-2 server; the framing of packets in clear
- * (RFC 4253 section 6) and the codes a bad one gets.
+ * (RFC 4253 section 6) and the codes a bad one gets, compressed
+ * payloads included.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -151,6 +152,19 @@ static size_t frame(uint8_t *b, uint32_t len, uint8_t padlen, size_t n,
 	return 5 + n + pad;
 }
 
+/* The same, keeping the payload bytes already at b + 5. */
+static size_t frame_len(uint8_t *b, uint32_t len, uint8_t padlen, size_t n,
+			size_t pad)
+{
+	b[0] = (uint8_t)(len >> 24);
+	b[1] = (uint8_t)(len >> 16);
+	b[2] = (uint8_t)(len >> 8);
+	b[3] = (uint8_t)len;
+	b[4] = padlen;
+	memset(b + 5 + n, 0, pad);
+	return 5 + n + pad;
+}
+
 static int recv_one(const uint8_t *b, size_t n, size_t *got)
 {
 	struct tp t;
@@ -217,6 +231,81 @@ START_TEST(framing_refused)
 }
 END_TEST
 
+/* A packet in clear whose payload is data[n] compressed by z (in parts
+ * that comp_deflate takes: the flushed pieces inflate as one). */
+static size_t zframe(struct comp_stream *z, const uint8_t *data, size_t n,
+		     uint8_t *b, size_t cap)
+{
+	const uint8_t *c;
+	size_t cn, pad, len = 0, part;
+
+	do {
+		part = n > SSH_PACKET_MAX ? SSH_PACKET_MAX : n;
+		ck_assert_int_eq(comp_deflate(z, data, part, &c, &cn), 0);
+		ck_assert_uint_le(5 + len + cn, cap);
+		memcpy(b + 5 + len, c, cn);
+		len += cn;
+		data += part;
+		n -= part;
+	} while (n);
+	pad = 8 - (5 + len) % 8;
+	if (pad < 4)
+		pad += 8;
+	ck_assert_uint_le(5 + len + pad, cap);
+	return frame_len(b, (uint32_t)(1 + len + pad), (uint8_t)pad, len, pad);
+}
+
+/* Compressed payloads (RFC 4253 6.2) as tp_recv() decodes them: one that
+ * inflates to more than SSH_INFLATE_MAX, and corrupt compressed data,
+ * are LIBSSH2_ERROR_ZLIB with a reason, as in libssh2 1.11.1 (its
+ * "Excessive growth in decompression phase"); exactly the limit passes.
+ * The stream is broken after a refusal. */
+START_TEST(framing_inflate)
+{
+	static uint8_t big[SSH_INFLATE_MAX + 1], b[8192];
+	struct comp_stream z;
+	struct tp t;
+	const uint8_t *p;
+	const char *why;
+	size_t n, got;
+	int flip;
+
+	big[0] = 2; /* SSH_MSG_IGNORE, then zeros */
+	for (flip = 0; flip < 3; flip++) {
+		comp_init(&z, &lalloc_system, 1);
+		comp_restart(&z);
+		tp_init(&t, &lalloc_system);
+		comp_restart(&t.zrx);
+		/* a small packet first: the stream works */
+		feed(&t, b, zframe(&z, big, 10, b, sizeof(b)));
+		why = NULL;
+		ck_assert_int_eq(tp_recv(&t, &p, &got, &why), TP_PKT);
+		ck_assert_uint_eq(got, 10);
+		n = zframe(&z, big, flip == 1 ? sizeof(big) - 1 : sizeof(big),
+			   b, sizeof(b));
+		if (flip == 2)
+			b[7] ^= 0x40; /* inside the deflate data */
+		feed(&t, b, n);
+		if (flip == 1) {
+			ck_assert_int_eq(tp_recv(&t, &p, &got, &why), TP_PKT);
+			ck_assert_uint_eq(got, SSH_INFLATE_MAX);
+		} else {
+			ck_assert_int_eq(tp_recv(&t, &p, &got, &why),
+					 LIBSSH2_ERROR_ZLIB);
+			ck_assert_ptr_nonnull(why);
+			ck_assert_ptr_nonnull(strstr(
+				why, flip ? "corrupt" : "maximum packet size"));
+			/* nothing more comes out of a broken stream */
+			feed(&t, b, zframe(&z, big, 10, b, sizeof(b)));
+			ck_assert_int_eq(tp_recv(&t, &p, &got, &why),
+					 LIBSSH2_ERROR_ZLIB);
+		}
+		tp_free(&t);
+		comp_free(&z);
+	}
+}
+END_TEST
+
 /* Padding is random (RFC 4253 6), also now that it comes from a pool:
  * 200 packets of the same payload, before any cipher (the padding is in
  * clear), never repeat their padding, and a packet that takes more than
@@ -264,6 +353,7 @@ int main(void)
 	tc = tcase_create("framing");
 	tcase_add_test(tc, framing_good);
 	tcase_add_test(tc, framing_refused);
+	tcase_add_test(tc, framing_inflate);
 	tcase_add_test(tc, padding_random);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -322,6 +322,20 @@ static int banner_ok(const uint8_t *b, size_t n)
 	return 1;
 }
 
+/* A type byte changed to t in the first exchange (RFC 4253 7.1): DEBUG
+ * and an unassigned generic (8..19) or negotiation (22..29) number are
+ * taken (DEBUG ignored, the others answered UNIMPLEMENTED) unless strict
+ * KEX is on, which the client knows from the server's KEXINIT on; it
+ * then waits for the message that never comes.  Anything else is out
+ * of place. */
+static int predict_first_kex_type(unsigned t, int strict)
+{
+	if (!strict &&
+	    (t == SSH_MSG_DEBUG || (t >= 8 && t <= 19) || (t >= 22 && t <= 29)))
+		return LIBSSH2_ERROR_SOCKET_DISCONNECT;
+	return LIBSSH2_ERROR_PROTO;
+}
+
 /* A flip in the server's KEXINIT payload (byte j): the type byte, the
  * cookie, the ten name-lists (length, names), the guess flag and the
  * reserved word.  Every list has one name only (build_kexinit). */
@@ -331,14 +345,9 @@ static int predict_kexinit(const uint8_t *p, size_t j, int bit, int *go_on)
 	int i;
 
 	*go_on = 0;
-	if (j == 0) {
-		/* 20 -> 21, 22, 16, 28, 52, 84, 148: refused during the
-		 * first exchange; 4 (DEBUG) is legal there and ignored,
-		 * and the client waits for the KEXINIT that never comes */
-		return (p[0] ^ (1u << bit)) == SSH_MSG_DEBUG
-			       ? LIBSSH2_ERROR_SOCKET_DISCONNECT
-			       : LIBSSH2_ERROR_PROTO;
-	}
+	if (j == 0) /* 20 -> 21, 52, 84, 148: out of place; 4, 16, 22,
+		       28: taken, strict KEX being unknown yet */
+		return predict_first_kex_type(p[0] ^ (1u << bit), 0);
 	if (j < 17) {
 		/* the cookie: both sides hash their own I_S */
 		*go_on = 1;
@@ -365,12 +374,14 @@ static int predict_kexinit(const uint8_t *p, size_t j, int bit, int *go_on)
 /* A flip in KEX_ECDH_REPLY: byte, string K_S { string "ssh-ed25519",
  * string pk }, string Q_S, string signature { string name, string sig }
  * (RFC 5656 4, RFC 8709). */
-static int predict_reply(const uint8_t *p, size_t j)
+static int predict_reply(const uint8_t *p, size_t j, int bit, int strict)
 {
 	uint32_t kslen = get_u32(p + 1);
 	size_t o;
 
-	if (j < 5) /* the type (another message) or K_S's length */
+	if (j == 0) /* 31 -> 30, 63, 95, 159; 29, 27, 23, 15 */
+		return predict_first_kex_type(p[0] ^ (1u << bit), strict);
+	if (j < 5) /* K_S's length */
 		return LIBSSH2_ERROR_PROTO;
 	if (j < 5 + kslen) /* the key's name and length, or its bytes */
 		return j < 5 + 4 + 11 + 4 ? LIBSSH2_ERROR_HOSTKEY_INIT
@@ -393,7 +404,7 @@ static int predict_reply(const uint8_t *p, size_t j)
  * now claims more bytes needs the connection closed).
  */
 static int predict_flip(enum phase ph, const struct layout *L, size_t off,
-			int bit, int *go_on)
+			int bit, int strict, int *go_on)
 {
 	int integ = L->aead ? LIBSSH2_ERROR_DECRYPT : LIBSSH2_ERROR_INVALID_MAC;
 
@@ -434,10 +445,11 @@ static int predict_flip(enum phase ph, const struct layout *L, size_t off,
 	case PH_KEXINIT:
 		return predict_kexinit(L->payload, off - 5, bit, go_on);
 	case PH_REPLY:
-		return predict_reply(L->payload, off - 5);
-	default: /* NEWKEYS: 21 -> 20 (a second KEXINIT), 23, 17, 29, 5,
-		    53, 85, 149: all out of place */
-		return LIBSSH2_ERROR_PROTO;
+		return predict_reply(L->payload, off - 5, bit, strict);
+	default: /* NEWKEYS: 21 -> 20 (a second KEXINIT), 5, 53, 85, 149;
+		    23, 17, 29 */
+		return predict_first_kex_type(L->payload[0] ^ (1u << bit),
+					      strict);
 	}
 }
 
@@ -500,6 +512,7 @@ static int emit(struct srv *sv, enum phase ph, const uint8_t *p, size_t n)
 		return rc;
 	}
 	if (f->kind == F_INSERT) {
+		sv->insert_seq = sv->tx_seq;
 		if (send_pkt(sv, f->msg, f->msglen))
 			return STOP_FAIL;
 		return send_pkt(sv, p, n);
@@ -545,7 +558,8 @@ static int emit(struct srv *sv, enum phase ph, const uint8_t *p, size_t n)
 			rc = STOP_FAIL;
 			break;
 		}
-		sv->want = predict_flip(ph, &L, f->arg, f->bit, &sv->go_on);
+		sv->want = predict_flip(ph, &L, f->arg, f->bit, sv->cfg.strict,
+					&sv->go_on);
 		sv->want_set = 1;
 		sv->go_on |= sv->flip_go_on;
 		b[f->arg] ^= (uint8_t)(1u << f->bit);

@@ -130,6 +130,7 @@ struct srv {
 	char disc_desc[64], disc_lang[16];
 	uint32_t unimpl_seq;
 	uint32_t unknown_seq; /* the sequence number we sent `unknown` at */
+	uint32_t insert_seq;  /* ... and an F_INSERT message at */
 	int k0;		      /* K[0] of the exchange */
 	int done;	      /* the script ran to its end */
 };
