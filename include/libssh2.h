@@ -450,6 +450,16 @@ LIBSSH2_API void libssh2_keepalive_config(LIBSSH2_SESSION *session,
 LIBSSH2_API int libssh2_keepalive_send(LIBSSH2_SESSION *session,
 				       int *seconds_to_next);
 
+/* Beyond libssh2 1.11.1 (test with #ifdef LIBSSH2_HAS_REKEY_LIMIT): when
+ * we start a new key exchange - after bytes in either direction (0: the
+ * default, 1 GiB; at least 16 KiB) or seconds (0: never by time; < 0:
+ * the default, one hour), whichever comes first, as ssh_config's
+ * RekeyLimit.  0, or LIBSSH2_ERROR_INVAL. */
+#define LIBSSH2_HAS_REKEY_LIMIT 1
+LIBSSH2_API int libssh2_session_rekey_limit(LIBSSH2_SESSION *session,
+					    libssh2_uint64_t bytes,
+					    long seconds);
+
 LIBSSH2_API int libssh2_poll(LIBSSH2_POLLFD *fds, unsigned int nfds,
 			     long timeout);
 

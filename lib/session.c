@@ -1186,6 +1186,22 @@ LIBSSH2_API const char *libssh2_hostkey_hash(LIBSSH2_SESSION *s,
 
 /* ---- keepalive (a global request no server knows, RFC 4254 4) ------------- */
 
+/* (beyond libssh2) The limits after which we start a key exchange. */
+LIBSSH2_API int libssh2_session_rekey_limit(LIBSSH2_SESSION *s,
+					    libssh2_uint64_t bytes,
+					    long seconds)
+{
+	if (!s)
+		return LIBSSH2_ERROR_BAD_USE;
+	if (bytes && bytes < SSH_REKEY_BYTES_MIN)
+		return sess_err(s, LIBSSH2_ERROR_INVAL,
+				"rekey limit below 16 KiB");
+	s->rekey_bytes = bytes ? bytes : SSH_REKEY_BYTES;
+	s->rekey_ms = seconds < 0 ? (int64_t)SSH_REKEY_SECONDS * 1000
+				  : (int64_t)seconds * 1000;
+	return 0;
+}
+
 LIBSSH2_API void libssh2_keepalive_config(LIBSSH2_SESSION *s, int want_reply,
 					  unsigned int interval)
 {

@@ -42,6 +42,7 @@
  * 9 recommends 1 GiB / 1 hour). */
 #define SSH_REKEY_BYTES (1ull << 30)
 #define SSH_REKEY_SECONDS 3600
+#define SSH_REKEY_BYTES_MIN (16u * 1024) /* libssh2_session_rekey_limit */
 
 /* Error message buffer kept in the session. */
 #define SSH_ERRMSG_MAX 1024

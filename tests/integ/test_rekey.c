@@ -185,7 +185,8 @@ START_TEST(rekey_while_only_reading)
 	ssize_t n;
 
 	s = integ_start(&fd);
-	s->rekey_bytes = SMALL;
+	ck_assert_int_eq(libssh2_session_rekey_limit(s, SMALL, -1), 0);
+	ck_assert_uint_eq(s->rekey_bytes, SMALL);
 	ch = integ_exec(s, "head -c 4194304 /dev/zero");
 	before = s->kex.rounds;
 	while ((n = libssh2_channel_read(ch, buf, sizeof(buf))) > 0) {
@@ -205,8 +206,10 @@ START_TEST(rekey_while_only_reading)
 }
 END_TEST
 
-/* Our time limit (RFC 4253 9: "after each hour"), made 300 ms: a call
- * that sends after it has passed starts an exchange first. */
+/* Our time limit (RFC 4253 9: "after each hour"), made one second through
+ * libssh2_session_rekey_limit: a call that sends after it has passed
+ * starts an exchange first.  Also what the call refuses and what 0 and
+ * a negative value mean. */
 START_TEST(rekey_after_time)
 {
 	static const uint8_t d[] = "tick\n";
@@ -218,11 +221,19 @@ START_TEST(rekey_after_time)
 
 	s = integ_start(&fd);
 	ck_assert_int_eq((int)s->rekey_ms, 3600 * 1000); /* the default */
-	s->rekey_ms = 300;
+	ck_assert_int_eq(libssh2_session_rekey_limit(s, 16383, 1),
+			 LIBSSH2_ERROR_INVAL);
+	ck_assert_int_eq((int)s->rekey_ms, 3600 * 1000); /* unchanged */
+	ck_assert_int_eq(libssh2_session_rekey_limit(NULL, 0, 1),
+			 LIBSSH2_ERROR_BAD_USE);
+	ck_assert_int_eq(libssh2_session_rekey_limit(s, 0, 0), 0);
+	ck_assert_uint_eq(s->rekey_bytes, 1ull << 30);
+	ck_assert_int_eq((int)s->rekey_ms, 0); /* never by time */
+	ck_assert_int_eq(libssh2_session_rekey_limit(s, 0, 1), 0);
 	ch = integ_exec(s, "cat");
 	before = s->kex.rounds;
 	for (i = 0; i < 3; i++) {
-		usleep(400 * 1000);
+		usleep(1100 * 1000);
 		ck_assert_int_eq(libssh2_channel_write(ch, (const char *)d, 5),
 				 5);
 		n = libssh2_channel_read(ch, buf, sizeof(buf));
@@ -231,7 +242,8 @@ START_TEST(rekey_after_time)
 	}
 	ck_assert_int_ge(s->kex.rounds - before, 3);
 	/* and not without the time passing */
-	s->rekey_ms = 3600 * 1000;
+	ck_assert_int_eq(libssh2_session_rekey_limit(s, 0, -1), 0);
+	ck_assert_int_eq((int)s->rekey_ms, 3600 * 1000);
 	before = s->kex.rounds;
 	ck_assert_int_eq(libssh2_channel_write(ch, (const char *)d, 5), 5);
 	ck_assert_int_eq(libssh2_channel_read(ch, buf, sizeof(buf)), 5);
