@@ -15,7 +15,10 @@
 #     the server while sshd was down gives ESTALE (sftpmnt(1));
 #  4. sshd restarted with a new host key: the reconnect is refused, with
 #     HOST KEY MISMATCH in the log, and calls fail, never served by it;
-#     with the old key back the mount works on.
+#     with the old key back the mount works on;
+#  5. with max_conns=2 the second SSH connection stops dead (its sshd
+#     stopped): the primary answers on without waiting, and the reader
+#     on the dead one goes on, exact, once it has reconnected.
 # Kept out of check-valgrind (the sshd restarts and 16 MiB writes are slow
 # there).
 set -uo pipefail
@@ -204,6 +207,7 @@ oldest_sftp_server() {
 }
 
 # 2. the primary channel's sftp-server killed under open files
+: >"$work/daemon.log"
 direct="port=$SFTPMNT_TEST_PORT,UserKnownHostsFile=$SFTPMNT_TEST_KNOWN_HOSTS"
 mount_fg "$direct,$common" || { fail "mount: $(tail -3 "$work/daemon.log")"; finish; }
 wait_servers 10 || fail "sftp-server processes after the mount: $(sftp_servers) (want 10)"
@@ -257,6 +261,10 @@ mt.done()
 PY
 }
 run_guarded 80 phase2 || fails=$((fails + 1))
+sed 's/^/# daemon: /' "$work/daemon.log"
+grep -q "SFTP channel was closed" "$work/daemon.log" &&
+	ok "2 the daemon saw its primary channel close" ||
+	fail "2 the daemon did not say its primary channel closed"
 unmount_fg
 
 # 3. sshd stopped, a file removed meanwhile, sshd started again on the
@@ -369,5 +377,82 @@ for _ in $(seq 1 60); do
 done
 [ $back = 1 ] && ok "4 with the known key again the mount works" ||
 	fail "4 no recovery: $(tail -3 "$work/daemon.log")"
+unmount_fg
+
+# 5. max_conns=2: the second SSH connection stops dead (its sshd
+# stopped): only what runs on it waits; the primary serves on at once
+mount_fg "$direct,$common,max_conns=2,op_timeout=20" || { fail "mount: $(tail -3 "$work/daemon.log")"; finish; }
+head -c $((8 << 20)) /dev/urandom >"$srv/r5"
+phase5() {
+	MNT=$mnt SRV=$srv PYTHONPATH=$here python3 - <<'PY'
+import os, signal, subprocess, threading, time
+import mt
+from mt import check, name, err_of
+mnt, srv = os.environ['MNT'], os.environ['SRV']
+def sessions():
+    """the sftp-server pids of each SSH connection, by its sshd"""
+    pids = subprocess.run([os.environ['SFTPMNT_FIXTURE'], 'pids', os.environ['SFTPMNT_FIXTURE_DIR']],
+                          capture_output=True, text=True).stdout.split()
+    by = {}
+    for p in pids:
+        try:
+            if open('/proc/%s/comm' % p).read().strip() != 'sftp-server':
+                continue
+            st = open('/proc/%s/stat' % p).read()
+            by.setdefault(int(st[st.rindex(')') + 2:].split()[1]), []).append(int(p))
+        except (OSError, ValueError):
+            pass
+    return by
+for _ in range(100):
+    s = sessions()
+    if len(s) == 2 and sum(map(len, s.values())) == 11:
+        break
+    time.sleep(0.1)
+sec = [pp for pp, v in s.items() if len(v) == 1]
+check(len(sec) == 1, '5 two SSH connections, the second with one sftp-server: %s' % s)
+time.sleep(0.5) # (its sftp-server runs a moment before it is ready)
+want = open(srv + '/r5', 'rb').read()
+# a large file open on the primary first: the next one goes to the second
+hold = os.open(mnt + '/r2', os.O_RDONLY)
+os.pread(hold, 4096, 0)
+f = open(mnt + '/r5', 'rb')
+first = f.read(65536)
+os.kill(sec[0], signal.SIGSTOP)
+got = {}
+def reader():
+    try:
+        got['data'] = first + f.read()
+    except OSError as e:
+        got['err'] = e.errno
+t = threading.Thread(target=reader); t.start()
+# while the reader waits: the primary answers stat, listing, small files
+slowest, bad, t0 = 0.0, 0, time.time()
+while time.time() - t0 < 4:
+    t1 = time.time()
+    try:
+        os.stat(mnt + '/r3')
+        os.listdir(mnt)
+        b = os.urandom(5000)
+        with open(mnt + '/p5', 'wb') as g:
+            g.write(b)
+        if open(mnt + '/p5', 'rb').read() != b:
+            bad += 1
+    except OSError:
+        bad += 1
+    slowest = max(slowest, time.time() - t1)
+check(t.is_alive(), '5 the reader on the stopped connection waits meanwhile')
+check(bad == 0 and slowest < 1.5,
+      '5 the second connection stopped: the primary serves on (%d failures, slowest round %.2fs)' % (bad, slowest))
+t.join(60)
+check(not t.is_alive() and got.get('data') == want,
+      '5 the reader on the stopped connection goes on after its reconnect: %s'
+      % ('exact' if got.get('data') == want else name(got.get('err'))))
+os.kill(sec[0], signal.SIGCONT)
+f.close()
+os.close(hold)
+mt.done()
+PY
+}
+run_guarded 80 phase5 || fails=$((fails + 1))
 unmount_fg
 finish
