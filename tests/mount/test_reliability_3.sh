@@ -18,7 +18,9 @@
 #     with the old key back the mount works on;
 #  5. with max_conns=2 the second SSH connection stops dead (its sshd
 #     stopped): the primary answers on without waiting, and the reader
-#     on the dead one goes on, exact, once it has reconnected.
+#     on the dead one goes on, exact, once it has reconnected;
+#  6. at 50 ms RTT a large write, a large read and a long listing, each
+#     cut twice (once for the listing), are byte-exact and complete.
 # Kept out of check-valgrind (the sshd restarts and 16 MiB writes are slow
 # there).
 set -uo pipefail
@@ -457,4 +459,64 @@ PY
 }
 run_guarded 80 phase5 || fails=$((fails + 1))
 unmount_fg
+
+# 6. at 50 ms RTT (the other cut tests run at a few ms): a large write,
+# a large read and a long listing, each cut twice in the middle
+proxy_start 25
+: >"$work/daemon.log"
+mount_fg "$proxy_opts,$common,op_timeout=20" || { fail "mount: $(tail -3 "$work/daemon.log")"; finish; }
+mkdir -p "$srv/d6"
+for i in $(seq 1 1500); do : >"$srv/d6/entry-$i"; done
+phase6() {
+	MNT=$mnt SRV=$srv CTL=$work/ctl PYTHONPATH=$here python3 - <<'PY'
+import hashlib, os, socket, time
+import mt
+from mt import check, name, err_of
+mnt, srv = os.environ['MNT'], os.environ['SRV']
+MiB = 1 << 20
+def ctl(c):
+    s = socket.socket(socket.AF_UNIX); s.connect(os.environ['CTL'])
+    s.sendall((c + '\n').encode()); r = s.recv(200).decode(); s.close()
+    assert r.startswith('ok'), r
+h = lambda b: hashlib.sha256(b).hexdigest()[:16]
+data = os.urandom(24 * MiB)
+t0 = time.time()
+fd = os.open(mnt + '/w6', os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+for i in range(24):
+    if i in (6, 16):
+        ctl('cut')
+    os.write(fd, data[i * MiB:(i + 1) * MiB])
+e = err_of(lambda: os.close(fd))
+got = open(srv + '/w6', 'rb').read()
+check(e is None and got == data, '6 50 ms RTT: 24 MiB written, cut twice: close %s, server sha256 %s (want %s), %.1fs'
+      % (name(e), h(got), h(data), time.time() - t0))
+want = open(srv + '/r2', 'rb').read()
+t0 = time.time()
+got, n = b'', 0
+with open(mnt + '/r2', 'rb') as f:
+    while True:
+        b = f.read(MiB)
+        if not b:
+            break
+        got += b
+        n += 1
+        if n in (4, 14):
+            ctl('cut')
+check(got == want, '6 50 ms RTT: 24 MiB read, cut twice: %s, %.1fs' % ('exact' if got == want else 'WRONG', time.time() - t0))
+names = sorted('entry-%d' % i for i in range(1, 1501))
+with os.scandir(mnt + '/d6') as it:
+    seen = [next(it).name for _ in range(400)]
+    ctl('cut')
+    seen += [x.name for x in it]
+check(sorted(seen) == names, '6 50 ms RTT: a listing of 1500 names cut after 400: %d names, %d distinct'
+      % (len(seen), len(set(seen))))
+mt.done()
+PY
+}
+run_guarded 80 phase6 || fails=$((fails + 1))
+n=$(grep -c "reconnected to" "$work/daemon.log")
+[ "$n" -ge 3 ] && ok "6 the daemon reconnected $n times (5 cuts, some may fall together)" ||
+	fail "6 the daemon reconnected $n times for 5 cuts: $(tail -3 "$work/daemon.log")"
+unmount_fg
+proxy_stop
 finish
