@@ -214,16 +214,15 @@ unmount_fg
 proxy_stop
 
 # the sftp-server that has run longest: the primary channel's (opened at
-# the mount, the striping channels after it)
+# the mount, the striping channels after it; started in the same clock
+# tick, the lower pid was forked first)
 oldest_sftp_server() {
-	local p best= bt=
+	local p t
 	for p in $("$SFTPMNT_FIXTURE" pids "$SFTPMNT_FIXTURE_DIR"); do
 		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = sftp-server ] || continue
-		local t
 		t=$(sed 's/.*) //' "/proc/$p/stat" | cut -d' ' -f20)
-		if [ -z "$best" ] || [ "$t" -lt "$bt" ]; then best=$p bt=$t; fi
-	done
-	echo "$best"
+		echo "$t $p"
+	done | sort -n -k1,1 -k2,2 | head -n1 | cut -d' ' -f2
 }
 
 # 2. the primary channel's sftp-server killed under open files
