@@ -906,6 +906,8 @@ void op_reply_in(struct op *op, int err, const uint8_t *body, size_t n)
 		}
 		fh->flags = op->fi.flags;
 		fh->is_dir = op->kind == OP_OPENDIR;
+		fh->fresh = !fh->is_dir && (fh->flags & O_TRUNC) &&
+			    !(fh->flags & O_APPEND);
 		fh->open_wgen = itable_wgen(op->c->it, op->ino);
 		fh->open_since = op->since;
 		fh->big = op->big;
@@ -978,6 +980,9 @@ void op_reply_in(struct op *op, int err, const uint8_t *body, size_t n)
 			break;
 		op->fh->ino = e.ino;
 		op->fh->flags = op->fi.flags;
+		op->fh->fresh = (op->cattr.flags & SSH_FILEXFER_ATTR_SIZE) &&
+				op->cattr.size == 0 &&
+				!(op->fi.flags & O_APPEND);
 		create_battr(op, &op->cattr);
 		op_open_link(op->c, op->fh);
 		op->fi.fh = (uintptr_t)op->fh;

@@ -249,6 +249,15 @@ struct fh {
 	uint64_t written;  /* bytes written through this handle */
 	uint64_t open_wgen; /* the inode's wgen when it was opened */
 	uint64_t main_end; /* end of the highest write on the main channel */
+	/* a full disk (write.c): the file was empty when this handle opened
+	 * it (made, or O_TRUNC), and a write the server refused for space
+	 * cuts it back to the first refused byte once the handle's writes
+	 * settle, so that it holds a prefix of what was written and no
+	 * zeros where a refused piece was (pieces on several channels
+	 * reach the disk in any order) */
+	int fresh;
+	int cut_want, cut_out;
+	uint64_t cut_at;
 	/* set-behind (ops.c): the attributes of a file this handle made,
 	 * as only this handle changed them since; they hold while the
 	 * inode's change stamp is the one this handle left (bstamp) */
@@ -352,6 +361,8 @@ struct op {
 			      * (from off, sorted, merged): a replay sends
 			      * only the rest */
 	int nacked, aacked;
+	int refused;	 /* a piece the server refused: the lowest at */
+	size_t refused_at;
 };
 
 struct wspan {

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 
 #include "sftpmnt.h"
@@ -94,8 +95,12 @@ void op_piece_reply(struct op *op, size_t lo, size_t len, int err,
 	if (!err && n > 0 && body[0] == SSH_FXP_STATUS) {
 		struct sftp_status st = sftp_dec_status(body, n);
 
-		if (!st.rc && st.code == SSH_FX_OK)
+		if (!st.rc && st.code == SSH_FX_OK) {
 			wr_acked(op, lo, lo + len);
+		} else if (!op->refused || lo < op->refused_at) {
+			op->refused = 1;
+			op->refused_at = lo;
+		}
 	}
 	op_reply_sftp(op, err, body, n);
 }
@@ -142,10 +147,11 @@ static int send_piece(struct op *op, size_t lo, size_t len)
 }
 
 /* Writes of the handle not yet acknowledged by the server, or answered
- * by ll.c and not yet sent. */
+ * by ll.c and not yet sent, or the cut after a full disk on its way. */
 int fh_writing(struct fh *fh)
 {
-	return fh->wb_bytes || __atomic_load_n(&fh->wq_bytes, __ATOMIC_RELAXED);
+	return fh->wb_bytes || fh->cut_out ||
+	       __atomic_load_n(&fh->wq_bytes, __ATOMIC_RELAXED);
 }
 
 /* Every SFTP WRITE of op answered (op->err: the first error). */
@@ -164,8 +170,73 @@ void op_write_done(struct op *op)
 	} else if (op->err && !fh->wb_err) {
 		fh->wb_err = op->err;
 	}
+	if ((op->err == ENOSPC || op->err == EDQUOT) && op->refused &&
+	    fh->fresh) {
+		uint64_t at = (uint64_t)op->off + op->refused_at;
+
+		if (!fh->cut_want || at < fh->cut_at)
+			fh->cut_at = at;
+		fh->cut_want = 1;
+	}
 	op_free(op);
 	op_wb_settled(fh);
+}
+
+/*
+ * The cut after a full disk (fh->fresh): an FSETSTAT of the size, sent
+ * once no write of the handle is on its way, before a flush, fsync or
+ * close waiting for them goes on.  Pieces the server took beyond the
+ * first refused byte are dropped with it: the writer is told of the
+ * error at the next write, fsync or close, and a file that is a prefix
+ * of what it wrote is what a program resuming it by its size (rsync
+ * --append, curl -C -) can trust; zeros in the middle it could not.
+ */
+static void cut_done(void *arg, int err, const uint8_t *body, size_t n)
+{
+	struct fh *fh = arg;
+	struct conn *c = fh->c;
+	char *p;
+
+	(void)body;
+	(void)n;
+	fh->cut_out = 0;
+	if (err || n < 1 || body[0] != SSH_FXP_STATUS ||
+	    sftp_dec_status(body, n).code != SSH_FX_OK)
+		conn_log(c, LOG_WARNING,
+			 "a full disk: could not cut the file back to the "
+			 "%llu bytes written before it",
+			 (unsigned long long)fh->cut_at);
+	fh->battr_ok = 0;
+	itable_bump_wgen(c->it, fh->ino);
+	if ((p = itable_path(c->it, fh->ino))) {
+		dc_changed(c->dc, p, 1);
+		free(p);
+	}
+	if (c->se)
+		fuse_lowlevel_notify_inval_inode(c->se, fh->ino, -1, 0);
+	op_wb_settled(fh);
+}
+
+static int cut_send(struct fh *fh)
+{
+	struct conn *c = fh->c;
+	struct sftp_core *core = c->core;
+	struct sftp_attrs a = { .flags = SSH_FILEXFER_ATTR_SIZE,
+				.size = fh->cut_at };
+	size_t mark = sftp_core_out(core)->len;
+
+	fh->cut_want = 0;
+	if (c->dead || fh->gen != c->gen || fh->stale)
+		return 0;
+	if (sftp_enc_fsetstat(sftp_core_out(core), sftp_core_id(core), fh->h,
+			      fh->hlen, &a) ||
+	    sftp_core_track(core, mark, cut_done, fh)) {
+		sftp_core_out(core)->len = mark;
+		sftp_core_out(core)->err = 0;
+		return 0;
+	}
+	fh->cut_out = 1;
+	return 1;
 }
 
 void wb_uncount(struct op *op)
@@ -305,7 +376,7 @@ void op_wb_settled(struct fh *fh)
 {
 	struct op *w = fh->wb_waiters, *nx;
 
-	if (!w || fh_writing(fh))
+	if (fh_writing(fh) || (fh->cut_want && cut_send(fh)) || !w)
 		return;
 	fh->wb_waiters = NULL;
 	for (; w; w = nx) {
