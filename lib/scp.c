@@ -471,8 +471,13 @@ static int send_step(LIBSSH2_SESSION *s, struct scp_op *op,
 					       (long long)a->atime);
 			} else {
 				op->phase = SEND_FILE_ACK;
-				rc = queue_out(op, "C0%o %lld %s\n",
-					       (unsigned)a->mode & 0777,
+				/* four octal digits, as OpenSSH's scp
+				 * reads them: set-user-ID, set-group-ID
+				 * and sticky bits too (libssh2 1.11.1
+				 * writes "C0%o", which the remote scp
+				 * refuses for any of those) */
+				rc = queue_out(op, "C%04o %lld %s\n",
+					       (unsigned)a->mode & 07777,
 					       (long long)a->size, a->base);
 			}
 			if (rc)
