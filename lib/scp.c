@@ -367,6 +367,12 @@ static int open_and_exec(LIBSSH2_SESSION *s, struct scp_op *op)
 		}
 		rc = chan_request(op->c, "exec", &w);
 		wb_free(&w);
+		/* as libssh2 1.11.1: an upload reports a refused command as
+		 * an SCP error (a download passes the request's error on) */
+		if (rc == LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED && op->upload)
+			return sess_err(s, LIBSSH2_ERROR_SCP_PROTOCOL,
+					"the server refused to run \"%s\"",
+					op->cmd);
 		if (rc)
 			return rc;
 		op->exec_ok = 1;

@@ -1961,6 +1961,50 @@ START_TEST(auth_agent_fallback)
 }
 END_TEST
 
+/* An SCP transfer whose exec the server refuses: libssh2 1.11.1 reports
+ * an upload's as LIBSSH2_ERROR_SCP_PROTOCOL (scp_send) and passes a
+ * download's request error through (scp_recv). */
+static LIBSSH2_CHANNEL *scp_call(struct run *r, LIBSSH2_SESSION *s, int up)
+{
+	long dl = now_ms() + NB_DEADLINE_MS;
+	libssh2_struct_stat sb;
+	LIBSSH2_CHANNEL *ch;
+
+	while (!(ch = up ? libssh2_scp_send64(s, "/tmp/f", 0644, 3, 0, 0)
+			 : libssh2_scp_recv2(s, "/tmp/f", &sb)) &&
+	       r->nb && libssh2_session_last_errno(s) == LIBSSH2_ERROR_EAGAIN)
+		nb_wait(s, r->fd, dl);
+	return ch;
+}
+
+static int scp_up; /* scp_exec_refused: the upload, else the download */
+
+static void chan_scp_refused(struct run *r, LIBSSH2_SESSION *s)
+{
+	ck_assert_ptr_null(scp_call(r, s, scp_up));
+	ck_assert_int_eq(libssh2_session_last_errno(s),
+			 scp_up ? LIBSSH2_ERROR_SCP_PROTOCOL
+				: LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED);
+}
+
+START_TEST(scp_exec_refused)
+{
+	struct run r;
+
+	run_init(&r, &prot[0]);
+	/* blocking only: non-blocking, the refused transfer's channel is
+	 * closed by the program's next calls, which this script lacks */
+	scp_up = _i == 0;
+	r.finish_auth = 1;
+	r.chan_log = 1;
+	r.chan_refuse = "exec";
+	r.chan_fn = chan_scp_refused;
+	run_session(&r);
+	check_outcome(&r, 0, -1, "scp exec refused");
+	ck_assert_str_eq(r.sv.chan_events, "req:exec eof close");
+}
+END_TEST
+
 #define LONG_REQ 300
 
 static void chan_long_req(struct run *r, LIBSSH2_SESSION *s)
@@ -2090,6 +2134,7 @@ int main(void)
 	tcase_add_loop_test(tc, close_sends_eof, 0, 6);
 	tcase_add_loop_test(tc, auth_agent_fallback, 0, 6);
 	tcase_add_loop_test(tc, long_request_name, 0, 2);
+	tcase_add_loop_test(tc, scp_exec_refused, 0, 2);
 	suite_add_tcase(su, tc);
 
 	tc = tcase_create("unimplemented");
