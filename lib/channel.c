@@ -730,6 +730,13 @@ LIBSSH2_API int libssh2_channel_process_startup(LIBSSH2_CHANNEL *c,
 	    message_len > CHAN_REQUEST_MAX - req_len)
 		return sess_err(c->s, LIBSSH2_ERROR_INVAL,
 				"request name or message too long");
+	/* As libssh2 1.11.1: a channel runs one shell, command or
+	 * subsystem (RFC 4254 6.5); once one started, another is refused
+	 * here without asking.  (libssh2 also refuses after the server
+	 * refused one; we let the caller try another, see the man page.) */
+	if (c->startup_sent)
+		return sess_err(c->s, LIBSSH2_ERROR_BAD_USE,
+				"a process already runs on this channel");
 	wb_init(&w, &c->s->a, SSH_PAYLOAD_MAX);
 	if (message && wb_string(&w, message, message_len)) {
 		wb_free(&w);
@@ -738,6 +745,8 @@ LIBSSH2_API int libssh2_channel_process_startup(LIBSSH2_CHANNEL *c,
 	rc = SESS_BLOCK(c->s, request_step(c, req_len ? req : "", req_len,
 					   &w));
 	wb_free(&w);
+	if (rc == 0)
+		c->startup_sent = 1;
 	return rc;
 }
 
@@ -867,8 +876,17 @@ LIBSSH2_API ssize_t libssh2_channel_write_ex(LIBSSH2_CHANNEL *c, int stream_id,
 
 	if (!c)
 		return LIBSSH2_ERROR_BAD_USE;
-	if (buflen == 0)
+	/* as libssh2: nothing to send, but a closed channel or one we sent
+	 * EOF on still says so */
+	if (buflen == 0) {
+		if (c->close_recv || c->state != CHAN_OPEN)
+			return sess_err(c->s, LIBSSH2_ERROR_CHANNEL_CLOSED,
+					"the channel is closed");
+		if (c->eof_sent || c->eof_queued)
+			return sess_err(c->s, LIBSSH2_ERROR_CHANNEL_EOF_SENT,
+					"EOF was already sent on this channel");
 		return 0;
+	}
 	rc = SESS_BLOCK(c->s, write_step(c, &a));
 	return rc ? rc : a.done;
 }
@@ -1109,13 +1127,32 @@ LIBSSH2_API int libssh2_channel_eof(LIBSSH2_CHANNEL *c)
 	       chan_ext_pending(c) == 0;
 }
 
+/* Wait for the server's EOF.  When unread data fills the whole window
+ * the server cannot send the rest of its output, so its EOF never
+ * comes: what was read is granted again first; if nothing was read,
+ * a blocking call ends with LIBSSH2_ERROR_CHANNEL_WINDOW_FULL instead
+ * of waiting for ever (as libssh2 1.11.1), a non-blocking one keeps
+ * answering EAGAIN until the caller reads. */
 static int wait_eof_step(LIBSSH2_CHANNEL *c)
 {
+	LIBSSH2_SESSION *s = c->s;
 	int rc;
 
-	while (!c->eof_recv && !c->close_recv)
-		if ((rc = sess_pump(c->s)))
+	while (!c->eof_recv && !c->close_recv) {
+		if (c->local_window == 0 && c->state == CHAN_OPEN) {
+			if (c->consumed > 0) {
+				if ((rc = window_regrant(c, 1)))
+					return rc;
+			} else if (s->blocking) {
+				return sess_err(s,
+					LIBSSH2_ERROR_CHANNEL_WINDOW_FULL,
+					"the receive window is full of "
+					"unread data");
+			}
+		}
+		if ((rc = sess_pump(s)))
 			return rc;
+	}
 	return 0;
 }
 

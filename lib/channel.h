@@ -97,7 +97,7 @@ struct _LIBSSH2_CHANNEL {
 	uint32_t open_fail_reason;
 	char open_fail_msg[128];
 	int open_sent;
-	int startup_sent;
+	int startup_sent; /* a shell, command or subsystem started */
 	int eof_queued;
 	int close_queued;
 	int orphan; /* freed by the caller; released at the server's CLOSE */

@@ -174,8 +174,9 @@ LIBSSH2_API int libssh2_channel_request_auth_agent(LIBSSH2_CHANNEL *c)
 	if (rc == LIBSSH2_ERROR_EAGAIN)
 		return rc;
 	c->agent_fallback = 0;
+	/* both refused: CHANNEL_REQUEST_DENIED, as libssh2 1.11.1 */
 	if (rc == LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED)
-		return sess_err(c->s, LIBSSH2_ERROR_CHANNEL_FAILURE,
+		return sess_err(c->s, LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED,
 				"the server refused agent forwarding");
 	return rc;
 }

@@ -2,9 +2,10 @@
  * poll.c - libssh2_poll: wait for sockets, channels and listeners at
  * once (deprecated in libssh2, kept for its callers).
  *
- * A channel is readable when data is buffered for it (or it reached
- * EOF: a read returns at once), writable when the server's window has
- * room; a listener is readable when a connection waits for
+ * A channel is readable when data is buffered for it (not at EOF: as
+ * libssh2 1.11.1, whose callers wait for CHANNEL_CLOSED or check
+ * libssh2_channel_eof, and would spin on a POLLIN that stays set),
+ * writable when the server's window has room; a listener is readable when a connection waits for
  * forward_accept.  What is buffered is checked first; otherwise poll(2)
  * waits on the plain sockets and on the sockets of the sessions the
  * channels and listeners belong to, and when a session's socket is
@@ -68,15 +69,15 @@ static unsigned long state_of(const LIBSSH2_POLLFD *f)
 	}
 	const LIBSSH2_CHANNEL *c = f->fd.channel;
 
-	if ((f->events & LIBSSH2_POLLFD_POLLIN) &&
-	    (c->in.end > c->in.start || c->eof_recv || c->close_recv))
+	if ((f->events & LIBSSH2_POLLFD_POLLIN) && c->in.end > c->in.start)
 		r |= LIBSSH2_POLLFD_POLLIN;
 	if ((f->events & LIBSSH2_POLLFD_POLLEXT) && chan_ext_pending(c) > 0)
 		r |= LIBSSH2_POLLFD_POLLEXT;
 	if ((f->events & LIBSSH2_POLLFD_POLLOUT) && c->state == CHAN_OPEN &&
 	    !c->close_recv && c->remote_window > 0)
 		r |= LIBSSH2_POLLFD_POLLOUT;
-	if (c->close_recv || c->state == CHAN_CLOSED)
+	/* as libssh2 1.11.1: a dead session closes its channels too */
+	if (c->close_recv || c->state == CHAN_CLOSED || s->state == SESS_DEAD)
 		r |= LIBSSH2_POLLFD_CHANNEL_CLOSED;
 	return r;
 }

@@ -367,6 +367,12 @@ static int open_and_exec(LIBSSH2_SESSION *s, struct scp_op *op)
 		}
 		rc = chan_request(op->c, "exec", &w);
 		wb_free(&w);
+		/* as libssh2 1.11.1: an upload reports a refused command as
+		 * an SCP error (a download passes the request's error on) */
+		if (rc == LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED && op->upload)
+			return sess_err(s, LIBSSH2_ERROR_SCP_PROTOCOL,
+					"the server refused to run \"%s\"",
+					op->cmd);
 		if (rc)
 			return rc;
 		op->exec_ok = 1;
@@ -471,8 +477,13 @@ static int send_step(LIBSSH2_SESSION *s, struct scp_op *op,
 					       (long long)a->atime);
 			} else {
 				op->phase = SEND_FILE_ACK;
-				rc = queue_out(op, "C0%o %lld %s\n",
-					       (unsigned)a->mode & 0777,
+				/* four octal digits, as OpenSSH's scp
+				 * reads them: set-user-ID, set-group-ID
+				 * and sticky bits too (libssh2 1.11.1
+				 * writes "C0%o", which the remote scp
+				 * refuses for any of those) */
+				rc = queue_out(op, "C%04o %lld %s\n",
+					       (unsigned)a->mode & 07777,
 					       (long long)a->size, a->base);
 			}
 			if (rc)

@@ -665,6 +665,10 @@ START_TEST(eof_close_order)
 	n = libssh2_channel_write(c, "x", 1);
 	ck_assert_msg(n == LIBSSH2_ERROR_CHANNEL_EOF_SENT,
 		      "write after send_eof: %zd", n);
+	/* not even nothing (libssh2 1.11.1 checks before the length) */
+	n = libssh2_channel_write(c, "", 0);
+	ck_assert_msg(n == LIBSSH2_ERROR_CHANNEL_EOF_SENT,
+		      "empty write after send_eof: %zd", n);
 	ck_assert_int_eq(libssh2_channel_wait_eof(c), 0);
 	/* the server's EOF is in, but "abc" is unread: not EOF yet */
 	ck_assert_int_eq(libssh2_channel_eof(c), 0);
@@ -678,8 +682,10 @@ START_TEST(eof_close_order)
 	ck_assert_int_eq(libssh2_channel_close(c), 0);
 	ck_assert_int_eq(libssh2_channel_wait_closed(c), 0);
 	ck_assert_int_eq(libssh2_channel_get_exit_status(c), 0);
-	/* a closed channel takes no data */
+	/* a closed channel takes no data, and says so for an empty write */
 	ck_assert_int_lt(libssh2_channel_write(c, "y", 1), 0);
+	ck_assert_int_eq(libssh2_channel_write(c, "", 0),
+			 LIBSSH2_ERROR_CHANNEL_CLOSED);
 	ck_assert_int_eq(libssh2_channel_free(c), 0);
 
 	/* free without close: libssh2 closes it for us */
@@ -1149,6 +1155,49 @@ END_TEST
 
 /* A second exec on a channel that already runs a command is refused by
  * OpenSSH; the first command is unaffected. */
+/* wait_eof while unread output fills the whole receive window: the
+ * server cannot send the rest, so its EOF cannot come.  As libssh2
+ * 1.11.1 (channel_wait_eof: "Receiving channel window has been
+ * exhausted") a blocking call says so at once instead of waiting for
+ * ever (here: until the 30 s session timeout); non-blocking it answers
+ * EAGAIN.  Reading then lets the command finish. */
+START_TEST(wait_eof_window_full)
+{
+	enum { WIN = 32768, TOTAL = 1000000 };
+	int fd, rc;
+	LIBSSH2_SESSION *s = start(&fd);
+	LIBSSH2_CHANNEL *c;
+	unsigned long avail = 0;
+	char buf[65536];
+	size_t got = 0;
+	time_t t0;
+	ssize_t n;
+
+	c = libssh2_channel_open_ex(s, "session", 7, WIN, WIN, NULL, 0);
+	ck_assert_msg(c != NULL, "open: %s", errmsg(s));
+	ck_assert_int_eq(libssh2_channel_exec(c, "head -c 1000000 /dev/zero"),
+			 0);
+	/* it waits while the server fills the window, then gives up */
+	t0 = time(NULL);
+	rc = libssh2_channel_wait_eof(c);
+	ck_assert_msg(rc == LIBSSH2_ERROR_CHANNEL_WINDOW_FULL,
+		      "wait_eof with a full window: %d %s", rc, errmsg(s));
+	ck_assert_int_le(time(NULL) - t0, 5);
+	ck_assert_uint_eq(libssh2_channel_window_read_ex(c, &avail, NULL), 0);
+	ck_assert_uint_eq(avail, WIN);
+	libssh2_session_set_blocking(s, 0);
+	ck_assert_int_eq(libssh2_channel_wait_eof(c), LIBSSH2_ERROR_EAGAIN);
+	libssh2_session_set_blocking(s, 1);
+	while ((n = libssh2_channel_read(c, buf, sizeof(buf))) > 0)
+		got += (size_t)n;
+	ck_assert_int_eq(n, 0);
+	ck_assert_uint_eq(got, TOTAL);
+	ck_assert_int_eq(libssh2_channel_wait_eof(c), 0);
+	ck_assert_int_eq(close_channel(c), 0);
+	finish(s, fd);
+}
+END_TEST
+
 START_TEST(second_exec_refused)
 {
 	int fd, rc;
@@ -1156,9 +1205,14 @@ START_TEST(second_exec_refused)
 	LIBSSH2_CHANNEL *c = exec(s, "cat");
 	char buf[64];
 
+	/* as libssh2 1.11.1 (channel.c: "Channel can not be reused"): once
+	 * a command runs, another is refused without asking the server */
 	rc = libssh2_channel_exec(c, "echo again");
-	ck_assert_msg(rc == LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED,
-		      "second exec: %d %s", rc, errmsg(s));
+	ck_assert_msg(rc == LIBSSH2_ERROR_BAD_USE, "second exec: %d %s", rc,
+		      errmsg(s));
+	rc = libssh2_channel_subsystem(c, "sftp");
+	ck_assert_msg(rc == LIBSSH2_ERROR_BAD_USE, "subsystem after exec: %d",
+		      rc);
 	ck_assert_int_eq(libssh2_channel_write(c, "zz", 2), 2);
 	ck_assert_int_eq(libssh2_channel_send_eof(c), 0);
 	read_all(c, 0, buf, sizeof(buf));
@@ -1197,6 +1251,7 @@ int main(void)
 	tcase_add_test(tc, eof_masked_by_unread_stderr);
 	tcase_add_test(tc, unknown_subsystem_and_type);
 	tcase_add_test(tc, second_exec_refused);
+	tcase_add_test(tc, wait_eof_window_full);
 	tcase_add_test(tc, write_to_closed_channel);
 	tcase_add_test(tc, poll_and_flush);
 	tcase_add_test(tc, old_extended_data_calls_and_write_stderr);

@@ -3,7 +3,8 @@
  * test sshd, through the public API: a pseudo-terminal (tty, size,
  * terminal modes) and its window-change; pty + env + shell (and shell
  * without a pty); signal; agent and X11
- * forwarding requests; receive_window_adjust(2) return values; and
+ * forwarding requests (agent refused: sshd restarted without it);
+ * receive_window_adjust(2) return values; and
  * libssh2_trace with a handler.
  */
 #include <check.h>
@@ -321,6 +322,41 @@ START_TEST(agent_and_x11_requests)
 }
 END_TEST
 
+/* AllowAgentForwarding off: sshd refuses both names, and the call says
+ * LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED as libssh2 1.11.1 does (its
+ * channel_request_auth_agent); the channel goes on. */
+START_TEST(agent_refused)
+{
+	int fd, rc;
+	LIBSSH2_SESSION *s;
+	LIBSSH2_CHANNEL *c;
+	char buf[256];
+
+	ck_assert_int_eq(integ_sh("'%s' restart '%s' AllowAgentForwarding=no",
+				  integ_env("SFTPMNT_FIXTURE"),
+				  integ_env("SFTPMNT_FIXTURE_DIR")),
+			 0);
+	s = integ_start(&fd);
+	c = libssh2_channel_open_session(s);
+	ck_assert_ptr_nonnull(c);
+	rc = libssh2_channel_request_auth_agent(c);
+	ck_assert_msg(rc == LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED,
+		      "auth-agent-req refused: %d %s", rc, integ_errmsg(s));
+	ck_assert_int_eq(libssh2_session_last_errno(s),
+			 LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED);
+	ck_assert_int_eq(libssh2_channel_exec(c, "echo \"[$SSH_AUTH_SOCK]\""),
+			 0);
+	integ_read_all(c, 0, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "[]\n");
+	ck_assert_int_eq(integ_close(c), 0);
+	integ_finish(s, fd);
+	ck_assert_int_eq(integ_sh("'%s' restart '%s'",
+				  integ_env("SFTPMNT_FIXTURE"),
+				  integ_env("SFTPMNT_FIXTURE_DIR")),
+			 0);
+}
+END_TEST
+
 /* ---- receive window ------------------------------------------------------ */
 
 START_TEST(receive_window_adjust)
@@ -485,6 +521,7 @@ int main(void)
 	tcase_add_test(tc, agent_and_x11_requests);
 	tcase_add_test(tc, receive_window_adjust);
 	tcase_add_test(tc, trace_handler);
+	tcase_add_test(tc, agent_refused); /* last: restarts the sshd */
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);

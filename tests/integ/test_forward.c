@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -386,7 +387,7 @@ START_TEST(poll_channels_and_sockets)
 	ck_assert(f[0].revents & LIBSSH2_POLLFD_POLLIN);
 	ck_assert_int_eq(libssh2_channel_read(c, buf, sizeof(buf)), 4);
 	ck_assert_int_eq(libssh2_channel_read_stderr(c, buf, sizeof(buf)), 4);
-	/* at the end: readable (EOF), then closed */
+	/* at the end: closed (EOF alone is not POLLIN, as in libssh2) */
 	while (!(f[0].revents & LIBSSH2_POLLFD_CHANNEL_CLOSED))
 		ck_assert_int_eq(libssh2_poll(f, 1, 10000), 1);
 	ck_assert_int_eq(libssh2_channel_read(c, buf, sizeof(buf)), 0);
@@ -412,6 +413,68 @@ START_TEST(poll_channels_and_sockets)
 }
 END_TEST
 
+/* EOF long before the close (the command closes its output and sleeps):
+ * POLLIN is not set by the EOF, as in libssh2 1.11.1 (its poll asks
+ * libssh2_poll_channel_read, which looks for data only), so a loop
+ * polling for input waits instead of spinning; the close then shows. */
+START_TEST(poll_eof_is_not_input)
+{
+	int fd;
+	LIBSSH2_SESSION *s = integ_start(&fd);
+	LIBSSH2_CHANNEL *c = integ_exec(s, "echo x; exec >&- 2>&-; sleep 3");
+	LIBSSH2_POLLFD f;
+	char buf[16];
+	time_t t0;
+
+	memset(&f, 0, sizeof(f));
+	f.type = LIBSSH2_POLLFD_CHANNEL;
+	f.fd.channel = c;
+	f.events = LIBSSH2_POLLFD_POLLIN;
+	ck_assert_int_eq(libssh2_poll(&f, 1, 10000), 1);
+	ck_assert_uint_eq(f.revents, LIBSSH2_POLLFD_POLLIN);
+	ck_assert_int_eq(libssh2_channel_read(c, buf, sizeof(buf)), 2);
+	ck_assert_int_eq(libssh2_channel_wait_eof(c), 0);
+	ck_assert_int_eq(libssh2_channel_eof(c), 1);
+	t0 = time(NULL);
+	ck_assert_int_eq(libssh2_poll(&f, 1, 1000), 0);
+	ck_assert_int_ge(time(NULL) - t0, 1);
+	ck_assert_int_eq(libssh2_poll(&f, 1, 10000), 1);
+	ck_assert_uint_eq(f.revents, LIBSSH2_POLLFD_CHANNEL_CLOSED);
+	ck_assert_int_eq(integ_close(c), 0);
+	integ_finish(s, fd);
+}
+END_TEST
+
+/* The connection dies under an open channel: its entry shows
+ * SESSION_CLOSED and CHANNEL_CLOSED together (libssh2 1.11.1's
+ * libssh2_poll sets both for a disconnected session), asked or not. */
+START_TEST(poll_session_died)
+{
+	int fd;
+	LIBSSH2_SESSION *s = integ_start(&fd);
+	LIBSSH2_CHANNEL *c = integ_exec(s, "sleep 30");
+	LIBSSH2_POLLFD f;
+	int i;
+
+	memset(&f, 0, sizeof(f));
+	f.type = LIBSSH2_POLLFD_CHANNEL;
+	f.fd.channel = c;
+	f.events = LIBSSH2_POLLFD_POLLIN;
+	ck_assert_int_eq(libssh2_poll(&f, 1, 100), 0);
+	ck_assert_int_eq(shutdown(fd, SHUT_RDWR), 0);
+	for (i = 0; i < 50 && !(f.revents & LIBSSH2_POLLFD_SESSION_CLOSED);
+	     i++)
+		ck_assert_int_ge(libssh2_poll(&f, 1, 200), 0);
+	ck_assert_msg(f.revents & LIBSSH2_POLLFD_SESSION_CLOSED,
+		      "revents %#lx", f.revents);
+	ck_assert_msg(f.revents & LIBSSH2_POLLFD_CHANNEL_CLOSED,
+		      "revents %#lx", f.revents);
+	ck_assert_int_eq(libssh2_channel_free(c), 0);
+	ck_assert_int_eq(libssh2_session_free(s), 0);
+	close(fd);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("forward");
@@ -428,6 +491,8 @@ int main(void)
 	tcase_add_test(tc, queue_limit);
 	tcase_add_test(tc, session_free_frees_listeners);
 	tcase_add_test(tc, poll_channels_and_sockets);
+	tcase_add_test(tc, poll_eof_is_not_input);
+	tcase_add_test(tc, poll_session_died);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);

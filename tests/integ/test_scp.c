@@ -317,6 +317,8 @@ START_TEST(sizes_and_unwritable_target)
 
 	up_and_down(s, 0, 0600, 1000000000);
 	up_and_down(s, 1, 0751, 1200000000);
+	/* set-user-ID goes both ways (with -p the remote scp applies it) */
+	up_and_down(s, 2, 04755, 1250000000);
 	up_and_down(s, big, 0644, 1300000000);
 
 	c = libssh2_scp_send64(s, "/sys/sftpmnt-unwritable", 0644, 3, 0, 0);

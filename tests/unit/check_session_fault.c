@@ -2054,9 +2054,10 @@ static void chan_agent(struct run *r, LIBSSH2_SESSION *s)
 	LIBSSH2_CHANNEL *ch = open_chan(r, s);
 	int rc = CALL(r, s, r->fd, libssh2_channel_request_auth_agent(ch));
 
-	/* both names refused: LIBSSH2_ERROR_CHANNEL_FAILURE, as libssh2 */
-	ck_assert_int_eq(rc, chan_variant == 2 ? LIBSSH2_ERROR_CHANNEL_FAILURE
-					       : 0);
+	/* both names refused: CHANNEL_REQUEST_DENIED, as libssh2 1.11.1 */
+	ck_assert_int_eq(rc, chan_variant == 2
+				     ? LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED
+				     : 0);
 	close_free(r, s, ch);
 }
 
@@ -2085,6 +2086,50 @@ START_TEST(auth_agent_fallback)
 }
 END_TEST
 
+/* An SCP transfer whose exec the server refuses: libssh2 1.11.1 reports
+ * an upload's as LIBSSH2_ERROR_SCP_PROTOCOL (scp_send) and passes a
+ * download's request error through (scp_recv). */
+static LIBSSH2_CHANNEL *scp_call(struct run *r, LIBSSH2_SESSION *s, int up)
+{
+	long dl = now_ms() + NB_DEADLINE_MS;
+	libssh2_struct_stat sb;
+	LIBSSH2_CHANNEL *ch;
+
+	while (!(ch = up ? libssh2_scp_send64(s, "/tmp/f", 0644, 3, 0, 0)
+			 : libssh2_scp_recv2(s, "/tmp/f", &sb)) &&
+	       r->nb && libssh2_session_last_errno(s) == LIBSSH2_ERROR_EAGAIN)
+		nb_wait(s, r->fd, dl);
+	return ch;
+}
+
+static int scp_up; /* scp_exec_refused: the upload, else the download */
+
+static void chan_scp_refused(struct run *r, LIBSSH2_SESSION *s)
+{
+	ck_assert_ptr_null(scp_call(r, s, scp_up));
+	ck_assert_int_eq(libssh2_session_last_errno(s),
+			 scp_up ? LIBSSH2_ERROR_SCP_PROTOCOL
+				: LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED);
+}
+
+START_TEST(scp_exec_refused)
+{
+	struct run r;
+
+	run_init(&r, &prot[0]);
+	/* blocking only: non-blocking, the refused transfer's channel is
+	 * closed by the program's next calls, which this script lacks */
+	scp_up = _i == 0;
+	r.finish_auth = 1;
+	r.chan_log = 1;
+	r.chan_refuse = "exec";
+	r.chan_fn = chan_scp_refused;
+	run_session(&r);
+	check_outcome(&r, 0, -1, "scp exec refused");
+	ck_assert_str_eq(r.sv.chan_events, "req:exec eof close");
+}
+END_TEST
+
 #define LONG_REQ 300
 
 static void chan_long_req(struct run *r, LIBSSH2_SESSION *s)
@@ -2095,13 +2140,17 @@ static void chan_long_req(struct run *r, LIBSSH2_SESSION *s)
 
 	memset(name, 'n', sizeof(name));
 	memcpy(name, "long-", 5);
-	rc = CALL(r, s, r->fd,
-		  libssh2_channel_process_startup(ch, name, LONG_REQ, "m", 1));
-	ck_assert_int_eq(rc, 0);
-	/* refused by the server: the same error as any refused request */
+	/* refused by the server: the same error as any refused request
+	 * (and the channel may try another) */
 	rc = CALL(r, s, r->fd,
 		  libssh2_channel_process_startup(ch, "nope-x", 6, NULL, 0));
 	ck_assert_int_eq(rc, LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED);
+	rc = CALL(r, s, r->fd,
+		  libssh2_channel_process_startup(ch, name, LONG_REQ, "m", 1));
+	ck_assert_int_eq(rc, 0);
+	/* once one started, no other (libssh2 1.11.1), nothing sent */
+	rc = libssh2_channel_process_startup(ch, "exec", 4, "x", 1);
+	ck_assert_int_eq(rc, LIBSSH2_ERROR_BAD_USE);
 	/* what cannot fit in one packet is refused before anything is
 	 * sent (the lengths are checked before the pointers are read) */
 	rc = libssh2_channel_process_startup(ch, name, 1u << 20, NULL, 0);
@@ -2128,10 +2177,12 @@ START_TEST(long_request_name)
 	r.chan_fn = chan_long_req;
 	run_session(&r);
 	check_outcome(&r, 0, -1, "long request name");
+	/* the refused request, then the long one; the third call sent
+	 * nothing */
 	memset(want, 'n', sizeof(want));
-	memcpy(want, "req:long-", 9);
-	snprintf(want + 4 + LONG_REQ, sizeof(want) - 4 - LONG_REQ,
-		 " req:nope-x eof close");
+	memcpy(want, "req:nope-x req:long-", 20);
+	snprintf(want + 15 + LONG_REQ, sizeof(want) - 15 - LONG_REQ,
+		 " eof close");
 	ck_assert_str_eq(r.sv.chan_events, want);
 }
 END_TEST
@@ -2208,6 +2259,7 @@ int main(void)
 	tcase_add_loop_test(tc, close_sends_eof, 0, 6);
 	tcase_add_loop_test(tc, auth_agent_fallback, 0, 6);
 	tcase_add_loop_test(tc, long_request_name, 0, 2);
+	tcase_add_loop_test(tc, scp_exec_refused, 0, 2);
 	suite_add_tcase(su, tc);
 
 	tc = tcase_create("unimplemented");
