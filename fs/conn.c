@@ -517,6 +517,9 @@ LIBSSH2_SESSION *ssh_start(const struct opts *o, int sock, char *err,
 		return NULL;
 	}
 	libssh2_session_set_timeout(s, (long)o->connect_timeout * 1000);
+	if (o->rekey_set)
+		(void)libssh2_session_rekey_limit(s, o->rekey_bytes,
+						  o->rekey_secs);
 	if (o->compression == 1)
 		libssh2_session_flag(s, LIBSSH2_FLAG_COMPRESS, 1);
 	if ((ciphers && (libssh2_session_method_pref(

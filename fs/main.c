@@ -231,6 +231,15 @@ static int opt_one(struct opts *o, char *w)
 		return set_str(&o->hostname, v);
 	} else if (IS("UserKnownHostsFile")) {
 		return set_str(&o->known_hosts, v);
+	} else if (IS("RekeyLimit")) {
+		if (sshconf_rekey_limit(v, &o->rekey_bytes, &o->rekey_secs)) {
+			fprintf(stderr, "sftpmnt: RekeyLimit=%s: a size of at "
+					"least 16K (K, M, G) or default, then "
+					"optionally a time (10m, 1h) or none\n",
+				v);
+			return -1;
+		}
+		o->rekey_set = 1;
 	} else if (IS("StrictHostKeyChecking")) {
 		if (!strcasecmp(v, "no") || !strcasecmp(v, "off"))
 			o->strict_hostkey = 0;

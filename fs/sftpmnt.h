@@ -32,6 +32,11 @@ struct opts {
 	char *host;	  /* to connect to (after ssh_config's HostName) */
 	char *hostname;	  /* ssh_config HostName */
 	char *host_given; /* the host as given, once HostName replaced it */
+	/* RekeyLimit (ssh_config): set, bytes (0: the library's default),
+	 * seconds (0: none) */
+	int rekey_set;
+	uint64_t rekey_bytes;
+	long rekey_secs;
 	char *config;	  /* -F file */
 	int port_set, user_set, identity_cmdline;
 	int identities_only; /* -1 unset */

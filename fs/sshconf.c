@@ -6,7 +6,7 @@
  * IdentitiesOnly, IdentityAgent, UserKnownHostsFile,
  * StrictHostKeyChecking, ServerAliveInterval, ServerAliveCountMax,
  * ConnectTimeout, AddressFamily, Ciphers, KexAlgorithms, MACs,
- * HostKeyAlgorithms, Compression, ProxyJump.
+ * HostKeyAlgorithms, Compression, RekeyLimit, ProxyJump.
  *
  * As in ssh, the first value obtained for a keyword wins, and the
  * command line (-o) comes before any file.  A Host or Match line ends
@@ -22,8 +22,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -174,6 +176,81 @@ int address_family(const char *v)
 	return -1;
 }
 
+/* sshd_config(5) TIME FORMATS: [number[smhdw]]..., a bare number is
+ * seconds.  -1 if not one. */
+static long time_spec(const char *v)
+{
+	long total = 0;
+
+	if (!*v)
+		return -1;
+	while (*v) {
+		char *end;
+		long n = strtol(v, &end, 10), unit = 1;
+
+		if (end == v || n < 0)
+			return -1;
+		switch (*end) {
+		case '\0':
+			break;
+		case 's': case 'S':
+			end++;
+			break;
+		case 'm': case 'M':
+			unit = 60, end++;
+			break;
+		case 'h': case 'H':
+			unit = 3600, end++;
+			break;
+		case 'd': case 'D':
+			unit = 86400, end++;
+			break;
+		case 'w': case 'W':
+			unit = 604800, end++;
+			break;
+		default:
+			return -1;
+		}
+		if (n > (LONG_MAX - total) / unit)
+			return -1;
+		total += n * unit;
+		v = end;
+	}
+	return total;
+}
+
+int sshconf_rekey_limit(const char *v, uint64_t *bytes, long *secs)
+{
+	char size[64], when[64];
+	int words = sscanf(v, "%63s %63s", size, when);
+
+	if (words < 1)
+		return -1;
+	*bytes = 0;
+	*secs = 0; /* (ssh: no rekeying by time unless given) */
+	if (strcasecmp(size, "default")) {
+		char *end;
+		unsigned long long n = strtoull(size, &end, 10);
+		int shift = 0;
+
+		if (end == size || size[0] == '-')
+			return -1;
+		if (*end == 'K' || *end == 'k')
+			shift = 10, end++;
+		else if (*end == 'M' || *end == 'm')
+			shift = 20, end++;
+		else if (*end == 'G' || *end == 'g')
+			shift = 30, end++;
+		if (*end || n > (UINT64_MAX >> shift) || (n << shift) < 16384)
+			return -1;
+		*bytes = (uint64_t)n << shift;
+	}
+	if (words == 2 && strcasecmp(when, "none") &&
+	    (*secs = time_spec(when)) < 0)
+		return -1;
+	return 0;
+}
+
 static int apply(struct opts *o, const char *kw, char *v, const char *host)
 {
 	int n;
@@ -241,6 +318,15 @@ static int apply(struct opts *o, const char *kw, char *v, const char *host)
 	} else if (KW("AddressFamily")) {
 		if (o->address_family < 0)
 			o->address_family = address_family(v);
+	} else if (KW("RekeyLimit")) {
+		uint64_t b;
+		long t;
+
+		if (!o->rekey_set && !sshconf_rekey_limit(v, &b, &t)) {
+			o->rekey_set = 1;
+			o->rekey_bytes = b;
+			o->rekey_secs = t;
+		}
 	} else if (KW("Compression")) {
 		if (o->compression < 0)
 			o->compression = yesno(v);

@@ -40,6 +40,12 @@ int sshconf_read(struct opts *o, const char *file, struct sshconf_pass *p);
  * user, %p the port), as ssh expands them.  0, or -1 after a message. */
 int sshconf_expand_paths(struct opts *o, const char *orig);
 
+/* RekeyLimit's value, as ssh_config(5): a size ("default", or bytes with
+ * an optional K, M or G; at least 16K) and an optional time ("none", or
+ * sshd_config(5)'s TIME FORMATS: 90, 10m, 1h30m).  Sets *bytes (0: the
+ * default) and *secs (0: none).  0, or -1 for a value it cannot read. */
+int sshconf_rekey_limit(const char *v, uint64_t *bytes, long *secs);
+
 /* For tests and the fuzzer: run "Match exec" commands through run, which
  * returns the command's exit status (NULL: /bin/sh -c, the default). */
 void sshconf_set_exec(int (*run)(const char *cmd));

@@ -787,6 +787,17 @@ static long send_some(LIBSSH2_CHANNEL *c, int stream, const uint8_t *p,
 	       tp_out_len(&s->tp) < CHAN_OUT_HIGH) {
 		size_t chunk = n - sent;
 
+		/* our rekey limit passed between two packets (one call may
+		 * queue megabytes): the KEXINIT goes next, the rest of the
+		 * data after the exchange (chan_send's callers included,
+		 * who send no KEXINIT of their own) */
+		if (sess_rekey_due(s)) {
+			if ((rc = kex_start(s)))
+				return sent ? (long)sent
+					    : sess_err(s, rc, "cannot start a key exchange");
+			break;
+		}
+
 		if (chunk > c->remote_window)
 			chunk = c->remote_window;
 		/* payload of DATA is 1 + 4 + 4 + data <= maxpacket */

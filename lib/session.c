@@ -952,8 +952,10 @@ static int dispatch(LIBSSH2_SESSION *s, const uint8_t *p, size_t n)
 	return on_unrecognized(s, type);
 }
 
-/* Start a rekey of our own when the keys are old (RFC 4253 9). */
-static int rekey_due(LIBSSH2_SESSION *s)
+/* Start a rekey of our own when the keys are old (RFC 4253 9).  (Also
+ * asked between the packets of one large write: 8 MiB may be queued in
+ * one call, far past a small limit.) */
+int sess_rekey_due(LIBSSH2_SESSION *s)
 {
 	const struct tp *t = &s->tp;
 
@@ -968,7 +970,7 @@ int sess_ready_to_send(LIBSSH2_SESSION *s)
 {
 	int rc;
 
-	if (rekey_due(s) && (rc = kex_start(s)))
+	if (sess_rekey_due(s) && (rc = kex_start(s)))
 		return rc;
 	while (s->kex.state == KEX_RUNNING)
 		if ((rc = sess_pump(s)))
@@ -1018,7 +1020,7 @@ int sess_pump(LIBSSH2_SESSION *s)
 	/* Received bytes count towards our limit too (RFC 4253 9): a
 	 * session that only reads must not wait for its next send to see
 	 * it.  The KEXINIT leaves with the next flush. */
-	else if (!rc && rekey_due(s))
+	else if (!rc && sess_rekey_due(s))
 		rc = kex_start(s);
 	return rc;
 }

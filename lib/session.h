@@ -127,6 +127,8 @@ int sess_pump(LIBSSH2_SESSION *s);
 /* Wait (pumping) until upper-layer messages may be sent: not between
  * our KEXINIT and our NEWKEYS (RFC 4253 7.1).  0, EAGAIN or error. */
 int sess_ready_to_send(LIBSSH2_SESSION *s);
+/* Are our keys due to be renewed (rekey limits)? */
+int sess_rekey_due(LIBSSH2_SESSION *s);
 /* Take the first queued message whose type is in [lo, hi]; 1 with *out
  * (free with la_free) or 0 when there is none. */
 int sess_take(LIBSSH2_SESSION *s, uint8_t lo, uint8_t hi,
