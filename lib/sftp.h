@@ -106,6 +106,7 @@ struct _LIBSSH2_SFTP_HANDLE {
 	int readdir_err;
 	void *dticket;	     /* the READDIR in flight */
 	int close_werr;	     /* a write error found by close_handle */
+	uint32_t close_wstatus; /* and its SFTP status */
 };
 
 /* A simple request in progress: at most one per kind of request and

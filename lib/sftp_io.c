@@ -164,9 +164,9 @@ static int read_step(LIBSSH2_SFTP_HANDLE *h, struct read_args *a)
 				       ? h->ra_window * 4
 				       : SFTP_READAHEAD_MAX;
 	if (c->state == CHUNK_EOF) {
+		/* the end is no error: the status stays OK (libssh2) */
 		sftp_reads_drop(h);
 		h->rq_stop = 1;
-		sf->last_status = SSH_FX_EOF;
 		return 0;
 	}
 	if (c->state == CHUNK_ERROR) {
@@ -210,6 +210,7 @@ LIBSSH2_API ssize_t libssh2_sftp_read(LIBSSH2_SFTP_HANDLE *h, char *buffer,
 
 	if (!h || h->dir)
 		return LIBSSH2_ERROR_BAD_USE;
+	h->sf->last_status = SSH_FX_OK;
 	if (buffer_maxlen == 0)
 		return 0;
 	rc = SESS_BLOCK(h->sf->s, read_step(h, &a));
@@ -362,6 +363,7 @@ LIBSSH2_API ssize_t libssh2_sftp_write(LIBSSH2_SFTP_HANDLE *h,
 
 	if (!h || h->dir)
 		return LIBSSH2_ERROR_BAD_USE;
+	h->sf->last_status = SSH_FX_OK;
 	if (count == 0 && !h->wq_head)
 		return 0;
 	rc = SESS_BLOCK(h->sf->s, write_step(h, &a));
@@ -506,8 +508,8 @@ static int readdir_step(LIBSSH2_SFTP_HANDLE *h, struct readdir_args *a)
 				sftp_dec_status(h->names, h->names_len);
 
 			if (!st.rc && st.code == SSH_FX_EOF) {
-				/* the end of the listing is no error */
-				sf->last_status = SSH_FX_EOF;
+				/* the end of the listing is no error (the
+				 * status stays OK, as in libssh2) */
 				h->dir_eof = 1;
 				continue;
 			}
@@ -535,6 +537,11 @@ LIBSSH2_API int libssh2_sftp_readdir_ex(LIBSSH2_SFTP_HANDLE *h, char *buffer,
 
 	if (!h || !h->dir || !buffer)
 		return LIBSSH2_ERROR_BAD_USE;
+	/* libssh2 fills longentry only when it has room for more than the
+	 * NUL: a smaller one is no request for it */
+	if (longentry_maxlen <= 1)
+		a.longentry = NULL;
+	h->sf->last_status = SSH_FX_OK;
 	rc = SESS_BLOCK(h->sf->s, readdir_step(h, &a));
 	return rc ? rc : a.rc;
 }

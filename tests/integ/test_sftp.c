@@ -1258,15 +1258,16 @@ START_TEST(open_with_mode)
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_size, 8);
 
-	/* libssh2_sftp_open_r / open_ex_r (1.11): the attributes given are
-	 * the new file's, the mode argument is not used */
+	/* libssh2_sftp_open_r / open_ex_r (1.11): the fields the attributes
+	 * name are sent, the permissions taken from mode, as libssh2
+	 * 1.11.1 does (it copies attrs, then sets permissions to mode) */
 	memset(&a, 0, sizeof(a));
 	a.flags = LIBSSH2_SFTP_ATTR_PERMISSIONS;
-	a.permissions = LIBSSH2_SFTP_S_IFREG | 0604;
+	a.permissions = LIBSSH2_SFTP_S_IFREG | 0777;
 	h = libssh2_sftp_open_r(c.sf, rpath(path, "mode0604"),
 				LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT |
 					LIBSSH2_FXF_EXCL,
-				0777, &a);
+				0604, &a);
 	ck_assert_msg(h != NULL, "open_r: %s", errmsg(c.s));
 	ck_assert_int_eq(libssh2_sftp_write(h, "r", 1), 1);
 	ck_assert_int_eq(libssh2_sftp_close(h), 0);
@@ -1720,6 +1721,91 @@ END_TEST
 /* ---- errors
  * ---------------------------------------------------------------------- */
 
+/*
+ * libssh2 1.11.1's rules for libssh2_sftp_last_error, which programs
+ * test after a failure: every call starts from LIBSSH2_FX_OK, so a
+ * success, the end of a file or directory, or a failure that is not the
+ * server's answer leaves 0, never an older code.  With them: readdir_ex's
+ * buffers (a longentry of 0 or 1 bytes is no request for it; one too
+ * small fails and keeps the entry), and init of a session not yet
+ * authenticated.
+ */
+START_TEST(status_rules)
+{
+	char path[PATH_MAX], lpath[PATH_MAX], name[256], longe[512];
+	LIBSSH2_SFTP_ATTRIBUTES a;
+	LIBSSH2_SFTP_STATVFS v;
+	LIBSSH2_SFTP_HANDLE *h;
+	LIBSSH2_SESSION *s;
+	struct conn c;
+	int rc, n, fd;
+
+	put_local(rpath(path, "sr-file"), "0123456789", 10);
+	rpath(lpath, "sr-link");
+	unlink(lpath);
+	ck_assert_int_eq(symlink("a-target-longer-than-eight", lpath), 0);
+	start(&c);
+	/* a success after a failure */
+	ck_assert_int_eq(libssh2_sftp_stat(c.sf, rpath(name, "sr-none"), &a),
+			 LIBSSH2_ERROR_SFTP_PROTOCOL);
+	ck_assert_uint_eq(libssh2_sftp_last_error(c.sf),
+			  LIBSSH2_FX_NO_SUCH_FILE);
+	rc = libssh2_sftp_statvfs(c.sf, path, strlen(path), &v);
+	ck_assert_msg(rc == 0, "statvfs: %d %s", rc, errmsg(c.s));
+	ck_assert_uint_eq(libssh2_sftp_last_error(c.sf), LIBSSH2_FX_OK);
+	/* a failure that is not the server's: a buffer too small */
+	ck_assert_int_eq(libssh2_sftp_stat(c.sf, name, &a),
+			 LIBSSH2_ERROR_SFTP_PROTOCOL);
+	ck_assert_int_eq(libssh2_sftp_readlink(c.sf, lpath, name, 8),
+			 LIBSSH2_ERROR_BUFFER_TOO_SMALL);
+	ck_assert_uint_eq(libssh2_sftp_last_error(c.sf), LIBSSH2_FX_OK);
+	ck_assert_int_eq(libssh2_sftp_readlink(c.sf, lpath, name,
+					       sizeof(name)),
+			 26);
+	ck_assert_str_eq(name, "a-target-longer-than-eight");
+	/* the end of a file is no error */
+	h = open_or_fail(&c, path, LIBSSH2_FXF_READ, 0);
+	ck_assert_int_eq(libssh2_sftp_read(h, name, sizeof(name)), 10);
+	ck_assert_int_eq(libssh2_sftp_read(h, name, sizeof(name)), 0);
+	ck_assert_uint_eq(libssh2_sftp_last_error(c.sf), LIBSSH2_FX_OK);
+	ck_assert_int_eq(libssh2_sftp_close(h), 0);
+	/* nor the end of a directory; longentry buffers */
+	h = libssh2_sftp_opendir(c.sf, rpath(name, "."));
+	ck_assert_ptr_nonnull(h);
+	n = libssh2_sftp_readdir_ex(h, name, sizeof(name), longe, 0, &a);
+	ck_assert_msg(n > 0, "readdir_ex, longentry of 0 bytes: %d %s", n,
+		      errmsg(c.s));
+	n = libssh2_sftp_readdir_ex(h, name, sizeof(name), longe, 2, &a);
+	ck_assert_int_eq(n, LIBSSH2_ERROR_BUFFER_TOO_SMALL);
+	n = libssh2_sftp_readdir_ex(h, name, 1, NULL, 0, &a);
+	ck_assert_int_eq(n, LIBSSH2_ERROR_BUFFER_TOO_SMALL);
+	n = libssh2_sftp_readdir_ex(h, name, sizeof(name), longe,
+				    sizeof(longe), &a);
+	ck_assert_int_gt(n, 0);
+	ck_assert_uint_eq(strlen(name), (size_t)n);
+	ck_assert_ptr_nonnull(strstr(longe, name));
+	while ((n = libssh2_sftp_readdir(h, name, sizeof(name), &a)) > 0)
+		;
+	ck_assert_int_eq(n, 0);
+	ck_assert_uint_eq(libssh2_sftp_last_error(c.sf), LIBSSH2_FX_OK);
+	ck_assert_int_eq(libssh2_sftp_closedir(h), 0);
+	finish(&c);
+
+	/* init before authentication: NULL and INVAL, as libssh2 */
+	ck_assert_ptr_null(libssh2_sftp_init(NULL));
+	s = libssh2_session_init();
+	ck_assert_ptr_nonnull(s);
+	libssh2_session_set_timeout(s, 30000);
+	fd = integ_connect(0);
+	ck_assert_int_eq(libssh2_session_handshake(s, fd), 0);
+	ck_assert_ptr_null(libssh2_sftp_init(s));
+	ck_assert_int_eq(libssh2_session_last_errno(s), LIBSSH2_ERROR_INVAL);
+	ck_assert_int_eq(libssh2_session_disconnect(s, "done"), 0);
+	ck_assert_int_eq(libssh2_session_free(s), 0);
+	close(fd);
+}
+END_TEST
+
 START_TEST(open_errors)
 {
 	char path[PATH_MAX];
@@ -1796,16 +1882,21 @@ static int fixture_sftp_readonly(int on)
 START_TEST(denied_requests)
 {
 	char path[PATH_MAX], path2[PATH_MAX], dpath[PATH_MAX];
-	unsigned long st_rm, st_mkdir, st_hl, st_link;
-	int rc_rm, rc_mkdir, rc_hl, rc_link, rc_stat, restored;
+	unsigned long st_rm, st_mkdir, st_hl, st_link, st_fsync, st_vfs,
+		st_fvfs, st_prn, st_mv;
+	int rc_rm, rc_mkdir, rc_hl, rc_link, rc_stat, restored, rc_fsync,
+		rc_vfs, rc_fvfs, rc_prn, rc_mv;
 	LIBSSH2_SFTP_ATTRIBUTES a;
+	LIBSSH2_SFTP_STATVFS v;
+	LIBSSH2_SFTP_HANDLE *h;
 	struct conn c;
 
 	put_local(rpath(path, "deny-file"), "x", 1);
 	rpath(path2, "deny-hl");
 	rpath(dpath, "deny-dir");
 	ck_assert_int_eq(
-		fixture_sftp_flags("-P remove,mkdir,symlink,hardlink"),
+		fixture_sftp_flags("-P remove,mkdir,symlink,hardlink,fsync,"
+				   "statvfs,fstatvfs,posix-rename"),
 		0);
 	start(&c);
 	rc_rm = libssh2_sftp_unlink(c.sf, path);
@@ -1817,6 +1908,27 @@ START_TEST(denied_requests)
 	rc_link = libssh2_sftp_symlink(c.sf, "deny-file", path2);
 	st_link = libssh2_sftp_last_error(c.sf);
 	rc_stat = libssh2_sftp_stat(c.sf, path, &a);
+	/* fsync and statvfs go out whether announced or not (libssh2
+	 * 1.11.1), so the server's refusal is what the caller sees */
+	h = libssh2_sftp_open(c.sf, path, LIBSSH2_FXF_READ, 0);
+	ck_assert_ptr_nonnull(h);
+	rc_fsync = libssh2_sftp_fsync(h);
+	st_fsync = libssh2_sftp_last_error(c.sf);
+	rc_fvfs = libssh2_sftp_fstatvfs(h, &v);
+	st_fvfs = libssh2_sftp_last_error(c.sf);
+	ck_assert_int_eq(libssh2_sftp_close(h), 0);
+	rc_vfs = libssh2_sftp_statvfs(c.sf, path, strlen(path), &v);
+	st_vfs = libssh2_sftp_last_error(c.sf);
+	/* posix-rename not announced: not sent, the status a server
+	 * without it gives */
+	rc_prn = libssh2_sftp_posix_rename_ex(c.sf, path, strlen(path), path2,
+					      strlen(path2));
+	st_prn = libssh2_sftp_last_error(c.sf);
+	/* an overwriting rename falls back to the plain one */
+	rc_mv = libssh2_sftp_rename(c.sf, path, path2);
+	st_mv = libssh2_sftp_last_error(c.sf);
+	if (!rc_mv)
+		libssh2_sftp_rename(c.sf, path2, path);
 	finish(&c);
 	restored = fixture_sftp_flags(NULL);
 
@@ -1829,9 +1941,24 @@ START_TEST(denied_requests)
 	ck_assert_uint_eq(st_rm, LIBSSH2_FX_PERMISSION_DENIED);
 	ck_assert_int_eq(rc_mkdir, LIBSSH2_ERROR_SFTP_PROTOCOL);
 	ck_assert_uint_eq(st_mkdir, LIBSSH2_FX_PERMISSION_DENIED);
-	/* a denied extension is not announced: nothing is sent */
+	/* a denied extension is not announced: nothing is sent (our
+	 * extensions beyond libssh2's API) */
 	ck_assert_int_eq(rc_hl, LIBSSH2_ERROR_METHOD_NOT_SUPPORTED);
-	(void)st_hl;
+	ck_assert_uint_eq(st_hl, LIBSSH2_FX_OP_UNSUPPORTED);
+	fprintf(stderr, "fsync %d/%lu fstatvfs %d/%lu statvfs %d/%lu "
+			"posix-rename %d/%lu rename %d/%lu\n",
+		rc_fsync, st_fsync, rc_fvfs, st_fvfs, rc_vfs, st_vfs, rc_prn,
+		st_prn, rc_mv, st_mv);
+	ck_assert_int_eq(rc_fsync, LIBSSH2_ERROR_SFTP_PROTOCOL);
+	ck_assert_uint_eq(st_fsync, LIBSSH2_FX_PERMISSION_DENIED);
+	ck_assert_int_eq(rc_fvfs, LIBSSH2_ERROR_SFTP_PROTOCOL);
+	ck_assert_uint_eq(st_fvfs, LIBSSH2_FX_PERMISSION_DENIED);
+	ck_assert_int_eq(rc_vfs, LIBSSH2_ERROR_SFTP_PROTOCOL);
+	ck_assert_uint_eq(st_vfs, LIBSSH2_FX_PERMISSION_DENIED);
+	ck_assert_int_eq(rc_prn, LIBSSH2_ERROR_SFTP_PROTOCOL);
+	ck_assert_uint_eq(st_prn, LIBSSH2_FX_OP_UNSUPPORTED);
+	ck_assert_int_eq(rc_mv, 0);
+	ck_assert_uint_eq(st_mv, LIBSSH2_FX_OK);
 	ck_assert_int_eq(rc_link, LIBSSH2_ERROR_SFTP_PROTOCOL);
 	ck_assert_uint_eq(st_link, LIBSSH2_FX_PERMISSION_DENIED);
 	ck_assert_int_eq(rc_stat, 0); /* not denied */
@@ -1943,6 +2070,7 @@ int main(void)
 	tcase_add_test(tc, symlinks);
 	tcase_add_test(tc, statvfs_fstatvfs_fsync);
 	tcase_add_test(tc, open_errors);
+	tcase_add_test(tc, status_rules);
 	/* these two restart the server: last, in this order */
 	tcase_add_test(tc, server_rekeys_during_transfer);
 	tcase_add_test(tc, readonly_server);
