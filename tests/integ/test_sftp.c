@@ -222,6 +222,80 @@ START_TEST(init_shutdown)
 }
 END_TEST
 
+/*
+ * Shutdown with handles still open (a file with reads and writes in
+ * flight, a directory half listed) frees them and returns 0; and an SFTP
+ * channel the server closed (its sftp-server ends when it reads the end
+ * of its input) makes every call fail at once with a negative code, never
+ * EAGAIN or a wait for the time limit; the SSH session goes on.
+ */
+START_TEST(shutdown_open_handles_and_dead_channel)
+{
+	const size_t N = 4 * MiB;
+	unsigned char *d = malloc(N);
+	char path[PATH_MAX], buf[4096];
+	LIBSSH2_SFTP_HANDLE *hr, *hw, *hd;
+	LIBSSH2_SFTP_ATTRIBUTES a;
+	struct timespec t0, t1;
+	struct conn c;
+	ssize_t n;
+	int rc;
+
+	ck_assert_ptr_nonnull(d);
+	fill(d, N, 77);
+	put_local(rpath(path, "sd-file"), d, N);
+	start(&c);
+	hr = open_or_fail(&c, path, LIBSSH2_FXF_READ, 0);
+	ck_assert_int_gt(libssh2_sftp_read(hr, buf, sizeof(buf)), 0);
+	hw = open_or_fail(&c, rpath(path, "sd-out"),
+			  LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT |
+				  LIBSSH2_FXF_TRUNC,
+			  0644);
+	ck_assert_int_gt(libssh2_sftp_write(hw, (char *)d, N), 0);
+	hd = libssh2_sftp_opendir(c.sf, rpath(path, "."));
+	ck_assert_ptr_nonnull(hd);
+	ck_assert_int_gt(libssh2_sftp_readdir(hd, buf, sizeof(buf), &a), 0);
+	ck_assert_int_eq(libssh2_sftp_shutdown(c.sf), 0);
+	c.sf = libssh2_sftp_init(c.s);
+	ck_assert_msg(c.sf != NULL, "sftp_init again: %s", errmsg(c.s));
+
+	/* the server's end goes away under open handles */
+	hr = open_or_fail(&c, rpath(path, "sd-file"), LIBSSH2_FXF_READ, 0);
+	ck_assert_int_gt(libssh2_sftp_read(hr, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(libssh2_channel_send_eof(libssh2_sftp_get_channel(c.sf)),
+			 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = libssh2_sftp_stat(c.sf, path, &a);
+	ck_assert_msg(rc < 0 && rc != LIBSSH2_ERROR_EAGAIN,
+		      "stat on a dead channel: %d", rc);
+	ck_assert_uint_eq(libssh2_sftp_last_error(c.sf), LIBSSH2_FX_OK);
+	do
+		n = libssh2_sftp_read(hr, buf, sizeof(buf));
+	while (n > 0);
+	ck_assert_msg(n < 0 && n != LIBSSH2_ERROR_EAGAIN,
+		      "read on a dead channel: %zd", n);
+	ck_assert_ptr_null(libssh2_sftp_open(c.sf, path, LIBSSH2_FXF_READ, 0));
+	rc = libssh2_sftp_close(hr);
+	ck_assert_msg(rc < 0 && rc != LIBSSH2_ERROR_EAGAIN,
+		      "close on a dead channel: %d", rc);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	fprintf(stderr, "dead SFTP channel: stat %d read %zd (status %lu) "
+			"close %d\n",
+		libssh2_sftp_stat(c.sf, path, &a), n,
+		libssh2_sftp_last_error(c.sf), rc);
+	ck_assert_msg(t1.tv_sec - t0.tv_sec < 10, "the failures took %ld s",
+		      (long)(t1.tv_sec - t0.tv_sec));
+	libssh2_sftp_shutdown(c.sf);
+	/* the SSH session is fine */
+	c.sf = libssh2_sftp_init(c.s);
+	ck_assert_msg(c.sf != NULL, "sftp_init after: %s", errmsg(c.s));
+	ck_assert_int_eq(libssh2_sftp_stat(c.sf, path, &a), 0);
+	ck_assert_uint_eq(a.filesize, N);
+	finish(&c);
+	free(d);
+}
+END_TEST
+
 /* ---- large transfers --------------------------------------------------------
  */
 
@@ -2048,6 +2122,7 @@ int main(void)
 	integ_env("SFTPMNT_TEST_ROOT");
 	tcase_set_timeout(tc, long_tests() ? 600 : 60);
 	tcase_add_test(tc, init_shutdown);
+	tcase_add_test(tc, shutdown_open_handles_and_dead_channel);
 	tcase_add_test(tc, big_blocking);
 	tcase_add_test(tc, big_nonblocking);
 	tcase_add_test(tc, nonblocking_small_calls);
