@@ -96,6 +96,7 @@ struct _LIBSSH2_SFTP_HANDLE {
 	/* write-ahead: in order from `offset` */
 	struct wchunk *wq_head, *wq_tail;
 	size_t w_sent; /* bytes past `offset` already sent */
+	size_t w_owed; /* acknowledged (in `offset`), not yet returned */
 
 	/* directory listing: the last NAME reply and a cursor in it */
 	uint8_t *names;

@@ -300,6 +300,9 @@ static long wq_collect(LIBSSH2_SFTP_HANDLE *h)
 			}
 			h->wq_tail = NULL;
 			h->w_sent = 0;
+			/* the caller sends again from what it was told */
+			h->offset -= h->w_owed;
+			h->w_owed = 0;
 			sf->last_status = st;
 			return sess_err(sf->s, LIBSSH2_ERROR_SFTP_PROTOCOL,
 					"SFTP write failed: %s",
@@ -326,27 +329,35 @@ static int write_step(LIBSSH2_SFTP_HANDLE *h, struct write_args *a)
 {
 	LIBSSH2_SFTP *sf = h->sf;
 	uint32_t max = sf->core.max_write;
+	size_t out = h->w_owed + h->w_sent, total;
 	long acked;
 	int rc;
 
 	/* Send what of this buffer is not out yet (seeds/003: the caller
-	 * passes the same bytes again after a short return). */
-	while (h->w_sent < a->count && h->w_sent < SFTP_WRITEAHEAD_MAX) {
-		size_t chunk = a->count - h->w_sent;
+	 * passes the same bytes again after a short return; its first
+	 * w_owed bytes are written already, the next w_sent on their way) */
+	while (out < a->count && h->w_sent < SFTP_WRITEAHEAD_MAX) {
+		size_t chunk = a->count - out;
 
 		if (chunk > max)
 			chunk = max;
-		if ((rc = wq_push(h, h->offset + h->w_sent,
-				  a->buf + h->w_sent, (uint32_t)chunk)))
+		if ((rc = wq_push(h, h->offset + h->w_sent, a->buf + out,
+				  (uint32_t)chunk)))
 			return sess_err(sf->s, rc, "unable to queue writes");
 		h->w_sent += chunk;
+		out += chunk;
 	}
 	for (;;) {
 		acked = wq_collect(h);
 		if (acked < 0)
 			return (int)acked;
-		if (acked > 0 || !h->wq_head) {
-			a->acked = acked;
+		if (acked > 0 || h->w_owed || !h->wq_head) {
+			/* never more than this call's count (a caller that
+			 * passes fewer bytes than are in flight): the rest
+			 * is returned by the next calls, as libssh2 does */
+			total = h->w_owed + (size_t)acked;
+			a->acked = (long)(total < a->count ? total : a->count);
+			h->w_owed = total - (size_t)a->acked;
 			sf->last_status = SSH_FX_OK;
 			return 0;
 		}
@@ -561,6 +572,7 @@ void sftp_writes_detach(LIBSSH2_SFTP_HANDLE *h)
 	}
 	h->wq_tail = NULL;
 	h->w_sent = 0;
+	h->w_owed = 0;
 }
 
 /* ---- handle release -------------------------------------------------------- */

@@ -557,6 +557,55 @@ END_TEST
  * call reported as written is on the server's disk when it returns,
  * and in the end the file is the buffer: nothing lost, nothing twice.
  */
+/*
+ * A caller that passes fewer bytes than the library has in flight (the
+ * contract asks for the same bytes again, but a loop may cut its count)
+ * is never told more than it passed: the acknowledged rest is returned
+ * by the next calls, as libssh2 1.11.1 does, and every byte lands once.
+ */
+START_TEST(write_fewer_than_in_flight)
+{
+	const size_t N = 8 * MiB;
+	unsigned char *buf = malloc(N), *disk;
+	char path[PATH_MAX];
+	LIBSSH2_SFTP_HANDLE *h;
+	struct conn c;
+	size_t total, dn;
+	ssize_t n;
+
+	ck_assert_ptr_nonnull(buf);
+	fill(buf, N, 91);
+	start(&c);
+	h = open_or_fail(&c, rpath(path, "fewer"),
+			 LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT |
+				 LIBSSH2_FXF_TRUNC,
+			 0600);
+	n = libssh2_sftp_write(h, (char *)buf, N);
+	ck_assert_msg(n > 0 && (size_t)n < N, "first write: %zd", n);
+	total = (size_t)n;
+	n = libssh2_sftp_write(h, (char *)buf + total, 10);
+	ck_assert_int_eq(n, 10);
+	total += 10;
+	n = libssh2_sftp_write(h, (char *)buf + total, 1);
+	ck_assert_int_eq(n, 1);
+	total += 1;
+	while (total < N) {
+		n = libssh2_sftp_write(h, (char *)buf + total, N - total);
+		ck_assert_msg(n > 0 && (size_t)n <= N - total, "write: %zd %s",
+			      n, errmsg(c.s));
+		total += (size_t)n;
+	}
+	ck_assert_uint_eq(libssh2_sftp_tell64(h), N);
+	ck_assert_int_eq(libssh2_sftp_close(h), 0);
+	disk = get_local(path, &dn);
+	ck_assert_uint_eq(dn, N);
+	ck_assert_msg(!memcmp(disk, buf, N), "the file differs");
+	free(disk);
+	free(buf);
+	finish(&c);
+}
+END_TEST
+
 START_TEST(write_contract)
 {
 	const size_t N = 4 * MiB + 12345;
@@ -2135,6 +2184,7 @@ int main(void)
 	tcase_add_test(tc, big_nonblocking);
 	tcase_add_test(tc, nonblocking_small_calls);
 	tcase_add_test(tc, write_contract);
+	tcase_add_test(tc, write_fewer_than_in_flight);
 	tcase_add_test(tc, write_contract_nonblocking);
 	tcase_add_test(tc, seek_tell_rewind);
 	tcase_add_test(tc, read_sizes_and_eof);
