@@ -309,12 +309,24 @@ static int status_call(LIBSSH2_SFTP *sf, const struct sreq *r)
 
 	if (!sf)
 		return LIBSSH2_ERROR_BAD_USE;
+	sf->last_status = SSH_FX_OK;
 	rc = op_wait(sf, r, &reply, &n);
 	if (rc)
 		return rc;
 	rc = reply_other(sf, reply, n, NULL);
 	la_free(&sf->s->a, reply);
 	return rc;
+}
+
+/*
+ * An extension the server did not announce: nothing is sent.  The
+ * status is what a server that lacks it answers (filexfer-02 §8), so a
+ * program that looks at libssh2_sftp_last_error sees the usual code.
+ */
+static int not_offered(LIBSSH2_SFTP *sf, int rc, const char *ext)
+{
+	sf->last_status = SSH_FX_OP_UNSUPPORTED;
+	return sess_err(sf->s, rc, "the server has no %s extension", ext);
 }
 
 /* ---- init and shutdown ------------------------------------------------------ */
@@ -414,6 +426,13 @@ LIBSSH2_API LIBSSH2_SFTP *libssh2_sftp_init(LIBSSH2_SESSION *s)
 	LIBSSH2_SFTP *sf = NULL;
 	int rc;
 
+	if (!s)
+		return NULL;
+	if (!s->auth.authenticated) {
+		sess_err(s, LIBSSH2_ERROR_INVAL,
+			 "the session is not authenticated");
+		return NULL;
+	}
 	rc = SESS_BLOCK(s, init_step(s, &sf));
 	if (rc == LIBSSH2_ERROR_EAGAIN)
 		return NULL;
@@ -522,9 +541,11 @@ LIBSSH2_API int libssh2_sftp_posix_rename_ex(LIBSSH2_SFTP *sf,
 
 	if (!sf)
 		return LIBSSH2_ERROR_BAD_USE;
+	/* as a server without it would answer (libssh2 1.11.1 returns
+	 * the positive status LIBSSH2_FX_OP_UNSUPPORTED itself) */
 	if (!(sf->core.ext & SFTP_HAS_POSIX_RENAME))
-		return sess_err(sf->s, LIBSSH2_ERROR_METHOD_NOT_SUPPORTED,
-				"the server has no posix-rename");
+		return not_offered(sf, LIBSSH2_ERROR_SFTP_PROTOCOL,
+				   "posix-rename");
 	return status_call(sf, &r);
 }
 
@@ -559,6 +580,7 @@ static int attrs_call(LIBSSH2_SFTP *sf, const struct sreq *r,
 	size_t n;
 	int rc;
 
+	sf->last_status = SSH_FX_OK;
 	rc = op_wait(sf, r, &reply, &n);
 	if (rc)
 		return rc;
@@ -569,7 +591,6 @@ static int attrs_call(LIBSSH2_SFTP *sf, const struct sreq *r,
 				      "malformed SFTP attributes");
 		} else {
 			sftp_attrs_to_lib(&ar.attrs, attrs);
-			sf->last_status = SSH_FX_OK;
 		}
 	} else {
 		rc = reply_other(sf, reply, n, "attributes");
@@ -602,8 +623,9 @@ LIBSSH2_API int libssh2_sftp_stat_ex(LIBSSH2_SFTP *sf, const char *path,
 	case LIBSSH2_SFTP_LSETSTAT:
 		/* (beyond libssh2) a symlink's own attributes */
 		if (!(sf->core.ext & SFTP_HAS_LSETSTAT))
-			return sess_err(sf->s, LIBSSH2_ERROR_METHOD_NOT_SUPPORTED,
-					"the server has no lsetstat extension");
+			return not_offered(sf,
+					   LIBSSH2_ERROR_METHOD_NOT_SUPPORTED,
+					   "lsetstat");
 		r.type = SREQ_LSETSTAT;
 		attrs_from_lib(attrs, &a);
 		r.attrs = &a;
@@ -622,6 +644,7 @@ static int name1_call(LIBSSH2_SFTP *sf, const struct sreq *r, char *target,
 	size_t n;
 	int rc;
 
+	sf->last_status = SSH_FX_OK;
 	rc = op_wait(sf, r, &reply, &n);
 	if (rc)
 		return rc;
@@ -637,7 +660,6 @@ static int name1_call(LIBSSH2_SFTP *sf, const struct sreq *r, char *target,
 			memcpy(target, nm.e.filename, nm.e.filename_len);
 			target[nm.e.filename_len] = '\0';
 			rc = (int)nm.e.filename_len;
-			sf->last_status = SSH_FX_OK;
 		}
 	} else {
 		rc = reply_other(sf, reply, n, "name");
@@ -696,8 +718,8 @@ LIBSSH2_API int libssh2_sftp_hardlink_ex(LIBSSH2_SFTP *sf, const char *oldpath,
 	if (!sf || !oldpath || !newpath)
 		return LIBSSH2_ERROR_BAD_USE;
 	if (!(sf->core.ext & SFTP_HAS_HARDLINK))
-		return sess_err(sf->s, LIBSSH2_ERROR_METHOD_NOT_SUPPORTED,
-				"the server has no hardlink extension");
+		return not_offered(sf, LIBSSH2_ERROR_METHOD_NOT_SUPPORTED,
+				   "hardlink");
 	return status_call(sf, &r);
 }
 
@@ -711,8 +733,8 @@ LIBSSH2_API int libssh2_sftp_expand_path_ex(LIBSSH2_SFTP *sf, const char *path,
 	if (!sf || !path || !target)
 		return LIBSSH2_ERROR_BAD_USE;
 	if (!(sf->core.ext & SFTP_HAS_EXPAND_PATH))
-		return sess_err(sf->s, LIBSSH2_ERROR_METHOD_NOT_SUPPORTED,
-				"the server has no expand-path extension");
+		return not_offered(sf, LIBSSH2_ERROR_METHOD_NOT_SUPPORTED,
+				   "expand-path");
 	return name1_call(sf, &r, target, target_len);
 }
 
@@ -727,8 +749,8 @@ LIBSSH2_API int libssh2_sftp_home_directory_ex(LIBSSH2_SFTP *sf,
 	if (!sf || !user || !target)
 		return LIBSSH2_ERROR_BAD_USE;
 	if (!(sf->core.ext & SFTP_HAS_HOME_DIR))
-		return sess_err(sf->s, LIBSSH2_ERROR_METHOD_NOT_SUPPORTED,
-				"the server has no home-directory extension");
+		return not_offered(sf, LIBSSH2_ERROR_METHOD_NOT_SUPPORTED,
+				   "home-directory");
 	return name1_call(sf, &r, target, target_len);
 }
 
@@ -744,8 +766,8 @@ LIBSSH2_API int libssh2_sftp_copy_data(LIBSSH2_SFTP_HANDLE *src,
 	if (!src || !dst || src->sf != dst->sf)
 		return LIBSSH2_ERROR_BAD_USE;
 	if (!(src->sf->core.ext & SFTP_HAS_COPY_DATA))
-		return sess_err(src->sf->s, LIBSSH2_ERROR_METHOD_NOT_SUPPORTED,
-				"the server has no copy-data extension");
+		return not_offered(src->sf, LIBSSH2_ERROR_METHOD_NOT_SUPPORTED,
+				   "copy-data");
 	/* the server copies what it has: our writes first */
 	if ((rc = sftp_writes_settle(src)) || (rc = sftp_writes_settle(dst)))
 		return rc;
@@ -795,10 +817,10 @@ LIBSSH2_API int libssh2_sftp_users_groups_by_id(
 
 	if (!sf || (nuids && !uids) || (ngids && !gids) || !names)
 		return LIBSSH2_ERROR_BAD_USE;
+	sf->last_status = SSH_FX_OK;
 	if (!(sf->core.ext & SFTP_HAS_USERS_GROUPS))
-		return sess_err(sf->s, LIBSSH2_ERROR_METHOD_NOT_SUPPORTED,
-				"the server has no users-groups-by-id "
-				"extension");
+		return not_offered(sf, LIBSSH2_ERROR_METHOD_NOT_SUPPORTED,
+				   "users-groups-by-id");
 	if (nuids > SFTP_NAMES_MAX || ngids > SFTP_NAMES_MAX)
 		return sess_err(sf->s, LIBSSH2_ERROR_INVAL,
 				"more than %u ids in one request",
@@ -854,6 +876,7 @@ static int statvfs_call(LIBSSH2_SFTP *sf, const struct sreq *r,
 	size_t n;
 	int rc;
 
+	sf->last_status = SSH_FX_OK;
 	rc = op_wait(sf, r, &reply, &n);
 	if (rc)
 		return rc;
@@ -872,7 +895,10 @@ static int statvfs_call(LIBSSH2_SFTP *sf, const struct sreq *r,
 			st->f_ffree = v.ffree;
 			st->f_favail = v.favail;
 			st->f_fsid = v.fsid;
-			st->f_flag = v.flag;
+			/* the two bits libssh2 defines (OpenSSH sends no
+			 * others) */
+			st->f_flag = v.flag & (LIBSSH2_SFTP_ST_RDONLY |
+					       LIBSSH2_SFTP_ST_NOSUID);
 			st->f_namemax = v.namemax;
 		}
 	} else {
@@ -889,9 +915,10 @@ LIBSSH2_API int libssh2_sftp_statvfs(LIBSSH2_SFTP *sf, const char *path,
 
 	if (!sf || !st)
 		return LIBSSH2_ERROR_BAD_USE;
-	if (!(sf->core.ext & SFTP_HAS_STATVFS))
-		return sess_err(sf->s, LIBSSH2_ERROR_METHOD_NOT_SUPPORTED,
-				"the server has no statvfs extension");
+	/* sent whether announced or not, as libssh2 does: a server
+	 * without it answers OP_UNSUPPORTED, one that denies it
+	 * PERMISSION_DENIED (sftp-server -P), and that is what the
+	 * caller sees through libssh2_sftp_last_error */
 	return statvfs_call(sf, &r, st);
 }
 
@@ -904,9 +931,7 @@ LIBSSH2_API int libssh2_sftp_fstatvfs(LIBSSH2_SFTP_HANDLE *h,
 		return LIBSSH2_ERROR_BAD_USE;
 	r.h = h->h;
 	r.hl = h->hlen;
-	if (!(h->sf->core.ext & SFTP_HAS_FSTATVFS))
-		return sess_err(h->sf->s, LIBSSH2_ERROR_METHOD_NOT_SUPPORTED,
-				"the server has no fstatvfs extension");
+	/* sent whether announced or not (see libssh2_sftp_statvfs) */
 	return statvfs_call(h->sf, &r, st);
 }
 
@@ -938,12 +963,11 @@ LIBSSH2_API int libssh2_sftp_fsync(LIBSSH2_SFTP_HANDLE *h)
 
 	if (!h)
 		return LIBSSH2_ERROR_BAD_USE;
-	if (!(h->sf->core.ext & SFTP_HAS_FSYNC))
-		return sess_err(h->sf->s, LIBSSH2_ERROR_METHOD_NOT_SUPPORTED,
-				"the server has no fsync extension");
+	h->sf->last_status = SSH_FX_OK;
 	/* fsync covers what was written: every write must be answered */
 	if ((rc = sftp_writes_settle(h)))
 		return rc;
+	/* sent whether announced or not (see libssh2_sftp_statvfs) */
 	r.h = h->h;
 	r.hl = h->hlen;
 	return status_call(h->sf, &r);
@@ -1003,13 +1027,17 @@ libssh2_sftp_open_ex_r(LIBSSH2_SFTP *sf, const char *filename,
 
 	if (!sf || !filename)
 		return NULL;
+	sf->last_status = SSH_FX_OK;
 	if (open_type == LIBSSH2_SFTP_OPENDIR) {
 		r.type = SSH_FXP_OPENDIR;
 	} else {
 		r.type = SSH_FXP_OPEN;
 		r.pflags = (uint32_t)flags;
 		if (attrs) {
+			/* the fields attrs names, the permissions from mode
+			 * (libssh2's documented meaning of mode) */
 			attrs_from_lib(attrs, &a);
+			a.perm = (uint32_t)mode & 07777;
 		} else if (flags & LIBSSH2_FXF_CREAT) {
 			a.flags = SSH_FILEXFER_ATTR_PERMISSIONS;
 			a.perm = (uint32_t)mode & 07777;
@@ -1045,6 +1073,7 @@ static int close_step(LIBSSH2_SFTP_HANDLE *h)
 		if (rc == LIBSSH2_ERROR_EAGAIN)
 			return rc;
 		h->close_werr = rc; /* kept across EAGAIN returns */
+		h->close_wstatus = (uint32_t)sf->last_status;
 		sftp_reads_drop(h);
 		h->closing = 1;
 	}
@@ -1063,11 +1092,14 @@ LIBSSH2_API int libssh2_sftp_close_handle(LIBSSH2_SFTP_HANDLE *h)
 
 	if (!h)
 		return LIBSSH2_ERROR_BAD_USE;
+	h->sf->last_status = SSH_FX_OK;
 	rc = SESS_BLOCK(h->sf->s, close_step(h));
 	if (rc == LIBSSH2_ERROR_EAGAIN)
 		return rc;
 	/* (a CLOSE given up on goes with the handle's other requests) */
 	werr = h->close_werr;
+	if (werr) /* the write's status, not the CLOSE's */
+		h->sf->last_status = h->close_wstatus;
 	sftp_handle_release(h);
 	return werr ? werr : rc;
 }

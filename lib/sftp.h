@@ -96,6 +96,7 @@ struct _LIBSSH2_SFTP_HANDLE {
 	/* write-ahead: in order from `offset` */
 	struct wchunk *wq_head, *wq_tail;
 	size_t w_sent; /* bytes past `offset` already sent */
+	size_t w_owed; /* acknowledged (in `offset`), not yet returned */
 
 	/* directory listing: the last NAME reply and a cursor in it */
 	uint8_t *names;
@@ -106,6 +107,7 @@ struct _LIBSSH2_SFTP_HANDLE {
 	int readdir_err;
 	void *dticket;	     /* the READDIR in flight */
 	int close_werr;	     /* a write error found by close_handle */
+	uint32_t close_wstatus; /* and its SFTP status */
 };
 
 /* A simple request in progress: at most one per kind of request and

@@ -164,9 +164,9 @@ static int read_step(LIBSSH2_SFTP_HANDLE *h, struct read_args *a)
 				       ? h->ra_window * 4
 				       : SFTP_READAHEAD_MAX;
 	if (c->state == CHUNK_EOF) {
+		/* the end is no error: the status stays OK (libssh2) */
 		sftp_reads_drop(h);
 		h->rq_stop = 1;
-		sf->last_status = SSH_FX_EOF;
 		return 0;
 	}
 	if (c->state == CHUNK_ERROR) {
@@ -210,6 +210,7 @@ LIBSSH2_API ssize_t libssh2_sftp_read(LIBSSH2_SFTP_HANDLE *h, char *buffer,
 
 	if (!h || h->dir)
 		return LIBSSH2_ERROR_BAD_USE;
+	h->sf->last_status = SSH_FX_OK;
 	if (buffer_maxlen == 0)
 		return 0;
 	rc = SESS_BLOCK(h->sf->s, read_step(h, &a));
@@ -299,6 +300,9 @@ static long wq_collect(LIBSSH2_SFTP_HANDLE *h)
 			}
 			h->wq_tail = NULL;
 			h->w_sent = 0;
+			/* the caller sends again from what it was told */
+			h->offset -= h->w_owed;
+			h->w_owed = 0;
 			sf->last_status = st;
 			return sess_err(sf->s, LIBSSH2_ERROR_SFTP_PROTOCOL,
 					"SFTP write failed: %s",
@@ -325,27 +329,35 @@ static int write_step(LIBSSH2_SFTP_HANDLE *h, struct write_args *a)
 {
 	LIBSSH2_SFTP *sf = h->sf;
 	uint32_t max = sf->core.max_write;
+	size_t out = h->w_owed + h->w_sent, total;
 	long acked;
 	int rc;
 
 	/* Send what of this buffer is not out yet (seeds/003: the caller
-	 * passes the same bytes again after a short return). */
-	while (h->w_sent < a->count && h->w_sent < SFTP_WRITEAHEAD_MAX) {
-		size_t chunk = a->count - h->w_sent;
+	 * passes the same bytes again after a short return; its first
+	 * w_owed bytes are written already, the next w_sent on their way) */
+	while (out < a->count && h->w_sent < SFTP_WRITEAHEAD_MAX) {
+		size_t chunk = a->count - out;
 
 		if (chunk > max)
 			chunk = max;
-		if ((rc = wq_push(h, h->offset + h->w_sent,
-				  a->buf + h->w_sent, (uint32_t)chunk)))
+		if ((rc = wq_push(h, h->offset + h->w_sent, a->buf + out,
+				  (uint32_t)chunk)))
 			return sess_err(sf->s, rc, "unable to queue writes");
 		h->w_sent += chunk;
+		out += chunk;
 	}
 	for (;;) {
 		acked = wq_collect(h);
 		if (acked < 0)
 			return (int)acked;
-		if (acked > 0 || !h->wq_head) {
-			a->acked = acked;
+		if (acked > 0 || h->w_owed || !h->wq_head) {
+			/* never more than this call's count (a caller that
+			 * passes fewer bytes than are in flight): the rest
+			 * is returned by the next calls, as libssh2 does */
+			total = h->w_owed + (size_t)acked;
+			a->acked = (long)(total < a->count ? total : a->count);
+			h->w_owed = total - (size_t)a->acked;
 			sf->last_status = SSH_FX_OK;
 			return 0;
 		}
@@ -362,6 +374,7 @@ LIBSSH2_API ssize_t libssh2_sftp_write(LIBSSH2_SFTP_HANDLE *h,
 
 	if (!h || h->dir)
 		return LIBSSH2_ERROR_BAD_USE;
+	h->sf->last_status = SSH_FX_OK;
 	if (count == 0 && !h->wq_head)
 		return 0;
 	rc = SESS_BLOCK(h->sf->s, write_step(h, &a));
@@ -506,8 +519,8 @@ static int readdir_step(LIBSSH2_SFTP_HANDLE *h, struct readdir_args *a)
 				sftp_dec_status(h->names, h->names_len);
 
 			if (!st.rc && st.code == SSH_FX_EOF) {
-				/* the end of the listing is no error */
-				sf->last_status = SSH_FX_EOF;
+				/* the end of the listing is no error (the
+				 * status stays OK, as in libssh2) */
 				h->dir_eof = 1;
 				continue;
 			}
@@ -535,6 +548,11 @@ LIBSSH2_API int libssh2_sftp_readdir_ex(LIBSSH2_SFTP_HANDLE *h, char *buffer,
 
 	if (!h || !h->dir || !buffer)
 		return LIBSSH2_ERROR_BAD_USE;
+	/* libssh2 fills longentry only when it has room for more than the
+	 * NUL: a smaller one is no request for it */
+	if (longentry_maxlen <= 1)
+		a.longentry = NULL;
+	h->sf->last_status = SSH_FX_OK;
 	rc = SESS_BLOCK(h->sf->s, readdir_step(h, &a));
 	return rc ? rc : a.rc;
 }
@@ -554,6 +572,7 @@ void sftp_writes_detach(LIBSSH2_SFTP_HANDLE *h)
 	}
 	h->wq_tail = NULL;
 	h->w_sent = 0;
+	h->w_owed = 0;
 }
 
 /* ---- handle release -------------------------------------------------------- */

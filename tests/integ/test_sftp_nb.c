@@ -921,6 +921,18 @@ START_TEST(close_nb)
 	rc = STALLED(&c, &again, libssh2_sftp_closedir(hd));
 	ck_assert_int_eq(rc, 0);
 	ck_assert(!open_anywhere(d));
+
+	/* a write refused after its call returned EAGAIN is reported by
+	 * the close, with the write's status through last_error (not the
+	 * CLOSE's OK) */
+	h1 = nb_open(&c, p1, LIBSSH2_FXF_READ, LIBSSH2_SFTP_OPENFILE);
+	proxy("stall");
+	ck_assert_int_eq(libssh2_sftp_write(h1, "x", 1), LIBSSH2_ERROR_EAGAIN);
+	proxy("resume");
+	rc = NB(&c, libssh2_sftp_close_handle(h1));
+	ck_assert_int_eq(rc, LIBSSH2_ERROR_SFTP_PROTOCOL);
+	ck_assert_uint_ne(libssh2_sftp_last_error(c.sf), LIBSSH2_FX_OK);
+	ck_assert(!open_anywhere(p1));
 	finish(&c);
 }
 END_TEST
