@@ -2058,6 +2058,19 @@ void op_start(struct conn *c, struct op *op)
 		pf_fh_op(op);
 		return;
 	}
+	if (op->kind == OP_FLUSH && fh && c->dead) {
+		/* A flush (every close(2), also of a descriptor inherited by
+		 * a child that exits) asks the server nothing: it waits for
+		 * the handle's writes, which wait for the link or time out
+		 * on their own.  Parked, it held each exiting process of a
+		 * shell holding a descriptor on the mount for op_timeout. */
+		if (!fh->is_dir && op_wait_writes(op))
+			return;
+		rc = fh->wb_err;
+		fh->wb_err = 0;
+		reply_err(op, rc);
+		return;
+	}
 	if (c->dead) {
 		if (c->o->reconnect)
 			conn_park(c, op);
