@@ -25,7 +25,9 @@
  * first), and no listing longer than DC_LIST_MAX names or
  * DC_LIST_BYTES_MAX bytes.  A listing that would pass a cap is given
  * up: its directory is then answered for by the server, as one never
- * listed.  A server can list any number of names (or never end a
+ * listed, and it is not listed again in the background (da_speculate,
+ * walks, lookups that miss) until cache_timeout has passed: what is kept
+ * of it until then is that it is too big (an empty marker).  A server can list any number of names (or never end a
  * listing), and names of any length: the byte caps bound what that
  * costs us, names of 255 bytes included.
  */
@@ -63,6 +65,7 @@ struct dlist {
 	uint64_t hash;
 	int building; /* a listing in progress */
 	int spoiled;  /* changed while being read: never published */
+	int toobig;   /* given up at a cap: a marker, no names */
 	double expires;
 	uint64_t born; /* chg_now() when its first READDIR went out */
 	struct dent *ents; /* open addressing, by name hash */
@@ -159,7 +162,7 @@ static struct dlist *fresh(struct dcache *d, const char *dir, size_t len)
 		list_free(d, l);
 		return NULL;
 	}
-	return l;
+	return l->toobig ? NULL : l;
 }
 
 static struct dent *slot(struct dlist *l, const char *name, size_t len)
@@ -363,7 +366,7 @@ static void mark_unknown(struct dcache *d, const char *path, size_t len,
 		return;
 	}
 	split(p, &dlen, &name);
-	if (!dlen || !*name || !(l = find(d, p, dlen))) {
+	if (!dlen || !*name || !(l = find(d, p, dlen)) || l->toobig) {
 		free(p);
 		return;
 	}
@@ -447,7 +450,7 @@ static struct dlist *updatable(struct dcache *d, const char *path,
 
 	split(path, &dlen, &name);
 	if (!dlen || !*name || !(l = find(d, path, dlen)) || l->building ||
-	    l->born > since)
+	    l->toobig || l->born > since)
 		return NULL;
 	if (l->cap && (e = slot(l, name, strlen(name)))->name && e->chg > since)
 		return NULL;
@@ -571,6 +574,8 @@ struct dlist *dc_build(struct dcache *d, const char *dir)
 	if ((l = find(d, dir, strlen(dir)))) {
 		if (l->building)
 			return NULL; /* someone else is at it */
+		if (l->toobig && l->expires >= now_s())
+			return NULL; /* it would be given up again */
 		list_free(d, l);
 	}
 	if (!(l = calloc(1, sizeof(*l))) || !(l->path = strdup(dir))) {
@@ -618,8 +623,11 @@ int dc_build_add(struct dcache *d, struct dlist *l, const char *name,
 {
 	struct dent *e;
 
-	if (l->spoiled || !room(d, l, len)) {
+	if (l->spoiled)
+		return -1;
+	if (!room(d, l, len)) {
 		l->spoiled = 1;
+		l->toobig = 1;
 		return -1;
 	}
 	if ((len == 1 && name[0] == '.') ||
@@ -651,8 +659,28 @@ int dc_build_add(struct dcache *d, struct dlist *l, const char *name,
 	return 0;
 }
 
+/* l, given up at a cap, becomes a marker of that: its names go. */
+static void make_marker(struct dcache *d, struct dlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->cap; i++)
+		free(l->ents[i].name);
+	free(l->ents);
+	l->ents = NULL;
+	d->entries -= l->n;
+	d->bytes -= l->bytes;
+	l->cap = l->n = l->bytes = 0;
+	l->building = 0;
+	l->expires = now_s() + d->timeout;
+}
+
 void dc_build_end(struct dcache *d, struct dlist *l, int complete)
 {
+	if (l->toobig) {
+		make_marker(d, l);
+		return;
+	}
 	if (!complete || l->spoiled) {
 		list_free(d, l);
 		return;
@@ -768,6 +796,8 @@ void dc_removing(struct dcache *d, const char *path)
 		e->removing = 1;
 }
 
+/* (A listing given up as too big counts while its marker lasts: it is
+ * not to be listed in the background again meanwhile.) */
 int dc_listed(struct dcache *d, const char *dir)
 {
 	struct dlist *l;

@@ -9,7 +9,9 @@
  * together, those being read included, stay under DC_BYTES_MAX (64 MiB)
  * by dropping the oldest kept ones.  The heap in use (mallinfo2) is the
  * measure, with slack for malloc's own bookkeeping.  A listing given up
- * is not kept: lookups in its directory go to the server (-1).
+ * keeps no names: lookups in its directory go to the server (-1); what
+ * is kept is that it is too big, so that it is not listed again in the
+ * background (dc_listed, dc_build, dc_miss) before cache_timeout.
  */
 #define _GNU_SOURCE
 #include <check.h>
@@ -20,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sftpmnt.h"
 
@@ -118,10 +121,14 @@ START_TEST(listing_bytes_capped)
 	ck_assert_msg(n < OFFERED, "all %d names kept", n);
 	ck_assert_msg(n * (size_t)NAME_MAX < LIST_BYTES,
 		      "%d names of %d bytes kept", n, NAME_MAX);
-	ck_assert(!dc_listed(d, "/huge"));
 	long_name(name, 0);
 	snprintf(path, sizeof(path), "/huge/%s", name);
 	ck_assert_int_eq(dc_lookup(d, path, &a), -1);
+	/* marked too big: not to be listed again for a while */
+	ck_assert(dc_listed(d, "/huge"));
+	ck_assert_ptr_null(dc_build(d, "/huge"));
+	ck_assert_ptr_null(dc_miss(d, path));
+	ck_assert_ptr_null(dc_miss(d, path));
 	ck_assert_msg(peak < LIST_BYTES + SLACK, "heap grew by %zu", peak);
 	dc_free(d);
 }
@@ -170,10 +177,41 @@ START_TEST(all_bytes_capped)
 		kept += dc_listed(d, dir);
 	}
 	ck_assert_msg(kept < LISTINGS, "all %d listings kept", kept);
-	ck_assert(!dc_listed(d, "/d0")); /* the oldest went first */
+	/* the oldest went first (and, never too big, may be listed again) */
+	ck_assert(!dc_listed(d, "/d0"));
 	dc_free(d);
 	ck_assert_msg(heap_over(h0) < SLACK, "%zu bytes left after dc_free",
 		      heap_over(h0));
+}
+END_TEST
+
+/* The too-big marker lasts cache_timeout: then the directory may be
+ * listed (and kept, if it has shrunk) again. */
+START_TEST(toobig_expires)
+{
+	struct dcache *d = dc_new(0.2);
+	struct dlist *l;
+	size_t g;
+
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_lt(read_listing(d, "/huge", 0, &g), OFFERED);
+	ck_assert(dc_listed(d, "/huge"));
+	ck_assert_ptr_null(dc_build(d, "/huge"));
+	usleep(300000);
+	ck_assert(!dc_listed(d, "/huge"));
+	l = dc_build(d, "/huge");
+	ck_assert_ptr_nonnull(l);
+	ck_assert_int_eq(dc_build_add(d, l, "a", 1, LNAME, strlen(LNAME),
+				      &file_attrs, 0),
+			 0);
+	dc_build_end(d, l, 1);
+	ck_assert(dc_listed(d, "/huge"));
+	{
+		struct sftp_attrs a;
+
+		ck_assert_int_eq(dc_lookup(d, "/huge/a", &a), 1);
+	}
+	dc_free(d);
 }
 END_TEST
 
@@ -187,6 +225,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, listing_bytes_capped);
 	tcase_add_test(tc, all_bytes_capped);
+	tcase_add_test(tc, toobig_expires);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
