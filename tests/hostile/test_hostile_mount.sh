@@ -11,7 +11,10 @@
 # holding a name with NUL is refused whole (the library never hands out
 # such a name), which ends the listing with EIO; the long symlink is
 # ENAMETOOLONG; the wrong type is EIO; the duplicate reply costs the
-# connection, and the daemon reconnects.  Every time the daemon is still
+# connection, and the daemon reconnects; a directory that never ends
+# and one of 100000 long names (some past NAME_MAX) cost bounded memory,
+# the listing is interruptible and stops with its reader, and no name
+# longer than NAME_MAX reaches the kernel.  Every time the daemon is still
 # running afterwards, good files still read right, it unmounts cleanly
 # with fusermount3 -u and exits, and nothing is left behind.
 #
