@@ -20,8 +20,16 @@
  * connection's I/O thread, which serializes it with the requests: the
  * server executes them in the order we send them.
  *
- * Memory: at most DC_ENTRIES_MAX names over all listings (the oldest
- * listings go first) and no listing longer than DC_LIST_MAX.
+ * Memory: at most DC_ENTRIES_MAX names and DC_BYTES_MAX bytes over all
+ * listings, those being read included (the oldest complete listings go
+ * first), and no listing longer than DC_LIST_MAX names or
+ * DC_LIST_BYTES_MAX bytes.  A listing that would pass a cap is given
+ * up: its directory is then answered for by the server, as one never
+ * listed, and it is not listed again in the background (da_speculate,
+ * walks, lookups that miss) until cache_timeout has passed: what is kept
+ * of it until then is that it is too big (an empty marker).  A server can list any number of names (or never end a
+ * listing), and names of any length: the byte caps bound what that
+ * costs us, names of 255 bytes included.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +39,10 @@
 
 #define DC_ENTRIES_MAX 262144
 #define DC_LIST_MAX 65536
+#define DC_BYTES_MAX (64u * 1024 * 1024)
+#define DC_LIST_BYTES_MAX (16u * 1024 * 1024)
+/* What malloc spends on a block besides its bytes (glibc: 8-16). */
+#define DC_MALLOC_OVERHEAD 16
 
 struct dent {
 	char *name; /* NULL: a free slot */
@@ -53,10 +65,12 @@ struct dlist {
 	uint64_t hash;
 	int building; /* a listing in progress */
 	int spoiled;  /* changed while being read: never published */
+	int toobig;   /* given up at a cap: a marker, no names */
 	double expires;
 	uint64_t born; /* chg_now() when its first READDIR went out */
 	struct dent *ents; /* open addressing, by name hash */
 	size_t cap, n;	   /* cap: power of two */
+	size_t bytes;	   /* the slots and the names (name_cost) */
 };
 
 #define DC_MISS_SLOTS 64
@@ -67,6 +81,7 @@ struct dcache {
 	size_t nb; /* buckets, power of two */
 	struct dlist *oldest, *newest;
 	size_t nlists, entries;
+	size_t bytes; /* of all listings (dlist.bytes) */
 	double timeout;
 };
 
@@ -107,6 +122,7 @@ static void list_free(struct dcache *d, struct dlist *l)
 	for (i = 0; i < l->cap; i++)
 		free(l->ents[i].name);
 	d->entries -= l->n;
+	d->bytes -= l->bytes;
 	d->nlists--;
 	free(l->ents);
 	free(l->path);
@@ -146,7 +162,7 @@ static struct dlist *fresh(struct dcache *d, const char *dir, size_t len)
 		list_free(d, l);
 		return NULL;
 	}
-	return l;
+	return l->toobig ? NULL : l;
 }
 
 static struct dent *slot(struct dlist *l, const char *name, size_t len)
@@ -162,7 +178,13 @@ static struct dent *slot(struct dlist *l, const char *name, size_t len)
 	}
 }
 
-static int grow(struct dlist *l)
+/* What a name of len bytes costs a listing, its block included. */
+static size_t name_cost(size_t len)
+{
+	return len + 1 + DC_MALLOC_OVERHEAD;
+}
+
+static int grow(struct dcache *d, struct dlist *l)
 {
 	size_t ocap = l->cap, ncap = ocap ? ocap * 2 : 64, i;
 	struct dent *old = l->ents, *ne = calloc(ncap, sizeof(*ne));
@@ -171,6 +193,8 @@ static int grow(struct dlist *l)
 		return -1;
 	l->ents = ne;
 	l->cap = ncap; /* slot() probes the new table */
+	l->bytes += (ncap - ocap) * sizeof(*ne);
+	d->bytes += (ncap - ocap) * sizeof(*ne);
 	for (i = 0; i < ocap; i++)
 		if (old[i].name)
 			*slot(l, old[i].name, strlen(old[i].name)) = old[i];
@@ -184,7 +208,7 @@ static int put(struct dcache *d, struct dlist *l, const char *name,
 {
 	struct dent *e;
 
-	if ((l->n + 1) * 4 > l->cap * 3 && grow(l))
+	if ((l->n + 1) * 4 > l->cap * 3 && grow(d, l))
 		return -1;
 	e = slot(l, name, len);
 	if (!e->name) {
@@ -192,6 +216,8 @@ static int put(struct dcache *d, struct dlist *l, const char *name,
 			return -1;
 		l->n++;
 		d->entries++;
+		l->bytes += name_cost(len);
+		d->bytes += name_cost(len);
 		/* a name the listing did not have, known only as changed:
 		 * whether it is there now is the server's to say */
 		e->exist_unknown = a == NULL;
@@ -212,6 +238,8 @@ static void del(struct dcache *d, struct dlist *l, struct dent *e)
 {
 	size_t i = (size_t)(e - l->ents), j = i;
 
+	l->bytes -= name_cost(strlen(e->name));
+	d->bytes -= name_cost(strlen(e->name));
 	free(e->name);
 	e->name = NULL;
 	l->n--;
@@ -338,7 +366,7 @@ static void mark_unknown(struct dcache *d, const char *path, size_t len,
 		return;
 	}
 	split(p, &dlen, &name);
-	if (!dlen || !*name || !(l = find(d, p, dlen))) {
+	if (!dlen || !*name || !(l = find(d, p, dlen)) || l->toobig) {
 		free(p);
 		return;
 	}
@@ -422,7 +450,7 @@ static struct dlist *updatable(struct dcache *d, const char *path,
 
 	split(path, &dlen, &name);
 	if (!dlen || !*name || !(l = find(d, path, dlen)) || l->building ||
-	    l->born > since)
+	    l->toobig || l->born > since)
 		return NULL;
 	if (l->cap && (e = slot(l, name, strlen(name)))->name && e->chg > since)
 		return NULL;
@@ -488,15 +516,34 @@ void dc_empty_dir(struct dcache *d, const char *dir)
 		dc_build_end(d, l, 1);
 }
 
-static void evict(struct dcache *d)
+/* Complete listings go, oldest first, until the names are under
+ * DC_ENTRIES_MAX and the bytes leave room for extra more. */
+static void evict(struct dcache *d, size_t extra)
 {
 	struct dlist *l, *nx;
 
-	for (l = d->oldest; l && d->entries > DC_ENTRIES_MAX; l = nx) {
+	for (l = d->oldest; l && (d->entries > DC_ENTRIES_MAX ||
+				  d->bytes + extra > DC_BYTES_MAX);
+	     l = nx) {
 		nx = l->newer;
 		if (!l->building)
 			list_free(d, l);
 	}
+}
+
+/* Whether l, being read, may take one more name of len bytes (the
+ * older complete listings make room if need be). */
+static int room(struct dcache *d, struct dlist *l, size_t len)
+{
+	size_t need = name_cost(len);
+
+	if ((l->n + 1) * 4 > l->cap * 3) /* put() doubles the slots */
+		need += (l->cap ? l->cap : 64) * sizeof(*l->ents);
+	if (l->n >= DC_LIST_MAX || l->bytes + need > DC_LIST_BYTES_MAX)
+		return 0;
+	if (d->bytes + need > DC_BYTES_MAX)
+		evict(d, need);
+	return d->bytes + need <= DC_BYTES_MAX;
 }
 
 static int rehash(struct dcache *d)
@@ -527,6 +574,8 @@ struct dlist *dc_build(struct dcache *d, const char *dir)
 	if ((l = find(d, dir, strlen(dir)))) {
 		if (l->building)
 			return NULL; /* someone else is at it */
+		if (l->toobig && l->expires >= now_s())
+			return NULL; /* it would be given up again */
 		list_free(d, l);
 	}
 	if (!(l = calloc(1, sizeof(*l))) || !(l->path = strdup(dir))) {
@@ -574,8 +623,11 @@ int dc_build_add(struct dcache *d, struct dlist *l, const char *name,
 {
 	struct dent *e;
 
-	if (l->spoiled || l->n >= DC_LIST_MAX) {
+	if (l->spoiled)
+		return -1;
+	if (!room(d, l, len)) {
 		l->spoiled = 1;
+		l->toobig = 1;
 		return -1;
 	}
 	if ((len == 1 && name[0] == '.') ||
@@ -607,15 +659,35 @@ int dc_build_add(struct dcache *d, struct dlist *l, const char *name,
 	return 0;
 }
 
+/* l, given up at a cap, becomes a marker of that: its names go. */
+static void make_marker(struct dcache *d, struct dlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->cap; i++)
+		free(l->ents[i].name);
+	free(l->ents);
+	l->ents = NULL;
+	d->entries -= l->n;
+	d->bytes -= l->bytes;
+	l->cap = l->n = l->bytes = 0;
+	l->building = 0;
+	l->expires = now_s() + d->timeout;
+}
+
 void dc_build_end(struct dcache *d, struct dlist *l, int complete)
 {
+	if (l->toobig) {
+		make_marker(d, l);
+		return;
+	}
 	if (!complete || l->spoiled) {
 		list_free(d, l);
 		return;
 	}
 	l->building = 0;
 	l->expires = now_s() + d->timeout;
-	evict(d);
+	evict(d, 0);
 }
 
 int dtally_add(struct dtally *t, size_t n, const char *dir, size_t dlen,
@@ -724,6 +796,8 @@ void dc_removing(struct dcache *d, const char *path)
 		e->removing = 1;
 }
 
+/* (A listing given up as too big counts while its marker lasts: it is
+ * not to be listed in the background again meanwhile.) */
 int dc_listed(struct dcache *d, const char *dir)
 {
 	struct dlist *l;

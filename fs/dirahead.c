@@ -31,6 +31,14 @@
 #define DA_INFLIGHT_START 2
 #define DA_INFLIGHT_MAX 64
 #define DA_BYTES_MAX (4u * 1024 * 1024)
+/* Inodes in the table past which readdirplus gives new names bare (the
+ * name and a d_ino, no attributes, no kernel reference).  Each entry
+ * given with its attributes is an inode the kernel holds until memory
+ * pressure makes it forget it, and we keep one (~200 bytes) for as long:
+ * a directory of millions of names (or an endless one from a hostile
+ * server) would otherwise grow our table without end.  Past the cap the
+ * kernel looks up what it needs, as it does after a plain readdir. */
+#define DA_PLUS_INODES_MAX 65536
 
 struct dchunk {
 	struct dchunk *next;
@@ -491,6 +499,17 @@ static void dchunk_done(void *arg, int err, const uint8_t *body, size_t n)
 	wake(fh, 0);
 }
 
+/* The inode table is as full as readdirplus may make it. */
+static int plus_full(struct itable *t)
+{
+	size_t n;
+
+	pthread_mutex_lock(&t->lock);
+	n = t->count;
+	pthread_mutex_unlock(&t->lock);
+	return n >= DA_PLUS_INODES_MAX;
+}
+
 /* Add one entry to op's buffer at *used.  0: added (or skipped), 1: the
  * buffer is full, -errno: failed.  nlink: the file's link count, or 0 to
  * read it from e's long name. */
@@ -531,10 +550,11 @@ static int add_entry(struct op *op, const struct sftp_name_entry *e,
 			d_ino = name[1] ? FUSE_ROOT_ID : fh->ino;
 		} else if (bare || attrs_ids_ok(c, &e->attrs) ||
 			   changed_since(fh, e->filename,
-						 e->filename_len, since)) {
+						 e->filename_len, since) ||
+			   plus_full(c->it)) {
 			/* attributes that may be older than a change of
 			 * ours would overwrite the kernel's newer ones: the
-			 * name alone */
+			 * name alone (so too past DA_PLUS_INODES_MAX) */
 			char *p = path_join(fh->dpath, name);
 
 			d_ino = p ? itable_ino(c->it, p) : 0;

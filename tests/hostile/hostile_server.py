@@ -82,6 +82,9 @@ STATUS_HUGE = 1 << 20          # sftp-status-huge's message, in bytes
 STALL_SECONDS = 8              # sftp-write-stall's silence
 ESCAPE_DEPTH = 8               # symlink-escape's directories and climb
 READDIR_BATCH = 100            # names per NAME reply (as OpenSSH)
+HUGE_ENTRIES = 100000          # sftp-readdir-huge-names: names listed
+HUGE_LONG = 1000               # ...the length of its longest names
+NAME_MAX = 255                 # Linux's limit on one name, in bytes
 OUR_WINDOW = 8 * 1024 * 1024   # what we grant per channel
 OUR_MAXPACKET = 32768
 
@@ -170,6 +173,14 @@ CASES = {
     'sftp-status-overflow': 'STATUS whose message length is past the end',
     'sftp-attrs-ext-count': 'ATTRS with an extended count of 2^32-1',
     'sftp-name-count': 'NAME with a count larger than the packet holds',
+    'sftp-readdir-endless': 'READDIR of /baddir never ends: every reply '
+                            'a batch of %d names never given before '
+                            '(DIR/readdirs counts the READDIRs)'
+                            % READDIR_BATCH,
+    'sftp-readdir-huge-names': 'READDIR of /baddir: %d names, of %d bytes '
+                               'but every tenth of 256 and every tenth '
+                               'of %d (past NAME_MAX)'
+                               % (HUGE_ENTRIES, NAME_MAX, HUGE_LONG),
     'sftp-readdir-names': 'READDIR names "..", ".", "a/b", control '
                           'characters, "", "/", "../up", ".." and "." '
                           'again, then a batch with "x\\0y"',
@@ -315,6 +326,23 @@ def make_tree(case):
     return root
 
 
+def huge_name(i):
+    """sftp-readdir-huge-names' name i: NAME_MAX bytes, but every tenth
+    one byte past it and every tenth HUGE_LONG bytes."""
+    n = {3: NAME_MAX + 1, 7: HUGE_LONG}.get(i % 10, NAME_MAX)
+    head = b'h%06d' % i
+    return head + b'n' * (n - len(head))
+
+
+def huge_listed(name):
+    """Whether name is one of the huge listing's (any length)."""
+    try:
+        i = int(name[1:7])
+    except ValueError:
+        return False
+    return 0 <= i < HUGE_ENTRIES and name == huge_name(i)
+
+
 def normalize(path, cwd=b'/'):
     if not path.startswith(b'/'):
         path = cwd.rstrip(b'/') + b'/' + path
@@ -342,6 +370,7 @@ class Conn:
         self.case = args.case
         self.strict_offer = args.strict_kex
         self.deadline = args.deadline
+        self.dir = args.dir
         self.hostkey = hostkey
         self.hk_pub = hostkey.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw)
@@ -359,6 +388,7 @@ class Conn:
         self.tree = make_tree(self.case)
         self.fired = set()   # one-shot faults already done
         self.flooding = None
+        self.endless_next = 0  # sftp-readdir-endless: the next name's number
         self.deferred = []   # packets that arrived during our rekey
 
     # -- raw I/O ----------------------------------------------------------
@@ -918,6 +948,9 @@ class Sftp:
         node = self.conn.tree
         parts = [p for p in path.split(b'/') if p]
         for i, p in enumerate(parts):
+            if node.kind == 'dir' and p not in node.children and \
+                    i == len(parts) - 1 and self.listed_only(parts, p):
+                return self.conn.tree.children[b'hello.txt']
             if node.kind != 'dir' or p not in node.children:
                 return None
             node = node.children[p]
@@ -931,6 +964,17 @@ class Sftp:
                 if node is None:
                     return None
         return node
+
+    def listed_only(self, parts, name):
+        """Whether name, in the directory parts[:-1], is one of the names
+        the endless or the huge listing makes up (a file, hello.txt's
+        twin)."""
+        if parts[:-1] != [b'baddir']:
+            return False
+        if self.case() == 'sftp-readdir-huge-names':
+            return huge_listed(name)
+        return self.case() == 'sftp-readdir-endless' and \
+            name.startswith(b'e') and name[1:].isdigit()
 
     def handle(self, body):
         r = Reader(body)
@@ -1137,9 +1181,35 @@ class Sftp:
         self.reply(u8(FXP_NAME) + u32(rid) + u32(1) + sstr(target) + sstr('') +
                    u32(0))
 
+    def endless(self):
+        """sftp-readdir-endless: batches of names never given before
+        (on this connection), for ever."""
+        f = self.conn.tree.children[b'hello.txt']
+        while True:
+            n = self.conn.endless_next
+            self.conn.endless_next += READDIR_BATCH
+            yield [(b'e%09d' % (n + i), f) for i in range(READDIR_BATCH)]
+
+    def huge(self, node):
+        """sftp-readdir-huge-names: '.', '..', then HUGE_ENTRIES names."""
+        f = self.conn.tree.children[b'hello.txt']
+        batch = [(b'.', node), (b'..', self.conn.tree)]
+        for i in range(HUGE_ENTRIES):
+            batch.append((huge_name(i), f))
+            if len(batch) == READDIR_BATCH:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
     def listing(self, h):
-        """The NAME batches of a directory, each a list of (name, node)."""
+        """The NAME batches of a directory, each a list of (name, node):
+        an iterator."""
         node = h['node']
+        if is_bad(h['path']) and self.case() == 'sftp-readdir-endless':
+            return self.endless()
+        if is_bad(h['path']) and self.case() == 'sftp-readdir-huge-names':
+            return self.huge(node)
         entries = [(b'.', node), (b'..', self.conn.tree)] + \
             sorted(node.children.items())
         if is_bad(h['path']) and self.case() == 'sftp-readdir-names':
@@ -1153,11 +1223,22 @@ class Sftp:
                       (b'f2', kids[b'f2']), (b'..', node)]
             # a NUL inside the SSH string, alone in its batch
             third = [(b'x\0y', f1), (b'f1', f1)]
-            return [first, second, third]
-        return [entries[i:i + READDIR_BATCH]
-                for i in range(0, len(entries), READDIR_BATCH)]
+            return iter([first, second, third])
+        return iter([entries[i:i + READDIR_BATCH]
+                     for i in range(0, len(entries), READDIR_BATCH)])
+
+    def count_readdir(self):
+        """One more READDIR: DIR/readdirs says how many so far."""
+        global readdirs
+        readdirs += 1
+        if self.conn.dir:
+            tmp = os.path.join(self.conn.dir, 'readdirs.tmp')
+            with open(tmp, 'w') as f:
+                f.write('%d\n' % readdirs)
+            os.rename(tmp, os.path.join(self.conn.dir, 'readdirs'))
 
     def on_readdir(self, t, rid, r):
+        self.count_readdir()
         h = self.get_handle(rid, r)
         if h is None:
             return
@@ -1165,9 +1246,9 @@ class Sftp:
             return
         if 'batches' not in h:
             h['batches'] = self.listing(h)
-        if not h['batches']:
+        batch = next(h['batches'], None)
+        if batch is None:
             return self.status(rid, FX_EOF, 'end of directory')
-        batch = h['batches'].pop(0)
         body = u8(FXP_NAME) + u32(rid)
         if is_bad(h['path']) and self.case() == 'sftp-name-count':
             body += u32(len(batch) + 5000)
@@ -1196,6 +1277,7 @@ def write_files(d, port, hostkey):
 
 
 stalled = False  # sftp-write-stall: done (once per server process)
+readdirs = 0     # READDIRs answered (all connections), in DIR/readdirs
 
 
 def main():

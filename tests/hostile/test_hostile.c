@@ -46,6 +46,12 @@
 #define SESSION_TIMEOUT_MS 20000
 /* The endless-data case waits this long for data that never comes. */
 #define ENDLESS_TIMEOUT_MS 1500
+/* The endless directory: names read, the first ENDLESS_WARMUP of them
+ * before the library's memory is taken as its steady state, and how far
+ * above that it may go (one NAME reply of 100 names is ~10 KiB). */
+#define ENDLESS_NAMES 50000
+#define ENDLESS_WARMUP 1000
+#define ENDLESS_GROWTH_MAX (128 * 1024)
 /* A test that still runs after this is hung: SIGALRM ends it. */
 #define ALARM_S 90
 /* The deadline of a non-blocking loop. */
@@ -210,18 +216,89 @@ static void nb_wait(struct cx *c, long deadline)
 			      #rc, el__);                                      \
 	} while (0)
 
-static void cx_start(struct cx *c, const char *cs, const char *extra, int nb)
+/* ---- the library's memory ------------------------------------------------ */
+
+/* What a session has allocated (through libssh2_session_init_ex): now,
+ * and the most at once. */
+struct memcount {
+	size_t live, peak;
+};
+
+/* Each block carries its size in front, in a header that keeps the
+ * alignment malloc gives. */
+#define MC_HEAD 16
+
+static void mc_add(struct memcount *m, size_t n)
+{
+	m->live += n;
+	if (m->live > m->peak)
+		m->peak = m->live;
+}
+
+static LIBSSH2_ALLOC_FUNC(mc_alloc)
+{
+	struct memcount *m = *abstract;
+	unsigned char *p = malloc(count + MC_HEAD);
+
+	if (!p)
+		return NULL;
+	memcpy(p, &count, sizeof(count));
+	mc_add(m, count);
+	return p + MC_HEAD;
+}
+
+static LIBSSH2_FREE_FUNC(mc_free)
+{
+	struct memcount *m = *abstract;
+	unsigned char *p = ptr;
+	size_t n;
+
+	if (!p)
+		return;
+	p -= MC_HEAD;
+	memcpy(&n, p, sizeof(n));
+	m->live -= n;
+	free(p);
+}
+
+static LIBSSH2_REALLOC_FUNC(mc_realloc)
+{
+	struct memcount *m = *abstract;
+	unsigned char *p = ptr, *np;
+	size_t old;
+
+	if (!p)
+		return mc_alloc(count, abstract);
+	p -= MC_HEAD;
+	memcpy(&old, p, sizeof(old));
+	if (!(np = realloc(p, count + MC_HEAD)))
+		return NULL;
+	memcpy(np, &count, sizeof(count));
+	m->live -= old;
+	mc_add(m, count);
+	return np + MC_HEAD;
+}
+
+/* A session whose allocations m counts (NULL: the default allocator). */
+static void cx_start_mc(struct cx *c, const char *cs, const char *extra,
+			int nb, struct memcount *m)
 {
 	alarm(ALARM_S);
 	memset(c, 0, sizeof(*c));
 	hs_start(&c->h, cs, extra);
 	c->nb = nb;
-	c->s = libssh2_session_init();
+	c->s = m ? libssh2_session_init_ex(mc_alloc, mc_free, mc_realloc, m)
+		 : libssh2_session_init();
 	ck_assert_ptr_nonnull(c->s);
 	libssh2_session_set_timeout(c->s, SESSION_TIMEOUT_MS);
 	c->fd = interop_connect(c->h.srv.port);
 	if (nb)
 		libssh2_session_set_blocking(c->s, 0);
+}
+
+static void cx_start(struct cx *c, const char *cs, const char *extra, int nb)
+{
+	cx_start_mc(c, cs, extra, nb, NULL);
 }
 
 static int cx_handshake(struct cx *c)
@@ -976,6 +1053,47 @@ START_TEST(readdir_names)
 }
 END_TEST
 
+/* A directory that never ends (every READDIR a batch of 100 new names,
+ * never an EOF): libssh2_sftp_readdir_ex hands the names out one by one,
+ * in the server's order, each once, and what the session holds does not
+ * grow with the names read (a batch at a time, none kept); closedir ends
+ * the listing and the channel goes on. */
+START_TEST(readdir_endless)
+{
+	LIBSSH2_SFTP_HANDLE *d;
+	LIBSSH2_SFTP_ATTRIBUTES a;
+	struct memcount m = {0, 0};
+	char buf[64], lng[256], want[32];
+	size_t steady = 0;
+	struct cx c;
+	int i, n;
+
+	cx_start_mc(&c, "sftp-readdir-endless", NULL, _i, &m);
+	cx_sftp(&c);
+	d = c_open(&c, "/baddir", 0, LIBSSH2_SFTP_OPENDIR);
+	ck_assert_msg(d != NULL, "opendir: %s", errmsg(&c));
+	for (i = 0; i < ENDLESS_NAMES; i++) {
+		n = (int)CALL(&c, libssh2_sftp_readdir_ex(d, buf, sizeof(buf),
+							  lng, sizeof(lng),
+							  &a));
+		snprintf(want, sizeof(want), "e%09d", i);
+		ck_assert_msg(n == (int)strlen(want) && !strcmp(buf, want),
+			      "entry %d: %d '%s' (%s)", i, n, n > 0 ? buf : "",
+			      errmsg(&c));
+		if (i == ENDLESS_WARMUP)
+			steady = m.peak;
+	}
+	ck_assert_msg(m.peak <= steady + ENDLESS_GROWTH_MAX,
+		      "the session held %zu bytes after %d names, %zu at "
+		      "most over %d",
+		      steady, ENDLESS_WARMUP, m.peak, ENDLESS_NAMES);
+	ck_assert_int_eq(CALL(&c, libssh2_sftp_closedir(d)), 0);
+	check_alive(&c);
+	cx_end(&c);
+	ck_assert_msg(m.live == 0, "%zu bytes not freed", m.live);
+}
+END_TEST
+
 /* A READLINK answer of 64 KiB: BUFFER_TOO_SMALL for a usual buffer,
  * the exact target for one big enough; the channel goes on. */
 START_TEST(readlink_64k)
@@ -1097,6 +1215,7 @@ int main(void)
 	tcase_add_loop_test(tc, chan_data_over_window, 0, 2);
 	tcase_add_test(tc, chan_data_endless);
 	tcase_add_loop_test(tc, readdir_names, 0, 2);
+	tcase_add_loop_test(tc, readdir_endless, 0, 2);
 	tcase_add_loop_test(tc, readlink_64k, 0, 2);
 	tcase_add_loop_test(tc, sftp_dup_id, 0, 2);
 	suite_add_tcase(su, tc);

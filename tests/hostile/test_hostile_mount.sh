@@ -11,7 +11,10 @@
 # holding a name with NUL is refused whole (the library never hands out
 # such a name), which ends the listing with EIO; the long symlink is
 # ENAMETOOLONG; the wrong type is EIO; the duplicate reply costs the
-# connection, and the daemon reconnects.  Every time the daemon is still
+# connection, and the daemon reconnects; a directory that never ends
+# and one of 100000 long names (some past NAME_MAX) cost bounded memory,
+# the listing is interruptible and stops with its reader, and no name
+# longer than NAME_MAX reaches the kernel.  Every time the daemon is still
 # running afterwards, good files still read right, it unmounts cleanly
 # with fusermount3 -u and exits, and nothing is left behind.
 #
@@ -262,6 +265,169 @@ else
 	fail "readdir-names: mount"
 fi
 end_case readdir-names
+
+# ---- a listing that never ends, and one of long names -------------------
+# The daemon's resident memory (kB); its peak with "hwm".
+vm() { awk -v k="Vm${1:-RSS}:" '$1 == k { print $2 }' "/proc/$daemon/status"; }
+# READDIRs the server has answered so far
+readdirs() { cat "$sdir/readdirs" 2>/dev/null || echo 0; }
+# under valgrind the daemon is slower and its memory is valgrind's: the
+# memory bounds are not asserted there, and the listings get more time
+under_vg() { case $(cat "/proc/$daemon/comm" 2>/dev/null) in memcheck-*) return 0 ;; esac; return 1; }
+# ...nor with AddressSanitizer, whose quarantine alone holds 256 MiB
+mem_unmeasured() { under_vg || grep -q libasan "/proc/$daemon/maps" 2>/dev/null; }
+# Bounds (kB): the daemon's memory may grow by DIR_GROWTH_KB while a
+# reader goes on through an endless directory (it grew by ~15 MB a second
+# before readdirplus stopped adding inodes past DA_PLUS_INODES_MAX), and
+# never pass DIR_PEAK_KB (the kept listing, dcache.c's DC_BYTES_MAX
+# included).
+DIR_GROWTH_KB=16384
+DIR_PEAK_KB=131072
+# READDIRs stopped: none answered in QUIET_S seconds, within QUIET_BY
+# seconds once the reader is gone
+QUIET_S=3
+QUIET_BY=20
+
+# quiet NAME: READDIRs stop reaching the server once nobody reads
+quiet() {
+	local r1 r2 t=0
+	sleep 1
+	r2=$(readdirs)
+	while [ $t -lt $QUIET_BY ]; do
+		r1=$r2
+		sleep $QUIET_S
+		t=$((t + QUIET_S))
+		r2=$(readdirs)
+		[ "$r1" = "$r2" ] && break
+	done
+	[ "$r1" = "$r2" ] && ok "$1: no READDIR once the reader is gone ($r1 in all)" ||
+		fail "$1: READDIRs went on without a reader: $r2 after $QUIET_BY s"
+}
+
+# An endless directory (/baddir: every READDIR a new batch of 100 names,
+# never an EOF).  ls of it, which reads it all before printing, ends at
+# SIGINT or SIGTERM, and another file reads right afterwards; a reader
+# that goes on for 10 s leaves the daemon's memory bounded; the READDIRs
+# stop when the reader is gone (no background listing goes on with it).
+start_server sftp-readdir-endless 4
+if mount_hostile /; then
+	ok "readdir-endless: mounted"
+	for sig in INT TERM; do
+		t0=$(date +%s)
+		timeout -k 10 -s $sig 2 ls "$mnt/baddir" >/dev/null 2>&1
+		rc=$?
+		t=$(($(date +%s) - t0))
+		[ "$rc" = 124 ] && [ "$t" -le 6 ] &&
+			ok "readdir-endless: ls ended by SIG$sig after ${t} s" ||
+			fail "readdir-endless: ls at SIG$sig: exit $rc after ${t} s"
+		out=$(timeout -k 5 5 cat "$mnt/hello.txt")
+		[ "$out" = "hello, hostile world" ] &&
+			ok "readdir-endless: cat right after the SIG$sig" ||
+			fail "readdir-endless: cat after the SIG$sig: '$out'"
+		quiet "readdir-endless (ls, SIG$sig)"
+	done
+	vg=0 # slow
+	under_vg && vg=1
+	um=0 # memory not measured
+	mem_unmeasured && um=1
+	rm -f "$work/reader.out"
+	g "$py" -c '
+import os, sys, time
+end = time.monotonic() + 10
+n = 0
+with os.scandir(sys.argv[1]) as it:
+    for e in it:
+        n += 1
+        if time.monotonic() > end:
+            break
+print(n)
+' "$mnt/baddir" >"$work/reader.out" &
+	rpid=$!
+	sleep 3
+	rss3=$(vm)
+	wait $rpid
+	rss10=$(vm)
+	n=$(cat "$work/reader.out")
+	want=100000
+	[ $vg = 1 ] && want=1000
+	[ "${n:-0}" -ge $want ] && ok "readdir-endless: $n names read in 10 s" ||
+		fail "readdir-endless: the reader got '${n}' names in 10 s"
+	if [ $um = 1 ]; then
+		echo "(readdir-endless: memory not measured under valgrind or ASan: ${rss3} kB, ${rss10} kB)"
+	else
+		[ $((rss10 - rss3)) -le $DIR_GROWTH_KB ] && [ "$(vm HWM)" -le $DIR_PEAK_KB ] &&
+			ok "readdir-endless: memory bounded (${rss3} kB at 3 s, ${rss10} kB at 10 s, peak $(vm HWM) kB)" ||
+			fail "readdir-endless: memory ${rss3} kB at 3 s, ${rss10} kB at 10 s, peak $(vm HWM) kB"
+	fi
+	quiet "readdir-endless (reader)"
+	# lookups that keep missing there: the directory is listed in the
+	# background to answer them (dcache.c), which gives up at its caps
+	# (65536 names: 656 READDIRs, and up to 64 more in flight), once:
+	# given up, it is not listed in the background again for
+	# cache_timeout (it was twice, 1438 READDIRs, before that)
+	r0=$(readdirs)
+	for x in 1 2 3; do pyop stat "$mnt/baddir/nosuch$x" >/dev/null; done
+	quiet "readdir-endless (lookups)"
+	n=$(($(readdirs) - r0))
+	[ $n -le 1000 ] && ok "readdir-endless: the lookups' background listing stopped after $n READDIRs" ||
+		fail "readdir-endless: $n READDIRs for three lookups"
+	[ "$(g cat "$mnt/hello.txt")" = "hello, hostile world" ] &&
+		ok "readdir-endless: cat afterwards" || fail "readdir-endless: cat afterwards"
+	[ "$(g cat "$mnt/baddir/e000000007")" = "hello, hostile world" ] &&
+		ok "readdir-endless: a listed name reads" ||
+		fail "readdir-endless: cat of a listed name"
+else
+	fail "readdir-endless: mount"
+fi
+end_case readdir-endless
+
+# 100000 names in /baddir: 80000 of 255 bytes (NAME_MAX), every tenth of
+# 256 and every tenth of 1000, which the kernel must never get.  The
+# listing gives exactly the 80000, twice; the daemon's memory stays
+# bounded (the kept listing gives up at DC_LIST_BYTES_MAX); a name
+# listed reads; the listing READDIRs stop with the reader.
+start_server sftp-readdir-huge-names 4
+if mount_hostile /; then
+	ok "readdir-huge-names: mounted"
+	lguard=$GUARD
+	under_vg && lguard=$((GUARD * 10))
+	for round in 1 2; do
+		out=$(timeout -k 5 $lguard "$py" -c '
+import os, sys
+def name(i):
+    head = b"h%06d" % i
+    return head + b"n" * (255 - len(head))
+want = sorted(name(i) for i in range(100000) if i % 10 not in (3, 7))
+try:
+    got = sorted(os.listdir(sys.argv[1].encode()))
+except OSError as e:
+    print("ERR", e.errno)
+    sys.exit(0)
+print(len(got), got == want, max(map(len, got)))
+' "$mnt/baddir")
+		[ "$out" = "80000 True 255" ] &&
+			ok "readdir-huge-names $round: the 80000 names of 255 bytes, none longer" ||
+			fail "readdir-huge-names $round: listdir gave: $out"
+	done
+	if mem_unmeasured; then
+		echo "(readdir-huge-names: memory not measured under valgrind or ASan: peak $(vm HWM) kB)"
+	else
+		[ "$(vm HWM)" -le $DIR_PEAK_KB ] &&
+			ok "readdir-huge-names: memory bounded (peak $(vm HWM) kB)" ||
+			fail "readdir-huge-names: memory peak $(vm HWM) kB"
+	fi
+	quiet readdir-huge-names
+	long=$mnt/baddir/h000012$(printf 'n%.0s' $(seq 1 248))
+	[ "$(g cat "$long")" = "hello, hostile world" ] &&
+		ok "readdir-huge-names: a name of 255 bytes reads" ||
+		fail "readdir-huge-names: cat of a name of 255 bytes"
+	[ "$(g cat "$mnt/hello.txt")" = "hello, hostile world" ] &&
+		ok "readdir-huge-names: cat afterwards" ||
+		fail "readdir-huge-names: cat afterwards"
+else
+	fail "readdir-huge-names: mount"
+fi
+end_case readdir-huge-names
 
 # ---- a 64 KiB symlink target ---------------------------------------------
 start_server sftp-readlink-64k 4
