@@ -735,6 +735,7 @@ int da_snapshot_open(struct op *op)
 	fh->c = c;
 	fh->gen = c->gen;
 	fh->flags = op->fi.flags;
+	op_dir_link(c, fh);
 	op->fi.fh = (uintptr_t)fh;
 	op_reply_open(op, &op->fi);
 	op_free(op);

@@ -504,6 +504,17 @@ void op_open_link(struct conn *c, struct fh *fh)
 	c->open_files = fh;
 }
 
+/* A directory handle the kernel holds: on c->open_dirs until its
+ * release, so that one never released is freed with the connection. */
+void op_dir_link(struct conn *c, struct fh *fh)
+{
+	fh->onext = c->open_dirs;
+	if (c->open_dirs)
+		c->open_dirs->oprev = &fh->onext;
+	fh->oprev = &c->open_dirs;
+	c->open_dirs = fh;
+}
+
 static void open_unlink(struct fh *fh)
 {
 	if (!fh->oprev)
@@ -929,10 +940,12 @@ void op_reply_in(struct op *op, int err, const uint8_t *body, size_t n)
 			rc = -ENOMEM;
 			break;
 		}
-		if (fh->is_dir)
+		if (fh->is_dir) {
 			da_start(fh);
-		else
+			op_dir_link(op->c, fh);
+		} else {
 			op_open_link(op->c, fh);
+		}
 		op->fi.fh = (uintptr_t)fh;
 		if (op->c->o->kernel_cache)
 			op->fi.keep_cache = 1;
@@ -1561,6 +1574,8 @@ static void fh_forget(struct conn *c, struct fh *fh)
 	st_release(c, fh);
 	ra_release(fh);
 	da_reset(fh);
+	if (fh->snap)
+		dc_snapshot_free(fh->snap, fh->snap_n);
 	free(fh->whole);
 	free(fh->pf_data);
 	free(fh->dpath);
@@ -1571,6 +1586,8 @@ void op_forget_handles(struct conn *c)
 {
 	while (c->open_files)
 		fh_forget(c, c->open_files);
+	while (c->open_dirs)
+		fh_forget(c, c->open_dirs);
 }
 
 void op_give_up(struct op *op, int err)
@@ -2039,6 +2056,8 @@ void op_start(struct conn *c, struct op *op)
 	}
 	if (op->wq) /* until it is sent (start_write) */
 		c->hold = op;
+	if (op->kind == OP_RELEASEDIR && fh)
+		open_unlink(fh);
 	if (op->kind == OP_RELEASE && fh) { /* no set-behind through it now */
 		itable_clear_bfh(c->it, fh->ino, fh);
 		open_unlink(fh);

@@ -282,7 +282,7 @@ struct fh {
 	uint8_t *whole;
 	size_t whole_len;
 	uint64_t open_since; /* chg_now() when its OPEN went out */
-	struct fh *onext, **oprev; /* conn->open_files (files, not dirs) */
+	struct fh *onext, **oprev; /* conn->open_files, or open_dirs */
 	/* a read-only handle: its file's attributes as last seen (FSTAT,
 	 * or the kept listing at the open) while nothing was written
 	 * through the mount since (fattr_wgen): an fstat of it is answered
@@ -440,6 +440,7 @@ struct conn {
 	int da_qn;
 	struct pfset *pf;     /* small files fetched ahead (prefetch.c) */
 	struct fh *open_files; /* for fstat(2), which comes without one */
+	struct fh *open_dirs;  /* (freed at the end if never released) */
 	int remote_uid_known;
 	struct ubtab *ub;     /* unlink-behind (ubehind.c) */
 	/*
@@ -611,6 +612,7 @@ void da_queue_free(struct conn *c);
  * at the end. */
 /* ops.c: a file handle the kernel got (open, create, prefetch). */
 void op_open_link(struct conn *c, struct fh *fh);
+void op_dir_link(struct conn *c, struct fh *fh);
 void pf_opened(struct conn *c, const char *path);
 int pf_open(struct op *op);
 void pf_fh_op(struct op *op);
