@@ -533,4 +533,51 @@ n=$(grep -c "reconnected to" "$work/daemon.log")
 	fail "6 the daemon reconnected $n times for 5 cuts: $(tail -3 "$work/daemon.log")"
 unmount_fg
 proxy_stop
+
+# 7. the reconnect attempts back off: a server that refuses every
+# connection (the proxy's refuse on) for 12 s is tried at growing
+# intervals (250 ms, doubling, 30 s at most), not hammered; when it
+# accepts again the mount is back within the interval due
+proxy_start 0
+mount_fg "$proxy_opts,$common,op_timeout=60" || { fail "mount: $(tail -3 "$work/daemon.log")"; finish; }
+phase7() {
+	MNT=$mnt SRV=$srv CTL=$work/ctl PYTHONPATH=$here python3 - <<'PY'
+import os, socket, time
+import mt
+from mt import check
+mnt, ctlp = os.environ['MNT'], os.environ['CTL']
+def ctl(c):
+    s = socket.socket(socket.AF_UNIX); s.connect(ctlp)
+    s.sendall((c + '\n').encode()); r = s.recv(200).decode(); s.close()
+    return r
+def accepted():
+    return int(ctl('stats').split('accepted=')[1].split()[0])
+ctl('refuse on'); ctl('cut')
+t0, n0, at = time.time(), accepted(), []
+while time.time() - t0 < 12:
+    n = accepted()
+    if n > n0:
+        at += [round(time.time() - t0, 2)] * (n - n0)
+        n0 = n
+    time.sleep(0.05)
+gaps = [b - a for a, b in zip(at, at[1:])]
+# (a constant 250 ms would be ~48 attempts; doubling from 250 ms, 6-7)
+check(3 <= len(at) <= 10 and all(g2 >= g1 * 1.4 for g1, g2 in zip(gaps, gaps[1:]) if g1 > 0.4),
+      '7 attempts while the server refuses for 12 s: %d at %s s (gaps %s)'
+      % (len(at), at, [round(g, 2) for g in gaps]))
+ctl('refuse off')
+t1 = time.time()
+ok = False
+while time.time() - t1 < 35:
+    try:
+        os.listdir(mnt); ok = True; break
+    except OSError:
+        time.sleep(0.2)
+check(ok, '7 the server accepts again: the mount answers after %.1f s (the next attempt is due within 16 s)' % (time.time() - t1))
+mt.done()
+PY
+}
+run_guarded 60 phase7 || fails=$((fails + 1))
+unmount_fg
+proxy_stop
 finish
