@@ -456,6 +456,15 @@ LIBSSH2_API int libssh2_keepalive_send(LIBSSH2_SESSION *session,
  * the default, one hour), whichever comes first, as ssh_config's
  * RekeyLimit.  0, or LIBSSH2_ERROR_INVAL. */
 #define LIBSSH2_HAS_REKEY_LIMIT 1
+/* Beyond libssh2 1.11.1 (#ifdef LIBSSH2_HAS_WINDOW_MAX): how far a
+ * channel's receive window may grow while the server streams to it (it
+ * doubles from the window it was opened with; default 64 MiB; 0: the
+ * default; 64 KiB .. 1 GiB).  For channels opened afterwards and for
+ * those open now, from their next window adjustment.  0, or
+ * LIBSSH2_ERROR_INVAL. */
+#define LIBSSH2_HAS_WINDOW_MAX 1
+LIBSSH2_API int libssh2_session_window_max(LIBSSH2_SESSION *session,
+					   unsigned long bytes);
 LIBSSH2_API int libssh2_session_rekey_limit(LIBSSH2_SESSION *session,
 					    libssh2_uint64_t bytes,
 					    long seconds);

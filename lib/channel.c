@@ -125,7 +125,8 @@ size_t chan_ext_pending(const LIBSSH2_CHANNEL *c)
  * Give the window back for consumed bytes.  We re-grant once half of it
  * was used.  When the server has used at least half of its credit by
  * then (it is streaming: a reply burst, a command's output), the window
- * doubles, up to CHAN_WINDOW_MAX: a grant reaches the server half a
+ * doubles, up to the session's cap (CHAN_WINDOW_MAX, 64 MiB, unless
+ * libssh2_session_window_max says otherwise): a grant reaches the server half a
  * round trip later, so a window smaller than the bandwidth-delay product
  * leaves it waiting (a 2 MiB window is 40 MB/s at 50 ms).  The window
  * is credit, not memory: what is buffered is what the application has
@@ -143,7 +144,7 @@ static int window_regrant(LIBSSH2_CHANNEL *c, int force)
 		return 0;
 	add = c->consumed;
 	if (c->local_window <= c->local_window_max / 2 &&
-	    c->local_window_max <= CHAN_WINDOW_MAX / 2) {
+	    c->local_window_max <= s->chan_window_max / 2) {
 		add += c->local_window_max;
 		c->local_window_max *= 2;
 	}

@@ -32,6 +32,9 @@ struct _LIBSSH2_SESSION;
  * fast link at high latency, as HPN-SSH does); a single DATA packet is
  * at most CHAN_PACKET_MAX. */
 #define CHAN_WINDOW_MAX (64u * 1024 * 1024)
+/* what libssh2_session_window_max accepts */
+#define CHAN_WINDOW_MIN_MAX (64u * 1024)
+#define CHAN_WINDOW_MAX_MAX (1024u * 1024 * 1024)
 #define CHAN_PACKET_MAX (256u * 1024 - 1024)
 /* Stop queueing outbound data beyond this many unsent transport bytes. */
 #define CHAN_OUT_HIGH (8u * 1024 * 1024)

@@ -161,6 +161,7 @@ libssh2_session_init_ex(LIBSSH2_ALLOC_FUNC((*my_alloc)),
 	}
 	s->rekey_bytes = SSH_REKEY_BYTES;
 	s->rekey_ms = (int64_t)SSH_REKEY_SECONDS * 1000;
+	s->chan_window_max = CHAN_WINDOW_MAX;
 	wb_init(&s->kex.i_c, &s->a, SSH_PACKET_MAX);
 	wb_init(&s->kex.i_s, &s->a, SSH_PACKET_MAX);
 	s->q_tail = &s->q_head;
@@ -1187,6 +1188,19 @@ LIBSSH2_API const char *libssh2_hostkey_hash(LIBSSH2_SESSION *s,
 }
 
 /* ---- keepalive (a global request no server knows, RFC 4254 4) ------------- */
+
+/* (beyond libssh2) How far channels' receive windows may grow. */
+LIBSSH2_API int libssh2_session_window_max(LIBSSH2_SESSION *s,
+					   unsigned long bytes)
+{
+	if (!s)
+		return LIBSSH2_ERROR_BAD_USE;
+	if (bytes && (bytes < CHAN_WINDOW_MIN_MAX || bytes > CHAN_WINDOW_MAX_MAX))
+		return sess_err(s, LIBSSH2_ERROR_INVAL,
+				"window cap outside 64 KiB .. 1 GiB");
+	s->chan_window_max = bytes ? (uint32_t)bytes : CHAN_WINDOW_MAX;
+	return 0;
+}
 
 /* (beyond libssh2) The limits after which we start a key exchange. */
 LIBSSH2_API int libssh2_session_rekey_limit(LIBSSH2_SESSION *s,

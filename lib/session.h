@@ -85,6 +85,8 @@ struct _LIBSSH2_SESSION {
 	/* rekeying started by us (RFC 4253 9) */
 	uint64_t rekey_bytes;
 	int64_t rekey_ms;
+	/* the receive window channels grow to (libssh2_session_window_max) */
+	uint32_t chan_window_max;
 
 	/* keepalive (libssh2_keepalive_config) */
 	int ka_want_reply;

@@ -543,6 +543,56 @@ START_TEST(small_reads)
 }
 END_TEST
 
+/* libssh2_session_window_max (beyond libssh2): our receive window grows
+ * while the server streams to a reader that keeps up only now and then,
+ * past 4 MiB by default and never past a cap of 4 MiB; the call refuses
+ * caps out of its range. */
+START_TEST(window_cap)
+{
+	static char buf[256 * 1024];
+	int fd, k;
+
+	for (k = 0; k < 2; k++) {
+		LIBSSH2_SESSION *s = start(&fd);
+		LIBSSH2_CHANNEL *c;
+		unsigned long w, maxw = 0;
+		size_t total = 0;
+		ssize_t n;
+
+		if (k) {
+			ck_assert_int_eq(libssh2_session_window_max(s, 1000),
+					 LIBSSH2_ERROR_INVAL);
+			ck_assert_int_eq(libssh2_session_window_max(
+						 s, 2048ul << 20),
+					 LIBSSH2_ERROR_INVAL);
+			ck_assert_int_eq(libssh2_session_window_max(NULL, 0),
+					 LIBSSH2_ERROR_BAD_USE);
+			ck_assert_int_eq(libssh2_session_window_max(s, 4 << 20),
+					 0);
+		}
+		c = exec(s, "head -c 33554432 /dev/zero");
+		while ((n = libssh2_channel_read(c, buf, sizeof(buf))) > 0) {
+			total += (size_t)n;
+			w = libssh2_channel_window_read_ex(c, NULL, NULL);
+			if (w > maxw)
+				maxw = w;
+			if (total % (1 << 20) < (size_t)n)
+				usleep(3000); /* (the server gets ahead) */
+		}
+		ck_assert_int_eq(n, 0);
+		ck_assert_uint_eq(total, 33554432);
+		printf("window cap %s: the window grew to %lu\n",
+		       k ? "4 MiB" : "default", maxw);
+		if (k)
+			ck_assert_uint_le(maxw, 4ul << 20);
+		else
+			ck_assert_uint_gt(maxw, 4ul << 20);
+		ck_assert_int_eq(close_channel(c), 0);
+		finish(s, fd);
+	}
+}
+END_TEST
+
 /* libssh2_session_set_timeout: a blocking read gives up with
  * LIBSSH2_ERROR_TIMEOUT, and the channel still works afterwards. */
 START_TEST(read_timeout)
@@ -1243,6 +1293,7 @@ int main(void)
 	tcase_add_test(tc, sixteen_channels);
 	tcase_add_test(tc, unread_channel_does_not_block_others);
 	tcase_add_test(tc, small_reads);
+	tcase_add_test(tc, window_cap);
 	tcase_add_test(tc, read_timeout);
 	tcase_add_test(tc, setenv_accepted_and_refused);
 	tcase_add_test(tc, exit_signal);
