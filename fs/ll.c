@@ -395,6 +395,25 @@ static void ll_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	submit(op);
 }
 
+/* lseek(2) with SEEK_DATA or SEEK_HOLE (the kernel answers the others
+ * itself): the size the server has, after this handle's writes. */
+static void ll_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+		     struct fuse_file_info *fi)
+{
+	struct op *op;
+
+	if (whence != SEEK_DATA && whence != SEEK_HOLE) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (!(op = op_new(req, OP_LSEEK, ino)))
+		return;
+	op->fh = fh_of(fi);
+	op->off = off;
+	op->flags = whence;
+	submit(op);
+}
+
 /* fsync(2) of a directory: a barrier for unlink-behind (ubehind.c); the
  * server has no directory sync to ask for. */
 static void ll_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
@@ -489,6 +508,7 @@ const struct fuse_lowlevel_ops sftpmnt_ops = {
 	.flush = ll_flush,
 	.release = ll_release,
 	.fsync = ll_fsync,
+	.lseek = ll_lseek,
 	.opendir = ll_opendir,
 	.readdir = ll_readdir,
 	.readdirplus = ll_readdirplus,

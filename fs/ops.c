@@ -133,6 +133,11 @@ void op_reply_statfs(struct op *op, const struct statvfs *sv)
 	REPLY(op, fuse_reply_statfs(op->req, sv));
 }
 
+void op_reply_lseek(struct op *op, off_t off)
+{
+	REPLY(op, fuse_reply_lseek(op->req, off));
+}
+
 /* The connection's list of ops not yet freed (for op timeouts). */
 static void active_link(struct op *op)
 {
@@ -1071,6 +1076,29 @@ void op_reply_in(struct op *op, int err, const uint8_t *body, size_t n)
 		op_reply_write(op, op->got);
 		op_free(op);
 		return;
+	case OP_LSEEK: {
+		struct sftp_attrs_reply ar = sftp_dec_attrs(body, n);
+		uint64_t size;
+
+		if (body[0] == SSH_FXP_STATUS) {
+			rc = -op_errmap(op, body, n);
+			break;
+		}
+		if (body[0] != SSH_FXP_ATTRS || ar.rc ||
+		    !(ar.attrs.flags & SSH_FILEXFER_ATTR_SIZE)) {
+			rc = -EIO;
+			break;
+		}
+		size = ar.attrs.size;
+		if (op->off < 0 || (uint64_t)op->off >= size) {
+			rc = -ENXIO; /* (lseek(2): at or past the end) */
+			break;
+		}
+		op_reply_lseek(op, op->flags == SEEK_DATA ? op->off
+							  : (off_t)size);
+		op_free(op);
+		return;
+	}
 	case OP_STATFS: {
 		struct sftp_statvfs v;
 		struct statvfs sv;
@@ -2098,7 +2126,7 @@ void op_start(struct conn *c, struct op *op)
 		return;
 	}
 	if (fh && !fh->is_dir && (op->kind == OP_RELEASE || op->kind == OP_FLUSH ||
-				  op->kind == OP_FSYNC) &&
+				  op->kind == OP_FSYNC || op->kind == OP_LSEEK) &&
 	    op_wait_writes(op))
 		return;
 	if (c->primary && fh && op->kind == OP_READ &&
@@ -2384,6 +2412,12 @@ void op_start(struct conn *c, struct op *op)
 			return;
 		reply_err(op, ub_sync_err(op));
 		return;
+	case OP_LSEEK:
+		/* SEEK_DATA / SEEK_HOLE: SFTP v3 knows no holes, so the
+		 * file is data up to its size, which the server says (after
+		 * this handle's writes, waited for above) */
+		rc = SEND(op, sftp_enc_fstat(W(op), ID(op), fh->h, fh->hlen));
+		break;
 	case OP_FSYNC:
 		if (fh->wb_err) {
 			rc = -fh->wb_err;

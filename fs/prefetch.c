@@ -27,10 +27,12 @@
  * in a bigger one, the files past those limits are opened as usual.  Everything runs on the
  * connection's I/O thread.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "sftpmnt.h"
 
@@ -486,6 +488,14 @@ void pf_fh_op(struct op *op)
 	case OP_FLUSH:
 	case OP_FSYNC:
 		op_reply_err(op, 0);
+		break;
+	case OP_LSEEK: /* SEEK_DATA / SEEK_HOLE in what was fetched */
+		if (op->off < 0 || (uint64_t)op->off >= fh->pf_len)
+			op_reply_err(op, ENXIO);
+		else
+			op_reply_lseek(op, op->flags == SEEK_DATA
+						   ? op->off
+						   : (off_t)fh->pf_len);
 		break;
 	case OP_GETATTR: { /* fstat: what was fetched, also once unlinked */
 		struct stat st;

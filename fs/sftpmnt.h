@@ -304,7 +304,7 @@ enum op_kind {
 	OP_LOOKUP = 1, OP_GETATTR, OP_SETATTR, OP_READLINK, OP_MKNOD, OP_MKDIR,
 	OP_UNLINK, OP_RMDIR, OP_SYMLINK, OP_RENAME, OP_LINK, OP_OPEN, OP_READ,
 	OP_WRITE, OP_FLUSH, OP_RELEASE, OP_FSYNC, OP_OPENDIR, OP_READDIR,
-	OP_RELEASEDIR, OP_STATFS, OP_CREATE, OP_COPY, OP_FSYNCDIR,
+	OP_RELEASEDIR, OP_STATFS, OP_CREATE, OP_COPY, OP_FSYNCDIR, OP_LSEEK,
 };
 
 struct op {
@@ -494,6 +494,7 @@ void op_reply_buf(struct op *op, const char *buf, size_t n);
 void op_reply_iov(struct op *op, const struct iovec *v, int n);
 void op_reply_write(struct op *op, size_t n);
 void op_reply_statfs(struct op *op, const struct statvfs *sv);
+void op_reply_lseek(struct op *op, off_t off);
 void op_expire(struct conn *c);
 void op_start(struct conn *c, struct op *op);
 /* A request of op died with the connection: park it for a restart or

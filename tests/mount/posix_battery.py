@@ -44,8 +44,9 @@ ALLOW = [
      "no atomic exchange in SFTP (man sftpmnt: EINVAL)"),
     ("rename_flags", "after_exchange.*", None,
      "follows from the refused RENAME_EXCHANGE"),
-    # FUSE without an lseek handler: the kernel treats the whole file as
-    # data (which POSIX permits); SFTP v3 has no way to ask for holes.
+    # SFTP v3 has no way to ask for holes: sftpmnt's lseek handler takes
+    # the whole file as data, up to the size the server has (POSIX
+    # permits it), so a sparse file's holes are not found.
     ("seek", "data_in_hole", None, "SFTP v3 cannot report holes"),
     ("seek", "hole_*", None, "SFTP v3 cannot report holes"),
     # FUSE mounts carry nosuid,nodev; statvfs f_flag reports them.

@@ -122,6 +122,28 @@ PY
 	ok "open_by_handle_at through the mount, also after the kernel forgot the inode; its number stays" ||
 	fail "file handles: $out"
 
+# lseek(2) SEEK_DATA / SEEK_HOLE ask the server for the size (SFTP has no
+# holes: data up to the end): a file grown on the server after it was
+# opened here has its new end (the kernel's own answer would be the size
+# it knew)
+out=$(MNT=$mnt SRV=$srv python3 -c '
+import os
+mnt, srv = os.environ["MNT"], os.environ["SRV"]
+open(mnt + "/sk", "wb").write(b"x" * 1000)
+fd = os.open(mnt + "/sk", os.O_RDONLY)
+os.fstat(fd)
+open(srv + "/sk", "ab").write(b"y" * 9000)
+r = [os.lseek(fd, 0, os.SEEK_HOLE), os.lseek(fd, 5000, os.SEEK_DATA)]
+try:
+    os.lseek(fd, 10000, os.SEEK_DATA); r.append("no ENXIO")
+except OSError as e:
+    r.append(e.errno)
+os.close(fd)
+print(r)')
+[ "$out" = "[10000, 5000, 6]" ] &&
+	ok "SEEK_HOLE/SEEK_DATA: the end as the server has it (grown behind the mount): $out" ||
+	fail "SEEK_HOLE/SEEK_DATA: $out (want [10000, 5000, 6])"
+
 fusermount3 -u "$mnt" && ok "unmounted" || fail "unmount"
 for _ in $(seq 1 50); do
 	grep -q " $mnt " /proc/mounts || break
