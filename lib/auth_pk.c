@@ -26,6 +26,15 @@
  * passphrase and all, as in libssh2.  The query costs one round trip
  * per login.
  *
+ * A sign callback that cannot make the signature the request names
+ * (an RSA signer without SHA-2, an agent that answers an rsa-sha2-*
+ * request with ssh-rsa) returns LIBSSH2_ERROR_ALGO_UNSUPPORTED.  As
+ * libssh2 1.11.1 does (userauth.c, "try again with the default key
+ * algo"), the attempt then starts over once, from a new query, naming
+ * the key's own type (ssh-rsa) with no upgrade; the server judges
+ * whether it takes that.  A second refusal is
+ * LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED.
+ *
  * Non-blocking: s->auth.pk_stage records how far an attempt got, so that
  * a call repeated after LIBSSH2_ERROR_EAGAIN (with the same arguments,
  * as libssh2 requires) goes on from there.
@@ -55,6 +64,8 @@ enum {
 #define CERT_SUFFIX "-cert-v01@openssh.com"
 /* Longest key type or signature algorithm name we handle. */
 #define PK_ALG_MAX 96
+/* pk_sign_and_send: the signer refused the algorithm; start over. */
+#define PK_RETRY_PLAIN 1
 
 /* Is name one of the comma-separated list's items? */
 static int name_in(const char *list, const char *name)
@@ -142,6 +153,11 @@ struct pk_args {
 	const uint8_t *blob;
 	size_t bloblen;
 	const char *alg;
+	/* the key's own type (the blob's), offered after the signer said
+	 * ALGO_UNSUPPORTED; and where the caller keeps its algorithm
+	 * (auth_publickey_alg), set to NULL (the key's type) then */
+	const char *keytype;
+	const char **algp;
 	/* the signature's algorithm when it is not alg: a certificate
 	 * signs as its plain key type (PROTOCOL.certkeys) */
 	const char *sigalg;
@@ -315,6 +331,12 @@ static int pk_sign_and_send(LIBSSH2_SESSION *s, struct pk_args *a)
 			la_free(&s->a, cs);
 			goto out;
 		}
+		if (rc == LIBSSH2_ERROR_ALGO_UNSUPPORTED && a->keytype &&
+		    !s->auth.pk_plain) {
+			la_free(&s->a, cs);
+			rc = PK_RETRY_PLAIN;
+			goto out;
+		}
 		sig = cs;
 		siglen = cl;
 		if (!rc && cs && a->cb_raw) {
@@ -351,6 +373,7 @@ static int pk_end(LIBSSH2_SESSION *s, int rc)
 	if (rc != LIBSSH2_ERROR_EAGAIN) {
 		s->auth.pk_stage = PK_IDLE;
 		s->auth.pending = 0;
+		s->auth.pk_plain = 0;
 	}
 	return rc;
 }
@@ -401,6 +424,7 @@ static int pk_step(LIBSSH2_SESSION *s, struct pk_args *a)
 
 	if ((rc = auth_service_step(s)))
 		return rc;
+again:
 	if (s->auth.pk_stage == PK_IDLE) {
 		if ((rc = pk_request(s, a, NULL, 0)))
 			return pk_end(s, rc);
@@ -412,7 +436,20 @@ static int pk_step(LIBSSH2_SESSION *s, struct pk_args *a)
 			return rc;
 	}
 	if (s->auth.pk_stage == PK_SIGN) {
-		if ((rc = pk_sign_and_send(s, a)))
+		rc = pk_sign_and_send(s, a);
+		if (rc == PK_RETRY_PLAIN) {
+			TRACE(s, LIBSSH2_TRACE_AUTH,
+			      "the signer cannot make %s: offering %s", a->alg,
+			      a->keytype);
+			s->auth.pk_plain = 1;
+			s->auth.pk_stage = PK_IDLE;
+			a->alg = a->keytype;
+			pk_set_sigalg(a);
+			if (a->algp)
+				*a->algp = NULL;
+			goto again;
+		}
+		if (rc)
 			return pk_end(s, rc);
 		s->auth.pk_stage = PK_SIGNED;
 	}
@@ -456,12 +493,18 @@ static int publickey_cb(LIBSSH2_SESSION *s, const char *user, size_t ulen,
 	if (!user || !blob || !cb)
 		return sess_err(s, LIBSSH2_ERROR_INVAL, "missing argument");
 	rb_init(&r, blob, bloblen);
+	/* libssh2 1.11.1: "Invalid public key" */
 	if (rb_text(&r, &type, &tn, sizeof(tname) - 1))
-		return sess_err(s, LIBSSH2_ERROR_PUBLICKEY_PROTOCOL,
+		return sess_err(s, LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED,
 				"malformed public key blob");
 	memcpy(tname, type, tn);
 	tname[tn] = 0;
-	if (alg && !*alg) {
+	if (s->auth.pk_plain) {
+		/* an attempt that fell back to the key's type goes on
+		 * (non-blocking) */
+		if (alg)
+			*alg = NULL;
+	} else if (alg && !*alg) {
 		/* server-sig-algs is in the EXT_INFO that follows NEWKEYS
 		 * (RFC 8308 2.4), so it is known once the service is. */
 		int rc = SESS_BLOCK(s, auth_service_step(s));
@@ -483,6 +526,8 @@ static int publickey_cb(LIBSSH2_SESSION *s, const char *user, size_t ulen,
 	a.blob = blob;
 	a.bloblen = bloblen;
 	a.alg = alg && *alg ? *alg : tname;
+	a.keytype = tname;
+	a.algp = alg;
 	pk_set_sigalg(&a);
 	a.cb = cb;
 	a.abstract = abstract;

@@ -1188,6 +1188,126 @@ START_TEST(sign_callback_fails)
 }
 END_TEST
 
+/*
+ * A sign callback that cannot sign with SHA-2 (an old signer) returns
+ * LIBSSH2_ERROR_ALGO_UNSUPPORTED for rsa-sha2-*.  libssh2 1.11.1 then
+ * starts the attempt over once, offering the key's own type (ssh-rsa)
+ * with a new query: a server that accepts SHA-1 ssh-rsa signatures logs
+ * the user in; OpenSSH's default refuses that offer at the query.
+ */
+struct fallback {
+	struct signer sg;
+	int calls;
+	int always; /* refuse every algorithm */
+	char algs[3][64];
+};
+
+static LIBSSH2_USERAUTH_PUBLICKEY_SIGN_FUNC(sha1_only_sign)
+{
+	struct fallback *f = *abstract;
+	void *inner = &f->sg;
+	char alg[64];
+
+	alg_of(data, data_len, alg, sizeof(alg));
+	if (f->calls < 3)
+		memcpy(f->algs[f->calls], alg, sizeof(alg));
+	f->calls++;
+	if (f->always || !strncmp(alg, "rsa-sha2-", 9))
+		return LIBSSH2_ERROR_ALGO_UNSUPPORTED;
+	return agent_sign(session, sig, sig_len, data, data_len, &inner);
+}
+
+/* rc of libssh2_userauth_publickey with the rsa2048 key through
+ * sha1_only_sign, blocking or not */
+static int fallback_login(struct fallback *f, int nonblocking,
+			  LIBSSH2_SESSION **sp, int *fdp)
+{
+	char pub[PATH_MAX + 64];
+	const char *u = user();
+	void *abstract = f;
+	unsigned char *blob;
+	int rc, eagain = 0;
+
+	key_path(pub, sizeof(pub), "rsa2048", ".pub");
+	blob = pub_blob(pub, &f->sg.bloblen);
+	f->sg.blob = blob;
+	*sp = start(fdp);
+	ck_assert_ptr_nonnull(
+		libssh2_userauth_list(*sp, u, (unsigned)strlen(u)));
+	libssh2_session_set_blocking(*sp, !nonblocking);
+	while ((rc = libssh2_userauth_publickey(*sp, u, blob, f->sg.bloblen,
+						sha1_only_sign, &abstract)) ==
+	       LIBSSH2_ERROR_EAGAIN)
+		wait_socket(*sp, *fdp, &eagain);
+	libssh2_session_set_blocking(*sp, 1);
+	free(blob);
+	return rc;
+}
+
+START_TEST(sign_callback_sha1_fallback)
+{
+	struct fallback f = {0};
+	LIBSSH2_SESSION *s;
+	int fd, rc;
+
+	if (!agent_pid) {
+		fprintf(stderr, "no ssh-agent: fallback not tested\n");
+		return;
+	}
+	ck_assert_int_eq(sshd_restart("PubkeyAcceptedAlgorithms=+ssh-rsa"), 0);
+	rc = fallback_login(&f, _i, &s, &fd);
+	ck_assert_msg(rc == 0, "fallback to ssh-rsa: %d %s", rc, errmsg(s));
+	ck_assert_int_eq(f.calls, 2);
+	ck_assert_str_eq(f.algs[0], "rsa-sha2-512");
+	ck_assert_str_eq(f.algs[1], "ssh-rsa");
+	ck_assert_str_eq(f.sg.sigalg, "ssh-rsa");
+	ck_assert_int_eq(libssh2_userauth_authenticated(s), 1);
+	check_usable(s);
+	finish(s, fd);
+
+	/* a signer that can make nothing: one retry, then the callback's
+	 * failure (libssh2: "Callback returned error") */
+	memset(&f, 0, sizeof(f));
+	f.always = 1;
+	rc = fallback_login(&f, _i, &s, &fd);
+	ck_assert_msg(rc == LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED,
+		      "a signer that refuses all: %d", rc);
+	ck_assert_int_eq(f.calls, 2);
+	ck_assert_str_eq(f.algs[1], "ssh-rsa");
+	ck_assert_int_eq(libssh2_userauth_authenticated(s), 0);
+	/* the session is still good for another attempt */
+	rc = libssh2_userauth_publickey_fromfile(
+		s, user(), NULL, integ_env("SFTPMNT_TEST_KEY"), NULL);
+	ck_assert_msg(rc == 0, "after the refusals: %d %s", rc, errmsg(s));
+	finish(s, fd);
+}
+END_TEST
+
+/* OpenSSH's default refuses SHA-1 ssh-rsa: the fallback's query is
+ * refused (LIBSSH2_ERROR_AUTHENTICATION_FAILED), the callback not asked
+ * again. */
+START_TEST(sign_callback_sha1_refused)
+{
+	struct fallback f = {0};
+	LIBSSH2_SESSION *s;
+	int fd, rc;
+
+	if (!agent_pid) {
+		fprintf(stderr, "no ssh-agent: fallback not tested\n");
+		return;
+	}
+	ck_assert_int_eq(sshd_restart(""), 0);
+	rc = fallback_login(&f, _i, &s, &fd);
+	ck_assert_msg(rc == LIBSSH2_ERROR_AUTHENTICATION_FAILED,
+		      "ssh-rsa offered to a server that refuses it: %d %s", rc,
+		      errmsg(s));
+	ck_assert_int_eq(f.calls, 1);
+	ck_assert_str_eq(f.algs[0], "rsa-sha2-512");
+	ck_assert_int_eq(libssh2_userauth_authenticated(s), 0);
+	finish(s, fd);
+}
+END_TEST
+
 /* ---- setup -----------------------------------------------------------------
  */
 
@@ -1299,6 +1419,8 @@ int main(void)
 	tcase_add_unchecked_fixture(tc, NULL, sshd_restore);
 	tcase_add_loop_test(tc, certificate, 0, NCERTKEYS);
 	tcase_add_test(tc, certificate_of_another_key);
+	tcase_add_loop_test(tc, sign_callback_sha1_fallback, 0, 2);
+	tcase_add_loop_test(tc, sign_callback_sha1_refused, 0, 2);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
