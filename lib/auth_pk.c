@@ -188,19 +188,22 @@ static void pk_set_sigalg(struct pk_args *a)
 
 /*
  * The code for a private key that key_load_private refused (rc), as
- * libssh2 1.11.1 built with OpenSSL returns it (its userauth.c,
- * openssl.c and pem.c):
+ * libssh2 1.11.1 built with OpenSSL 3 returns it (its userauth.c and
+ * openssl.c):
  * - with a public key (file or data) given, libssh2 reads the private
  *   key only in its sign callback, after the server's PK_OK, and any
  *   failure there is LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED ("Callback
  *   returned error");
  * - libssh2_userauth_publickey_fromfile_ex without one derives it from
  *   the private key file: LIBSSH2_ERROR_FILE whatever went wrong;
- * - libssh2_userauth_publickey_frommemory without one: the OpenSSH
- *   parser's code - LIBSSH2_ERROR_KEYFILE_AUTH_FAILED for an OpenSSH key
- *   with no, an empty or a wrong passphrase, LIBSSH2_ERROR_PROTO for the
- *   rest (a PEM key OpenSSL could not open falls through to that parser,
- *   which finds no OpenSSH header).
+ * - libssh2_userauth_publickey_frommemory without one
+ *   (_libssh2_pub_priv_keyfilememory): OpenSSL's PEM reader first, then
+ *   the OpenSSH parser; when both fail the OpenSSH parser's code is
+ *   dropped, and the result is LIBSSH2_ERROR_KEYFILE_AUTH_FAILED when
+ *   OpenSSL's error was a failed decryption (a PEM or PKCS#8 key and a
+ *   wrong passphrase), LIBSSH2_ERROR_FILE for everything else - an
+ *   OpenSSH key with a wrong passphrase included.  (libssh2 1.10 passed
+ *   the OpenSSH parser's code on: KEYFILE_AUTH_FAILED or PROTO.)
  * The message is ours in every case: "passphrase required" or "wrong
  * passphrase" where that is the reason, which libssh2's is not (fs/conn.c
  * asks for a passphrase on those words).  Key types and ciphers we do not
@@ -214,11 +217,9 @@ static int key_load_code(int rc, int frommem, int pub, int openssh)
 		return rc;
 	if (pub)
 		return LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED;
-	if (!frommem)
-		return LIBSSH2_ERROR_FILE;
-	if (rc == LIBSSH2_ERROR_KEYFILE_AUTH_FAILED && openssh)
+	if (frommem && rc == LIBSSH2_ERROR_KEYFILE_AUTH_FAILED && !openssh)
 		return rc;
-	return LIBSSH2_ERROR_PROTO;
+	return LIBSSH2_ERROR_FILE;
 }
 
 /* The private key of an offer made from a public key, after PK_OK: read,

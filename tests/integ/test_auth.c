@@ -302,12 +302,18 @@ START_TEST(frommemory)
 	ck_assert_int_eq(libssh2_userauth_authenticated(s), 1);
 	finish(s, fd);
 
-	/* garbage is LIBSSH2_ERROR_PROTO from memory (libssh2 1.11.1), and
-	 * the session stays usable */
+	/* garbage is LIBSSH2_ERROR_FILE from memory (libssh2 1.11.1:
+	 * "Unsupported private key file format"; 1.10 said PROTO), no data
+	 * at all too ("Invalid data in public and private key"), and the
+	 * session stays usable */
 	s = start(&fd);
 	rc = libssh2_userauth_publickey_frommemory(s, u, strlen(u), NULL, 0,
 						   "not a key\n", 10, NULL);
-	ck_assert_msg(rc == LIBSSH2_ERROR_PROTO, "garbage key: %d %s", rc,
+	ck_assert_msg(rc == LIBSSH2_ERROR_FILE, "garbage key: %d %s", rc,
+		      errmsg(s));
+	rc = libssh2_userauth_publickey_frommemory(s, u, strlen(u), NULL, 0,
+						   key, 0, NULL);
+	ck_assert_msg(rc == LIBSSH2_ERROR_FILE, "no key data: %d %s", rc,
 		      errmsg(s));
 	ck_assert_int_eq(libssh2_userauth_authenticated(s), 0);
 	rc = libssh2_userauth_publickey_frommemory(s, u, strlen(u), NULL, 0,
@@ -787,8 +793,9 @@ static void pass_fail(LIBSSH2_SESSION *s, int rc, int want, const char *pass,
  * 1.11.1's codes (OpenSSL back end): LIBSSH2_ERROR_FILE from a file
  * without the public key, LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED with it
  * (libssh2 opens the private key in its sign callback), and from memory
- * without it LIBSSH2_ERROR_KEYFILE_AUTH_FAILED for an OpenSSH key,
- * LIBSSH2_ERROR_PROTO for PEM and PKCS#8; the message says which.
+ * without it LIBSSH2_ERROR_KEYFILE_AUTH_FAILED for PEM and PKCS#8 (its
+ * OpenSSL 3 bad-decrypt check), LIBSSH2_ERROR_FILE for an OpenSSH key
+ * (the OpenSSH parser's code is dropped); the message says which.
  */
 START_TEST(wrong_passphrase)
 {
@@ -808,8 +815,8 @@ START_TEST(wrong_passphrase)
 	key_path(pub, sizeof(pub), k->name, ".pub");
 	kdata = slurp(key, &klen);
 	pdata = slurp(pub, &plen);
-	mem = ukey_openssh(k) ? LIBSSH2_ERROR_KEYFILE_AUTH_FAILED
-			      : LIBSSH2_ERROR_PROTO;
+	mem = ukey_openssh(k) ? LIBSSH2_ERROR_FILE
+			      : LIBSSH2_ERROR_KEYFILE_AUTH_FAILED;
 	for (i = 0; i < 3; i++) {
 		rc = libssh2_userauth_publickey_fromfile(s, u, NULL, key,
 							 bad[i]);
@@ -838,7 +845,7 @@ END_TEST
 
 /*
  * A corrupt key file: LIBSSH2_ERROR_FILE from a file (as for a missing
- * one), LIBSSH2_ERROR_PROTO from memory, PUBLICKEY_UNVERIFIED with the
+ * one) and from memory, PUBLICKEY_UNVERIFIED with the
  * public key given (libssh2 1.11.1); a passphrase changes nothing.  And
  * a missing private key file beside a good public one.
  */
@@ -869,7 +876,7 @@ START_TEST(corrupt_key_file)
 		rc = libssh2_userauth_publickey_frommemory(s, u, strlen(u),
 							   NULL, 0, data, len,
 							   pass);
-		ck_assert_msg(rc == LIBSSH2_ERROR_PROTO, "memory: %d %s", rc,
+		ck_assert_msg(rc == LIBSSH2_ERROR_FILE, "memory: %d %s", rc,
 			      errmsg(s));
 		ck_assert_ptr_null(strstr(errmsg(s), "passphrase"));
 		rc = libssh2_userauth_publickey_fromfile(s, u, gpub, bad, pass);
@@ -1179,6 +1186,15 @@ START_TEST(sign_callback_fails)
 		      "failing callback: %d", rc);
 	ck_assert_int_eq(calls, 1);
 	ck_assert_int_eq(libssh2_userauth_authenticated(s), 0);
+	/* a blob too short for its type's length, or whose type string runs
+	 * past its end: libssh2 1.11.1's "Invalid public key", nothing sent */
+	rc = libssh2_userauth_publickey(s, u, blob, 3, failing_sign,
+					&abstract);
+	ck_assert_int_eq(rc, LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED);
+	rc = libssh2_userauth_publickey(s, u, blob, 10, failing_sign,
+					&abstract);
+	ck_assert_int_eq(rc, LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED);
+	ck_assert_int_eq(calls, 1);
 	rc = libssh2_userauth_publickey_fromfile(
 		s, u, NULL, integ_env("SFTPMNT_TEST_KEY"), NULL);
 	ck_assert_msg(rc == 0, "after a failing callback: %d %s", rc,
