@@ -377,10 +377,16 @@ END_TEST
 
 START_TEST(missing_key_file)
 {
+	char *banner = (char *)"unchanged";
 	char missing[PATH_MAX + 64];
 	const char *u = user();
 	int fd, rc;
 	LIBSSH2_SESSION *s = start(&fd);
+
+	/* libssh2 1.11.1 answers a NULL session so, touching nothing */
+	ck_assert_int_eq(libssh2_userauth_banner(NULL, &banner),
+			 LIBSSH2_ERROR_MISSING_USERAUTH_BANNER);
+	ck_assert_str_eq(banner, "unchanged");
 
 	key_path(missing, sizeof(missing), "does-not-exist", "");
 	rc = libssh2_userauth_publickey_fromfile(s, u, NULL, missing, NULL);
