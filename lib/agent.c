@@ -563,6 +563,7 @@ static int agent_auth_sign(LIBSSH2_SESSION *s, unsigned char **sig,
 	struct agent_sig g = { .alg = c->alg };
 	int rc;
 
+	c->rc = 0;
 	if (g.alg)
 		g.alglen = strlen(g.alg);
 	rc = agent_sign(c->a, c->id->blob, c->id->blob_len, data, data_len, &g);
@@ -595,7 +596,9 @@ LIBSSH2_API int libssh2_agent_userauth(LIBSSH2_AGENT *a, const char *username,
 	rc = auth_publickey_alg(a->s, username, strlen(username),
 				identity->blob, identity->blob_len, &c.alg,
 				agent_auth_sign, &abstract);
-	if (rc && c.rc)
+	/* the agent's own words when its signature was the failure (not
+	 * when a retry after ALGO_UNSUPPORTED was refused) */
+	if (rc == LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED && c.rc)
 		rc = sess_err(a->s, rc, "the agent could not sign: %s", c.why);
 	return rc;
 }

@@ -210,7 +210,10 @@ LIBSSH2_API int libssh2_userauth_authenticated(LIBSSH2_SESSION *s)
 
 LIBSSH2_API int libssh2_userauth_banner(LIBSSH2_SESSION *s, char **banner)
 {
-	/* as libssh2: *banner is set only when there is one */
+	/* as libssh2: *banner is set only when there is one; no session
+	 * has none */
+	if (!s)
+		return LIBSSH2_ERROR_MISSING_USERAUTH_BANNER;
 	if (!s->auth.banner)
 		return sess_err(s, LIBSSH2_ERROR_MISSING_USERAUTH_BANNER,
 				"the server sent no banner");

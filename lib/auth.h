@@ -15,6 +15,8 @@ struct auth_state {
 	int pending;	   /* a USERAUTH_REQUEST awaits its reply */
 	int authenticated; /* USERAUTH_SUCCESS received */
 	int pk_stage;	   /* how far a publickey attempt got (auth_pk.c) */
+	int pk_plain;	   /* the signer refused the upgraded algorithm:
+			      this attempt offers the key's own type */
 	char *list;	   /* methods from the last FAILURE */
 	char *banner;	   /* the last USERAUTH_BANNER */
 };

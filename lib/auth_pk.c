@@ -26,6 +26,15 @@
  * passphrase and all, as in libssh2.  The query costs one round trip
  * per login.
  *
+ * A sign callback that cannot make the signature the request names
+ * (an RSA signer without SHA-2, an agent that answers an rsa-sha2-*
+ * request with ssh-rsa) returns LIBSSH2_ERROR_ALGO_UNSUPPORTED.  As
+ * libssh2 1.11.1 does (userauth.c, "try again with the default key
+ * algo"), the attempt then starts over once, from a new query, naming
+ * the key's own type (ssh-rsa) with no upgrade; the server judges
+ * whether it takes that.  A second refusal is
+ * LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED.
+ *
  * Non-blocking: s->auth.pk_stage records how far an attempt got, so that
  * a call repeated after LIBSSH2_ERROR_EAGAIN (with the same arguments,
  * as libssh2 requires) goes on from there.
@@ -55,6 +64,8 @@ enum {
 #define CERT_SUFFIX "-cert-v01@openssh.com"
 /* Longest key type or signature algorithm name we handle. */
 #define PK_ALG_MAX 96
+/* pk_sign_and_send: the signer refused the algorithm; start over. */
+#define PK_RETRY_PLAIN 1
 
 /* Is name one of the comma-separated list's items? */
 static int name_in(const char *list, const char *name)
@@ -142,6 +153,11 @@ struct pk_args {
 	const uint8_t *blob;
 	size_t bloblen;
 	const char *alg;
+	/* the key's own type (the blob's), offered after the signer said
+	 * ALGO_UNSUPPORTED; and where the caller keeps its algorithm
+	 * (auth_publickey_alg), set to NULL (the key's type) then */
+	const char *keytype;
+	const char **algp;
 	/* the signature's algorithm when it is not alg: a certificate
 	 * signs as its plain key type (PROTOCOL.certkeys) */
 	const char *sigalg;
@@ -172,19 +188,22 @@ static void pk_set_sigalg(struct pk_args *a)
 
 /*
  * The code for a private key that key_load_private refused (rc), as
- * libssh2 1.11.1 built with OpenSSL returns it (its userauth.c,
- * openssl.c and pem.c):
+ * libssh2 1.11.1 built with OpenSSL 3 returns it (its userauth.c and
+ * openssl.c):
  * - with a public key (file or data) given, libssh2 reads the private
  *   key only in its sign callback, after the server's PK_OK, and any
  *   failure there is LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED ("Callback
  *   returned error");
  * - libssh2_userauth_publickey_fromfile_ex without one derives it from
  *   the private key file: LIBSSH2_ERROR_FILE whatever went wrong;
- * - libssh2_userauth_publickey_frommemory without one: the OpenSSH
- *   parser's code - LIBSSH2_ERROR_KEYFILE_AUTH_FAILED for an OpenSSH key
- *   with no, an empty or a wrong passphrase, LIBSSH2_ERROR_PROTO for the
- *   rest (a PEM key OpenSSL could not open falls through to that parser,
- *   which finds no OpenSSH header).
+ * - libssh2_userauth_publickey_frommemory without one
+ *   (_libssh2_pub_priv_keyfilememory): OpenSSL's PEM reader first, then
+ *   the OpenSSH parser; when both fail the OpenSSH parser's code is
+ *   dropped, and the result is LIBSSH2_ERROR_KEYFILE_AUTH_FAILED when
+ *   OpenSSL's error was a failed decryption (a PEM or PKCS#8 key and a
+ *   wrong passphrase), LIBSSH2_ERROR_FILE for everything else - an
+ *   OpenSSH key with a wrong passphrase included.  (libssh2 1.10 passed
+ *   the OpenSSH parser's code on: KEYFILE_AUTH_FAILED or PROTO.)
  * The message is ours in every case: "passphrase required" or "wrong
  * passphrase" where that is the reason, which libssh2's is not (fs/conn.c
  * asks for a passphrase on those words).  Key types and ciphers we do not
@@ -198,11 +217,9 @@ static int key_load_code(int rc, int frommem, int pub, int openssh)
 		return rc;
 	if (pub)
 		return LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED;
-	if (!frommem)
-		return LIBSSH2_ERROR_FILE;
-	if (rc == LIBSSH2_ERROR_KEYFILE_AUTH_FAILED && openssh)
+	if (frommem && rc == LIBSSH2_ERROR_KEYFILE_AUTH_FAILED && !openssh)
 		return rc;
-	return LIBSSH2_ERROR_PROTO;
+	return LIBSSH2_ERROR_FILE;
 }
 
 /* The private key of an offer made from a public key, after PK_OK: read,
@@ -315,6 +332,12 @@ static int pk_sign_and_send(LIBSSH2_SESSION *s, struct pk_args *a)
 			la_free(&s->a, cs);
 			goto out;
 		}
+		if (rc == LIBSSH2_ERROR_ALGO_UNSUPPORTED && a->keytype &&
+		    !s->auth.pk_plain) {
+			la_free(&s->a, cs);
+			rc = PK_RETRY_PLAIN;
+			goto out;
+		}
 		sig = cs;
 		siglen = cl;
 		if (!rc && cs && a->cb_raw) {
@@ -351,6 +374,7 @@ static int pk_end(LIBSSH2_SESSION *s, int rc)
 	if (rc != LIBSSH2_ERROR_EAGAIN) {
 		s->auth.pk_stage = PK_IDLE;
 		s->auth.pending = 0;
+		s->auth.pk_plain = 0;
 	}
 	return rc;
 }
@@ -401,6 +425,7 @@ static int pk_step(LIBSSH2_SESSION *s, struct pk_args *a)
 
 	if ((rc = auth_service_step(s)))
 		return rc;
+again:
 	if (s->auth.pk_stage == PK_IDLE) {
 		if ((rc = pk_request(s, a, NULL, 0)))
 			return pk_end(s, rc);
@@ -412,7 +437,20 @@ static int pk_step(LIBSSH2_SESSION *s, struct pk_args *a)
 			return rc;
 	}
 	if (s->auth.pk_stage == PK_SIGN) {
-		if ((rc = pk_sign_and_send(s, a)))
+		rc = pk_sign_and_send(s, a);
+		if (rc == PK_RETRY_PLAIN) {
+			TRACE(s, LIBSSH2_TRACE_AUTH,
+			      "the signer cannot make %s: offering %s", a->alg,
+			      a->keytype);
+			s->auth.pk_plain = 1;
+			s->auth.pk_stage = PK_IDLE;
+			a->alg = a->keytype;
+			pk_set_sigalg(a);
+			if (a->algp)
+				*a->algp = NULL;
+			goto again;
+		}
+		if (rc)
 			return pk_end(s, rc);
 		s->auth.pk_stage = PK_SIGNED;
 	}
@@ -456,12 +494,18 @@ static int publickey_cb(LIBSSH2_SESSION *s, const char *user, size_t ulen,
 	if (!user || !blob || !cb)
 		return sess_err(s, LIBSSH2_ERROR_INVAL, "missing argument");
 	rb_init(&r, blob, bloblen);
+	/* libssh2 1.11.1: "Invalid public key" */
 	if (rb_text(&r, &type, &tn, sizeof(tname) - 1))
-		return sess_err(s, LIBSSH2_ERROR_PUBLICKEY_PROTOCOL,
+		return sess_err(s, LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED,
 				"malformed public key blob");
 	memcpy(tname, type, tn);
 	tname[tn] = 0;
-	if (alg && !*alg) {
+	if (s->auth.pk_plain) {
+		/* an attempt that fell back to the key's type goes on
+		 * (non-blocking) */
+		if (alg)
+			*alg = NULL;
+	} else if (alg && !*alg) {
 		/* server-sig-algs is in the EXT_INFO that follows NEWKEYS
 		 * (RFC 8308 2.4), so it is known once the service is. */
 		int rc = SESS_BLOCK(s, auth_service_step(s));
@@ -483,6 +527,8 @@ static int publickey_cb(LIBSSH2_SESSION *s, const char *user, size_t ulen,
 	a.blob = blob;
 	a.bloblen = bloblen;
 	a.alg = alg && *alg ? *alg : tname;
+	a.keytype = tname;
+	a.algp = alg;
 	pk_set_sigalg(&a);
 	a.cb = cb;
 	a.abstract = abstract;

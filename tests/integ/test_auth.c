@@ -302,12 +302,18 @@ START_TEST(frommemory)
 	ck_assert_int_eq(libssh2_userauth_authenticated(s), 1);
 	finish(s, fd);
 
-	/* garbage is LIBSSH2_ERROR_PROTO from memory (libssh2 1.11.1), and
-	 * the session stays usable */
+	/* garbage is LIBSSH2_ERROR_FILE from memory (libssh2 1.11.1:
+	 * "Unsupported private key file format"; 1.10 said PROTO), no data
+	 * at all too ("Invalid data in public and private key"), and the
+	 * session stays usable */
 	s = start(&fd);
 	rc = libssh2_userauth_publickey_frommemory(s, u, strlen(u), NULL, 0,
 						   "not a key\n", 10, NULL);
-	ck_assert_msg(rc == LIBSSH2_ERROR_PROTO, "garbage key: %d %s", rc,
+	ck_assert_msg(rc == LIBSSH2_ERROR_FILE, "garbage key: %d %s", rc,
+		      errmsg(s));
+	rc = libssh2_userauth_publickey_frommemory(s, u, strlen(u), NULL, 0,
+						   key, 0, NULL);
+	ck_assert_msg(rc == LIBSSH2_ERROR_FILE, "no key data: %d %s", rc,
 		      errmsg(s));
 	ck_assert_int_eq(libssh2_userauth_authenticated(s), 0);
 	rc = libssh2_userauth_publickey_frommemory(s, u, strlen(u), NULL, 0,
@@ -371,10 +377,16 @@ END_TEST
 
 START_TEST(missing_key_file)
 {
+	char *banner = (char *)"unchanged";
 	char missing[PATH_MAX + 64];
 	const char *u = user();
 	int fd, rc;
 	LIBSSH2_SESSION *s = start(&fd);
+
+	/* libssh2 1.11.1 answers a NULL session so, touching nothing */
+	ck_assert_int_eq(libssh2_userauth_banner(NULL, &banner),
+			 LIBSSH2_ERROR_MISSING_USERAUTH_BANNER);
+	ck_assert_str_eq(banner, "unchanged");
 
 	key_path(missing, sizeof(missing), "does-not-exist", "");
 	rc = libssh2_userauth_publickey_fromfile(s, u, NULL, missing, NULL);
@@ -787,8 +799,9 @@ static void pass_fail(LIBSSH2_SESSION *s, int rc, int want, const char *pass,
  * 1.11.1's codes (OpenSSL back end): LIBSSH2_ERROR_FILE from a file
  * without the public key, LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED with it
  * (libssh2 opens the private key in its sign callback), and from memory
- * without it LIBSSH2_ERROR_KEYFILE_AUTH_FAILED for an OpenSSH key,
- * LIBSSH2_ERROR_PROTO for PEM and PKCS#8; the message says which.
+ * without it LIBSSH2_ERROR_KEYFILE_AUTH_FAILED for PEM and PKCS#8 (its
+ * OpenSSL 3 bad-decrypt check), LIBSSH2_ERROR_FILE for an OpenSSH key
+ * (the OpenSSH parser's code is dropped); the message says which.
  */
 START_TEST(wrong_passphrase)
 {
@@ -808,8 +821,8 @@ START_TEST(wrong_passphrase)
 	key_path(pub, sizeof(pub), k->name, ".pub");
 	kdata = slurp(key, &klen);
 	pdata = slurp(pub, &plen);
-	mem = ukey_openssh(k) ? LIBSSH2_ERROR_KEYFILE_AUTH_FAILED
-			      : LIBSSH2_ERROR_PROTO;
+	mem = ukey_openssh(k) ? LIBSSH2_ERROR_FILE
+			      : LIBSSH2_ERROR_KEYFILE_AUTH_FAILED;
 	for (i = 0; i < 3; i++) {
 		rc = libssh2_userauth_publickey_fromfile(s, u, NULL, key,
 							 bad[i]);
@@ -838,7 +851,7 @@ END_TEST
 
 /*
  * A corrupt key file: LIBSSH2_ERROR_FILE from a file (as for a missing
- * one), LIBSSH2_ERROR_PROTO from memory, PUBLICKEY_UNVERIFIED with the
+ * one) and from memory, PUBLICKEY_UNVERIFIED with the
  * public key given (libssh2 1.11.1); a passphrase changes nothing.  And
  * a missing private key file beside a good public one.
  */
@@ -869,7 +882,7 @@ START_TEST(corrupt_key_file)
 		rc = libssh2_userauth_publickey_frommemory(s, u, strlen(u),
 							   NULL, 0, data, len,
 							   pass);
-		ck_assert_msg(rc == LIBSSH2_ERROR_PROTO, "memory: %d %s", rc,
+		ck_assert_msg(rc == LIBSSH2_ERROR_FILE, "memory: %d %s", rc,
 			      errmsg(s));
 		ck_assert_ptr_null(strstr(errmsg(s), "passphrase"));
 		rc = libssh2_userauth_publickey_fromfile(s, u, gpub, bad, pass);
@@ -1179,12 +1192,141 @@ START_TEST(sign_callback_fails)
 		      "failing callback: %d", rc);
 	ck_assert_int_eq(calls, 1);
 	ck_assert_int_eq(libssh2_userauth_authenticated(s), 0);
+	/* a blob too short for its type's length, or whose type string runs
+	 * past its end: libssh2 1.11.1's "Invalid public key", nothing sent */
+	rc = libssh2_userauth_publickey(s, u, blob, 3, failing_sign,
+					&abstract);
+	ck_assert_int_eq(rc, LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED);
+	rc = libssh2_userauth_publickey(s, u, blob, 10, failing_sign,
+					&abstract);
+	ck_assert_int_eq(rc, LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED);
+	ck_assert_int_eq(calls, 1);
 	rc = libssh2_userauth_publickey_fromfile(
 		s, u, NULL, integ_env("SFTPMNT_TEST_KEY"), NULL);
 	ck_assert_msg(rc == 0, "after a failing callback: %d %s", rc,
 		      errmsg(s));
 	finish(s, fd);
 	free(blob);
+}
+END_TEST
+
+/*
+ * A sign callback that cannot sign with SHA-2 (an old signer) returns
+ * LIBSSH2_ERROR_ALGO_UNSUPPORTED for rsa-sha2-*.  libssh2 1.11.1 then
+ * starts the attempt over once, offering the key's own type (ssh-rsa)
+ * with a new query: a server that accepts SHA-1 ssh-rsa signatures logs
+ * the user in; OpenSSH's default refuses that offer at the query.
+ */
+struct fallback {
+	struct signer sg;
+	int calls;
+	int always; /* refuse every algorithm */
+	char algs[3][64];
+};
+
+static LIBSSH2_USERAUTH_PUBLICKEY_SIGN_FUNC(sha1_only_sign)
+{
+	struct fallback *f = *abstract;
+	void *inner = &f->sg;
+	char alg[64];
+
+	alg_of(data, data_len, alg, sizeof(alg));
+	if (f->calls < 3)
+		memcpy(f->algs[f->calls], alg, sizeof(alg));
+	f->calls++;
+	if (f->always || !strncmp(alg, "rsa-sha2-", 9))
+		return LIBSSH2_ERROR_ALGO_UNSUPPORTED;
+	return agent_sign(session, sig, sig_len, data, data_len, &inner);
+}
+
+/* rc of libssh2_userauth_publickey with the rsa2048 key through
+ * sha1_only_sign, blocking or not */
+static int fallback_login(struct fallback *f, int nonblocking,
+			  LIBSSH2_SESSION **sp, int *fdp)
+{
+	char pub[PATH_MAX + 64];
+	const char *u = user();
+	void *abstract = f;
+	unsigned char *blob;
+	int rc, eagain = 0;
+
+	key_path(pub, sizeof(pub), "rsa2048", ".pub");
+	blob = pub_blob(pub, &f->sg.bloblen);
+	f->sg.blob = blob;
+	*sp = start(fdp);
+	ck_assert_ptr_nonnull(
+		libssh2_userauth_list(*sp, u, (unsigned)strlen(u)));
+	libssh2_session_set_blocking(*sp, !nonblocking);
+	while ((rc = libssh2_userauth_publickey(*sp, u, blob, f->sg.bloblen,
+						sha1_only_sign, &abstract)) ==
+	       LIBSSH2_ERROR_EAGAIN)
+		wait_socket(*sp, *fdp, &eagain);
+	libssh2_session_set_blocking(*sp, 1);
+	free(blob);
+	return rc;
+}
+
+START_TEST(sign_callback_sha1_fallback)
+{
+	struct fallback f = {0};
+	LIBSSH2_SESSION *s;
+	int fd, rc;
+
+	if (!agent_pid) {
+		fprintf(stderr, "no ssh-agent: fallback not tested\n");
+		return;
+	}
+	ck_assert_int_eq(sshd_restart("PubkeyAcceptedAlgorithms=+ssh-rsa"), 0);
+	rc = fallback_login(&f, _i, &s, &fd);
+	ck_assert_msg(rc == 0, "fallback to ssh-rsa: %d %s", rc, errmsg(s));
+	ck_assert_int_eq(f.calls, 2);
+	ck_assert_str_eq(f.algs[0], "rsa-sha2-512");
+	ck_assert_str_eq(f.algs[1], "ssh-rsa");
+	ck_assert_str_eq(f.sg.sigalg, "ssh-rsa");
+	ck_assert_int_eq(libssh2_userauth_authenticated(s), 1);
+	check_usable(s);
+	finish(s, fd);
+
+	/* a signer that can make nothing: one retry, then the callback's
+	 * failure (libssh2: "Callback returned error") */
+	memset(&f, 0, sizeof(f));
+	f.always = 1;
+	rc = fallback_login(&f, _i, &s, &fd);
+	ck_assert_msg(rc == LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED,
+		      "a signer that refuses all: %d", rc);
+	ck_assert_int_eq(f.calls, 2);
+	ck_assert_str_eq(f.algs[1], "ssh-rsa");
+	ck_assert_int_eq(libssh2_userauth_authenticated(s), 0);
+	/* the session is still good for another attempt */
+	rc = libssh2_userauth_publickey_fromfile(
+		s, user(), NULL, integ_env("SFTPMNT_TEST_KEY"), NULL);
+	ck_assert_msg(rc == 0, "after the refusals: %d %s", rc, errmsg(s));
+	finish(s, fd);
+}
+END_TEST
+
+/* OpenSSH's default refuses SHA-1 ssh-rsa: the fallback's query is
+ * refused (LIBSSH2_ERROR_AUTHENTICATION_FAILED), the callback not asked
+ * again. */
+START_TEST(sign_callback_sha1_refused)
+{
+	struct fallback f = {0};
+	LIBSSH2_SESSION *s;
+	int fd, rc;
+
+	if (!agent_pid) {
+		fprintf(stderr, "no ssh-agent: fallback not tested\n");
+		return;
+	}
+	ck_assert_int_eq(sshd_restart(""), 0);
+	rc = fallback_login(&f, _i, &s, &fd);
+	ck_assert_msg(rc == LIBSSH2_ERROR_AUTHENTICATION_FAILED,
+		      "ssh-rsa offered to a server that refuses it: %d %s", rc,
+		      errmsg(s));
+	ck_assert_int_eq(f.calls, 1);
+	ck_assert_str_eq(f.algs[0], "rsa-sha2-512");
+	ck_assert_int_eq(libssh2_userauth_authenticated(s), 0);
+	finish(s, fd);
 }
 END_TEST
 
@@ -1299,6 +1441,8 @@ int main(void)
 	tcase_add_unchecked_fixture(tc, NULL, sshd_restore);
 	tcase_add_loop_test(tc, certificate, 0, NCERTKEYS);
 	tcase_add_test(tc, certificate_of_another_key);
+	tcase_add_loop_test(tc, sign_callback_sha1_fallback, 0, 2);
+	tcase_add_loop_test(tc, sign_callback_sha1_refused, 0, 2);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
