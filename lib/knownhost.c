@@ -692,6 +692,11 @@ static int kh_check(LIBSSH2_KNOWNHOSTS *h, const char *host, int port,
 	}
 	names[nn++] = host;
 	if (!(typemask & LIBSSH2_KNOWNHOST_KEYENC_BASE64)) {
+		/* libssh2 1.11.1 cannot encode an empty key and fails too */
+		if (!keylen) {
+			sess_err(h->s, LIBSSH2_ERROR_INVAL, "empty host key");
+			return LIBSSH2_KNOWNHOST_CHECK_FAILURE;
+		}
 		if (keylen > KH_LINE_MAX / 4 * 3 ||
 		    !(enc = la_alloc(&h->s->a, kh_b64_enclen(keylen) + 1))) {
 			sess_err(h->s, LIBSSH2_ERROR_ALLOC,

@@ -662,6 +662,56 @@ START_TEST(writeline_sizes)
 }
 END_TEST
 
+/*
+ * libssh2 1.11.1 as built by default (DSA only with LIBSSH2_DSA_ENABLE):
+ * "ssh-dss" is a key type it does not know, kept by name and written
+ * back; an entry added as LIBSSH2_KNOWNHOST_KEY_SSHDSS has no type word
+ * to write.  A raw key of length 0 cannot be encoded: the check fails.
+ */
+#define DSS "AAAAB3NzaC1kc3MAAACBAPxx"
+
+START_TEST(dss_and_empty_keys)
+{
+	struct libssh2_knownhost *e;
+	char buf[256];
+	size_t n;
+
+	ck_assert_int_eq(readline("d.test ssh-dss " DSS " old"), 0);
+	ck_assert_int_eq(nth(0)->typemask,
+			 PLAIN_B64 | LIBSSH2_KNOWNHOST_KEY_UNKNOWN);
+	ck_assert_str_eq(line_of(nth(0)), "d.test ssh-dss " DSS " old\n");
+	ck_assert_int_eq(chk("d.test", -1, DSS, 0), MATCH);
+	ck_assert_int_eq(chk("d.test", -1, DSS, LIBSSH2_KNOWNHOST_KEY_SSHDSS),
+			 NOTFOUND);
+	ck_assert_int_eq(libssh2_knownhost_add(
+				 kh, "a.test", NULL, DSS, 0,
+				 PLAIN_B64 | LIBSSH2_KNOWNHOST_KEY_SSHDSS, &e),
+			 0);
+	ck_assert_int_eq(
+		libssh2_knownhost_writeline(kh, e, buf, sizeof(buf), &n, 1),
+		LIBSSH2_ERROR_METHOD_NOT_SUPPORTED);
+	ck_assert_int_eq(chk("a.test", -1, DSS, LIBSSH2_KNOWNHOST_KEY_SSHDSS),
+			 MATCH);
+
+	ck_assert_int_eq(
+		libssh2_knownhost_checkp(kh, "d.test", 22, "", 0,
+					 LIBSSH2_KNOWNHOST_TYPE_PLAIN |
+						 LIBSSH2_KNOWNHOST_KEYENC_RAW,
+					 NULL),
+		FAILURE);
+	ck_assert_int_eq(
+		libssh2_knownhost_check(kh, "d.test", "", 0,
+					LIBSSH2_KNOWNHOST_TYPE_PLAIN |
+						LIBSSH2_KNOWNHOST_KEYENC_RAW,
+					NULL),
+		FAILURE);
+	/* a base64 key is a string: its length is not needed */
+	ck_assert_int_eq(
+		libssh2_knownhost_check(kh, "d.test", DSS, 0, PLAIN_B64, NULL),
+		MATCH);
+}
+END_TEST
+
 /* A list "a,#x" reads as two names; "#x" (or "|x", "@x") on a line of
  * its own would read back as a comment, a hashed name or a marker: such
  * an entry is refused by writeline and writefile, never written wrong
@@ -901,6 +951,7 @@ int main(void)
 	tcase_add_test(tc, malformed_lines);
 	tcase_add_test(tc, add_get_del);
 	tcase_add_test(tc, writeline_sizes);
+	tcase_add_test(tc, dss_and_empty_keys);
 	tcase_add_test(tc, writeline_unwritable_names);
 	tcase_add_test(tc, files_round_trip);
 	tcase_add_test(tc, files_bad_lines);
