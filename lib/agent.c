@@ -227,10 +227,16 @@ LIBSSH2_API int libssh2_agent_connect(LIBSSH2_AGENT *a)
 	if (!a)
 		return LIBSSH2_ERROR_INVAL;
 	path = a->path ? a->path : getenv("SSH_AUTH_SOCK");
-	if (!path || !*path)
+	if (!path)
 		return sess_err(a->s, LIBSSH2_ERROR_BAD_USE,
 				"no agent: SSH_AUTH_SOCK is not set and no "
 				"identity path was given");
+	/* libssh2 1.11.1 tries an empty path and fails to connect; it is
+	 * not tried here, since an all-zero sun_path would name a Linux
+	 * abstract socket. */
+	if (!*path)
+		return sess_err(a->s, LIBSSH2_ERROR_AGENT_PROTOCOL,
+				"the agent socket path is empty");
 	n = strlen(path);
 	if (n >= sizeof(sun.sun_path))
 		return sess_err(a->s, LIBSSH2_ERROR_AGENT_PROTOCOL,
@@ -530,6 +536,12 @@ LIBSSH2_API int libssh2_agent_sign(LIBSSH2_AGENT *a,
 		return LIBSSH2_ERROR_INVAL;
 	if (!identity || !identity->blob || !sig || !s_len || (!data && d_len))
 		return sess_err(a->s, LIBSSH2_ERROR_INVAL, "missing argument");
+	/* As libssh2 1.11.1, before anything else: the blob must at least
+	 * hold its key type (string). */
+	if (identity->blob_len < 4 ||
+	    identity->blob_len - 4 < get_u32(identity->blob))
+		return sess_err(a->s, LIBSSH2_ERROR_BUFFER_TOO_SMALL,
+				"key blob too short for its key type");
 	if (method && method_len) {
 		g.alg = method;
 		g.alglen = method_len;

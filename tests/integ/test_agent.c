@@ -623,6 +623,15 @@ START_TEST(no_agent)
 	ck_assert_int_eq(libssh2_agent_connect(a), LIBSSH2_ERROR_BAD_USE);
 	libssh2_session_last_error(s, &msg, NULL, 0);
 	ck_assert_ptr_nonnull(strstr(msg, "SSH_AUTH_SOCK"));
+	/* libssh2 1.11.1: only a missing path is BAD_USE; an empty one is a
+	 * socket that cannot be connected to */
+	setenv("SSH_AUTH_SOCK", "", 1);
+	ck_assert_int_eq(libssh2_agent_connect(a),
+			 LIBSSH2_ERROR_AGENT_PROTOCOL);
+	unsetenv("SSH_AUTH_SOCK");
+	libssh2_agent_set_identity_path(a, "");
+	ck_assert_int_eq(libssh2_agent_connect(a),
+			 LIBSSH2_ERROR_AGENT_PROTOCOL);
 	libssh2_agent_free(a);
 	libssh2_session_free(s);
 }
@@ -969,6 +978,49 @@ START_TEST(fake_sign_replies)
 }
 END_TEST
 
+/* libssh2 1.11.1 refuses a blob too short to hold its key type with
+ * BUFFER_TOO_SMALL before it looks at the connection. */
+START_TEST(sign_short_blob)
+{
+	static const uint8_t data[] = "sign me";
+	static const struct {
+		const char *blob;
+		size_t n;
+	} shorts[] = {
+		{"", 0},
+		{"\0\0\0", 3},
+		{"\0\0\0\x0bssh-ed2551", 14},
+		{"\xff\xff\xff\xffssh-rsa", 11},
+	};
+	LIBSSH2_SESSION *s = libssh2_session_init();
+	LIBSSH2_AGENT *a = libssh2_agent_init(s);
+	struct libssh2_agent_publickey id;
+	unsigned char *sig = NULL;
+	uint8_t key[128];
+	size_t i, slen = 0;
+
+	for (i = 0; i < sizeof(shorts) / sizeof(shorts[0]); i++) {
+		memset(&id, 0, sizeof(id));
+		id.blob = (unsigned char *)shorts[i].blob;
+		id.blob_len = shorts[i].n;
+		ck_assert_int_eq(libssh2_agent_sign(a, &id, &sig, &slen, data,
+						    sizeof(data), "ssh-rsa", 7),
+				 LIBSSH2_ERROR_BUFFER_TOO_SMALL);
+		ck_assert_int_eq(libssh2_agent_sign(a, &id, &sig, &slen, data,
+						    sizeof(data), NULL, 0),
+				 LIBSSH2_ERROR_BUFFER_TOO_SMALL);
+	}
+	ck_assert_ptr_null(sig);
+	/* a blob that holds its type: then the missing connection */
+	fake_key(&id, key, sizeof(key), "ssh-ed25519");
+	ck_assert_int_eq(libssh2_agent_sign(a, &id, &sig, &slen, data,
+					    sizeof(data), "ssh-ed25519", 11),
+			 LIBSSH2_ERROR_BAD_USE);
+	libssh2_agent_free(a);
+	libssh2_session_free(s);
+}
+END_TEST
+
 /* An agent that refuses: the session's message says so, not just that
  * signing failed. */
 START_TEST(fake_userauth_refused)
@@ -1021,6 +1073,7 @@ int main(void)
 	tcase_add_test(tc, fake_framing);
 	tcase_add_test(tc, fake_list_mutations);
 	tcase_add_test(tc, fake_sign_replies);
+	tcase_add_test(tc, sign_short_blob);
 	tcase_add_test(tc, fake_userauth_refused);
 	suite_add_tcase(s, tc);
 	/* last: it restarts the sshd with other options */
