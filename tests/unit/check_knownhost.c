@@ -712,6 +712,41 @@ START_TEST(dss_and_empty_keys)
 }
 END_TEST
 
+/* Custom names (libssh2 1.11.1): hidden from the struct like hashed ones,
+ * compared byte for byte and only with custom input, "[name]:port"
+ * first; written as the name itself. */
+START_TEST(custom_names)
+{
+	struct libssh2_knownhost *e, *hit = NULL;
+	int custom =
+		LIBSSH2_KNOWNHOST_TYPE_CUSTOM | LIBSSH2_KNOWNHOST_KEYENC_BASE64;
+
+	ck_assert_int_eq(libssh2_knownhost_add(kh, "Opaque-Id", NULL, ED, 0,
+					       custom | K_ED, &e),
+			 0);
+	ck_assert_ptr_null(e->name);
+	ck_assert_int_eq(e->typemask, custom | K_ED);
+	ck_assert_str_eq(line_of(e), "Opaque-Id ssh-ed25519 " ED "\n");
+	ck_assert_int_eq(chk("Opaque-Id", -1, ED, 0), NOTFOUND);
+	ck_assert_int_eq(
+		libssh2_knownhost_check(kh, "Opaque-Id", ED, 0, custom, &hit),
+		MATCH);
+	ck_assert_ptr_eq(hit, e);
+	ck_assert_int_eq(
+		libssh2_knownhost_check(kh, "opaque-id", ED, 0, custom, NULL),
+		NOTFOUND);
+	ck_assert_int_eq(libssh2_knownhost_checkp(kh, "Opaque-Id", 2222, E256,
+						  0, custom, NULL),
+			 MISMATCH);
+	ck_assert_int_eq(libssh2_knownhost_add(kh, "[Opaque-Id]:2222", NULL,
+					       E256, 0, custom | K_E256, NULL),
+			 0);
+	ck_assert_int_eq(libssh2_knownhost_checkp(kh, "Opaque-Id", 2222, E256,
+						  0, custom, NULL),
+			 MATCH);
+}
+END_TEST
+
 /* A list "a,#x" reads as two names; "#x" (or "|x", "@x") on a line of
  * its own would read back as a comment, a hashed name or a marker: such
  * an entry is refused by writeline and writefile, never written wrong
@@ -952,6 +987,7 @@ int main(void)
 	tcase_add_test(tc, add_get_del);
 	tcase_add_test(tc, writeline_sizes);
 	tcase_add_test(tc, dss_and_empty_keys);
+	tcase_add_test(tc, custom_names);
 	tcase_add_test(tc, writeline_unwritable_names);
 	tcase_add_test(tc, files_round_trip);
 	tcase_add_test(tc, files_bad_lines);
