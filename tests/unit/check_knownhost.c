@@ -892,6 +892,21 @@ START_TEST(files_bad_lines)
 	unlink(p);
 	p = tmpfile_with("");
 	ck_assert_int_eq(libssh2_knownhost_readfile(kh, p, 1), 0);
+	/* libssh2 1.11.1: the type is checked first, then the file */
+	ck_assert_int_eq(libssh2_knownhost_readfile(kh, p, 2),
+			 LIBSSH2_ERROR_METHOD_NOT_SUPPORTED);
+	ck_assert_int_eq(libssh2_knownhost_writefile(kh, p, 2),
+			 LIBSSH2_ERROR_METHOD_NOT_SUPPORTED);
+	unlink(p);
+	ck_assert_int_eq(libssh2_knownhost_readfile(kh, p, 1),
+			 LIBSSH2_ERROR_FILE);
+	ck_assert_int_eq(
+		libssh2_knownhost_writefile(kh, "/nonexistent/dir/kh", 1),
+		LIBSSH2_ERROR_FILE);
+	/* every line counts, comments, blank lines and a last line without
+	 * its newline included */
+	p = tmpfile_with("# c\n\n\t\nz.test ssh-ed25519 " ED);
+	ck_assert_int_eq(libssh2_knownhost_readfile(kh, p, 1), 4);
 	unlink(p);
 	free(text);
 }
