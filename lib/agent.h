@@ -14,10 +14,12 @@
 #define AGENT_MSG_MAX (256u * 1024)
 /* Most identities taken from one IDENTITIES_ANSWER. */
 #define AGENT_MAX_IDENTITIES 1024u
-/* Longest key blob (a certificate with many principals is a few KiB)
- * and comment kept per identity. */
-#define AGENT_BLOB_MAX	  (64u * 1024)
-#define AGENT_COMMENT_MAX 4096u
+/* Longest key blob and comment kept per identity.  libssh2 1.11.1 has no
+ * caps at all; these are the ones its later sources added (libssh2 PR
+ * #2151), loose enough for any real agent: a comment is often a key
+ * file's path, and a blob is bounded by the message anyway. */
+#define AGENT_BLOB_MAX	  AGENT_MSG_MAX
+#define AGENT_COMMENT_MAX (64u * 1024)
 /* Longest signature blob (string algorithm, string signature) accepted
  * in a SIGN_RESPONSE: RSA-16384 is about 2 KiB. */
 #define AGENT_SIG_MAX 8192u

@@ -747,7 +747,7 @@ static int count_ids(LIBSSH2_AGENT *a)
 
 	while (!libssh2_agent_get_identity(a, &id, id)) {
 		ck_assert_ptr_nonnull(id->blob);
-		ck_assert_uint_le(strlen(id->comment), 4096);
+		ck_assert_uint_le(strlen(id->comment), AGENT_COMMENT_MAX);
 		n++;
 	}
 	return n;
@@ -804,6 +804,46 @@ START_TEST(fake_list_replies)
 	fake_say(&f, R("\x0c\0\0\0\1\0\0\0\1k\0\0\0\0"));
 	ck_assert_int_eq(libssh2_agent_list_identities(f.a), 0);
 	ck_assert_int_eq(count_ids(f.a), 1);
+	fake_close(&f, 1);
+}
+END_TEST
+
+/* A long comment (a key file path, say) is kept, as libssh2 1.11.1 keeps
+ * any; over 64 KiB (the cap of later libssh2), OUT_OF_BOUNDARY. */
+static int long_comment_case(struct fake *f, size_t cl)
+{
+	uint8_t *body = malloc(14 + cl), req[16];
+	struct libssh2_agent_publickey *id = NULL;
+	int rc;
+
+	ck_assert_ptr_nonnull(body);
+	body[0] = 12;
+	put_u32(body + 1, 1);
+	put_u32(body + 5, 1);
+	body[9] = 'k';
+	put_u32(body + 10, (uint32_t)cl);
+	memset(body + 14, 'c', cl);
+	fake_say(f, body, 14 + cl);
+	rc = libssh2_agent_list_identities(f->a);
+	(void)fake_heard(f, req, sizeof(req));
+	if (!rc) {
+		ck_assert_int_eq(libssh2_agent_get_identity(f->a, &id, NULL),
+				 0);
+		ck_assert_uint_eq(strlen(id->comment), cl);
+	}
+	free(body);
+	return rc;
+}
+
+START_TEST(fake_list_long_comment)
+{
+	struct fake f;
+
+	fake_open(&f, NULL, 5000);
+	ck_assert_int_eq(long_comment_case(&f, 5000), 0);
+	ck_assert_int_eq(long_comment_case(&f, 64 * 1024), 0);
+	ck_assert_int_eq(long_comment_case(&f, 64 * 1024 + 1),
+			 LIBSSH2_ERROR_OUT_OF_BOUNDARY);
 	fake_close(&f, 1);
 }
 END_TEST
@@ -1070,6 +1110,7 @@ int main(void)
 	tcase_add_test(tc, no_agent);
 	tcase_add_test(tc, userauth_without_agent);
 	tcase_add_loop_test(tc, fake_list_replies, 0, NREPLIES);
+	tcase_add_test(tc, fake_list_long_comment);
 	tcase_add_test(tc, fake_framing);
 	tcase_add_test(tc, fake_list_mutations);
 	tcase_add_test(tc, fake_sign_replies);
