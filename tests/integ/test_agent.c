@@ -632,6 +632,15 @@ START_TEST(no_agent)
 	libssh2_agent_set_identity_path(a, "");
 	ck_assert_int_eq(libssh2_agent_connect(a),
 			 LIBSSH2_ERROR_AGENT_PROTOCOL);
+	/* longer than a socket address holds: the same code as libssh2,
+	 * which would try the path cut short */
+	memset(path, 'a', sizeof(path) - 1);
+	path[sizeof(path) - 1] = 0;
+	libssh2_agent_set_identity_path(a, path);
+	ck_assert_int_eq(libssh2_agent_connect(a),
+			 LIBSSH2_ERROR_AGENT_PROTOCOL);
+	libssh2_session_last_error(s, &msg, NULL, 0);
+	ck_assert_ptr_nonnull(strstr(msg, "too long"));
 	libssh2_agent_free(a);
 	libssh2_session_free(s);
 }
