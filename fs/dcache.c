@@ -27,9 +27,10 @@
  * up: its directory is then answered for by the server, as one never
  * listed, and it is not listed again in the background (da_speculate,
  * walks, lookups that miss) until cache_timeout has passed: what is kept
- * of it until then is that it is too big (an empty marker).  A server can list any number of names (or never end a
- * listing), and names of any length: the byte caps bound what that
- * costs us, names of 255 bytes included.
+ * of it until then is that it is too big (an empty marker).  A server
+ * can list any number of names (or never end a listing), and names of
+ * any length: the byte caps bound what that costs us, names of 255
+ * bytes included.
  */
 #include <stdlib.h>
 #include <string.h>
