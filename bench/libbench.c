@@ -20,6 +20,8 @@
  *
  * LIBBENCH_CIPHER=name asks for that cipher both ways (libssh2 1.10 has
  * no AES-GCM: leave it unset there and the cipher used is printed).
+ * LIBBENCH_BUF=KiB sets the buffer each call passes (default 2048: 2 MiB;
+ * issue #6 names 256).
  *
  * The host key is not checked: this runs against the private test sshd
  * on 127.0.0.1 only.  Exit status 0 on success, 1 with a message.
@@ -37,7 +39,7 @@
 #include "libssh2.h"
 #include "libssh2_sftp.h"
 
-#define BUF (2u * 1024 * 1024)
+static size_t buf_size = 2u * 1024 * 1024;
 
 static double now(void)
 {
@@ -73,7 +75,7 @@ static int run_exec(LIBSSH2_SESSION *s, int sock, const char *cmd,
 		return fail(s, "channel_open_session");
 	if (libssh2_channel_exec(ch, cmd))
 		return fail(s, "channel_exec");
-	while ((r = libssh2_channel_read(ch, buf, BUF)) > 0)
+	while ((r = libssh2_channel_read(ch, buf, buf_size)) > 0)
 		total += (unsigned long long)r;
 	if (r < 0)
 		rc = fail(s, "channel_read");
@@ -115,9 +117,18 @@ int main(int argc, char **argv)
 	}
 	writing = !strcmp(argv[5], "write");
 	want = (argc > 7 ? strtoull(argv[7], NULL, 10) : 256) << 20;
-	if (!(buf = malloc(BUF)))
+	if (getenv("LIBBENCH_BUF")) {
+		unsigned long kib = strtoul(getenv("LIBBENCH_BUF"), NULL, 10);
+
+		if (kib < 1 || kib > 1024 * 1024) {
+			fprintf(stderr, "libbench: LIBBENCH_BUF is KiB, 1 to 1048576\n");
+			return 1;
+		}
+		buf_size = (size_t)kib * 1024;
+	}
+	if (!(buf = malloc(buf_size)))
 		return fail(NULL, "out of memory");
-	memset(buf, 'x', BUF);
+	memset(buf, 'x', buf_size);
 	sa.sin_port = htons((unsigned short)atoi(argv[2]));
 	if (inet_pton(AF_INET, argv[1], &sa.sin_addr) != 1)
 		return fail(NULL, "HOST must be an IPv4 address");
@@ -151,7 +162,7 @@ int main(int argc, char **argv)
 	cipher = libssh2_session_methods(s, LIBSSH2_METHOD_CRYPT_SC);
 	t0 = now();
 	while (total < want) {
-		size_t n = want - total < BUF ? (size_t)(want - total) : BUF;
+		size_t n = want - total < buf_size ? (size_t)(want - total) : buf_size;
 		ssize_t r = writing ? libssh2_sftp_write(h, buf, n)
 				    : libssh2_sftp_read(h, buf, n);
 
