@@ -47,7 +47,9 @@ trap '"$fx" stop "$d2" >/dev/null 2>&1; rm -rf "$d2"' EXIT
 p2=$(cat "$d2/port")
 ssh -F "$d2/ssh_config" fixture "sleep 300" </dev/null >"$d2/client.log" 2>&1 &
 client=$!
-for _ in $(seq 1 100); do
+# (the login and the shell's start took over 5 s once, in CI's make check
+# -j2 next to a busy test: wait up to 60 s)
+for _ in $(seq 1 1200); do
 	n=$("$fx" pids "$d2" | wc -l)
 	[ "$n" -ge 4 ] && break
 	sleep 0.05
