@@ -27,7 +27,7 @@ trap cleanup EXIT
 
 "$proxy" -t "127.0.0.1:$SFTPMNT_TEST_PORT" -d 1 -p "$work/port" -c "$work/ctl" -q &
 echo $! >"$work/proxy.pid"
-for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+for _ in $(seq 1 600); do [ -s "$work/port" ] && break; sleep 0.05; done
 port=$(cat "$work/port")
 sed "s/\[127.0.0.1\]:$SFTPMNT_TEST_PORT/[127.0.0.1]:$port/" "$SFTPMNT_TEST_KNOWN_HOSTS" >"$work/kh"
 

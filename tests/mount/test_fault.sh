@@ -16,7 +16,7 @@ mkdir -p "$srv"
 "$proxy" -t "127.0.0.1:$SFTPMNT_TEST_PORT" -p "$work/pport" -c "$work/ctl" -q &
 pxpid=$!
 trap 'kill $pxpid 2>/dev/null; mt_cleanup' EXIT
-for _ in $(seq 1 50); do [ -s "$work/pport" ] && break; sleep 0.1; done
+for _ in $(seq 1 300); do [ -s "$work/pport" ] && break; sleep 0.1; done
 pport=$(cat "$work/pport")
 sed "s/\]:$SFTPMNT_TEST_PORT /]:$pport /" "$SFTPMNT_TEST_KNOWN_HOSTS" >"$work/kh"
 opts="port=$pport,IdentityFile=$SFTPMNT_TEST_KEY,UserKnownHostsFile=$work/kh,ServerAliveInterval=1,ServerAliveCountMax=2,op_timeout=8"
@@ -93,7 +93,7 @@ if kill -0 "$daemon" 2>/dev/null; then
 else
 	ok "SIGTERM with a stalled server: the daemon ended in $(((t1 - t0) / 1000000)) ms"
 fi
-for _ in $(seq 1 50); do [ -s "$work/cat.rc" ] && break; sleep 0.1; done
+for _ in $(seq 1 300); do [ -s "$work/cat.rc" ] && break; sleep 0.1; done
 [ -s "$work/cat.rc" ] && ok "the waiting reader got an error: $(cat "$work/cat.rc") $(head -c 80 "$work/cat.err")" ||
 	{ fail "the reader still waits"; kill "$catpid" 2>/dev/null; }
 mounted && { fusermount3 -uz "$mnt"; ok "(lazy unmount of what SIGTERM left)"; }

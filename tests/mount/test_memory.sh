@@ -36,7 +36,7 @@ for i in range(2000):
 "$proxy" -t "127.0.0.1:$SFTPMNT_TEST_PORT" -d 25 -b 16000000 -p "$work/port" -q &
 echo $! >"$work/proxy.pid"
 trap 'kill "$(cat "$work/proxy.pid")" 2>/dev/null; mt_cleanup' EXIT
-for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+for _ in $(seq 1 600); do [ -s "$work/port" ] && break; sleep 0.05; done
 port=$(cat "$work/port")
 sed "s/\[127.0.0.1\]:$SFTPMNT_TEST_PORT /[127.0.0.1]:$port /" "$SFTPMNT_TEST_KNOWN_HOSTS" >"$work/kh"
 "$bin" "$SFTPMNT_TEST_USER@127.0.0.1:$srv" "$mnt" -o \

@@ -202,7 +202,7 @@ held = []
 while True:
     c, _ = s.accept(); held.append(c)' "$work/mute.port" &
 listener=$!
-for _ in $(seq 1 100); do [ -s "$work/mute.port" ] && break; sleep 0.05; done
+for _ in $(seq 1 600); do [ -s "$work/mute.port" ] && break; sleep 0.05; done
 mute=$(cat "$work/mute.port")
 # timed SECONDS [ARGS...]: exit status and seconds the mount attempt took
 timed() {

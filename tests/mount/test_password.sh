@@ -129,7 +129,7 @@ printf '%s\n' "$pw" >"$work/answer"
 "$proxy" -t "127.0.0.1:$SFTPMNT_TEST_PORT" -p "$work/pport" -c "$work/ctl" -q &
 pxpid=$!
 trap 'kill $pxpid 2>/dev/null; restore; mt_cleanup' EXIT
-for _ in $(seq 1 50); do [ -s "$work/pport" ] && break; sleep 0.1; done
+for _ in $(seq 1 300); do [ -s "$work/pport" ] && break; sleep 0.1; done
 pport=$(cat "$work/pport")
 sed "s/\]:$SFTPMNT_TEST_PORT /]:$pport /" "$SFTPMNT_TEST_KNOWN_HOSTS" >"$work/kh"
 popts="port=$pport,IdentitiesOnly=yes,IdentityAgent=none,UserKnownHostsFile=$work/kh,ServerAliveInterval=1,ServerAliveCountMax=2"

@@ -23,7 +23,7 @@ head -c 3000000 /dev/urandom >"$srv/r"
 "$proxy" -t "127.0.0.1:$SFTPMNT_TEST_PORT" -p "$work/pport" -c "$work/ctl" -q &
 pxpid=$!
 trap 'kill $pxpid 2>/dev/null; mt_cleanup' EXIT
-for _ in $(seq 1 50); do [ -s "$work/pport" ] && break; sleep 0.1; done
+for _ in $(seq 1 300); do [ -s "$work/pport" ] && break; sleep 0.1; done
 pport=$(cat "$work/pport")
 ctl() { python3 -c '
 import socket, sys
