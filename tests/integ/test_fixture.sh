@@ -47,15 +47,28 @@ trap '"$fx" stop "$d2" >/dev/null 2>&1; rm -rf "$d2"' EXIT
 p2=$(cat "$d2/port")
 ssh -F "$d2/ssh_config" fixture "sleep 300" </dev/null >"$d2/client.log" 2>&1 &
 client=$!
-# (the login and the shell's start took over 5 s once, in CI's make check
-# -j2 next to a busy test: wait up to 60 s)
+# Wait for the session's command itself: counting processes raced (the
+# login's pre-authentication child counts as one while it lives, and was
+# gone by the time the list below was taken).  Up to 60 s: CI's make
+# check -j2 runs this next to busy tests.
+has_sleep() {
+	local p
+	for p in $("$fx" pids "$d2"); do
+		[ "$(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline")" = "sleep 300 " ] && return 0
+	done
+	return 1
+}
 for _ in $(seq 1 1200); do
-	n=$("$fx" pids "$d2" | wc -l)
-	[ "$n" -ge 4 ] && break
+	has_sleep && break
 	sleep 0.05
 done
 all=$("$fx" pids "$d2")
-[ "$(echo "$all" | wc -l)" -ge 4 ] || fail "session processes not seen: $all; client: $(cat "$d2/client.log")"
+if [ "$(echo "$all" | wc -l)" -lt 4 ]; then
+	for p in $all; do echo "  $p: $(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline")"; done
+	ps -eo pid,ppid,stat,etime,args --forest | grep -A8 -w "$(echo "$all" | head -1)" | head -20
+	echo "---- its sshd log"; tail -20 "$d2/sshd.log"
+	fail "session processes not seen: $all; client ($(kill -0 $client 2>/dev/null && echo running || echo ended)): $(cat "$d2/client.log")"
+fi
 "$fx" stop "$d2"
 for p in $all; do
 	st=$(awk '{print $3}' /proc/"$p"/stat 2>/dev/null) || st=
